@@ -1,0 +1,75 @@
+/**
+ * Every failure Sweep reports is a SweepError with a code; the code decides the CLI exit status
+ * (SPEC §4): 2 = bad usage or bad input found before anything was written, 1 = failed during the
+ * run (output folder left as it was), 130 = interrupted.
+ */
+export type SweepErrorCode =
+	| 'usage'
+	| 'input-missing'
+	| 'input-empty'
+	| 'input-encoding'
+	| 'missing-column'
+	| 'bad-mapping'
+	| 'bad-orders'
+	| 'output-foreign'
+	| 'output-invalid'
+	| 'no-space'
+	| 'record-too-large'
+	| 'invalid-utf8'
+	| 'max-rejects'
+	| 'max-partitions'
+	| 'file-changed'
+	| 'worker-failed'
+	| 'io'
+	| 'aborted';
+
+const BEFORE_WRITING: ReadonlySet<SweepErrorCode> = new Set([
+	'usage',
+	'input-missing',
+	'input-empty',
+	'input-encoding',
+	'missing-column',
+	'bad-mapping',
+	'bad-orders',
+	'output-foreign',
+	'output-invalid',
+	'no-space',
+]);
+
+export interface SweepErrorDetails {
+	/** The file the error is about. */
+	file?: string;
+	/** 1-based line in that file. */
+	line?: number;
+	/** For `missing-column`: the column asked for and the header that lacks it. */
+	column?: string;
+	header?: string[];
+	cause?: unknown;
+}
+
+export class SweepError extends Error {
+	readonly code: SweepErrorCode;
+	readonly details: SweepErrorDetails;
+
+	constructor(code: SweepErrorCode, message: string, details: SweepErrorDetails = {}) {
+		super(message, details.cause === undefined ? undefined : { cause: details.cause });
+		this.name = 'SweepError';
+		this.code = code;
+		this.details = details;
+	}
+
+	/** CLI exit status for this error. */
+	get exitCode(): 1 | 2 | 130 {
+		if (this.code === 'aborted') return 130;
+		return BEFORE_WRITING.has(this.code) ? 2 : 1;
+	}
+}
+
+export function isSweepError(e: unknown): e is SweepError {
+	return e instanceof SweepError;
+}
+
+/** The error an aborted run rejects with. */
+export function abortedError(): SweepError {
+	return new SweepError('aborted', 'Extraction cancelled; the previous output, if any, is untouched.');
+}

@@ -1,0 +1,104 @@
+import type { ResourceLimits } from 'node:worker_threads';
+
+/** Where a configuration figure came from (SPEC §4 `sources`). */
+export type ConfigSource = 'detected' | 'fallback' | 'env' | 'setting' | 'flag';
+
+/** What `extract` needs to know. Paths are absolute or relative to the process's cwd. */
+export interface ExtractOptions {
+	/** The CSV/TSV to read. Always read from disk, streamed. */
+	input: string;
+	/** Output folder; default `<input folder>/processed/<input name without extension>`. */
+	outDir?: string;
+	/** Output (canonical) column names, or `date(COL)`; default `['symbol']`. */
+	partitionBy?: string[];
+	/** Column mapping, canonical name -> source column name. */
+	mapping?: Record<string, string>;
+	/** Orders CSV selecting which partitions to keep; null/undefined = keep all. */
+	ordersFile?: string | null;
+	/** One-character delimiter; null/undefined = sniffed from `, ; TAB |`. */
+	delimiter?: string | null;
+	/** Worker threads (>= 1). */
+	workers: number;
+	/** Records per chunk (>= 1). */
+	chunkSize: number;
+	/** Where workers and chunkSize came from, recorded in the manifest. */
+	configSources?: { workers: ConfigSource; chunkSize: ConfigSource };
+	/** Replace an existing non-empty output folder that Sweep did not write. */
+	force?: boolean;
+	/** Stop (exit 1) when more than this many records are rejected. */
+	maxRejects?: number | null;
+	/** Stop (exit 1) when more partitions than this appear; default 100,000. */
+	maxPartitions?: number;
+	/** Stop on the first byte sequence that is not valid UTF-8 (default: pass it through unchanged). */
+	strictUtf8?: boolean;
+	/** Byte cap of one chunk (and so of one record); default 64 MiB. */
+	maxChunkBytes?: number;
+	/** Partition files kept open at once (the rest are reopened to append); default 128. */
+	maxOpenFiles?: number;
+	/** Passed to each worker thread (tests use it to provoke an out-of-memory worker). */
+	workerResourceLimits?: ResourceLimits;
+}
+
+/** Progress reported while a run goes on (throttled to a few per second). */
+export interface ExtractProgress {
+	bytesRead: number;
+	totalBytes: number;
+	rowsRead: number;
+	partitions: number;
+	elapsedMs: number;
+}
+
+/** Plain hooks in, so the engine never needs to know about VS Code. */
+export interface ExtractHooks {
+	signal?: AbortSignal;
+	onProgress?: (progress: ExtractProgress) => void;
+}
+
+/** Per-partition figures (SPEC §6); a field is present only when its column exists. */
+export interface PartitionStats {
+	firstTimestamp?: string;
+	lastTimestamp?: string;
+	minPrice?: number;
+	maxPrice?: number;
+	quantity?: number;
+	vwap?: number;
+}
+
+export interface ManifestPartition {
+	/** The key's values as strings (UTF-8; invalid bytes shown as U+FFFD, see keyHex). */
+	key: string[];
+	/** Hex of each value's bytes, present only when some value is not valid UTF-8. */
+	keyHex?: string[];
+	/** File name inside the output folder, or null for an order key with no rows. */
+	file: string | null;
+	rows: number;
+	stats: PartitionStats;
+}
+
+/** `_manifest.json` (SPEC §6). */
+export interface Manifest {
+	version: 1;
+	source: { path: string; bytes: number; header: string[]; delimiter: string };
+	columns: string[];
+	partitionBy: string[];
+	orders: null | { path: string; keys: number };
+	config: { workers: number; chunkSize: number; sources: { workers: ConfigSource; chunkSize: ConfigSource } };
+	rowsRead: number;
+	rowsWritten: number;
+	rowsRejected: number;
+	rowsFilteredOut: number;
+	partitions: ManifestPartition[];
+	rejects: '_rejects.csv' | null;
+	startedAt: string;
+	durationMs: number;
+	/** Absolute output folder (not in the file; filled in for callers). */
+	outDir?: string;
+}
+
+/** The header of a file, for pickers and previews. */
+export interface HeaderInfo {
+	header: string[];
+	delimiter: string;
+	/** Up to a few data records, each as field strings (for "sample value" hints). */
+	sample: string[][];
+}
