@@ -37,6 +37,8 @@ export interface ExtractOptions {
 	maxOpenFiles?: number;
 	/** Passed to each worker thread (tests use it to provoke an out-of-memory worker). */
 	workerResourceLimits?: ResourceLimits;
+	/** Worker entry to start instead of the bundled `worker.js` (tests start crashing fixtures). */
+	workerScript?: string;
 }
 
 /** Progress reported while a run goes on (throttled to a few per second). */
