@@ -1,0 +1,39 @@
+/** SPEC §1: the figures Sweep derives from the machine, as pure functions of numbers. */
+
+/** Workers used when nothing could be detected (SPEC §1, second fallback). */
+export const DEFAULT_WORKERS = 1;
+/** Chunk size used when nothing could be detected (SPEC §1, second fallback). */
+export const DEFAULT_CHUNK_SIZE = 100_000;
+/** Workers above this are clamped (SPEC §2). */
+export const MAX_WORKERS = 256;
+/** Chunk sizes above this are clamped (SPEC §2). */
+export const MAX_CHUNK_SIZE = 10_000_000;
+
+/** Share of the available memory a run may keep in flight. */
+const MEMORY_SHARE = 0.05;
+/** Approximate in-memory cost of one row in flight, in bytes. */
+const BYTES_PER_ROW = 10_240;
+const CHUNK_STEP = 10_000;
+const MIN_DERIVED_CHUNK = 10_000;
+const MAX_DERIVED_CHUNK = 500_000;
+
+/**
+ * Worker threads for a machine with `cpuCount` logical CPUs: 1 up to 2 cores, cores - 1 up to 4,
+ * otherwise min(cores - 2, 16). Leaves room for the main thread, which reads and writes.
+ */
+export function deriveWorkers(cpuCount: number): number {
+	const cores = Number.isFinite(cpuCount) ? Math.floor(cpuCount) : 1;
+	if (cores <= 2) return 1;
+	if (cores <= 4) return cores - 1;
+	return Math.min(cores - 2, 16);
+}
+
+/**
+ * Rows per chunk for `availableBytes` of available memory: 5% of it at ~10 KiB per row in flight,
+ * rounded to the nearest 10,000 and clamped to [10,000, 500,000].
+ */
+export function deriveChunkSize(availableBytes: number): number {
+	const bytes = Number.isFinite(availableBytes) && availableBytes > 0 ? availableBytes : 0;
+	const rounded = Math.round((bytes * MEMORY_SHARE) / BYTES_PER_ROW / CHUNK_STEP) * CHUNK_STEP;
+	return Math.min(MAX_DERIVED_CHUNK, Math.max(MIN_DERIVED_CHUNK, rounded));
+}
