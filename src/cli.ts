@@ -1,0 +1,438 @@
+/**
+ * The `sweep` command line (SPEC §4): `sweep config` prints the System Configuration, `sweep extract`
+ * partitions a CSV on the same engine the extension uses. Exit status: 0 done, 1 failed during the
+ * run, 2 bad usage or input found before writing, 130 interrupted.
+ */
+import * as path from 'node:path';
+import { parseArgs } from 'node:util';
+import { version } from '../package.json';
+import { detectSystem, formatCount, formatReport, type ResolvedConfig, resolveConfig } from './config';
+import { parseOverride } from './config/resolve';
+import { extract } from './engine';
+import { isSweepError, SweepError } from './engine/errors';
+import type { ExtractOptions, ExtractProgress, Manifest } from './engine/types';
+
+/** Usage text printed by `--help` and pointed to by usage errors. */
+export const USAGE = `Usage:
+  sweep config  [--json] [--workers N] [--chunk-size N]
+  sweep extract <input.csv> [--out DIR] [--partition-by COL[,COL...]] [--orders FILE]
+                [--map CANONICAL=SOURCE]... [--delimiter C] [--workers N] [--chunk-size N]
+                [--force] [--json] [--max-rejects N] [--max-partitions N] [--strict-utf8]
+
+Commands:
+  config     Show the System Configuration: CPUs, workers, available memory, chunk size.
+  extract    Write one CSV per partition key, plus _manifest.json and _rejects.csv.
+
+Options:
+  --workers N               Worker threads (over sweep.workers and SWEEP_WORKERS; 0 or auto = detect).
+  --chunk-size N            Records per chunk (over SWEEP_CHUNK_SIZE; 0 or auto = detect).
+  --json                    config: the figures as JSON; extract: the manifest as JSON on stdout.
+  --out DIR                 Output folder (default: <input folder>/processed/<input name>).
+  --partition-by COLS       Comma-separated output columns naming partitions (default: symbol);
+                            date(COL) takes the YYYY-MM-DD day that starts an ISO-8601 value of COL.
+  --orders FILE             Keep only rows whose partition key appears in this CSV.
+  --map CANONICAL=SOURCE    Rename source column SOURCE to CANONICAL (repeatable; also applies to --orders).
+  --delimiter C             One character, or "tab" (default: sniffed from , ; TAB |).
+  --force                   Replace an existing non-empty output folder Sweep did not write.
+  --max-rejects N           Stop (exit 1) when more than N records are rejected.
+  --max-partitions N        Stop (exit 1) beyond N partitions (default 100,000).
+  --strict-utf8             Stop (exit 1) on bytes that are not valid UTF-8 (default: kept as they are).
+  -h, --help                Show this help.
+  --version                 Show the version.
+
+Environment: SWEEP_WORKERS, SWEEP_CHUNK_SIZE (below flags and settings); SWEEP_DEBUG=1 prints stack traces.
+Exit status: 0 done, 1 failed during the run (output folder left as it was), 2 bad usage or input
+(nothing written), 130 interrupted (output folder left as it was).
+`;
+
+type OptionSpec = { type: 'string' | 'boolean'; multiple?: boolean; short?: string };
+
+const COMMON_OPTIONS = {
+	json: { type: 'boolean' },
+	workers: { type: 'string' },
+	'chunk-size': { type: 'string' },
+	help: { type: 'boolean', short: 'h' },
+} satisfies Record<string, OptionSpec>;
+
+const EXTRACT_OPTIONS = {
+	...COMMON_OPTIONS,
+	out: { type: 'string' },
+	'partition-by': { type: 'string' },
+	orders: { type: 'string' },
+	map: { type: 'string', multiple: true },
+	delimiter: { type: 'string' },
+	force: { type: 'boolean' },
+	'max-rejects': { type: 'string' },
+	'max-partitions': { type: 'string' },
+	'strict-utf8': { type: 'boolean' },
+} satisfies Record<string, OptionSpec>;
+
+/** A parsed command line. */
+export type Command =
+	| { kind: 'help' }
+	| { kind: 'version' }
+	| { kind: 'config'; json: boolean; workers?: string; chunkSize?: string }
+	| {
+			kind: 'extract';
+			json: boolean;
+			workers?: string;
+			chunkSize?: string;
+			options: Omit<ExtractOptions, 'workers' | 'chunkSize' | 'configSources'>;
+	  };
+
+/** Where the CLI writes and what it reads from its surroundings; the real process by default. */
+export interface CliIO {
+	stdout: NodeJS.WritableStream;
+	stderr: NodeJS.WritableStream & { isTTY?: boolean };
+	env: Record<string, string | undefined>;
+}
+
+/** A usage error; `hint` points to --help where the shape of the command line is wrong. */
+function usageError(message: string, hint = false): SweepError {
+	return new SweepError('usage', hint ? `${message}; see sweep --help` : message);
+}
+
+/** Parses argv (without `node` and the script); throws SweepError `usage` on anything wrong. */
+export function parseCommandLine(argv: string[]): Command {
+	const [command, ...rest] = argv;
+	if (command === undefined) throw usageError('no command given: use sweep config or sweep extract <input.csv>', true);
+	if (command === '-h' || command === '--help' || command === 'help') return { kind: 'help' };
+	if (command === '--version' || command === '-v') return { kind: 'version' };
+	if (command !== 'config' && command !== 'extract') {
+		const what = command.startsWith('-') ? 'option' : 'command';
+		throw usageError(`unknown ${what} '${command}': expected config or extract`, true);
+	}
+	const options = command === 'config' ? COMMON_OPTIONS : EXTRACT_OPTIONS;
+	let parsed: ReturnType<typeof parseArgs<{ options: typeof EXTRACT_OPTIONS; allowPositionals: true; strict: true }>>;
+	try {
+		parsed = parseArgs({
+			args: joinNegativeValues(rest, options),
+			options: options as typeof EXTRACT_OPTIONS,
+			allowPositionals: true,
+			strict: true,
+		});
+	} catch (e) {
+		throw usageError(`${command}: ${describeParseError(e)}`, true);
+	}
+	const v = parsed.values;
+	if (v.help) return { kind: 'help' };
+	if (command === 'config') {
+		if (parsed.positionals.length > 0) {
+			throw usageError(`config: unexpected argument '${parsed.positionals[0]}'`, true);
+		}
+		const cmd: Command = { kind: 'config', json: v.json === true, workers: v.workers, chunkSize: v['chunk-size'] };
+		checkFlags(cmd);
+		return cmd;
+	}
+
+	if (parsed.positionals.length === 0) throw usageError('extract: missing <input.csv>', true);
+	if (parsed.positionals.length > 1) {
+		throw usageError(`extract: unexpected argument '${parsed.positionals[1]}'`, true);
+	}
+	const input = parsed.positionals[0]!;
+	if (input.trim() === '') throw usageError('extract: <input.csv> is empty', true);
+	const cmd: Command = {
+		kind: 'extract',
+		json: v.json === true,
+		workers: v.workers,
+		chunkSize: v['chunk-size'],
+		options: {
+			input,
+			outDir: nonEmpty('--out', v.out),
+			partitionBy: v['partition-by'] === undefined ? undefined : parsePartitionBy(v['partition-by']),
+			mapping: v.map === undefined ? undefined : parseMappings(v.map),
+			ordersFile: nonEmpty('--orders', v.orders) ?? null,
+			delimiter: v.delimiter === undefined ? null : parseDelimiter(v.delimiter),
+			force: v.force === true,
+			maxRejects: v['max-rejects'] === undefined ? null : parseCount('--max-rejects', v['max-rejects'], 0),
+			strictUtf8: v['strict-utf8'] === true,
+		},
+	};
+	if (v['max-partitions'] !== undefined) {
+		cmd.options.maxPartitions = parseCount('--max-partitions', v['max-partitions'], 1);
+	}
+	checkFlags(cmd);
+	return cmd;
+}
+
+/**
+ * `--workers -1` would make parseArgs complain that the value looks like an option; joining it as
+ * `--workers=-1` lets the real problem (not a positive integer) be reported instead.
+ */
+function joinNegativeValues(args: string[], options: Record<string, OptionSpec>): string[] {
+	const out: string[] = [];
+	for (let i = 0; i < args.length; i++) {
+		const arg = args[i]!;
+		if (arg === '--') {
+			out.push(...args.slice(i));
+			break;
+		}
+		const name = arg.startsWith('--') ? arg.slice(2) : null;
+		const next = args[i + 1];
+		if (name !== null && options[name]?.type === 'string' && next !== undefined && /^-[\d.]/.test(next)) {
+			out.push(`${arg}=${next}`);
+			i++;
+		} else {
+			out.push(arg);
+		}
+	}
+	return out;
+}
+
+/** Bad --workers / --chunk-size are usage errors, found before any detection runs. */
+function checkFlags(cmd: { workers?: string; chunkSize?: string }): void {
+	for (const [flag, raw] of [
+		['--workers', cmd.workers],
+		['--chunk-size', cmd.chunkSize],
+	] as const) {
+		if (parseOverride(raw).kind === 'invalid') {
+			throw usageError(`${flag} ${JSON.stringify(raw)} is not a positive integer (give a whole number >= 1, or auto)`);
+		}
+	}
+}
+
+function nonEmpty(flag: string, value: string | undefined): string | undefined {
+	if (value !== undefined && value.trim() === '') throw usageError(`${flag} needs a path`);
+	return value;
+}
+
+function parsePartitionBy(raw: string): string[] {
+	const columns = raw.split(',').map((c) => c.trim());
+	if (columns.some((c) => c === '')) throw usageError(`--partition-by ${JSON.stringify(raw)} has an empty column name`);
+	const seen = new Set<string>();
+	for (const c of columns) {
+		if (seen.has(c)) throw usageError(`--partition-by names column '${c}' twice`);
+		seen.add(c);
+	}
+	return columns;
+}
+
+function parseMappings(raws: string[]): Record<string, string> {
+	const mapping: Record<string, string> = {};
+	for (const raw of raws) {
+		const eq = raw.indexOf('=');
+		const canonical = eq < 0 ? '' : raw.slice(0, eq).trim();
+		const source = eq < 0 ? '' : raw.slice(eq + 1).trim();
+		if (canonical === '' || source === '') {
+			throw usageError(`--map ${JSON.stringify(raw)} is not CANONICAL=SOURCE (e.g. --map symbol=ticker)`);
+		}
+		if (Object.hasOwn(mapping, canonical)) throw usageError(`--map gives '${canonical}' twice`);
+		mapping[canonical] = source;
+	}
+	return mapping;
+}
+
+function parseDelimiter(raw: string): string {
+	const named: Record<string, string> = { tab: '\t', '\\t': '\t', comma: ',', semicolon: ';', pipe: '|' };
+	const d = named[raw.toLowerCase()] ?? raw;
+	if ([...d].length !== 1) {
+		throw usageError(`--delimiter ${JSON.stringify(raw)} must be one character, or tab`);
+	}
+	if (d === '"' || d === '\n' || d === '\r') throw usageError(`--delimiter ${JSON.stringify(raw)} cannot be used`);
+	return d;
+}
+
+function parseCount(flag: string, raw: string, min: number): number {
+	const text = raw.trim();
+	const n = /^\d+$/.test(text) ? Number(text) : Number.NaN;
+	if (!Number.isSafeInteger(n) || n < min) {
+		throw usageError(`${flag} ${JSON.stringify(raw)} is not a whole number >= ${min}`);
+	}
+	return n;
+}
+
+/** parseArgs' messages run over several lines and talk about its own syntax: say it shorter. */
+function describeParseError(e: unknown): string {
+	const message = e instanceof Error ? e.message : String(e);
+	const code = (e as { code?: string } | null)?.code;
+	const option = /'(-[^' ]+)/.exec(message)?.[1];
+	if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' && option) return `unknown option '${option}'`;
+	if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' && option) {
+		if (message.includes('does not take an argument')) return `${option} takes no value`;
+		return `${option} needs a value`;
+	}
+	return message.split('\n')[0]!.trim();
+}
+
+/** Runs one command line; resolves to the exit status. Never throws. */
+export async function run(argv: string[], io: CliIO = processIO()): Promise<number> {
+	const out = (text: string) => io.stdout.write(text);
+	const err = (text: string) => io.stderr.write(text);
+	try {
+		const cmd = parseCommandLine(argv);
+		switch (cmd.kind) {
+			case 'help':
+				out(USAGE);
+				return 0;
+			case 'version':
+				out(`${version}\n`);
+				return 0;
+			case 'config': {
+				const config = await resolve(cmd, io.env);
+				if (cmd.json) {
+					out(`${JSON.stringify(configJson(config), null, 2)}\n`);
+					for (const w of config.warnings) err(`sweep: warning: ${w}\n`);
+				} else {
+					out(`${formatReport(config)}\n`);
+				}
+				return 0;
+			}
+			case 'extract':
+				return await runExtract(cmd, io);
+		}
+	} catch (e) {
+		return reportError(e, io);
+	}
+}
+
+async function resolve(cmd: { workers?: string; chunkSize?: string }, env: CliIO['env']): Promise<ResolvedConfig> {
+	const system = await detectSystem();
+	return resolveConfig(system, { flags: { workers: cmd.workers, chunkSize: cmd.chunkSize }, env });
+}
+
+/** The JSON `sweep config --json` prints (SPEC §4). */
+function configJson(c: ResolvedConfig) {
+	return {
+		cpuCount: c.cpuCount,
+		workers: c.workers,
+		availableMemoryBytes: c.availableMemoryBytes,
+		chunkSize: c.chunkSize,
+		enableParallel: c.enableParallel,
+		sources: { workers: c.sources.workers, chunkSize: c.sources.chunkSize },
+		warnings: c.warnings,
+	};
+}
+
+async function runExtract(cmd: Extract<Command, { kind: 'extract' }>, io: CliIO): Promise<number> {
+	const err = (text: string) => io.stderr.write(text);
+	const config = await resolve(cmd, io.env);
+	for (const w of config.warnings) err(`sweep: warning: ${w}\n`);
+
+	const controller = new AbortController();
+	let signalled: NodeJS.Signals | null = null;
+	const progress = io.stderr.isTTY ? new ProgressLine(io.stderr) : null;
+	const onSignal = (signal: NodeJS.Signals) => {
+		if (signalled !== null) {
+			// A second interrupt while cleaning up: stop at once.
+			progress?.clear();
+			err('sweep: interrupted again; exiting without waiting for clean-up\n');
+			process.exit(130);
+		}
+		signalled = signal;
+		progress?.clear();
+		err(`sweep: ${signal} received; stopping and cleaning up (again to force)\n`);
+		controller.abort();
+	};
+	process.on('SIGINT', onSignal);
+	process.on('SIGTERM', onSignal);
+	try {
+		const manifest = await extract(
+			{
+				...cmd.options,
+				workers: config.workers,
+				chunkSize: config.chunkSize,
+				configSources: config.sources,
+			},
+			{ signal: controller.signal, onProgress: progress ? (p) => progress.update(p) : undefined },
+		);
+		progress?.clear();
+		io.stdout.write(cmd.json ? `${JSON.stringify(manifest, null, 2)}\n` : summary(manifest, cmd.options.input));
+		return 0;
+	} catch (e) {
+		progress?.clear();
+		if (signalled !== null || (isSweepError(e) && e.code === 'aborted')) {
+			err('sweep: interrupted; the output folder is as it was before\n');
+			return 130;
+		}
+		throw e;
+	} finally {
+		process.off('SIGINT', onSignal);
+		process.off('SIGTERM', onSignal);
+	}
+}
+
+const MIB = 2 ** 20;
+
+/** The short end-of-run summary printed on stdout without --json. */
+function summary(m: Manifest, input: string): string {
+	const seconds = Math.max(m.durationMs, 1) / 1000;
+	const files = m.partitions.filter((p) => p.file !== null).length;
+	const outDir = m.outDir ?? path.resolve(path.dirname(input), 'processed', path.parse(input).name);
+	const lines = [
+		`Read ${formatCount(m.rowsRead)} rows: ${formatCount(m.rowsWritten)} written, ${formatCount(m.rowsRejected)} ` +
+			`rejected, ${formatCount(m.rowsFilteredOut)} filtered out`,
+		`Partitions: ${formatCount(m.partitions.length)}` +
+			(files === m.partitions.length ? '' : ` (${formatCount(files)} with rows)`),
+		`Time: ${seconds.toFixed(2)} s (${(m.source.bytes / MIB / seconds).toFixed(1)} MB/s)`,
+		`Output: ${outDir}`,
+	];
+	if (m.rejects !== null) lines.push(`Rejects: ${path.join(outDir, m.rejects)}`);
+	return `${lines.join('\n')}\n`;
+}
+
+/** One progress line on a terminal's stderr, rewritten in place. */
+class ProgressLine {
+	private shown = false;
+
+	constructor(private readonly stream: NodeJS.WritableStream) {}
+
+	update(p: ExtractProgress): void {
+		const pct = p.totalBytes > 0 ? Math.min(100, (100 * p.bytesRead) / p.totalBytes) : 0;
+		const rate = p.elapsedMs > 0 ? (p.rowsRead * 1000) / p.elapsedMs : 0;
+		const text =
+			`Sweep: ${pct.toFixed(1)}% of ${(p.totalBytes / MIB).toFixed(1)} MB · ${formatCount(p.rowsRead)} rows · ` +
+			`${formatCount(Math.round(rate))} rows/s · ${formatCount(p.partitions)} partitions`;
+		this.stream.write(`\r\x1b[K${text}`);
+		this.shown = true;
+	}
+
+	clear(): void {
+		if (this.shown) this.stream.write('\r\x1b[K');
+		this.shown = false;
+	}
+}
+
+function reportError(e: unknown, io: CliIO): number {
+	const debug = io.env.SWEEP_DEBUG === '1';
+	if (isSweepError(e)) {
+		io.stderr.write(`sweep: error: ${oneLine(explain(e))}\n`);
+		if (debug) io.stderr.write(`${e.stack}\n`);
+		return e.exitCode;
+	}
+	const message = e instanceof Error ? e.message : String(e);
+	io.stderr.write(`sweep: error: ${oneLine(message)}\n`);
+	if (debug && e instanceof Error) io.stderr.write(`${e.stack}\n`);
+	return 1;
+}
+
+/** Adds what a terminal user needs to the engine's message (the flag to use, the columns there are). */
+function explain(e: SweepError): string {
+	let message = e.message;
+	if (e.code === 'output-foreign' && !message.includes('--force')) message += ' (use --force to replace it)';
+	if (e.code === 'missing-column' && e.details.header && !message.includes(e.details.header.join(', '))) {
+		message += ` (columns: ${e.details.header.join(', ')})`;
+	}
+	return message;
+}
+
+function oneLine(text: string): string {
+	return text.replace(/\s*\n\s*/g, ' ').trim();
+}
+
+function processIO(): CliIO {
+	return { stdout: process.stdout, stderr: process.stderr, env: process.env };
+}
+
+/** Waits until everything written so far has left the process, then exits. */
+function exitAfterFlush(code: number): void {
+	let pending = 2;
+	const done = () => {
+		if (--pending === 0) process.exit(code);
+	};
+	process.stdout.write('', done);
+	process.stderr.write('', done);
+}
+
+if (require.main === module) {
+	void run(process.argv.slice(2)).then(exitAfterFlush);
+}
