@@ -8,6 +8,7 @@ export type SweepErrorCode =
 	| 'input-missing'
 	| 'input-empty'
 	| 'input-encoding'
+	| 'bad-header'
 	| 'missing-column'
 	| 'bad-mapping'
 	| 'bad-orders'
@@ -28,6 +29,7 @@ const BEFORE_WRITING: ReadonlySet<SweepErrorCode> = new Set([
 	'input-missing',
 	'input-empty',
 	'input-encoding',
+	'bad-header',
 	'missing-column',
 	'bad-mapping',
 	'bad-orders',

@@ -1,0 +1,444 @@
+import { isUtf8 } from 'node:buffer';
+import { CR, LF, QUOTE } from './dialect';
+import { datePrefix, encodeKey } from './keys';
+import type { BucketResult, ChunkDone, ChunkStats, RejectResult, WorkerInit } from './protocol';
+
+declare global {
+	interface Buffer {
+		/** Node's internal, check-free `toString('latin1', start, end)`; polyfilled below where missing. */
+		latin1Slice(start: number, end: number): string;
+	}
+}
+if (typeof Buffer.prototype.latin1Slice !== 'function') {
+	Buffer.prototype.latin1Slice = function (this: Buffer, start: number, end: number) {
+		return this.toString('latin1', start, end);
+	};
+}
+
+/** A data problem the worker reports as such (not a crash). */
+export class ChunkDataError extends Error {
+	constructor(
+		readonly code: 'invalid-utf8',
+		message: string,
+		readonly line: number,
+	) {
+		super(message);
+	}
+}
+
+interface Bucket {
+	index: number;
+	key: string;
+	parts: string[];
+	rows: number;
+	bytes: number;
+	firstTsStart: number;
+	firstTsEnd: number;
+	lastTsStart: number;
+	lastTsEnd: number;
+	minPrice: number;
+	maxPrice: number;
+	quantity: number;
+	hasQuantity: boolean;
+	notional: number;
+	pricedQuantity: number;
+}
+
+const POW10 = Array.from({ length: 23 }, (_, i) => 10 ** i);
+
+/** Parses a decimal number from bytes; NaN when it is not one. Exact: same double as Number(text). */
+function parseNumber(buf: Buffer, s: number, e: number): number {
+	if (s >= e) return Number.NaN;
+	let i = s;
+	let neg = false;
+	const first = buf[i];
+	if (first === 0x2d) {
+		neg = true;
+		i++;
+	} else if (first === 0x2b) i++;
+	let m = 0;
+	let digits = 0;
+	let frac = 0;
+	let dot = false;
+	for (; i < e; i++) {
+		const c = buf[i];
+		if (c >= 0x30 && c <= 0x39) {
+			m = m * 10 + (c - 0x30);
+			digits++;
+			if (dot) frac++;
+		} else if (c === 0x2e && !dot) dot = true;
+		else return slowNumber(buf, s, e);
+	}
+	if (digits === 0) return Number.NaN;
+	// m < 2^53 and 10^frac exact, so one division gives the correctly rounded value, as Number() does.
+	if (digits > 15 || frac > 22) return slowNumber(buf, s, e);
+	const v = frac ? m / POW10[frac] : m;
+	return neg ? -v : v;
+}
+
+function slowNumber(buf: Buffer, s: number, e: number): number {
+	const text = buf.latin1Slice(s, e).trim();
+	return text === '' ? Number.NaN : Number(text);
+}
+
+function countLF(buf: Buffer, from: number, to: number): number {
+	let n = 0;
+	let i = buf.indexOf(LF, from);
+	while (i !== -1 && i < to) {
+		n++;
+		i = buf.indexOf(LF, i + 1);
+	}
+	return n;
+}
+
+/** Growable Int32 list reused across chunks, so a worker allocates its record tables once. */
+class IntList {
+	a = new Int32Array(1 << 14);
+	n = 0;
+	push(v: number): void {
+		if (this.n === this.a.length) {
+			const b = new Int32Array(this.a.length * 2);
+			b.set(this.a);
+			this.a = b;
+		}
+		this.a[this.n++] = v;
+	}
+}
+
+const showValue = (s: string) => {
+	const text = Buffer.from(s, 'latin1').toString('utf8');
+	return JSON.stringify(text.length > 40 ? `${text.slice(0, 40)}…` : text);
+};
+
+/**
+ * Processes one chunk: splits records (same quoting rules as the main thread's ChunkReader), checks field
+ * counts, finds each record's partition key, applies the orders filter, gathers per-partition stats, and lays
+ * the records out grouped by partition, each as its original bytes, in source order within a partition.
+ *
+ * One instance per worker: it keeps its scratch tables between chunks.
+ */
+export class ChunkProcessor {
+	private readonly starts = new IntList();
+	private readonly ends = new IntList();
+	private readonly owners = new IntList();
+	private readonly orders: Set<string> | null;
+	/** Highest field index whose value is needed, and per-index value bounds for the current record. */
+	private readonly maxIndex: number;
+	private readonly vs: Int32Array;
+	private readonly ve: Int32Array;
+	private readonly vq: Uint8Array;
+	private readonly eolBytes: Buffer;
+
+	constructor(private readonly init: WorkerInit) {
+		this.orders = init.orders ? new Set(init.orders) : null;
+		this.maxIndex = Math.max(
+			...init.keyColumns.map((k) => k.index),
+			init.timestampIndex,
+			init.priceIndex,
+			init.quantityIndex,
+		);
+		this.vs = new Int32Array(this.maxIndex + 1);
+		this.ve = new Int32Array(this.maxIndex + 1);
+		this.vq = new Uint8Array(this.maxIndex + 1);
+		this.eolBytes = Buffer.from(init.eol, 'latin1');
+	}
+
+	private value(buf: Buffer, i: number): string {
+		const s = buf.latin1Slice(this.vs[i], this.ve[i]);
+		return this.vq[i] ? s.replaceAll('""', '"') : s;
+	}
+
+	process(seq: number, bytes: ArrayBuffer, startLine: number, isLast: boolean): ChunkDone {
+		const buf = Buffer.from(bytes);
+		const n = buf.length;
+		const init = this.init;
+		if (init.strictUtf8 && !isUtf8(buf)) throw this.invalidUtf8(buf, startLine);
+
+		const D = init.delimiter;
+		const fieldCount = init.fieldCount;
+		const maxIndex = this.maxIndex;
+		const vs = this.vs;
+		const ve = this.ve;
+		const vq = this.vq;
+		const keyColumns = init.keyColumns;
+		const tsIndex = init.timestampIndex;
+		const pxIndex = init.priceIndex;
+		const qtyIndex = init.quantityIndex;
+		const orders = this.orders;
+		const buckets = new Map<string, Bucket>();
+		const bucketList: Bucket[] = [];
+		const starts = this.starts;
+		const ends = this.ends;
+		const owners = this.owners;
+		starts.n = ends.n = owners.n = 0;
+		const rejects: { line: number; reason: string; start: number; end: number }[] = [];
+		let rowsRead = 0;
+		let filtered = 0;
+		let needsEol = false;
+		let line = startLine;
+
+		let i = 0;
+		while (i < n) {
+			const recStart = i;
+			const recLine = line;
+			let nf = 0;
+			let bad: string | null = null;
+			let contentEnd = n;
+			let recEnd = n;
+			// Field loop: `i` is at the start of field `nf`.
+			for (;;) {
+				let c = 0;
+				if (i < n && buf[i] === QUOTE) {
+					// Quoted field: find the closing quote ("" is an escaped quote).
+					let j = i + 1;
+					let escaped = false;
+					let close = -1;
+					for (;;) {
+						const q = buf.indexOf(QUOTE, j);
+						if (q === -1) break;
+						if (q + 1 < n && buf[q + 1] === QUOTE) {
+							escaped = true;
+							j = q + 2;
+							continue;
+						}
+						close = q;
+						break;
+					}
+					if (close === -1) {
+						// Only the file's last chunk can end inside quotes: the main thread cuts chunks at record ends.
+						line += countLF(buf, i + 1, n);
+						nf++;
+						bad = 'unterminated quoted field (it runs to the end of the file)';
+						break;
+					}
+					line += countLF(buf, i + 1, close);
+					if (nf <= maxIndex) {
+						vs[nf] = i + 1;
+						ve[nf] = close;
+						vq[nf] = escaped ? 1 : 0;
+					}
+					i = close + 1;
+					if (i >= n) {
+						nf++;
+						break;
+					}
+					c = buf[i];
+					if (c === D) {
+						nf++;
+						i++;
+						continue;
+					}
+					if (c === LF || (c === CR && i + 1 < n && buf[i + 1] === LF)) {
+						nf++;
+						contentEnd = i;
+						recEnd = c === LF ? i + 1 : i + 2;
+						line++;
+						break;
+					}
+					// Text after a closing quote: the record is rejected; it still ends at the next LF outside quotes,
+					// and the rest of this field is unquoted (a quote in it is data).
+					bad ??= 'text after a closing quote';
+				}
+				// Unquoted field (or the remainder of a malformed quoted one).
+				const fieldStart = i;
+				while (i < n) {
+					c = buf[i];
+					if (c === D || c === LF) break;
+					i++;
+				}
+				// (After a malformed quoted field this overwrites its bounds; harmless, the record is rejected.)
+				if (nf <= maxIndex) {
+					vs[nf] = fieldStart;
+					vq[nf] = 0;
+					ve[nf] = i < n && c === LF && i > fieldStart && buf[i - 1] === CR ? i - 1 : i;
+				}
+				nf++;
+				if (i >= n) break;
+				if (c === D) {
+					i++;
+					continue;
+				}
+				contentEnd = i > recStart && buf[i - 1] === CR ? i - 1 : i;
+				recEnd = i + 1;
+				line++;
+				break;
+			}
+			i = recEnd;
+			if (contentEnd === n) {
+				// Last record of the file without a line ending (or an unterminated quote running to EOF).
+				if (!isLast) throw new Error(`internal: chunk ${seq} does not end at a record boundary`);
+			}
+			rowsRead++;
+			if (bad === null && nf !== fieldCount) bad = `expected ${fieldCount} fields, found ${nf}`;
+			if (bad !== null) {
+				rejects.push({ line: recLine, reason: bad, start: recStart, end: contentEnd });
+				continue;
+			}
+			// The partition key.
+			let key: string;
+			let parts: string[];
+			if (keyColumns.length === 1 && !keyColumns[0].date) {
+				key = this.value(buf, keyColumns[0].index);
+				parts = [key];
+			} else {
+				parts = [];
+				for (const k of keyColumns) {
+					const v = this.value(buf, k.index);
+					if (k.date) {
+						const day = datePrefix(v);
+						if (day === null) {
+							bad = `column "${k.name}": ${showValue(v)} does not start with a YYYY-MM-DD date`;
+							break;
+						}
+						parts.push(day);
+					} else parts.push(v);
+				}
+				if (bad !== null) {
+					rejects.push({ line: recLine, reason: bad, start: recStart, end: contentEnd });
+					continue;
+				}
+				key = encodeKey(parts);
+			}
+			if (orders !== null && !orders.has(key)) {
+				filtered++;
+				continue;
+			}
+			let b = buckets.get(key);
+			if (b === undefined) {
+				b = {
+					index: bucketList.length,
+					key,
+					parts,
+					rows: 0,
+					bytes: 0,
+					firstTsStart: -1,
+					firstTsEnd: -1,
+					lastTsStart: -1,
+					lastTsEnd: -1,
+					minPrice: Number.POSITIVE_INFINITY,
+					maxPrice: Number.NEGATIVE_INFINITY,
+					quantity: 0,
+					hasQuantity: false,
+					notional: 0,
+					pricedQuantity: 0,
+				};
+				buckets.set(key, b);
+				bucketList.push(b);
+			}
+			b.rows++;
+			let recBytes = recEnd - recStart;
+			if (recEnd === n && contentEnd === n) {
+				needsEol = true;
+				recBytes += this.eolBytes.length;
+			}
+			b.bytes += recBytes;
+			starts.push(recStart);
+			ends.push(recEnd);
+			owners.push(b.index);
+			// Stats (timestamps kept as positions; strings made once per partition per chunk).
+			if (tsIndex >= 0) {
+				if (b.firstTsStart < 0) {
+					b.firstTsStart = vs[tsIndex];
+					b.firstTsEnd = ve[tsIndex] | (vq[tsIndex] << 30);
+				}
+				b.lastTsStart = vs[tsIndex];
+				b.lastTsEnd = ve[tsIndex] | (vq[tsIndex] << 30);
+			}
+			let px = Number.NaN;
+			if (pxIndex >= 0) {
+				px = vq[pxIndex] ? Number(this.value(buf, pxIndex)) : parseNumber(buf, vs[pxIndex], ve[pxIndex]);
+				if (px === px) {
+					if (px < b.minPrice) b.minPrice = px;
+					if (px > b.maxPrice) b.maxPrice = px;
+				}
+			}
+			if (qtyIndex >= 0) {
+				const q = vq[qtyIndex] ? Number(this.value(buf, qtyIndex)) : parseNumber(buf, vs[qtyIndex], ve[qtyIndex]);
+				if (q === q) {
+					b.quantity += q;
+					b.hasQuantity = true;
+					if (px === px) {
+						b.notional += px * q;
+						b.pricedQuantity += q;
+					}
+				}
+			}
+		}
+
+		// Lay the kept records out grouped by partition.
+		let total = 0;
+		const offsets = new Array<number>(bucketList.length);
+		for (const b of bucketList) {
+			offsets[b.index] = total;
+			total += b.bytes;
+		}
+		const out = Buffer.from(new ArrayBuffer(total));
+		const pos = offsets.slice();
+		const sa = starts.a;
+		const ea = ends.a;
+		const oa = owners.a;
+		for (let r = 0; r < starts.n; r++) {
+			const o = oa[r];
+			pos[o] += buf.copy(out, pos[o], sa[r], ea[r]);
+		}
+		if (needsEol) {
+			const o = oa[starts.n - 1];
+			pos[o] += this.eolBytes.copy(out, pos[o]);
+		}
+
+		let rejectBytes = 0;
+		for (const r of rejects) rejectBytes += r.end - r.start;
+		const rejectData = Buffer.from(new ArrayBuffer(rejectBytes));
+		const rejectResults: RejectResult[] = [];
+		let rp = 0;
+		for (const r of rejects) {
+			const len = buf.copy(rejectData, rp, r.start, r.end);
+			rejectResults.push({ line: r.line, reason: r.reason, start: rp, end: rp + len });
+			rp += len;
+		}
+
+		const tsString = (s: number, e: number) => {
+			const quoted = e >> 30;
+			const text = buf.latin1Slice(s, e & 0x3fffffff);
+			return quoted ? text.replaceAll('""', '"') : text;
+		};
+		const results: BucketResult[] = bucketList.map((b) => {
+			const stats: ChunkStats = {
+				firstTimestamp: b.firstTsStart >= 0 ? tsString(b.firstTsStart, b.firstTsEnd) : null,
+				lastTimestamp: b.lastTsStart >= 0 ? tsString(b.lastTsStart, b.lastTsEnd) : null,
+				minPrice: b.minPrice === Number.POSITIVE_INFINITY ? null : b.minPrice,
+				maxPrice: b.maxPrice === Number.NEGATIVE_INFINITY ? null : b.maxPrice,
+				quantity: b.hasQuantity ? b.quantity : null,
+				notional: b.notional,
+				pricedQuantity: b.pricedQuantity,
+			};
+			return { key: b.key, parts: b.parts, offset: offsets[b.index], length: b.bytes, rows: b.rows, stats };
+		});
+		return {
+			type: 'done',
+			seq,
+			data: out.buffer as ArrayBuffer,
+			buckets: results,
+			rejectData: rejectData.buffer as ArrayBuffer,
+			rejects: rejectResults,
+			rowsRead,
+			rowsFilteredOut: filtered,
+		};
+	}
+
+	/** Finds the first line holding bytes that are not UTF-8 (no UTF-8 sequence contains an LF byte). */
+	private invalidUtf8(buf: Buffer, startLine: number): ChunkDataError {
+		let line = startLine;
+		let s = 0;
+		while (s < buf.length) {
+			let e = buf.indexOf(LF, s);
+			if (e === -1) e = buf.length;
+			if (!isUtf8(buf.subarray(s, e))) {
+				return new ChunkDataError('invalid-utf8', `bytes that are not valid UTF-8 on line ${line}`, line);
+			}
+			line++;
+			s = e + 1;
+		}
+		return new ChunkDataError('invalid-utf8', `bytes that are not valid UTF-8 near line ${startLine}`, startLine);
+	}
+}

@@ -1,0 +1,107 @@
+import { parse } from 'csv-parse/sync';
+import { SweepError } from './errors';
+
+/** Byte values the scanners look for. */
+export const LF = 0x0a;
+export const CR = 0x0d;
+export const QUOTE = 0x22;
+
+/** Delimiters tried when none is given, in order of preference on a tie. */
+export const SNIFF_CANDIDATES = [',', ';', '\t', '|'] as const;
+
+const UTF8_BOM = [0xef, 0xbb, 0xbf];
+
+/**
+ * Length of a UTF-8 byte-order mark at the start of `bytes` (0 or 3). A UTF-16 or UTF-32 BOM stops the run:
+ * Sweep reads UTF-8 only and would otherwise split records inside two-byte characters.
+ */
+export function bomLength(bytes: Uint8Array, file: string): number {
+	if (bytes.length >= 3 && bytes[0] === UTF8_BOM[0] && bytes[1] === UTF8_BOM[1] && bytes[2] === UTF8_BOM[2]) return 3;
+	if (bytes.length >= 2 && ((bytes[0] === 0xff && bytes[1] === 0xfe) || (bytes[0] === 0xfe && bytes[1] === 0xff))) {
+		throw new SweepError(
+			'input-encoding',
+			`${file} is UTF-16 (it starts with a UTF-16 byte-order mark); Sweep reads UTF-8. Convert it first, e.g. iconv -f UTF-16 -t UTF-8.`,
+			{ file },
+		);
+	}
+	return 0;
+}
+
+/**
+ * Where the first record of `bytes` ends: the index just past its LF, or -1 when no LF outside quotes is found.
+ * Uses the same quoting rule as every other scanner in Sweep (a quote opens a field only at field start).
+ */
+export function firstRecordEnd(bytes: Uint8Array, delimiter: number): number {
+	let inQuote = false;
+	let fieldStart = true;
+	for (let i = 0; i < bytes.length; i++) {
+		const c = bytes[i];
+		if (inQuote) {
+			if (c === QUOTE) {
+				if (bytes[i + 1] === QUOTE) i++;
+				else inQuote = false;
+			}
+			continue;
+		}
+		if (c === LF) return i + 1;
+		if (c === QUOTE && fieldStart) inQuote = true;
+		fieldStart = c === delimiter;
+	}
+	return -1;
+}
+
+/** Parses complete records of `text` leniently; used on small samples only (header, sniffing, previews). */
+export function parseSample(text: string, delimiter: string, maxRecords: number): string[][] {
+	try {
+		return parse(text, {
+			delimiter,
+			relax_quotes: true,
+			relax_column_count: true,
+			skip_empty_lines: false,
+			record_delimiter: ['\r\n', '\n'],
+			to: maxRecords,
+		}) as string[][];
+	} catch {
+		return [];
+	}
+}
+
+/**
+ * Picks the delimiter from `, ; TAB |` that splits the sample's first records into the most columns,
+ * consistently. `sample` should end at a record boundary.
+ */
+export function sniffDelimiter(sample: string): string {
+	let best: string = SNIFF_CANDIDATES[0];
+	let bestScore = 0;
+	for (const candidate of SNIFF_CANDIDATES) {
+		const records = parseSample(sample, candidate, 20).filter((r) => !(r.length === 1 && r[0] === ''));
+		if (records.length === 0 || records[0].length < 2) continue;
+		const width = records[0].length;
+		const consistent = records.filter((r) => r.length === width).length / records.length;
+		const score = width * consistent * consistent;
+		if (score > bestScore) {
+			best = candidate;
+			bestScore = score;
+		}
+	}
+	return best;
+}
+
+/** Checks a user-given delimiter: one character, not a quote or line break. `tab` and `\t` mean TAB. */
+export function normalizeDelimiter(given: string): string {
+	const d = given === 'tab' || given === '\\t' ? '\t' : given;
+	if (d.length !== 1 || d === '"' || d === '\n' || d === '\r' || d.charCodeAt(0) > 0x7f) {
+		throw new SweepError(
+			'usage',
+			`delimiter ${JSON.stringify(given)} must be one ASCII character other than a quote or line break`,
+		);
+	}
+	return d;
+}
+
+/** Serializes the output header in the input's dialect: a name is quoted only where it needs to be. */
+export function formatHeader(names: readonly string[], delimiter: string, eol: string): Buffer {
+	const needsQuotes = (s: string) => s.includes(delimiter) || s.includes('"') || s.includes('\n') || s.includes('\r');
+	const line = names.map((n) => (needsQuotes(n) ? `"${n.replaceAll('"', '""')}"` : n)).join(delimiter);
+	return Buffer.from(line + eol, 'utf8');
+}

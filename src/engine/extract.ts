@@ -1,0 +1,449 @@
+import { isUtf8 } from 'node:buffer';
+import { type FileHandle, open, stat, writeFile } from 'node:fs/promises';
+import * as path from 'node:path';
+import { type Chunk, readChunks } from './chunkReader';
+import { formatHeader, normalizeDelimiter } from './dialect';
+import { abortedError, SweepError } from './errors';
+import { FileNamer } from './fileNames';
+import { planColumns, readHead } from './header';
+import { encodeKey } from './keys';
+import { loadOrders, type Orders } from './orders';
+import {
+	commitOutput,
+	describeFsError,
+	discardOutput,
+	MANIFEST,
+	type OutputPlan,
+	prepareOutput,
+	REJECTS,
+} from './outputFolder';
+import { WorkerPool } from './pool';
+import type { ChunkDone, ChunkStats, WorkerInit } from './protocol';
+import type { ExtractHooks, ExtractOptions, Manifest, ManifestPartition } from './types';
+import { PartitionWriter } from './writer';
+
+const DEFAULT_MAX_CHUNK_BYTES = 64 * 1024 * 1024;
+const DEFAULT_MAX_PARTITIONS = 100_000;
+
+/** `<input folder>/processed/<input name without extension>`. */
+export function defaultOutDir(input: string): string {
+	const abs = path.resolve(input);
+	return path.join(path.dirname(abs), 'processed', path.basename(abs, path.extname(abs)));
+}
+
+interface PartitionState {
+	id: number;
+	parts: string[];
+	file: string;
+	rows: number;
+	stats: ChunkStats;
+}
+
+function positiveInt(value: number, what: string): number {
+	if (!Number.isInteger(value) || value < 1)
+		throw new SweepError('usage', `${what} must be a positive integer (got ${value}).`);
+	return value;
+}
+
+/** Text of a byte string (see keys.ts) for people, and whether its bytes were valid UTF-8. */
+function textOf(byteString: string): { text: string; valid: boolean } {
+	const bytes = Buffer.from(byteString, 'latin1');
+	return { text: bytes.toString('utf8'), valid: isUtf8(bytes) };
+}
+
+function mergeStats(into: ChunkStats, s: ChunkStats): void {
+	if (into.firstTimestamp === null) into.firstTimestamp = s.firstTimestamp;
+	if (s.lastTimestamp !== null) into.lastTimestamp = s.lastTimestamp;
+	if (s.minPrice !== null && (into.minPrice === null || s.minPrice < into.minPrice)) into.minPrice = s.minPrice;
+	if (s.maxPrice !== null && (into.maxPrice === null || s.maxPrice > into.maxPrice)) into.maxPrice = s.maxPrice;
+	if (s.quantity !== null) into.quantity = (into.quantity ?? 0) + s.quantity;
+	into.notional += s.notional;
+	into.pricedQuantity += s.pricedQuantity;
+}
+
+const emptyStats = (): ChunkStats => ({
+	firstTimestamp: null,
+	lastTimestamp: null,
+	minPrice: null,
+	maxPrice: null,
+	quantity: null,
+	notional: 0,
+	pricedQuantity: 0,
+});
+
+/** Quotes one CSV field (always), keeping its bytes. */
+function quoted(bytes: Uint8Array): Buffer {
+	return Buffer.concat([
+		Buffer.from('"'),
+		Buffer.from(Buffer.from(bytes).toString('latin1').replaceAll('"', '""'), 'latin1'),
+		Buffer.from('"'),
+	]);
+}
+
+/**
+ * Extracts the partitions of a CSV file (SPEC §5): streams it from disk in chunks through a pool of worker
+ * threads, writes one file per partition plus `_manifest.json` and `_rejects.csv` into a temporary sibling of
+ * the output folder, and puts it in place only when everything succeeded. Resolves to the manifest.
+ *
+ * Output is byte-identical for any worker count and chunk size: chunks are committed strictly in file order,
+ * and within a chunk the worker keeps each partition's records in source order.
+ */
+export async function extract(options: ExtractOptions, hooks: ExtractHooks = {}): Promise<Manifest> {
+	const started = Date.now();
+	const startedAt = new Date(started).toISOString();
+	const { signal, onProgress } = hooks;
+	const workers = positiveInt(options.workers, 'workers');
+	const chunkSize = positiveInt(options.chunkSize, 'chunk size');
+	const maxChunkBytes = Math.min(options.maxChunkBytes ?? DEFAULT_MAX_CHUNK_BYTES, 512 * 1024 * 1024);
+	const maxPartitions = options.maxPartitions ?? DEFAULT_MAX_PARTITIONS;
+	const maxRejects = options.maxRejects ?? null;
+	const mapping = options.mapping ?? {};
+	const partitionBy = options.partitionBy && options.partitionBy.length > 0 ? options.partitionBy : ['symbol'];
+	const delimiterGiven = options.delimiter ? normalizeDelimiter(options.delimiter) : null;
+	if (signal?.aborted) throw abortedError();
+
+	const input = path.resolve(options.input);
+	const st = await stat(input).catch((e: NodeJS.ErrnoException) => {
+		throw new SweepError(
+			'input-missing',
+			e.code === 'ENOENT' ? `${input} does not exist.` : `Cannot read ${input}: ${describeFsError(e)}.`,
+			{ file: input, cause: e },
+		);
+	});
+	if (st.isDirectory()) throw new SweepError('input-missing', `${input} is a folder, not a CSV file.`, { file: input });
+	if (st.size === 0)
+		throw new SweepError('input-empty', `${input} is empty: there is no header to read.`, { file: input });
+
+	let fh: FileHandle;
+	try {
+		fh = await open(input, 'r');
+	} catch (e) {
+		throw new SweepError('input-missing', `Cannot read ${input}: ${describeFsError(e)}.`, { file: input, cause: e });
+	}
+	try {
+		const size = st.size;
+		const head = await readHead(fh, size, input, delimiterGiven, maxChunkBytes);
+		const plan = planColumns(head.names, mapping, partitionBy, input);
+		const orders = options.ordersFile ? await loadOrders(options.ordersFile, mapping, plan.keySpecs) : null;
+		const outPlan = await prepareOutput(options.outDir ?? defaultOutDir(input), {
+			force: options.force ?? false,
+			input,
+			inputBytes: size - head.dataStart,
+		});
+		const init: WorkerInit = {
+			delimiter: head.delimiter.charCodeAt(0),
+			fieldCount: head.names.length,
+			keyColumns: plan.keyColumns,
+			timestampIndex: plan.timestampIndex,
+			priceIndex: plan.priceIndex,
+			quantityIndex: plan.quantityIndex,
+			orders: orders ? orders.keys : null,
+			strictUtf8: options.strictUtf8 ?? false,
+			eol: head.eol,
+		};
+		try {
+			const run = await runPipeline({
+				fh,
+				input,
+				size,
+				head,
+				init,
+				outPlan,
+				workers,
+				chunkSize,
+				maxChunkBytes,
+				maxPartitions,
+				maxRejects,
+				header: formatHeader(plan.columns, head.delimiter, head.eol),
+				extension: path.extname(input).toLowerCase() === '.tsv' ? '.tsv' : path.extname(input) || '.csv',
+				options,
+				signal,
+				onProgress,
+				started,
+			});
+			// The file must be what it was when we started: same size, same modification time.
+			const after = await fh.stat();
+			const now = await stat(input).catch(() => null);
+			if (after.size !== size || after.mtimeMs !== st.mtimeMs || !now || now.ino !== st.ino) {
+				throw new SweepError(
+					'file-changed',
+					`${input} changed while it was read (size ${size} → ${after.size}); the output was discarded. Run again once the file is complete.`,
+					{ file: input },
+				);
+			}
+			const manifest = buildManifest({
+				input,
+				size,
+				head,
+				plan,
+				orders,
+				options,
+				workers,
+				chunkSize,
+				startedAt,
+				started,
+				run,
+			});
+			await writeFile(path.join(outPlan.tmpDir, MANIFEST), `${JSON.stringify(manifest, null, 2)}\n`);
+			if (signal?.aborted) throw abortedError();
+			await commitOutput(outPlan);
+			return { ...manifest, outDir: outPlan.outDir };
+		} catch (e) {
+			await discardOutput(outPlan);
+			if (signal?.aborted) throw abortedError();
+			throw wrapIoError(e);
+		}
+	} finally {
+		await fh.close();
+	}
+}
+
+function wrapIoError(e: unknown): unknown {
+	if (e instanceof SweepError) return e;
+	const err = e as NodeJS.ErrnoException;
+	if (err && typeof err.code === 'string' && err.syscall) {
+		const where = err.path ? ` (${err.path})` : '';
+		const what = err.code === 'EFBIG' ? 'the file-size limit was reached' : describeFsError(err);
+		return new SweepError(
+			'io',
+			`Writing the output failed: ${what}${where}. The previous output, if any, is untouched.`,
+			{
+				file: err.path,
+				cause: e,
+			},
+		);
+	}
+	return e;
+}
+
+interface PipelineArgs {
+	fh: FileHandle;
+	input: string;
+	size: number;
+	head: Awaited<ReturnType<typeof readHead>>;
+	init: WorkerInit;
+	outPlan: OutputPlan;
+	workers: number;
+	chunkSize: number;
+	maxChunkBytes: number;
+	maxPartitions: number;
+	maxRejects: number | null;
+	header: Buffer;
+	extension: string;
+	options: ExtractOptions;
+	signal?: AbortSignal;
+	onProgress?: ExtractHooks['onProgress'];
+	started: number;
+}
+
+interface PipelineResult {
+	partitions: PartitionState[];
+	rowsRead: number;
+	rowsWritten: number;
+	rowsRejected: number;
+	rowsFilteredOut: number;
+}
+
+/**
+ * The main thread's loop: read and cut chunks, hand them to the pool, and commit results strictly in order.
+ * Reading runs ahead of committing by a bounded number of chunks, so memory stays bounded by workers × chunk
+ * size however large the file.
+ */
+async function runPipeline(a: PipelineArgs): Promise<PipelineResult> {
+	const pool = new WorkerPool({
+		size: a.workers,
+		init: a.init,
+		script: a.options.workerScript,
+		resourceLimits: a.options.workerResourceLimits,
+	});
+	const writer = new PartitionWriter(a.outPlan.tmpDir, a.options.maxOpenFiles ?? 128);
+	const namer = new FileNamer(a.extension);
+	const byKey = new Map<string, PartitionState>();
+	const partitions: PartitionState[] = [];
+	let rejectsId = -1;
+	const totals = { rowsRead: 0, rowsWritten: 0, rowsRejected: 0, rowsFilteredOut: 0 };
+	let committedBytes = a.head.dataStart;
+	let lastProgress = 0;
+	const progress = (force: boolean) => {
+		if (!a.onProgress) return;
+		const now = Date.now();
+		if (!force && now - lastProgress < 200) return;
+		lastProgress = now;
+		a.onProgress({
+			bytesRead: committedBytes,
+			totalBytes: a.size,
+			rowsRead: totals.rowsRead,
+			partitions: partitions.length,
+			elapsedMs: now - a.started,
+		});
+	};
+
+	const commit = async (chunk: Chunk, done: ChunkDone) => {
+		const data = new Uint8Array(done.data);
+		for (const b of done.buckets) {
+			let p = byKey.get(b.key);
+			if (p === undefined) {
+				if (partitions.length >= a.maxPartitions) {
+					throw new SweepError(
+						'max-partitions',
+						`More than ${a.maxPartitions} partitions (at line ${chunk.startLine} or after); is the partition column right? Raise the limit with --max-partitions.`,
+						{ file: a.input },
+					);
+				}
+				const file = namer.name(b.parts);
+				p = { id: writer.add(file, a.header), parts: b.parts, file, rows: 0, stats: emptyStats() };
+				byKey.set(b.key, p);
+				partitions.push(p);
+			}
+			p.rows += b.rows;
+			mergeStats(p.stats, b.stats);
+			writer.append(p.id, data.subarray(b.offset, b.offset + b.length));
+			totals.rowsWritten += b.rows;
+		}
+		if (done.rejects.length > 0) {
+			if (rejectsId < 0) rejectsId = writer.add(REJECTS, Buffer.from('line,reason,raw\n'));
+			const raw = new Uint8Array(done.rejectData);
+			const lines = done.rejects.map((r) =>
+				Buffer.concat([
+					Buffer.from(`${r.line},"${r.reason.replaceAll('"', '""')}",`, 'utf8'),
+					quoted(raw.subarray(r.start, r.end)),
+					Buffer.from('\n'),
+				]),
+			);
+			writer.append(rejectsId, Buffer.concat(lines));
+			totals.rowsRejected += done.rejects.length;
+			if (a.maxRejects !== null && totals.rowsRejected > a.maxRejects) {
+				throw new SweepError(
+					'max-rejects',
+					`Stopped: more than ${a.maxRejects} rejected records (the last on line ${done.rejects[done.rejects.length - 1].line}: ${done.rejects[done.rejects.length - 1].reason}).`,
+					{ file: a.input, line: done.rejects[done.rejects.length - 1].line },
+				);
+			}
+		}
+		totals.rowsRead += done.rowsRead;
+		totals.rowsFilteredOut += done.rowsFilteredOut;
+		committedBytes = chunk.endOffset;
+		if (writer.full) await writer.flush();
+		progress(false);
+	};
+
+	// Chunks in flight (read, being processed, or waiting to be committed), oldest first.
+	const inFlight: { chunk: Chunk; result: Promise<ChunkDone> }[] = [];
+	const maxInFlight = a.workers * 2 + 1;
+	const internal = new AbortController();
+	const onAbort = () => internal.abort();
+	a.signal?.addEventListener('abort', onAbort, { once: true });
+	try {
+		const chunks = readChunks(a.fh, {
+			file: a.input,
+			start: a.head.dataStart,
+			size: a.size,
+			startLine: a.head.dataLine,
+			delimiter: a.init.delimiter,
+			chunkSize: a.chunkSize,
+			maxChunkBytes: a.maxChunkBytes,
+			signal: internal.signal,
+		});
+		for await (const chunk of chunks) {
+			if (internal.signal.aborted) throw abortedError();
+			const meta = { ...chunk, bytes: new ArrayBuffer(0) };
+			const result = pool.run({
+				type: 'chunk',
+				seq: chunk.seq,
+				bytes: chunk.bytes,
+				startLine: chunk.startLine,
+				isLast: chunk.isLast,
+			});
+			result.catch(() => undefined); // observed when its turn comes
+			inFlight.push({ chunk: meta, result });
+			while (inFlight.length >= maxInFlight) {
+				const next = inFlight.shift()!;
+				await commit(next.chunk, await abortable(next.result, internal.signal));
+			}
+		}
+		if (internal.signal.aborted) throw abortedError();
+		while (inFlight.length > 0) {
+			const next = inFlight.shift()!;
+			await commit(next.chunk, await abortable(next.result, internal.signal));
+		}
+		await writer.close();
+		progress(true);
+	} catch (e) {
+		await writer.closeHandles();
+		throw e;
+	} finally {
+		a.signal?.removeEventListener('abort', onAbort);
+		await pool.destroy();
+	}
+	return { partitions, ...totals };
+}
+
+/** Rejects as soon as `signal` aborts, so a cancel never waits for a chunk to finish. */
+function abortable<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
+	if (signal.aborted) return Promise.reject(abortedError());
+	return new Promise<T>((resolve, reject) => {
+		const onAbort = () => reject(abortedError());
+		signal.addEventListener('abort', onAbort, { once: true });
+		p.then(
+			(v) => {
+				signal.removeEventListener('abort', onAbort);
+				resolve(v);
+			},
+			(e) => {
+				signal.removeEventListener('abort', onAbort);
+				reject(e);
+			},
+		);
+	});
+}
+
+function buildManifest(m: {
+	input: string;
+	size: number;
+	head: Awaited<ReturnType<typeof readHead>>;
+	plan: ReturnType<typeof planColumns>;
+	orders: Orders | null;
+	options: ExtractOptions;
+	workers: number;
+	chunkSize: number;
+	startedAt: string;
+	started: number;
+	run: PipelineResult;
+}): Manifest {
+	const toPartition = (parts: string[], file: string | null, rows: number, s: ChunkStats): ManifestPartition => {
+		const texts = parts.map(textOf);
+		const out: ManifestPartition = { key: texts.map((t) => t.text), file, rows, stats: {} };
+		if (texts.some((t) => !t.valid)) out.keyHex = parts.map((p) => Buffer.from(p, 'latin1').toString('hex'));
+		if (s.firstTimestamp !== null) out.stats.firstTimestamp = textOf(s.firstTimestamp).text;
+		if (s.lastTimestamp !== null) out.stats.lastTimestamp = textOf(s.lastTimestamp).text;
+		if (s.minPrice !== null) out.stats.minPrice = s.minPrice;
+		if (s.maxPrice !== null) out.stats.maxPrice = s.maxPrice;
+		if (s.quantity !== null) out.stats.quantity = s.quantity;
+		if (s.pricedQuantity !== 0) out.stats.vwap = s.notional / s.pricedQuantity;
+		return out;
+	};
+	const partitions = m.run.partitions.map((p) => toPartition(p.parts, p.file, p.rows, p.stats));
+	if (m.orders) {
+		const present = new Set(m.run.partitions.map((p) => encodeKey(p.parts)));
+		m.orders.keys.forEach((k, i) => {
+			if (!present.has(k)) partitions.push(toPartition(m.orders!.parts[i], null, 0, emptyStats()));
+		});
+	}
+	const sources = m.options.configSources ?? { workers: 'flag', chunkSize: 'flag' };
+	return {
+		version: 1,
+		source: { path: m.input, bytes: m.size, header: m.head.names, delimiter: m.head.delimiter },
+		columns: m.plan.columns,
+		partitionBy: m.plan.keySpecs.map((k) => k.spec),
+		orders: m.orders ? { path: m.orders.path, keys: m.orders.keys.length } : null,
+		config: { workers: m.workers, chunkSize: m.chunkSize, sources },
+		rowsRead: m.run.rowsRead,
+		rowsWritten: m.run.rowsWritten,
+		rowsRejected: m.run.rowsRejected,
+		rowsFilteredOut: m.run.rowsFilteredOut,
+		partitions,
+		rejects: m.run.rowsRejected > 0 ? REJECTS : null,
+		startedAt: m.startedAt,
+		durationMs: Date.now() - m.started,
+	};
+}

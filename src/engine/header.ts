@@ -1,0 +1,178 @@
+import type { FileHandle } from 'node:fs/promises';
+import { bomLength, firstRecordEnd, LF, parseSample, sniffDelimiter } from './dialect';
+import { SweepError } from './errors';
+import { type KeyColumnSpec, parseKeyColumn } from './keys';
+
+export interface FileHead {
+	/** Bytes of the BOM skipped (0 or 3). */
+	bom: number;
+	/** File offset just past the header record (where data starts). */
+	dataStart: number;
+	/** 1-based line of the first data record. */
+	dataLine: number;
+	names: string[];
+	delimiter: string;
+	/** The header's line ending, given to a final record that has none. */
+	eol: '\n' | '\r\n';
+	/** The bytes read to find the header (at least the header itself), for previews. */
+	sample: Buffer;
+}
+
+const SNIFF_BYTES = 64 * 1024;
+
+/** Reads the header record (and sniffs the delimiter unless given). */
+export async function readHead(
+	fh: FileHandle,
+	size: number,
+	file: string,
+	delimiterGiven: string | null,
+	maxBytes: number,
+): Promise<FileHead> {
+	let want = Math.min(size, 1024 * 1024);
+	for (;;) {
+		const buf = Buffer.allocUnsafe(want);
+		const { bytesRead } = await fh.read(buf, 0, want, 0);
+		const bytes = buf.subarray(0, bytesRead);
+		const bom = bomLength(bytes, file);
+		const body = bytes.subarray(bom);
+		let delimiter = delimiterGiven;
+		if (delimiter === null) {
+			const sniff = body.subarray(0, SNIFF_BYTES);
+			const lastLF = sniff.lastIndexOf(LF);
+			delimiter = sniffDelimiter(sniff.subarray(0, lastLF >= 0 ? lastLF + 1 : sniff.length).toString('latin1'));
+		}
+		let end = firstRecordEnd(body, delimiter.charCodeAt(0));
+		if (end === -1 && bytesRead < size) {
+			if (want >= maxBytes) {
+				throw new SweepError(
+					'bad-header',
+					`${file}: the header (line 1) does not end within ${Math.round(maxBytes / 1048576)} MB; is a quote in it unbalanced?`,
+					{ file, line: 1 },
+				);
+			}
+			want = Math.min(size, want * 4, maxBytes);
+			continue;
+		}
+		if (end === -1) end = body.length;
+		const record = body.subarray(0, end);
+		const eol = record.length >= 2 && record[end - 2] === 0x0d && record[end - 1] === LF ? '\r\n' : '\n';
+		const names = parseHeader(record, delimiter, file);
+		let lines = 0;
+		for (let i = record.indexOf(LF); i !== -1; i = record.indexOf(LF, i + 1)) lines++;
+		return {
+			bom,
+			dataStart: bom + end,
+			dataLine: 1 + lines,
+			names,
+			delimiter,
+			eol,
+			sample: body,
+		};
+	}
+}
+
+function parseHeader(record: Buffer, delimiter: string, file: string): string[] {
+	const text = record.toString('utf8');
+	const rows = parseSample(text, delimiter, 1);
+	if (rows.length === 0 || /^\s*$/.test(text)) {
+		throw new SweepError(
+			'bad-header',
+			`${file}: line 1 should be the header, but it is empty or not valid CSV (an unterminated quote?).`,
+			{ file, line: 1 },
+		);
+	}
+	return rows[0];
+}
+
+/** How the output columns and the partition key are laid out over the input's fields. */
+export interface ColumnPlan {
+	/** Output column names (the header with mapped names). */
+	columns: string[];
+	keyColumns: { index: number; date: boolean; name: string }[];
+	keySpecs: KeyColumnSpec[];
+	timestampIndex: number;
+	priceIndex: number;
+	quantityIndex: number;
+}
+
+const list = (names: readonly string[]) => names.map((n) => JSON.stringify(n)).join(', ');
+
+/**
+ * Applies the column mapping (canonical → source) and finds the partition and stats columns. Header names may
+ * repeat or be empty; such a column just cannot be mapped or partitioned by (that would be ambiguous), and
+ * stats ignore a name that appears more than once.
+ */
+export function planColumns(
+	header: readonly string[],
+	mapping: Readonly<Record<string, string>>,
+	partitionBy: readonly string[],
+	file: string,
+): ColumnPlan {
+	const columns = header.slice();
+	const mappedSources = new Set<string>();
+	for (const [canonical, source] of Object.entries(mapping)) {
+		const at = header.reduce<number[]>((acc, n, i) => (n === source ? acc.concat(i) : acc), []);
+		if (at.length === 0) {
+			throw new SweepError(
+				'missing-column',
+				`Mapped column ${JSON.stringify(source)} (for ${JSON.stringify(canonical)}) is not in the header of ${file}; its columns are ${list(header)}.`,
+				{ file, column: source, header: [...header] },
+			);
+		}
+		if (at.length > 1) {
+			throw new SweepError(
+				'bad-mapping',
+				`Column ${JSON.stringify(source)} appears ${at.length} times in the header of ${file}; it cannot be mapped.`,
+				{
+					file,
+				},
+			);
+		}
+		if (mappedSources.has(source)) {
+			throw new SweepError('bad-mapping', `Column ${JSON.stringify(source)} is mapped twice.`, { file });
+		}
+		mappedSources.add(source);
+		columns[at[0]] = canonical;
+	}
+	const counts = new Map<string, number>();
+	for (const c of columns) counts.set(c, (counts.get(c) ?? 0) + 1);
+	for (const canonical of Object.keys(mapping)) {
+		if ((counts.get(canonical) ?? 0) > 1) {
+			throw new SweepError(
+				'bad-mapping',
+				`Mapping a column to ${JSON.stringify(canonical)} would give the output two columns of that name; the header of ${file} already has one.`,
+				{ file },
+			);
+		}
+	}
+	if (partitionBy.length === 0) throw new SweepError('usage', 'Partition by at least one column.');
+	const keySpecs = partitionBy.map(parseKeyColumn);
+	const keyColumns = keySpecs.map((k) => {
+		const index = columns.indexOf(k.column);
+		if (index === -1) {
+			throw new SweepError(
+				'missing-column',
+				`Partition column ${JSON.stringify(k.column)} is not in the header of ${file}; its columns are ${list(columns)}.`,
+				{ file, column: k.column, header: columns.slice() },
+			);
+		}
+		if (counts.get(k.column)! > 1) {
+			throw new SweepError(
+				'bad-mapping',
+				`Column ${JSON.stringify(k.column)} appears ${counts.get(k.column)} times in the header of ${file}; partitioning by it would be ambiguous.`,
+				{ file },
+			);
+		}
+		return { index, date: k.date, name: k.column };
+	});
+	const unique = (name: string) => (counts.get(name) === 1 ? columns.indexOf(name) : -1);
+	const quantityIndex = unique('quantity') >= 0 ? unique('quantity') : unique('qty');
+	return {
+		columns,
+		keyColumns,
+		keySpecs,
+		timestampIndex: unique('timestamp'),
+		priceIndex: unique('price'),
+		quantityIndex,
+	};
+}

@@ -1,0 +1,109 @@
+import * as path from 'node:path';
+import { type ResourceLimits, Worker } from 'node:worker_threads';
+import { SweepError } from './errors';
+import type { ChunkDone, ChunkTask, FromWorker, WorkerInit } from './protocol';
+
+interface Job {
+	task: ChunkTask;
+	resolve: (done: ChunkDone) => void;
+	reject: (e: unknown) => void;
+}
+
+interface Slot {
+	worker: Worker;
+	job: Job | null;
+}
+
+/**
+ * A fixed pool of worker threads, one chunk per worker at a time, extra chunks queued in order.
+ *
+ * Failure is all-or-nothing: a worker that throws, dies or runs out of memory rejects its chunk with a
+ * 'worker-failed' SweepError, and every other pending or later chunk with the same error, so the caller
+ * can never wait on a chunk that will not come. `destroy()` terminates every thread.
+ */
+export class WorkerPool {
+	private readonly slots: Slot[] = [];
+	private readonly queue: Job[] = [];
+	private failure: SweepError | null = null;
+	private destroyed = false;
+
+	constructor(options: { size: number; init: WorkerInit; script?: string; resourceLimits?: ResourceLimits }) {
+		// worker.js sits beside this module both in dist/ (bundles) and in out/src/engine/ (compiled tests).
+		const script = options.script ?? path.join(__dirname, 'worker.js');
+		for (let i = 0; i < options.size; i++) {
+			const worker = new Worker(script, { workerData: options.init, resourceLimits: options.resourceLimits });
+			const slot: Slot = { worker, job: null };
+			worker.on('message', (msg: FromWorker) => this.onMessage(slot, msg));
+			worker.on('error', (e: Error & { code?: string }) => {
+				const why = e.code === 'ERR_WORKER_OUT_OF_MEMORY' ? 'ran out of memory' : `failed: ${e.message}`;
+				this.fail(new SweepError('worker-failed', `A worker thread ${why}.`, { cause: e }));
+			});
+			worker.on('exit', (code) => {
+				if (!this.destroyed)
+					this.fail(new SweepError('worker-failed', `A worker thread exited unexpectedly (code ${code}).`));
+			});
+			this.slots.push(slot);
+		}
+	}
+
+	/** Processes one chunk; its bytes are transferred (the caller's ArrayBuffer is detached). */
+	run(task: ChunkTask): Promise<ChunkDone> {
+		return new Promise<ChunkDone>((resolve, reject) => {
+			if (this.failure) return reject(this.failure);
+			this.queue.push({ task, resolve, reject });
+			this.pump();
+		});
+	}
+
+	private pump(): void {
+		for (const slot of this.slots) {
+			if (this.queue.length === 0) return;
+			if (slot.job === null) {
+				const job = this.queue.shift()!;
+				slot.job = job;
+				slot.worker.postMessage(job.task, [job.task.bytes]);
+			}
+		}
+	}
+
+	private onMessage(slot: Slot, msg: FromWorker): void {
+		const job = slot.job;
+		slot.job = null;
+		if (!job) return;
+		if (msg.type === 'done') {
+			job.resolve(msg);
+			this.pump();
+			return;
+		}
+		const error =
+			msg.code === 'invalid-utf8'
+				? new SweepError(
+						'invalid-utf8',
+						`Stopped: ${msg.message} (run without strict UTF-8 to pass such bytes through).`,
+						{
+							line: msg.line,
+						},
+					)
+				: new SweepError('worker-failed', `A worker thread failed on a chunk: ${msg.message}`, { cause: msg.stack });
+		job.reject(error);
+		this.fail(error);
+	}
+
+	private fail(error: SweepError): void {
+		if (this.failure) return;
+		this.failure = error;
+		for (const slot of this.slots) {
+			slot.job?.reject(error);
+			slot.job = null;
+		}
+		for (const job of this.queue.splice(0)) job.reject(error);
+	}
+
+	/** Terminates every worker thread and rejects whatever was still pending. */
+	async destroy(): Promise<void> {
+		if (this.destroyed) return;
+		this.destroyed = true;
+		this.fail(new SweepError('aborted', 'The worker pool was shut down.'));
+		await Promise.all(this.slots.map((s) => s.worker.terminate().catch(() => undefined)));
+	}
+}

@@ -1,0 +1,94 @@
+/**
+ * Messages between the pool (main thread) and a worker. Both sides import these types, so a change to the
+ * protocol is a compile error on whichever side forgot it.
+ *
+ * Handshake: the worker gets its `WorkerInit` as `workerData` and needs no reply. Then, per chunk, one
+ * `ChunkTask` in and exactly one `ChunkDone` or `ChunkFailed` out. Chunk bytes travel as transferred
+ * ArrayBuffers both ways (no copies across threads).
+ */
+
+/** Everything a worker needs to process any chunk of this run. Plain data (structured-cloned once). */
+export interface WorkerInit {
+	/** Delimiter byte. */
+	delimiter: number;
+	/** Fields every record must have (the header's). */
+	fieldCount: number;
+	/** Field index of each partition column, and whether it is `date(COL)`. */
+	keyColumns: { index: number; date: boolean; name: string }[];
+	/** Field indexes of the stats columns, -1 when absent. */
+	timestampIndex: number;
+	priceIndex: number;
+	quantityIndex: number;
+	/** Encoded keys (see keys.ts) to keep, or null to keep everything. */
+	orders: string[] | null;
+	strictUtf8: boolean;
+	/** Line ending appended to a final record that has none (the header's). */
+	eol: string;
+}
+
+export interface ChunkTask {
+	type: 'chunk';
+	seq: number;
+	/** The chunk: whole records only, owned and transferred. */
+	bytes: ArrayBuffer;
+	/** 1-based line number of the chunk's first record. */
+	startLine: number;
+	/** True for the file's last chunk (its last record may lack a line ending or be an unterminated quote). */
+	isLast: boolean;
+}
+
+/** Numbers for one partition in one chunk; merged across chunks on the main thread. */
+export interface ChunkStats {
+	/** Byte strings (latin1) of the first and last `timestamp` value, when that column exists. */
+	firstTimestamp: string | null;
+	lastTimestamp: string | null;
+	minPrice: number | null;
+	maxPrice: number | null;
+	quantity: number | null;
+	/** Σ price × quantity and Σ quantity over records where both parse, for VWAP. */
+	notional: number;
+	pricedQuantity: number;
+}
+
+export interface BucketResult {
+	/** Encoded key (keys.ts) and its parts as byte strings. */
+	key: string;
+	parts: string[];
+	/** This partition's records, back to back, at [offset, offset + length) of `ChunkDone.data`. */
+	offset: number;
+	length: number;
+	rows: number;
+	stats: ChunkStats;
+}
+
+export interface RejectResult {
+	line: number;
+	reason: string;
+	/** The record's bytes without its line ending, at [start, end) of `ChunkDone.rejectData`. */
+	start: number;
+	end: number;
+}
+
+export interface ChunkDone {
+	type: 'done';
+	seq: number;
+	data: ArrayBuffer;
+	/** In order of first appearance within the chunk. */
+	buckets: BucketResult[];
+	rejectData: ArrayBuffer;
+	rejects: RejectResult[];
+	rowsRead: number;
+	rowsFilteredOut: number;
+}
+
+export interface ChunkFailed {
+	type: 'failed';
+	seq: number;
+	/** An engine error code when the failure is about the data (e.g. 'invalid-utf8'), else undefined. */
+	code?: 'invalid-utf8';
+	message: string;
+	line?: number;
+	stack?: string;
+}
+
+export type FromWorker = ChunkDone | ChunkFailed;

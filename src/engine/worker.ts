@@ -1,0 +1,24 @@
+/**
+ * Worker thread entry (bundled as dist/worker.js). Gets its WorkerInit as workerData, then answers each
+ * ChunkTask with exactly one ChunkDone or ChunkFailed, transferring the result buffers back.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { ChunkDataError, ChunkProcessor } from './chunkProcessor';
+import type { ChunkFailed, ChunkTask, WorkerInit } from './protocol';
+
+if (parentPort) {
+	const port = parentPort;
+	const processor = new ChunkProcessor(workerData as WorkerInit);
+	port.on('message', (task: ChunkTask) => {
+		try {
+			const done = processor.process(task.seq, task.bytes, task.startLine, task.isLast);
+			port.postMessage(done, [done.data, done.rejectData]);
+		} catch (e) {
+			const failed: ChunkFailed =
+				e instanceof ChunkDataError
+					? { type: 'failed', seq: task.seq, code: e.code, message: e.message, line: e.line }
+					: { type: 'failed', seq: task.seq, message: String((e as Error)?.message ?? e), stack: (e as Error)?.stack };
+			port.postMessage(failed);
+		}
+	});
+}

@@ -1,0 +1,103 @@
+import { constants, type FileHandle, open } from 'node:fs/promises';
+import * as path from 'node:path';
+
+interface Partition {
+	file: string;
+	pending: Uint8Array[];
+	pendingBytes: number;
+	created: boolean;
+}
+
+const CREATE = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | (constants.O_NOFOLLOW ?? 0);
+const APPEND = constants.O_WRONLY | constants.O_APPEND | (constants.O_NOFOLLOW ?? 0);
+
+/**
+ * Buffers records per output file and writes them in large appends, keeping at most `maxOpen` files open
+ * (least recently used ones are closed and reopened to append), so any number of partitions works within the
+ * process's open-file limit. Files are created exclusively and never through a symbolic link.
+ */
+export class PartitionWriter {
+	private readonly files: Partition[] = [];
+	private readonly open = new Map<number, FileHandle>();
+	private pending = 0;
+
+	constructor(
+		private readonly dir: string,
+		private readonly maxOpen = 128,
+		/** Write everything out once this much is buffered. */
+		private readonly budget = 32 * 1024 * 1024,
+	) {}
+
+	/** Registers a new output file (created on the first flush) and returns its id. */
+	add(name: string, first?: Uint8Array): number {
+		const id = this.files.length;
+		this.files.push({ file: path.join(this.dir, name), pending: [], pendingBytes: 0, created: false });
+		if (first) this.append(id, first);
+		return id;
+	}
+
+	append(id: number, bytes: Uint8Array): void {
+		if (bytes.length === 0) return;
+		const p = this.files[id];
+		p.pending.push(bytes);
+		p.pendingBytes += bytes.length;
+		this.pending += bytes.length;
+	}
+
+	/** True when the buffered bytes have reached the budget. */
+	get full(): boolean {
+		return this.pending >= this.budget;
+	}
+
+	/** Writes every buffered byte, file by file. */
+	async flush(): Promise<void> {
+		for (let id = 0; id < this.files.length; id++) {
+			const p = this.files[id];
+			if (p.pendingBytes === 0) continue;
+			const data = p.pending.length === 1 ? p.pending[0] : Buffer.concat(p.pending, p.pendingBytes);
+			p.pending = [];
+			this.pending -= p.pendingBytes;
+			p.pendingBytes = 0;
+			const fh = await this.handle(id, p);
+			let done = 0;
+			while (done < data.length) {
+				const { bytesWritten } = await fh.write(data, done, data.length - done);
+				done += bytesWritten;
+			}
+		}
+	}
+
+	private async handle(id: number, p: Partition): Promise<FileHandle> {
+		let fh = this.open.get(id);
+		if (fh) {
+			this.open.delete(id);
+			this.open.set(id, fh);
+			return fh;
+		}
+		if (this.open.size >= this.maxOpen) {
+			const [oldest, oldFh] = this.open.entries().next().value as [number, FileHandle];
+			this.open.delete(oldest);
+			await oldFh.close();
+		}
+		fh = await open(p.file, p.created ? APPEND : CREATE, 0o644);
+		p.created = true;
+		this.open.set(id, fh);
+		return fh;
+	}
+
+	/** Flushes and closes everything. */
+	async close(): Promise<void> {
+		try {
+			await this.flush();
+		} finally {
+			await this.closeHandles();
+		}
+	}
+
+	/** Closes open files without writing what is buffered (after a failure). */
+	async closeHandles(): Promise<void> {
+		const handles = [...this.open.values()];
+		this.open.clear();
+		await Promise.all(handles.map((h) => h.close().catch(() => undefined)));
+	}
+}
