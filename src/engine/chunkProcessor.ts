@@ -347,17 +347,17 @@ export class ChunkProcessor {
 			let px = Number.NaN;
 			if (pxIndex >= 0) {
 				px = vq[pxIndex] ? Number(this.value(buf, pxIndex)) : parseNumber(buf, vs[pxIndex], ve[pxIndex]);
-				if (px === px) {
+				if (!Number.isNaN(px)) {
 					if (px < b.minPrice) b.minPrice = px;
 					if (px > b.maxPrice) b.maxPrice = px;
 				}
 			}
 			if (qtyIndex >= 0) {
 				const q = vq[qtyIndex] ? Number(this.value(buf, qtyIndex)) : parseNumber(buf, vs[qtyIndex], ve[qtyIndex]);
-				if (q === q) {
+				if (!Number.isNaN(q)) {
 					b.quantity += q;
 					b.hasQuantity = true;
-					if (px === px) {
+					if (!Number.isNaN(px)) {
 						b.notional += px * q;
 						b.pricedQuantity += q;
 					}

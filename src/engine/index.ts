@@ -18,7 +18,7 @@ export type * from './types';
 export async function inspectHeader(input: string, opts: { delimiter?: string | null } = {}): Promise<HeaderInfo> {
 	const file = path.resolve(input);
 	const st = await stat(file).catch(() => null);
-	if (!st || !st.isFile()) throw new SweepError('input-missing', `${file} does not exist.`, { file });
+	if (!st?.isFile()) throw new SweepError('input-missing', `${file} does not exist.`, { file });
 	if (st.size === 0) throw new SweepError('input-empty', `${file} is empty: there is no header to read.`, { file });
 	const fh = await open(file, 'r');
 	try {
