@@ -1,0 +1,185 @@
+/**
+ * Helpers shared by the benchmark scripts: counting CSV records in output files, checking a run's
+ * output against the generator's truth file, summarising CPU profiles, statistics.
+ */
+import { closeSync, existsSync, openSync, readdirSync, readFileSync, readSync, statSync } from 'node:fs';
+import path from 'node:path';
+
+const LF = 10;
+const QUOTE = 34;
+const READ_BYTES = 8 << 20;
+
+/**
+ * Counts the CSV records in a file (RFC 4180 quoting: line breaks inside quotes do not end a record;
+ * `""` toggles the quote state twice, so parity is enough). Streams the file in 8 MiB reads.
+ * @param {string} file
+ * @returns {{ records: number, header: string }} records including the header line; the header's text
+ */
+export function countRecords(file) {
+	const fd = openSync(file, 'r');
+	const buf = Buffer.allocUnsafe(READ_BYTES);
+	let records = 0;
+	let inQuote = false;
+	let pendingData = false;
+	let header = '';
+	try {
+		const first = readSync(fd, buf, 0, 1 << 16, 0);
+		const end = buf.subarray(0, first).indexOf(LF);
+		header = buf.toString('utf8', 0, end === -1 ? first : end).replace(/\r$/, '');
+		for (;;) {
+			const n = readSync(fd, buf, 0, READ_BYTES, null);
+			if (n === 0) break;
+			const chunk = buf.subarray(0, n);
+			let i = 0;
+			let q = chunk.indexOf(QUOTE);
+			while (i < n) {
+				if (inQuote) {
+					if (q === -1) {
+						i = n;
+						break;
+					}
+					inQuote = false;
+					i = q + 1;
+					q = chunk.indexOf(QUOTE, i);
+					continue;
+				}
+				const nl = chunk.indexOf(LF, i);
+				if (q !== -1 && (nl === -1 || q < nl)) {
+					inQuote = true;
+					pendingData = true;
+					i = q + 1;
+					q = chunk.indexOf(QUOTE, i);
+					continue;
+				}
+				if (nl === -1) {
+					pendingData = true;
+					i = n;
+					break;
+				}
+				records++;
+				pendingData = false;
+				i = nl + 1;
+			}
+		}
+	} finally {
+		closeSync(fd);
+	}
+	if (pendingData) records++;
+	return { records, header };
+}
+
+/**
+ * Compares per-symbol data-row counts with the truth. Returns a list of problems (empty when right).
+ * @param {Map<string, number>} counted rows per symbol found in the output
+ * @param {{ rows: number, symbols: Record<string, { rows: number }> }} truth
+ */
+export function compareCounts(counted, truth) {
+	const problems = [];
+	const expected = Object.entries(truth.symbols);
+	for (const [sym, { rows }] of expected) {
+		const got = counted.get(sym) ?? 0;
+		if (got !== rows) problems.push(`${sym}: ${got} rows, expected ${rows}`);
+	}
+	for (const sym of counted.keys()) if (!(sym in truth.symbols)) problems.push(`unexpected partition ${sym}`);
+	const total = [...counted.values()].reduce((a, b) => a + b, 0);
+	if (total !== truth.rows) problems.push(`${total} rows in all, expected ${truth.rows}`);
+	return problems.slice(0, 10);
+}
+
+/** Checks Sweep's output folder: manifest, partition files (rows counted in the files), nothing else. */
+export function verifySweep(outDir, truth, header) {
+	const manifestPath = path.join(outDir, '_manifest.json');
+	if (!existsSync(manifestPath)) return [`no _manifest.json in ${outDir}`];
+	const manifest = JSON.parse(readFileSync(manifestPath, 'utf8'));
+	const problems = [];
+	if (manifest.rowsRead !== truth.rows) problems.push(`manifest rowsRead ${manifest.rowsRead}, expected ${truth.rows}`);
+	if (manifest.rowsWritten !== truth.rows)
+		problems.push(`manifest rowsWritten ${manifest.rowsWritten}, expected ${truth.rows}`);
+	if (manifest.rowsRejected !== 0) problems.push(`manifest rowsRejected ${manifest.rowsRejected}`);
+	const counted = new Map();
+	const files = new Set();
+	for (const p of manifest.partitions ?? []) {
+		if (!p.file) continue;
+		files.add(p.file);
+		const { records, header: h } = countRecords(path.join(outDir, p.file));
+		if (h !== header) problems.push(`${p.file}: header ${JSON.stringify(h)}`);
+		if (records - 1 !== p.rows) problems.push(`${p.file}: ${records - 1} rows, manifest says ${p.rows}`);
+		counted.set(p.key[0], (counted.get(p.key[0]) ?? 0) + records - 1);
+	}
+	for (const f of readdirSync(outDir)) {
+		if (!f.startsWith('_') && !files.has(f)) problems.push(`file ${f} not in the manifest`);
+	}
+	return [...problems, ...compareCounts(counted, truth)].slice(0, 10);
+}
+
+/** Checks DuckDB's hive-partitioned output: `symbol=<value>/data_*.csv`, each file with a header. */
+export function verifyDuckdb(outDir, truth) {
+	const counted = new Map();
+	for (const dir of readdirSync(outDir)) {
+		if (!dir.startsWith('symbol=')) return [`unexpected entry ${dir}`];
+		const sym = decodeURIComponent(dir.slice('symbol='.length));
+		for (const f of readdirSync(path.join(outDir, dir))) {
+			const { records } = countRecords(path.join(outDir, dir, f));
+			counted.set(sym, (counted.get(sym) ?? 0) + Math.max(0, records - 1));
+		}
+	}
+	return compareCounts(counted, truth);
+}
+
+/** Checks the csv-parse baseline's output: `<encodeURIComponent(symbol)>.csv`, each with the header. */
+export function verifyBaseline(outDir, truth, header) {
+	const counted = new Map();
+	const problems = [];
+	for (const f of readdirSync(outDir)) {
+		const { records, header: h } = countRecords(path.join(outDir, f));
+		if (h !== header) problems.push(`${f}: header ${JSON.stringify(h)}`);
+		counted.set(decodeURIComponent(f.replace(/\.csv$/, '')), records - 1);
+	}
+	return [...problems, ...compareCounts(counted, truth)].slice(0, 10);
+}
+
+/** Median of numbers (the mean of the middle two for an even count). */
+export function median(values) {
+	const s = [...values].sort((a, b) => a - b);
+	if (s.length === 0) return Number.NaN;
+	const m = s.length >> 1;
+	return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+/**
+ * Self time per function from a V8 `.cpuprofile` (each sample is charged the time until the next one).
+ * @param {string} file
+ * @returns {{ totalMs: number, functions: { name: string, where: string, selfMs: number }[] }}
+ */
+export function summariseProfile(file) {
+	const profile = JSON.parse(readFileSync(file, 'utf8'));
+	const nodes = new Map(profile.nodes.map((n) => [n.id, n]));
+	const self = new Map();
+	const { samples, timeDeltas } = profile;
+	for (let i = 0; i < samples.length; i++) {
+		const dt = (i + 1 < timeDeltas.length ? timeDeltas[i + 1] : 0) / 1000;
+		const n = nodes.get(samples[i]);
+		const cf = n.callFrame;
+		const url = cf.url ? cf.url.replace(/^file:\/\//, '') : '';
+		const where = url ? `${path.basename(url)}:${cf.lineNumber + 1}` : '';
+		const key = `${cf.functionName || '(anonymous)'}\u0000${where}`;
+		self.set(key, (self.get(key) ?? 0) + dt);
+	}
+	const functions = [...self]
+		.map(([k, selfMs]) => {
+			const [name, where] = k.split('\u0000');
+			return { name, where, selfMs };
+		})
+		.sort((a, b) => b.selfMs - a.selfMs);
+	return { totalMs: (profile.endTime - profile.startTime) / 1000, functions };
+}
+
+/** Total size in bytes of the files under a folder. */
+export function folderBytes(dir) {
+	let total = 0;
+	for (const e of readdirSync(dir, { withFileTypes: true })) {
+		const p = path.join(dir, e.name);
+		total += e.isDirectory() ? folderBytes(p) : statSync(p).size;
+	}
+	return total;
+}
