@@ -10,6 +10,7 @@
 import { once } from 'node:events';
 import { createReadStream, createWriteStream, mkdirSync } from 'node:fs';
 import path from 'node:path';
+import { finished } from 'node:stream/promises';
 import { parseArgs } from 'node:util';
 import { parse } from 'csv-parse';
 
@@ -34,12 +35,12 @@ const streams = new Map();
 let header = null;
 let column = -1;
 let rows = 0;
-for await (const { record, raw } of parser) {
+parser.on('data', ({ record, raw }) => {
 	if (header === null) {
 		header = withEol(raw);
 		column = record.indexOf(values.column);
-		if (column === -1) throw new Error(`no column ${values.column} in ${input}`);
-		continue;
+		if (column === -1) parser.destroy(new Error(`no column ${values.column} in ${input}`));
+		return;
 	}
 	const key = record[column];
 	let out = streams.get(key);
@@ -49,8 +50,12 @@ for await (const { record, raw } of parser) {
 		streams.set(key, out);
 	}
 	rows++;
-	if (!out.write(withEol(raw))) await once(out, 'drain');
-}
+	if (!out.write(withEol(raw))) {
+		parser.pause();
+		out.once('drain', () => parser.resume());
+	}
+});
+await finished(parser);
 await Promise.all(
 	[...streams.values()].map((s) => {
 		s.end();
