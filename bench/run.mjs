@@ -271,6 +271,7 @@ function runOnce(system, input, truth, header) {
 		const text = readFileSync(rssFile, 'utf8');
 		const m = gnuTime ? /Maximum resident set size \(kbytes\): (\d+)/.exec(text) : /^(\d+)/.exec(text);
 		if (m) rssKiB = Number(m[1]);
+		rmSync(rssFile, { force: true });
 	}
 	let problems;
 	if (r.status !== 0) {
