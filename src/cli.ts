@@ -8,7 +8,7 @@ import { parseArgs } from 'node:util';
 import { version } from '../package.json';
 import { detectSystem, formatCount, formatReport, type ResolvedConfig, resolveConfig } from './config';
 import { parseOverride } from './config/resolve';
-import { extract } from './engine';
+import { defaultOutDir, extract } from './engine';
 import { isSweepError, SweepError } from './engine/errors';
 import type { ExtractOptions, ExtractProgress, Manifest } from './engine/types';
 
@@ -336,7 +336,9 @@ async function runExtract(cmd: Extract<Command, { kind: 'extract' }>, io: CliIO)
 			{ signal: controller.signal, onProgress: progress ? (p) => progress.update(p) : undefined },
 		);
 		progress?.clear();
-		io.stdout.write(cmd.json ? `${JSON.stringify(manifest, null, 2)}\n` : summary(manifest, cmd.options.input));
+		io.stdout.write(
+			cmd.json ? `${JSON.stringify(manifest, null, 2)}\n` : summary(manifest, cmd.options.input, cmd.options.outDir),
+		);
 		return 0;
 	} catch (e) {
 		progress?.clear();
@@ -354,10 +356,10 @@ async function runExtract(cmd: Extract<Command, { kind: 'extract' }>, io: CliIO)
 const MIB = 2 ** 20;
 
 /** The short end-of-run summary printed on stdout without --json. */
-function summary(m: Manifest, input: string): string {
+function summary(m: Manifest, input: string, requestedOut: string | undefined): string {
 	const seconds = Math.max(m.durationMs, 1) / 1000;
 	const files = m.partitions.filter((p) => p.file !== null).length;
-	const outDir = m.outDir ?? path.resolve(path.dirname(input), 'processed', path.parse(input).name);
+	const outDir = m.outDir ?? path.resolve(requestedOut ?? defaultOutDir(input));
 	const lines = [
 		`Read ${formatCount(m.rowsRead)} rows: ${formatCount(m.rowsWritten)} written, ${formatCount(m.rowsRejected)} ` +
 			`rejected, ${formatCount(m.rowsFilteredOut)} filtered out`,
@@ -409,8 +411,9 @@ function reportError(e: unknown, io: CliIO): number {
 function explain(e: SweepError): string {
 	let message = e.message;
 	if (e.code === 'output-foreign' && !message.includes('--force')) message += ' (use --force to replace it)';
-	if (e.code === 'missing-column' && e.details.header && !message.includes(e.details.header.join(', '))) {
-		message += ` (columns: ${e.details.header.join(', ')})`;
+	const header = e.details.header;
+	if (e.code === 'missing-column' && header && !header.every((name) => message.includes(name))) {
+		message += ` (columns: ${header.join(', ')})`;
 	}
 	return message;
 }
@@ -434,5 +437,9 @@ function exitAfterFlush(code: number): void {
 }
 
 if (require.main === module) {
+	// `sweep extract --json | head` closes stdout early: stop writing to it instead of crashing.
+	process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+		if (e.code !== 'EPIPE') throw e;
+	});
 	void run(process.argv.slice(2)).then(exitAfterFlush);
 }

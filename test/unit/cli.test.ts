@@ -3,7 +3,7 @@ import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { parseCommandLine } from '../../src/cli';
+import { type CliIO, parseCommandLine, run } from '../../src/cli';
 import { SweepError } from '../../src/engine/errors';
 
 // Compiled to out/test/unit/: the repository root is three levels up.
@@ -340,6 +340,25 @@ describe('cli: sweep extract (dist/cli.js)', function () {
 		assert.match(r.stderr, /^sweep: error: [^\n]+\n$/);
 		assert.deepEqual(snapshot(out), before);
 		assert.deepEqual(fs.readdirSync(dir).sort(), ['o', 'trades.csv']);
+	});
+
+	it('shows a progress line on a terminal stderr, rewritten in place and cleared at the end', async () => {
+		const writes: string[] = [];
+		const stdout: string[] = [];
+		const io: CliIO = {
+			stdout: { write: (t: string) => stdout.push(t) } as unknown as NodeJS.WritableStream,
+			stderr: Object.assign({ write: (t: string) => writes.push(t) }, { isTTY: true }) as unknown as CliIO['stderr'],
+			env: {},
+		};
+		const code = await run(['extract', input, '--workers', '1', '--chunk-size', '500'], io);
+		assert.equal(code, 0, writes.join(''));
+		const lines = writes.filter((w) => w.startsWith('\r\x1b[KSweep: '));
+		assert.ok(lines.length >= 1, JSON.stringify(writes));
+		for (const line of lines) {
+			assert.match(line, /^\r\x1b\[KSweep: \d+\.\d% of 0\.4 MB · [\d,]+ rows · [\d,]+ rows\/s · [\d,]+ partitions$/);
+		}
+		assert.equal(writes.at(-1), '\r\x1b[K');
+		assert.match(stdout.join(''), /^Read 5,000 rows/);
 	});
 
 	it('exits 130 on SIGINT and SIGTERM, leaving the previous output as it was and nothing else', async () => {
