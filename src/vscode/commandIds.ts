@@ -1,0 +1,8 @@
+/** Sweep's commands (mirrors `contributes.commands` of package.json). */
+export enum CommandId {
+	Extract = 'sweep.extract',
+	ExtractWithOrders = 'sweep.extractWithOrders',
+	ShowConfiguration = 'sweep.showConfiguration',
+	Redetect = 'sweep.redetect',
+	ShowSummary = 'sweep.showSummary',
+}

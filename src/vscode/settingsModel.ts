@@ -1,0 +1,183 @@
+/**
+ * Parsing of Sweep's settings into typed values. Plain Node (no `vscode`): `settings.ts` feeds it
+ * what `WorkspaceConfiguration.get/inspect` return, tests feed it literals. Parsers accept any JSON
+ * and fall back safely, with one sentence per bad value.
+ */
+
+/** Default of `sweep.outputDirectory` (mirrors package.json). */
+// biome-ignore lint/suspicious/noTemplateCurlyInString: VS Code-style variables, expanded by expandVariables.
+export const DEFAULT_OUTPUT_DIRECTORY = '${fileDirname}/processed/${fileBasenameNoExtension}';
+/** Default of `sweep.partitionBy` (mirrors package.json). */
+export const DEFAULT_PARTITION_BY: readonly string[] = ['symbol'];
+
+/** The scopes of `WorkspaceConfiguration.inspect()` Sweep looks at. */
+export interface Inspected {
+	defaultValue?: unknown;
+	globalValue?: unknown;
+	workspaceValue?: unknown;
+	workspaceFolderValue?: unknown;
+}
+
+/** Where a setting's value came from. */
+export type SettingOrigin = 'default' | 'user' | 'workspace' | 'workspaceFolder';
+
+/** What `settings.ts` reads through; `getConfiguration('sweep', resource)` in VS Code. */
+export interface SettingsReader {
+	get(key: string): unknown;
+	inspect(key: string): Inspected | undefined;
+}
+
+/**
+ * Sweep's settings for one file (resource scope), typed. Every call makes a fresh object.
+ * Mirrors the `contributes.configuration` of package.json.
+ */
+export interface FileSettings {
+	/** `sweep.workers`, raw: resolved (and warned about) by `resolveConfig`. */
+	workers: unknown;
+	/** `sweep.chunkSize`, raw: resolved (and warned about) by `resolveConfig`. */
+	chunkSize: unknown;
+	/** `sweep.partitionBy`: output columns or `date(COL)`. */
+	partitionBy: string[];
+	/** `sweep.columnMapping`: canonical name -> source column. */
+	columnMapping: Record<string, string>;
+	/** `sweep.delimiter`: one character, or null to sniff. */
+	delimiter: string | null;
+	/** `sweep.outputDirectory`, unexpanded (may hold `${…}` variables). */
+	outputDirectory: string;
+	outputDirectoryOrigin: SettingOrigin;
+	/** `sweep.ordersFile`, unexpanded, or null. */
+	ordersFile: string | null;
+	ordersFileOrigin: SettingOrigin;
+	/** Bad values ignored: one sentence each. */
+	warnings: string[];
+	/** Restricted Mode notes: workspace values that were ignored. */
+	notices: string[];
+}
+
+/** A value picked among the scopes of a setting, and what was ignored on the way. */
+export interface RestrictedChoice {
+	value: unknown;
+	origin: SettingOrigin;
+	/** Set when a workspace value was ignored because the workspace is not trusted. */
+	notice?: string;
+}
+
+/**
+ * Picks the value of a setting that workspaces may not set in Restricted Mode (`outputDirectory`,
+ * `ordersFile`): trusted, the most specific scope wins; untrusted, only the user value or the default.
+ */
+export function chooseRestricted(key: string, inspected: Inspected | undefined, trusted: boolean): RestrictedChoice {
+	const i = inspected ?? {};
+	if (trusted) {
+		if (i.workspaceFolderValue !== undefined) return { value: i.workspaceFolderValue, origin: 'workspaceFolder' };
+		if (i.workspaceValue !== undefined) return { value: i.workspaceValue, origin: 'workspace' };
+	}
+	const chosen: RestrictedChoice =
+		i.globalValue !== undefined
+			? { value: i.globalValue, origin: 'user' }
+			: { value: i.defaultValue, origin: 'default' };
+	const ignored = i.workspaceFolderValue !== undefined ? i.workspaceFolderValue : i.workspaceValue;
+	if (!trusted && ignored !== undefined) {
+		const using = chosen.origin === 'user' ? `your user setting (${show(chosen.value)})` : 'the default';
+		chosen.notice = `Restricted Mode: the workspace value of sweep.${key} (${show(ignored)}) is ignored; using ${using}. Trust the workspace to use it.`;
+	}
+	return chosen;
+}
+
+/** `sweep.partitionBy`: a non-empty array of non-empty strings (a single string is taken as one column). */
+export function parsePartitionBy(raw: unknown): { value: string[]; warning?: string } {
+	if (raw === undefined || raw === null) return { value: [...DEFAULT_PARTITION_BY] };
+	const list = typeof raw === 'string' ? [raw] : raw;
+	if (Array.isArray(list) && list.length > 0 && list.every((c) => typeof c === 'string' && c.trim() !== '')) {
+		return { value: list.map((c: string) => c.trim()) };
+	}
+	return {
+		value: [...DEFAULT_PARTITION_BY],
+		warning: `setting sweep.partitionBy = ${show(raw)} is not a list of column names; using ${show(DEFAULT_PARTITION_BY)}`,
+	};
+}
+
+/** `sweep.columnMapping`: `{ canonical: source }` with string values; bad entries are dropped. */
+export function parseColumnMapping(raw: unknown): { value: Record<string, string>; warning?: string } {
+	if (raw === undefined || raw === null) return { value: {} };
+	if (typeof raw !== 'object' || Array.isArray(raw)) {
+		return { value: {}, warning: `setting sweep.columnMapping = ${show(raw)} is not an object; ignored` };
+	}
+	const value: Record<string, string> = {};
+	const bad: string[] = [];
+	for (const [canonical, source] of Object.entries(raw)) {
+		if (canonical.trim() !== '' && typeof source === 'string' && source !== '') value[canonical] = source;
+		else bad.push(`${show(canonical)}: ${show(source)}`);
+	}
+	if (bad.length === 0) return { value };
+	return {
+		value,
+		warning: `setting sweep.columnMapping: ${bad.join(', ')} ignored (each entry maps a new name to a source column name)`,
+	};
+}
+
+/** `sweep.delimiter`: one character; `tab` / `\t` mean TAB; null, empty or `auto` sniff it. */
+export function parseDelimiter(raw: unknown): { value: string | null; warning?: string } {
+	if (raw === undefined || raw === null) return { value: null };
+	if (typeof raw === 'string') {
+		const lower = raw.toLowerCase();
+		if (raw === '' || lower === 'auto') return { value: null };
+		if (lower === 'tab' || raw === '\\t') return { value: '\t' };
+		if ([...raw].length === 1 && raw !== '"' && raw !== '\n' && raw !== '\r') return { value: raw };
+	}
+	return {
+		value: null,
+		warning: `setting sweep.delimiter = ${show(raw)} is not a single character; the delimiter is sniffed instead`,
+	};
+}
+
+/** A path setting that may be unset (`sweep.ordersFile`). */
+function parseOptionalPath(key: string, raw: unknown): { value: string | null; warning?: string } {
+	if (raw === undefined || raw === null || (typeof raw === 'string' && raw.trim() === '')) return { value: null };
+	if (typeof raw === 'string') return { value: raw.trim() };
+	return { value: null, warning: `setting sweep.${key} = ${show(raw)} is not a path; ignored` };
+}
+
+/** Reads all of Sweep's settings for one resource. Pure given the reader. */
+export function readFileSettings(reader: SettingsReader, trusted: boolean): FileSettings {
+	const warnings: string[] = [];
+	const notices: string[] = [];
+	const take = <T>(r: { value: T; warning?: string }): T => {
+		if (r.warning) warnings.push(r.warning);
+		return r.value;
+	};
+
+	const out = chooseRestricted('outputDirectory', reader.inspect('outputDirectory'), trusted);
+	if (out.notice) notices.push(out.notice);
+	let outputDirectory = DEFAULT_OUTPUT_DIRECTORY;
+	if (typeof out.value === 'string' && out.value.trim() !== '') outputDirectory = out.value.trim();
+	else if (out.value !== undefined && out.value !== null && out.value !== '') {
+		warnings.push(`setting sweep.outputDirectory = ${show(out.value)} is not a path; using the default`);
+	}
+
+	const orders = chooseRestricted('ordersFile', reader.inspect('ordersFile'), trusted);
+	if (orders.notice) notices.push(orders.notice);
+
+	return {
+		workers: reader.get('workers'),
+		chunkSize: reader.get('chunkSize'),
+		partitionBy: take(parsePartitionBy(reader.get('partitionBy'))),
+		columnMapping: take(parseColumnMapping(reader.get('columnMapping'))),
+		delimiter: take(parseDelimiter(reader.get('delimiter'))),
+		outputDirectory,
+		outputDirectoryOrigin: out.origin,
+		ordersFile: take(parseOptionalPath('ordersFile', orders.value)),
+		ordersFileOrigin: orders.origin,
+		warnings,
+		notices,
+	};
+}
+
+/** A value as the user would recognise it from settings.json. */
+export function show(value: unknown): string {
+	try {
+		return JSON.stringify(value) ?? String(value);
+	} catch {
+		return String(value);
+	}
+}
