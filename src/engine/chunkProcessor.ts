@@ -1,4 +1,5 @@
 import { isUtf8 } from 'node:buffer';
+import { BufferPool } from './bufferPool';
 import { CR, LF, QUOTE } from './dialect';
 import { datePrefix, encodeKey } from './keys';
 import type { BucketResult, ChunkDone, ChunkStats, RejectResult, WorkerInit } from './protocol';
@@ -128,6 +129,8 @@ export class ChunkProcessor {
 	private readonly ve: Int32Array;
 	private readonly vq: Uint8Array;
 	private readonly eolBytes: Buffer;
+	/** Result buffers the main thread has written out and handed back. */
+	readonly spare = new BufferPool(4);
 
 	constructor(private readonly init: WorkerInit) {
 		this.orders = init.orders ? new Set(init.orders) : null;
@@ -148,8 +151,8 @@ export class ChunkProcessor {
 		return this.vq[i] ? s.replaceAll('""', '"') : s;
 	}
 
-	process(seq: number, bytes: ArrayBuffer, startLine: number, isLast: boolean): ChunkDone {
-		const buf = Buffer.from(bytes);
+	process(seq: number, bytes: ArrayBuffer, length: number, startLine: number, isLast: boolean): ChunkDone {
+		const buf = Buffer.from(bytes, 0, length);
 		const n = buf.length;
 		const init = this.init;
 		if (init.strictUtf8 && !isUtf8(buf)) throw this.invalidUtf8(buf, startLine);
@@ -372,7 +375,8 @@ export class ChunkProcessor {
 			offsets[b.index] = total;
 			total += b.bytes;
 		}
-		const out = Buffer.from(new ArrayBuffer(total));
+		const outBuffer = this.spare.take(total);
+		const out = Buffer.from(outBuffer, 0, total);
 		const pos = offsets.slice();
 		const sa = starts.a;
 		const ea = ends.a;
@@ -417,7 +421,8 @@ export class ChunkProcessor {
 		return {
 			type: 'done',
 			seq,
-			data: out.buffer as ArrayBuffer,
+			input: bytes,
+			data: outBuffer,
 			buckets: results,
 			rejectData: rejectData.buffer as ArrayBuffer,
 			rejects: rejectResults,

@@ -1,11 +1,13 @@
 import type { FileHandle } from 'node:fs/promises';
+import type { BufferPool } from './bufferPool';
 import { LF, QUOTE } from './dialect';
 import { SweepError } from './errors';
 
 export interface Chunk {
 	seq: number;
-	/** Whole records, owned (transferable). */
+	/** Whole records in `bytes[0, length)`, owned (transferable). */
 	bytes: ArrayBuffer;
+	length: number;
 	/** 1-based line of the chunk's first record. */
 	startLine: number;
 	/** The file's last chunk: its last record may lack a line ending or be an unterminated quote. */
@@ -25,6 +27,8 @@ export interface ChunkReaderOptions {
 	maxChunkBytes: number;
 	readSize?: number;
 	signal?: AbortSignal;
+	/** Where chunk buffers come from (and go back to after use). */
+	buffers: BufferPool;
 }
 
 /**
@@ -59,9 +63,16 @@ export async function* readChunks(fh: FileHandle, o: ChunkReaderOptions): AsyncG
 	let seq = 0;
 
 	const cut = (end: number, isLast: boolean): Chunk => {
-		const bytes = new ArrayBuffer(end - cs);
-		new Uint8Array(bytes).set(view.subarray(cs, end));
-		const chunk: Chunk = { seq: seq++, bytes, startLine: chunkLine, isLast, endOffset: winOffset + end };
+		const bytes = o.buffers.take(end - cs);
+		view.copy(Buffer.from(bytes), 0, cs, end);
+		const chunk: Chunk = {
+			seq: seq++,
+			bytes,
+			length: end - cs,
+			startLine: chunkLine,
+			isLast,
+			endOffset: winOffset + end,
+		};
 		cs = end;
 		chunkLine = end === recStart ? recLine : line;
 		records = 0;

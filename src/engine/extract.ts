@@ -1,6 +1,7 @@
 import { isUtf8 } from 'node:buffer';
 import { type FileHandle, open, stat, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
+import { BufferPool } from './bufferPool';
 import { type Chunk, readChunks } from './chunkReader';
 import { formatHeader, normalizeDelimiter } from './dialect';
 import { abortedError, SweepError } from './errors';
@@ -323,13 +324,22 @@ async function runPipeline(a: PipelineArgs): Promise<PipelineResult> {
 		totals.rowsRead += done.rowsRead;
 		totals.rowsFilteredOut += done.rowsFilteredOut;
 		committedBytes = chunk.endOffset;
-		if (writer.full) await writer.flush();
+		chunkBuffers.give(done.input);
+		written.push(done.data);
+		if (writer.full) {
+			await writer.flush();
+			for (const b of written.splice(0)) resultBuffers.give(b);
+		}
 		progress(false);
 	};
 
 	// Chunks in flight (read, being processed, or waiting to be committed), oldest first.
 	const inFlight: { chunk: Chunk; result: Promise<ChunkDone> }[] = [];
 	const maxInFlight = a.workers * 2 + 1;
+	const chunkBuffers = new BufferPool(maxInFlight + 1);
+	const resultBuffers = new BufferPool(a.workers * 3);
+	/** Result buffers whose bytes the writer still holds (free again after its next flush). */
+	const written: ArrayBuffer[] = [];
 	const internal = new AbortController();
 	const onAbort = () => internal.abort();
 	a.signal?.addEventListener('abort', onAbort, { once: true });
@@ -343,6 +353,7 @@ async function runPipeline(a: PipelineArgs): Promise<PipelineResult> {
 			chunkSize: a.chunkSize,
 			maxChunkBytes: a.maxChunkBytes,
 			signal: internal.signal,
+			buffers: chunkBuffers,
 		});
 		for await (const chunk of chunks) {
 			if (internal.signal.aborted) throw abortedError();
@@ -351,6 +362,8 @@ async function runPipeline(a: PipelineArgs): Promise<PipelineResult> {
 				type: 'chunk',
 				seq: chunk.seq,
 				bytes: chunk.bytes,
+				length: chunk.length,
+				spare: resultBuffers.drain(2),
 				startLine: chunk.startLine,
 				isLast: chunk.isLast,
 			});

@@ -61,7 +61,7 @@ export class WorkerPool {
 			if (slot.job === null) {
 				const job = this.queue.shift()!;
 				slot.job = job;
-				slot.worker.postMessage(job.task, [job.task.bytes]);
+				slot.worker.postMessage(job.task, [job.task.bytes, ...job.task.spare]);
 			}
 		}
 	}

@@ -29,8 +29,11 @@ export interface WorkerInit {
 export interface ChunkTask {
 	type: 'chunk';
 	seq: number;
-	/** The chunk: whole records only, owned and transferred. */
+	/** The chunk in `bytes[0, length)`: whole records only, transferred (and returned in ChunkDone.input). */
 	bytes: ArrayBuffer;
+	length: number;
+	/** Empty buffers for the worker to reuse for its results (transferred). */
+	spare: ArrayBuffer[];
 	/** 1-based line number of the chunk's first record. */
 	startLine: number;
 	/** True for the file's last chunk (its last record may lack a line ending or be an unterminated quote). */
@@ -72,6 +75,9 @@ export interface RejectResult {
 export interface ChunkDone {
 	type: 'done';
 	seq: number;
+	/** The task's chunk buffer, handed back for reuse. */
+	input: ArrayBuffer;
+	/** Partition bytes (see BucketResult offsets); may be larger than what is used. */
 	data: ArrayBuffer;
 	/** In order of first appearance within the chunk. */
 	buckets: BucketResult[];

@@ -11,8 +11,9 @@ if (parentPort) {
 	const processor = new ChunkProcessor(workerData as WorkerInit);
 	port.on('message', (task: ChunkTask) => {
 		try {
-			const done = processor.process(task.seq, task.bytes, task.startLine, task.isLast);
-			port.postMessage(done, [done.data, done.rejectData]);
+			for (const b of task.spare) processor.spare.give(b);
+			const done = processor.process(task.seq, task.bytes, task.length, task.startLine, task.isLast);
+			port.postMessage(done, [done.input, done.data, done.rejectData]);
 		} catch (e) {
 			const failed: ChunkFailed =
 				e instanceof ChunkDataError

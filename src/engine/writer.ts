@@ -49,20 +49,25 @@ export class PartitionWriter {
 		return this.pending >= this.budget;
 	}
 
-	/** Writes every buffered byte, file by file. */
+	/** Writes every buffered byte, file by file (one gathered write per file, no copying). */
 	async flush(): Promise<void> {
 		for (let id = 0; id < this.files.length; id++) {
 			const p = this.files[id];
 			if (p.pendingBytes === 0) continue;
-			const data = p.pending.length === 1 ? p.pending[0] : Buffer.concat(p.pending, p.pendingBytes);
-			p.pending = [];
+			let bufs = p.pending;
 			this.pending -= p.pendingBytes;
+			p.pending = [];
 			p.pendingBytes = 0;
 			const fh = await this.handle(id, p);
-			let done = 0;
-			while (done < data.length) {
-				const { bytesWritten } = await fh.write(data, done, data.length - done);
-				done += bytesWritten;
+			while (bufs.length > 0) {
+				const batch = bufs.length > 512 ? bufs.slice(0, 512) : bufs;
+				let { bytesWritten } = await fh.writev(batch);
+				let used = 0;
+				// A short write (rare: a full disk stops with an error on the next call) continues where it left off.
+				while (used < batch.length && bytesWritten >= batch[used].length) bytesWritten -= batch[used++].length;
+				const rest = bufs.slice(used);
+				if (bytesWritten > 0) rest[0] = rest[0].subarray(bytesWritten);
+				bufs = rest;
 			}
 		}
 	}
