@@ -383,7 +383,12 @@ export class ChunkProcessor {
 		const oa = owners.a;
 		for (let r = 0; r < starts.n; r++) {
 			const o = oa[r];
-			pos[o] += buf.copy(out, pos[o], sa[r], ea[r]);
+			const s = sa[r];
+			const e = ea[r];
+			let p = pos[o];
+			if (e - s > 256) p += buf.copy(out, p, s, e);
+			else for (let k = s; k < e; k++) out[p++] = buf[k]; // a call into C++ per short record costs more than the bytes
+			pos[o] = p;
 		}
 		if (needsEol) {
 			const o = oa[starts.n - 1];
