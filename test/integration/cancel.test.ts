@@ -1,0 +1,63 @@
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import type { Manifest } from '../../src/engine/types';
+import type { SweepApi } from '../../src/vscode/api';
+import { setWorkspaceSetting, snapshot, sweepApi, tempSiblings, waitFor, wsPath } from './helpers';
+
+describe('cancelling a run', () => {
+	let api: SweepApi;
+	const input = () => wsPath('big', 'trades-big.csv');
+	const outDir = () => wsPath('big', 'processed', 'trades-big');
+
+	before(async () => {
+		api = await sweepApi();
+	});
+
+	after(async () => {
+		await setWorkspaceSetting('chunkSize', undefined);
+	});
+
+	it('leaves the previous output intact and no temporary folder', async () => {
+		// A complete output first (an earlier test may have made one; this test does not rely on it).
+		if (!fs.existsSync(path.join(outDir(), '_manifest.json'))) {
+			const first = await vscode.commands.executeCommand<Manifest | undefined>(
+				'sweep.extract',
+				vscode.Uri.file(input()),
+			);
+			assert.ok(first, `first run finished (last error: ${JSON.stringify(api.lastError())})`);
+		}
+		const before = snapshot(outDir());
+		assert.ok(Object.keys(before).length > 10, 'the previous output has partition files');
+
+		// Small chunks make the run long enough to be caught in the middle on any machine.
+		await setWorkspaceSetting('chunkSize', 10_000);
+		await waitFor(() => api.config()?.chunkSize === 10_000, 'chunk size 10,000');
+		const run = vscode.commands.executeCommand<Manifest | undefined>('sweep.extract', vscode.Uri.file(input()), {
+			notify: false,
+		});
+		// Wait for the first progress (status bar percentage), so the engine is really writing its temporary folder.
+		await waitFor(() => /Sweep \d+%/.test(api.statusBar().text), 'the run to report progress', 60_000, 5);
+		const sawTemp = tempSiblings(outDir()).some((n) => n.includes('.sweep-tmp-'));
+		assert.equal(api.cancel(), true, 'SweepApi.cancel() found a running extraction (the Cancel button path)');
+		const result = await run;
+		assert.equal(result, undefined, 'a cancelled run returns no manifest');
+		assert.equal(api.lastError()?.code, 'aborted');
+		assert.ok(
+			api.notifications().some((n) => /cancelled/i.test(n.text)),
+			'the user is told the run was cancelled',
+		);
+		assert.equal(api.isRunning(), false);
+		assert.deepEqual(tempSiblings(outDir()), [], 'no .sweep-tmp-* (or .sweep-old-*) folder is left');
+		assert.deepEqual(snapshot(outDir()), before, 'every file of the previous output is as it was');
+		await waitFor(() => !api.statusBar().text.includes('%'), 'status bar back to the figures');
+		// Reported for the record: whether the temporary folder existed when Cancel was pressed.
+		console.log(`      (temporary folder present at cancel: ${sawTemp})`);
+	});
+
+	it('cancel() is false when nothing runs', async () => {
+		assert.equal(api.isRunning(), false);
+		assert.equal(api.cancel(), false);
+	});
+});
