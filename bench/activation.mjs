@@ -10,7 +10,7 @@
  * `show()` after the start of loading, and `whenReady()` (detection done) when the API offers it.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -23,6 +23,16 @@ const median = (values) => {
 	const m = s.length >> 1;
 	return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 };
+
+/** Top-level names the real `vscode` module exports, read from @types/vscode. */
+function vscodeExports() {
+	try {
+		const dts = readFileSync(path.join(root, 'node_modules', '@types', 'vscode', 'index.d.ts'), 'utf8');
+		return [...dts.matchAll(/^\texport (?:namespace|class|enum|const|let|function) (\w+)/gm)].map((m) => m[1]);
+	} catch {
+		return ['window', 'workspace', 'commands', 'env', 'extensions', 'Uri', 'EventEmitter', 'Disposable'];
+	}
+}
 
 /** Runs in the fresh child process: hook, load, activate, report one JSON line. */
 async function child(bundle) {
@@ -73,8 +83,11 @@ async function child(bundle) {
 		getExtension: () => undefined,
 	};
 
-	/** An inert stand-in for any part of the API: callable, constructible, remembers what is assigned. */
-	function fake(name) {
+	/**
+	 * An inert stand-in for any part of the API: callable, constructible, remembers what is assigned.
+	 * `keys` are reported as own properties, so bundlers' `import * as vscode` interop copies them.
+	 */
+	function fake(name, keys = []) {
 		const assigned = new Map();
 		const children = new Map();
 		// A `function` (not an arrow) so that `new vscode.X()` works too.
@@ -97,6 +110,15 @@ async function child(bundle) {
 				assigned.set(prop, value);
 				return true;
 			},
+			ownKeys(t) {
+				return [...new Set([...keys, ...assigned.keys(), ...Reflect.ownKeys(t)])];
+			},
+			getOwnPropertyDescriptor(t, prop) {
+				const own = Reflect.getOwnPropertyDescriptor(t, prop);
+				if (own) return own;
+				if (!keys.includes(prop) && !assigned.has(prop)) return undefined;
+				return { value: this.get(t, prop), enumerable: true, configurable: true, writable: true };
+			},
 			apply(_t, _this, args) {
 				const last = name.slice(name.lastIndexOf('.') + 1);
 				if (Object.hasOwn(calls, last)) return calls[last](args, name);
@@ -111,7 +133,7 @@ async function child(bundle) {
 		});
 	}
 
-	const vscode = fake('vscode');
+	const vscode = fake('vscode', vscodeExports());
 	const originalLoad = Module._load;
 	Module._load = function load(request, ...rest) {
 		if (request === 'vscode') return vscode;
