@@ -1,7 +1,8 @@
 import { isUtf8 } from 'node:buffer';
 import { BufferPool } from './bufferPool';
 import { CR, LF, QUOTE } from './dialect';
-import { datePrefix, encodeKey } from './keys';
+import { encodeKey, startsWithDate } from './keys';
+import { KeyTable } from './keyTable';
 import type { BucketResult, ChunkDone, ChunkStats, RejectResult, WorkerInit } from './protocol';
 
 declare global {
@@ -146,6 +147,44 @@ export class ChunkProcessor {
 		this.eolBytes = Buffer.from(init.eol, 'latin1');
 	}
 
+	private readonly table = new KeyTable();
+	private scratch: Buffer = Buffer.alloc(256);
+
+	private growScratch(min: number): Buffer {
+		const bigger = Buffer.alloc(Math.max(min, this.scratch.length * 2));
+		this.scratch.copy(bigger);
+		this.scratch = bigger;
+		return bigger;
+	}
+
+	private newBucket(key: Buffer, len: number, multiKey: boolean, index: number): Bucket {
+		const parts: string[] = [];
+		if (multiKey) {
+			for (let p = 0; p < len; ) {
+				const n = key.readInt32LE(p);
+				parts.push(key.latin1Slice(p + 4, p + 4 + n));
+				p += 4 + n;
+			}
+		} else parts.push(key.latin1Slice(0, len));
+		return {
+			index,
+			key: encodeKey(parts),
+			parts,
+			rows: 0,
+			bytes: 0,
+			firstTsStart: -1,
+			firstTsEnd: -1,
+			lastTsStart: -1,
+			lastTsEnd: -1,
+			minPrice: Number.POSITIVE_INFINITY,
+			maxPrice: Number.NEGATIVE_INFINITY,
+			quantity: 0,
+			hasQuantity: false,
+			notional: 0,
+			pricedQuantity: 0,
+		};
+	}
+
 	private value(buf: Buffer, i: number): string {
 		const s = buf.latin1Slice(this.vs[i], this.ve[i]);
 		return this.vq[i] ? s.replaceAll('""', '"') : s;
@@ -168,7 +207,15 @@ export class ChunkProcessor {
 		const pxIndex = init.priceIndex;
 		const qtyIndex = init.quantityIndex;
 		const orders = this.orders;
-		const buckets = new Map<string, Bucket>();
+		const nKeys = keyColumns.length;
+		const multiKey = nKeys > 1;
+		const keyIndex = keyColumns.map((k) => k.index);
+		const keyIsDate = keyColumns.map((k) => k.date);
+		const table = this.table;
+		table.reset();
+		let scratch = this.scratch;
+		/** Bucket per key-table id; null for a key the orders filter drops. */
+		const byId: (Bucket | null)[] = [];
 		const bucketList: Bucket[] = [];
 		const starts = this.starts;
 		const ends = this.ends;
@@ -277,56 +324,45 @@ export class ChunkProcessor {
 				rejects.push({ line: recLine, reason: bad, start: recStart, end: contentEnd });
 				continue;
 			}
-			// The partition key.
-			let key: string;
-			let parts: string[];
-			if (keyColumns.length === 1 && !keyColumns[0].date) {
-				key = this.value(buf, keyColumns[0].index);
-				parts = [key];
-			} else {
-				parts = [];
-				for (const k of keyColumns) {
-					const v = this.value(buf, k.index);
-					if (k.date) {
-						const day = datePrefix(v);
-						if (day === null) {
-							bad = `column "${k.name}": ${showValue(v)} does not start with a YYYY-MM-DD date`;
-							break;
-						}
-						parts.push(day);
-					} else parts.push(v);
+			// The partition key, built as bytes in `scratch` (one length-prefixed part per key column when several).
+			let klen = 0;
+			for (let k = 0; k < nKeys; k++) {
+				const idx = keyIndex[k];
+				let s = vs[idx];
+				let e = ve[idx];
+				if (keyIsDate[k]) {
+					if (!startsWithDate(buf, s, e)) {
+						bad = `column "${keyColumns[k].name}": ${showValue(this.value(buf, idx))} does not start with a YYYY-MM-DD date`;
+						break;
+					}
+					e = s + 10;
 				}
-				if (bad !== null) {
-					rejects.push({ line: recLine, reason: bad, start: recStart, end: contentEnd });
-					continue;
-				}
-				key = encodeKey(parts);
+				const lenAt = klen;
+				if (multiKey) klen += 4;
+				if (klen + (e - s) > scratch.length) scratch = this.growScratch(klen + (e - s));
+				if (vq[idx]) {
+					for (; s < e; s++) {
+						scratch[klen++] = buf[s];
+						if (buf[s] === 0x22) s++; // "" inside a quoted field is one quote
+					}
+				} else for (; s < e; s++) scratch[klen++] = buf[s];
+				if (multiKey) scratch.writeInt32LE(klen - lenAt - 4, lenAt);
 			}
-			if (orders !== null && !orders.has(key)) {
-				filtered++;
+			if (bad !== null) {
+				rejects.push({ line: recLine, reason: bad, start: recStart, end: contentEnd });
 				continue;
 			}
-			let b = buckets.get(key);
-			if (b === undefined) {
-				b = {
-					index: bucketList.length,
-					key,
-					parts,
-					rows: 0,
-					bytes: 0,
-					firstTsStart: -1,
-					firstTsEnd: -1,
-					lastTsStart: -1,
-					lastTsEnd: -1,
-					minPrice: Number.POSITIVE_INFINITY,
-					maxPrice: Number.NEGATIVE_INFINITY,
-					quantity: 0,
-					hasQuantity: false,
-					notional: 0,
-					pricedQuantity: 0,
-				};
-				buckets.set(key, b);
-				bucketList.push(b);
+			const id = table.idOf(scratch, klen);
+			let b: Bucket | null;
+			if (table.isNew) {
+				b = this.newBucket(scratch, klen, multiKey, bucketList.length);
+				if (orders !== null && !orders.has(b.key)) b = null;
+				else bucketList.push(b);
+				byId.push(b);
+			} else b = byId[id];
+			if (b === null) {
+				filtered++;
+				continue;
 			}
 			b.rows++;
 			let recBytes = recEnd - recStart;

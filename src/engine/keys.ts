@@ -27,20 +27,26 @@ export function parseKeyColumn(spec: string): KeyColumnSpec {
 }
 
 const isDigit = (c: number) => c >= 0x30 && c <= 0x39;
+const AFTER_DAY = new Set([0x54, 0x74, 0x20, 0x5a, 0x2b, 0x2d]); // T t space Z + -
 
 /**
- * The `YYYY-MM-DD` that starts an ISO-8601 value, or null. The month must be 01–12 and the day 01–31, and what
- * follows the day (if anything) must be `T`, a space, `Z`, `+`, `-` or end of value, so `2024-03-15x` is not a date.
+ * True when `bytes[s, e)` starts with an ISO-8601 `YYYY-MM-DD`: month 01–12, day 01–31, and what follows the day
+ * (if anything) is `T`, a space, `Z`, `+` or `-`, so `2024-03-15x` is not a date. The key is then its first 10 bytes.
  */
+export function startsWithDate(bytes: Uint8Array, s: number, e: number): boolean {
+	if (e - s < 10) return false;
+	for (const i of [0, 1, 2, 3, 5, 6, 8, 9]) if (!isDigit(bytes[s + i])) return false;
+	if (bytes[s + 4] !== 0x2d || bytes[s + 7] !== 0x2d) return false;
+	const month = (bytes[s + 5] - 0x30) * 10 + bytes[s + 6] - 0x30;
+	const day = (bytes[s + 8] - 0x30) * 10 + bytes[s + 9] - 0x30;
+	if (month < 1 || month > 12 || day < 1 || day > 31) return false;
+	return e - s === 10 || AFTER_DAY.has(bytes[s + 10]);
+}
+
+/** The `YYYY-MM-DD` that starts a byte-string value, or null (see startsWithDate). */
 export function datePrefix(value: string): string | null {
-	if (value.length < 10) return null;
-	for (const i of [0, 1, 2, 3, 5, 6, 8, 9]) if (!isDigit(value.charCodeAt(i))) return null;
-	if (value.charCodeAt(4) !== 0x2d || value.charCodeAt(7) !== 0x2d) return null;
-	const month = Number(value.slice(5, 7));
-	const day = Number(value.slice(8, 10));
-	if (month < 1 || month > 12 || day < 1 || day > 31) return null;
-	if (value.length > 10 && !'T Z+-t'.includes(value[10])) return null;
-	return value.slice(0, 10);
+	const bytes = Buffer.from(value, 'latin1');
+	return startsWithDate(bytes, 0, bytes.length) ? value.slice(0, 10) : null;
 }
 
 /** Bytes of a byte string. */
