@@ -1,0 +1,421 @@
+/**
+ * The test oracle: a deliberately simple extraction built on csv-parse (parse everything, group, write) that the
+ * engine's output must match byte for byte. It follows SPEC §5/§8 and the lead's decisions:
+ *
+ * - records end at LF or CRLF (a bare CR is data), `""` is a quote, a quote inside an unquoted field is data;
+ * - each record is written as its original bytes; a final record without a line ending gets the header's;
+ * - a record whose field count differs from the header's, or an unterminated quote at the end of the file, is
+ *   rejected with the 1-based line where it starts.
+ *
+ * It works on bytes: the input is decoded as latin1, so every byte is one character and every slice maps back to
+ * the exact input bytes (delimiters, quotes, CR and LF are ASCII, so parsing is unaffected). It handles files with
+ * valid quoting only: text after a closing quote (`"ab"c`) is something csv-parse's `relax_quotes` reads differently
+ * from Sweep, so the reference refuses such files (tests that need them spell out the expected output by hand).
+ */
+import { isUtf8 } from 'node:buffer';
+import { createHash } from 'node:crypto';
+import { parse } from 'csv-parse/sync';
+
+/** What the reference needs to know; mirrors the relevant `ExtractOptions`. */
+export interface ReferenceOptions {
+	/** One-character delimiter (the reference does not sniff). */
+	delimiter: string;
+	/** Output column names or `date(COL)`; default `['symbol']`. */
+	partitionBy?: string[];
+	/** canonical -> source. */
+	mapping?: Record<string, string>;
+	/** Contents of the orders file, or null. */
+	orders?: Buffer | null;
+	/** Delimiter of the orders file; default ','. */
+	ordersDelimiter?: string;
+	/** Extension of partition files, with the dot; default '.csv'. */
+	ext?: string;
+}
+
+/** A rejected record as the engine must report it. */
+export interface ReferenceReject {
+	/** 1-based physical line where the record starts. */
+	line: number;
+	/** The record's original bytes without its line ending. */
+	raw: Buffer;
+}
+
+/** One manifest partition as the reference predicts it (stats are checked elsewhere). */
+export interface ReferencePartition {
+	key: string[];
+	keyHex?: string[];
+	file: string | null;
+	rows: number;
+}
+
+/** Everything the reference predicts about one run. */
+export interface ReferenceResult {
+	/** The header's fields as strings (UTF-8). */
+	header: string[];
+	/** Output column names (after mapping). */
+	columns: string[];
+	delimiter: string;
+	/** Partition file name -> exact bytes. `_rejects.csv` is not in here (its reasons are free text). */
+	files: Map<string, Buffer>;
+	rejects: ReferenceReject[];
+	partitions: ReferencePartition[];
+	rowsRead: number;
+	rowsWritten: number;
+	rowsRejected: number;
+	rowsFilteredOut: number;
+	/** Distinct order keys, or null without an orders file. */
+	ordersKeys: number | null;
+}
+
+/** Thrown when the input is something the reference does not model (the test must then spell out its expectation). */
+export class ReferenceUnsupported extends Error {
+	constructor(message: string) {
+		super(message);
+		this.name = 'ReferenceUnsupported';
+	}
+}
+
+/** A record found by the reference: its fields (latin1 strings = bytes) and its exact bytes incl. line ending. */
+interface RefRecord {
+	fields: string[];
+	/** Offset of the record's first byte in the input. */
+	start: number;
+	/** The record's bytes including its line ending (latin1 string). */
+	text: string;
+	/** True for the tail of a file that ends inside an open quote. */
+	unterminated: boolean;
+}
+
+const UTF8_BOM = '\xef\xbb\xbf';
+
+function escapeRegExp(s: string): string {
+	return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/**
+ * Splits a whole file (latin1 string, BOM already removed) into records with csv-parse. Each record's bytes come
+ * from csv-parse's `info.bytes` (the offset after the record and its delimiter), because `raw` keeps only the
+ * first character of a CRLF record delimiter.
+ */
+function parseRecords(text: string, delimiter: string, offset: number): RefRecord[] {
+	const out: RefRecord[] = [];
+	let unterminated = false;
+	const rows = parse(Buffer.from(text, 'latin1'), {
+		encoding: 'latin1',
+		delimiter,
+		record_delimiter: ['\r\n', '\n'],
+		quote: '"',
+		escape: '"',
+		relax_quotes: true,
+		relax_column_count: true,
+		skip_empty_lines: false,
+		raw: true,
+		info: true,
+		skip_records_with_error: true,
+		on_skip: (err: Error | undefined) => {
+			const code = (err as { code?: string } | undefined)?.code;
+			if (code !== 'CSV_QUOTE_NOT_CLOSED') {
+				throw new ReferenceUnsupported(`csv-parse skipped a record: ${code}: ${err?.message}`);
+			}
+			unterminated = true;
+		},
+	}) as unknown as { record: string[]; raw: string; info: { bytes: number } }[];
+	let pos = 0;
+	for (const row of rows) {
+		const end = row.info.bytes;
+		const recText = text.slice(pos, end);
+		// csv-parse's raw is the record text plus the first character of its delimiter: a cheap self-check.
+		if (!recText.startsWith(row.raw.replace(/\r$/, '')) && !(recText === '\r\n' && row.raw === '\r')) {
+			throw new Error(`reference: raw ${JSON.stringify(row.raw)} does not start ${JSON.stringify(recText)}`);
+		}
+		out.push({ fields: row.record, start: offset + pos, text: recText, unterminated: false });
+		pos = end;
+	}
+	if (unterminated) {
+		out.push({ fields: [], start: offset + pos, text: text.slice(pos), unterminated: true });
+	} else if (pos !== text.length) {
+		throw new Error(`reference: csv-parse stopped at ${pos} of ${text.length} without an error`);
+	}
+	return out;
+}
+
+/**
+ * Checks that a record is in the dialect the reference models: every field either unquoted (not starting with a
+ * quote, no LF) or a complete RFC 4180 quoted field followed by a delimiter or the record's end.
+ */
+function assertValidQuoting(rec: RefRecord, delimiter: string): void {
+	if (rec.unterminated) return;
+	const d = escapeRegExp(delimiter);
+	const quoted = '"(?:[^"]|"")*"';
+	const unquoted = `(?:[^"${d}\\n][^${d}\\n]*)?`;
+	const field = `(?:${quoted}|${unquoted})`;
+	const re = new RegExp(`^${field}(?:${d}${field})*(?:\\r?\\n)?$`);
+	if (!re.test(rec.text)) {
+		throw new ReferenceUnsupported(`record ${JSON.stringify(rec.text)} has text after a closing quote`);
+	}
+}
+
+/**
+ * The records of a file as the reference reads them: fields as UTF-8 strings, the 1-based line where each starts,
+ * and whether it is the unterminated tail of the file. For checking the reference itself.
+ */
+export function referenceRecords(
+	input: Buffer,
+	delimiter: string,
+): { fields: string[]; line: number; unterminated: boolean }[] {
+	const { text, offset } = stripBom(input.toString('latin1'));
+	const records = parseRecords(text, delimiter, offset);
+	for (const r of records) assertValidQuoting(r, delimiter);
+	return records.map((r) => ({
+		fields: r.fields.map(utf8),
+		line: input.subarray(0, r.start).filter((b) => b === 10).length + 1,
+		unterminated: r.unterminated,
+	}));
+}
+
+function lineEnding(text: string): '' | '\n' | '\r\n' {
+	if (text.endsWith('\r\n')) return '\r\n';
+	if (text.endsWith('\n')) return '\n';
+	return '';
+}
+
+/** A latin1 "byte string" as UTF-8 text. */
+function utf8(s: string): string {
+	return Buffer.from(s, 'latin1').toString('utf8');
+}
+
+/** Quotes an output header name only when it must be (delimiter, quote, CR or LF). */
+export function quoteName(name: string, delimiter: string): string {
+	if (name.includes(delimiter) || /["\r\n]/.test(name)) return `"${name.replace(/"/g, '""')}"`;
+	return name;
+}
+
+// A Windows device name, alone or before a dot (`CON.txt` is the console too).
+const DEVICE = /^(CON|PRN|AUX|NUL|COM[1-9]|LPT[1-9])(?=\.|$)/i;
+const SAFE_BYTE = /^[A-Za-z0-9._-]$/;
+
+/** SPEC §8 "File names" for one key value (its bytes), before joining and length/case handling. */
+export function encodeKeyValue(value: Buffer): string {
+	if (value.length === 0) return '~empty';
+	let s = '';
+	for (const b of value) {
+		const c = String.fromCharCode(b);
+		s += b < 0x80 && SAFE_BYTE.test(c) ? c : `%${b.toString(16).toUpperCase().padStart(2, '0')}`;
+	}
+	if (s.startsWith('_')) s = `%5F${s.slice(1)}`;
+	else if (s.startsWith('.')) s = `%2E${s.slice(1)}`;
+	if (s.endsWith('.')) s = `${s.slice(0, -1)}%2E`;
+	return s.replace(DEVICE, '$1~');
+}
+
+/**
+ * The base file name (no extension, no case-collision suffix) of a key: values encoded and joined with `+`; over
+ * 120 bytes, cut to 100 (less when that would split a `%XX` escape) and ended with `~` + 8 hex digits of SHA-1 of
+ * the values joined by a NUL byte (for one value: the value's bytes).
+ */
+export function baseFileName(values: Buffer[]): string {
+	const name = values.map(encodeKeyValue).join('+');
+	if (Buffer.byteLength(name) <= 120) return name;
+	let cut = name.slice(0, 100);
+	const m = /%[0-9A-F]?$/.exec(cut);
+	if (m) cut = cut.slice(0, m.index);
+	const hash = createHash('sha1').update(keyHashInput(values)).digest('hex').slice(0, 8);
+	return `${cut}~${hash}`;
+}
+
+/** The bytes whose SHA-1 ends a shortened name. */
+export function keyHashInput(values: Buffer[]): Buffer {
+	const parts: Buffer[] = [];
+	values.forEach((v, i) => {
+		if (i > 0) parts.push(Buffer.from([0]));
+		parts.push(v);
+	});
+	return Buffer.concat(parts);
+}
+
+/** Assigns file names to keys in order of first appearance, adding `~2`, `~3`… to names equal ignoring case. */
+export class FileNamer {
+	private readonly seen = new Map<string, number>();
+	constructor(private readonly ext: string) {}
+
+	/** The next name for a new key (call once per distinct key, in order of first appearance). */
+	name(values: Buffer[]): string {
+		const base = baseFileName(values);
+		const lower = base.toLowerCase();
+		const n = (this.seen.get(lower) ?? 0) + 1;
+		this.seen.set(lower, n);
+		return `${n === 1 ? base : `${base}~${n}`}${this.ext}`;
+	}
+}
+
+/** The `YYYY-MM-DD` that starts an ISO-8601 value, or null. */
+export function isoDay(value: string): string | null {
+	const m = /^(\d{4})-(\d{2})-(\d{2})(?=$|[Tt Z+-])/.exec(value);
+	if (!m) return null;
+	const month = Number(m[2]);
+	const day = Number(m[3]);
+	if (month < 1 || month > 12 || day < 1 || day > 31) return null;
+	return `${m[1]}-${m[2]}-${m[3]}`;
+}
+
+interface KeySpec {
+	/** Column index in the header. */
+	index: number;
+	/** Take the ISO day of the value. */
+	date: boolean;
+}
+
+/** Resolves `partitionBy` against output names; throws (like the engine's `missing-column`) when one is missing. */
+function keySpecs(partitionBy: string[], names: string[]): KeySpec[] {
+	return partitionBy.map((p) => {
+		const m = /^date\((.*)\)$/.exec(p);
+		const col = m ? m[1] : p;
+		const index = names.indexOf(col);
+		if (index < 0) throw new Error(`reference: missing column ${col}`);
+		return { index, date: m !== null };
+	});
+}
+
+/** Output names after mapping (canonical -> source). */
+function mapNames(header: string[], mapping: Record<string, string>): string[] {
+	const names = [...header];
+	for (const [canonical, source] of Object.entries(mapping)) {
+		const i = header.indexOf(source);
+		if (i < 0) throw new Error(`reference: mapped column ${source} missing`);
+		names[i] = canonical;
+	}
+	return names;
+}
+
+/** Key values (latin1 strings) of a record, or null when a date column does not start with a date. */
+function keyOf(fields: string[], specs: KeySpec[]): string[] | null {
+	const out: string[] = [];
+	for (const s of specs) {
+		const v = fields[s.index];
+		if (s.date) {
+			const d = isoDay(utf8(v));
+			if (d === null) return null;
+			out.push(d);
+		} else out.push(v);
+	}
+	return out;
+}
+
+function stripBom(text: string): { text: string; offset: number } {
+	return text.startsWith(UTF8_BOM) ? { text: text.slice(3), offset: 3 } : { text, offset: 0 };
+}
+
+/** Distinct keys of an orders file (latin1 JSON of the values), in order of first appearance. */
+function orderKeys(orders: Buffer, delimiter: string, partitionBy: string[], mapping: Record<string, string>) {
+	const { text, offset } = stripBom(orders.toString('latin1'));
+	const records = parseRecords(text, delimiter, offset);
+	if (records.length === 0) throw new Error('reference: empty orders file');
+	const names = mapNames(records[0].fields.map(utf8), mapping);
+	const specs = keySpecs(partitionBy, names);
+	const keys = new Map<string, string[]>();
+	for (const rec of records.slice(1)) {
+		if (rec.unterminated || rec.fields.length !== names.length) continue;
+		const key = keyOf(rec.fields, specs);
+		if (key === null) continue;
+		const id = JSON.stringify(key);
+		if (!keys.has(id)) keys.set(id, key);
+	}
+	return keys;
+}
+
+/**
+ * Computes what `extract` must produce for `input` (the whole file's bytes): partition files, rejects, manifest
+ * figures. Throws `ReferenceUnsupported` for inputs outside the dialect it models.
+ */
+export function reference(input: Buffer, opts: ReferenceOptions): ReferenceResult {
+	const delimiter = opts.delimiter;
+	const partitionBy = opts.partitionBy ?? ['symbol'];
+	const mapping = opts.mapping ?? {};
+	const ext = opts.ext ?? '.csv';
+	const { text, offset } = stripBom(input.toString('latin1'));
+	const records = parseRecords(text, delimiter, offset);
+	for (const r of records) assertValidQuoting(r, delimiter);
+	if (records.length === 0 || records[0].unterminated) throw new ReferenceUnsupported('no header');
+
+	const headerRec = records[0];
+	const header = headerRec.fields.map(utf8);
+	const columns = mapNames(header, mapping);
+	const specs = keySpecs(partitionBy, columns);
+	const eol = lineEnding(headerRec.text) || '\n';
+	const headerLine = Buffer.from(columns.map((c) => quoteName(c, delimiter)).join(delimiter) + eol, 'utf8');
+	const orders = opts.orders ? orderKeys(opts.orders, opts.ordersDelimiter ?? ',', partitionBy, mapping) : null;
+
+	// Line numbers: count LFs before each record.
+	let lf = 0;
+	let scanned = 0;
+	const lineAt = (start: number): number => {
+		for (; scanned < start; scanned++) if (input[scanned] === 10) lf++;
+		return lf + 1;
+	};
+
+	const rejects: ReferenceReject[] = [];
+	const groups = new Map<string, { key: string[]; chunks: Buffer[]; rows: number }>();
+	let rowsRead = 0;
+	let rowsFilteredOut = 0;
+	for (const rec of records.slice(1)) {
+		rowsRead++;
+		const line = lineAt(rec.start);
+		const ending = lineEnding(rec.text);
+		const body = rec.text.slice(0, rec.text.length - ending.length);
+		if (rec.unterminated || rec.fields.length !== header.length) {
+			rejects.push({ line, raw: Buffer.from(rec.unterminated ? rec.text : body, 'latin1') });
+			continue;
+		}
+		const key = keyOf(rec.fields, specs);
+		if (key === null) {
+			rejects.push({ line, raw: Buffer.from(body, 'latin1') });
+			continue;
+		}
+		const id = JSON.stringify(key);
+		if (orders && !orders.has(id)) {
+			rowsFilteredOut++;
+			continue;
+		}
+		let g = groups.get(id);
+		if (!g) {
+			g = { key, chunks: [], rows: 0 };
+			groups.set(id, g);
+		}
+		g.rows++;
+		g.chunks.push(Buffer.from(ending ? rec.text : rec.text + eol, 'latin1'));
+	}
+
+	const namer = new FileNamer(ext);
+	const files = new Map<string, Buffer>();
+	const partitions: ReferencePartition[] = [];
+	const describe = (key: string[]): Pick<ReferencePartition, 'key' | 'keyHex'> => {
+		const bufs = key.map((k) => Buffer.from(k, 'latin1'));
+		const p: Pick<ReferencePartition, 'key' | 'keyHex'> = { key: bufs.map((b) => b.toString('utf8')) };
+		if (bufs.some((b) => !isUtf8(b))) p.keyHex = bufs.map((b) => b.toString('hex'));
+		return p;
+	};
+	for (const g of groups.values()) {
+		const file = namer.name(g.key.map((k) => Buffer.from(k, 'latin1')));
+		files.set(file, Buffer.concat([headerLine, ...g.chunks]));
+		partitions.push({ ...describe(g.key), file, rows: g.rows });
+	}
+	if (orders) {
+		for (const [id, key] of orders) {
+			if (!groups.has(id)) partitions.push({ ...describe(key), file: null, rows: 0 });
+		}
+	}
+	const rowsWritten = [...groups.values()].reduce((n, g) => n + g.rows, 0);
+	return {
+		header,
+		columns,
+		delimiter,
+		files,
+		rejects,
+		partitions,
+		rowsRead,
+		rowsWritten,
+		rowsRejected: rejects.length,
+		rowsFilteredOut,
+		ordersKeys: orders ? orders.size : null,
+	};
+}
