@@ -261,7 +261,7 @@ export class Extractions implements vscode.Disposable {
 				}
 			}
 		} catch (e) {
-			this.fail(e);
+			this.fail(e, Date.now() - started);
 			return undefined;
 		}
 	}
@@ -432,8 +432,9 @@ export class Extractions implements vscode.Disposable {
 		});
 	}
 
-	private fail(e: unknown): void {
+	private fail(e: unknown, elapsedMs: number): void {
 		const { ui } = this.s;
+		ui.log.info(`Stopped after ${formatDuration(elapsedMs)}`);
 		if (e instanceof Declined) {
 			this.lastErr = { code: 'cancelled', message: e.message };
 			ui.log.info(e.message);
