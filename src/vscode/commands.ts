@@ -1,11 +1,11 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { formatReport } from '../config';
-import { MANIFEST } from '../engine';
 import type { Manifest } from '../engine/types';
 import { activeFolder, activeTabUri } from './activeFile';
 import { parseExtractOptions } from './commandArgs';
 import { CommandId } from './commandIds';
+import { MANIFEST_FILE as MANIFEST } from './engine';
 import type { Extractions } from './extraction';
 import { errorLine } from './messages';
 import type { SummaryView } from './summaryView';

@@ -1,10 +1,11 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { ResolvedConfig } from '../config';
-import { extract, inspectHeader, isSweepError, MANIFEST, REJECTS, SweepError } from '../engine';
+import { isSweepError, SweepError } from '../engine/errors';
 import type { ExtractOptions, Manifest } from '../engine/types';
 import { columnChoices, replacePartitionColumn } from './columns';
 import type { ExtractCommandOptions } from './commandArgs';
+import { loadEngine, MANIFEST_FILE as MANIFEST, REJECTS_FILE as REJECTS } from './engine';
 import {
 	alreadyRunningMessage,
 	CANCELLED_MESSAGE,
@@ -325,7 +326,7 @@ export class Extractions implements vscode.Disposable {
 		settings: FileSettings,
 		missing: string,
 	): Promise<{ column: string; save: boolean } | undefined> {
-		const info = await inspectHeader(uri.fsPath, { delimiter: settings.delimiter });
+		const info = await loadEngine().inspectHeader(uri.fsPath, { delimiter: settings.delimiter });
 		const choices = columnChoices(info.header, info.sample, settings.columnMapping);
 		const canSave = vscode.workspace.getWorkspaceFolder(uri) !== undefined;
 		const save: vscode.QuickInputButton = {
@@ -383,7 +384,7 @@ export class Extractions implements vscode.Disposable {
 					signal: job.abort.signal,
 					onProgress: (p) => statusBar.setRunning(percentOf(p), job.name),
 				},
-				(signal, report) => extract(options, { signal, onProgress: report }),
+				(signal, report) => loadEngine().extract(options, { signal, onProgress: report }),
 			);
 		} finally {
 			statusBar.setRunning(undefined);
