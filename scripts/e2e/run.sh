@@ -60,7 +60,9 @@ cleanup() {
 		if { tr '\0' '\n' <"/proc/$p/environ"; } 2>/dev/null | grep -qxF "TMPDIR=$RUN/tmp"; then left+=("$p"); fi
 	done
 	if ((${#left[@]})); then
-		log "ending ${#left[@]} leftover process(es): ${left[*]}"
+		local names=()
+		for p in "${left[@]}"; do names+=("$p:$(cat "/proc/$p/comm" 2>/dev/null)"); done
+		log "ending ${#left[@]} leftover process(es): ${names[*]}"
 		kill -KILL "${left[@]}" 2>/dev/null || true
 	fi
 	# The workspaces hold a few hundred MB of generated CSV: dropped after a green run (reports, logs and
@@ -154,6 +156,7 @@ user_settings "$MAIN"
 context "$MAIN" trusted
 UI=$RUN/ui
 mkdir -p "$UI/ws/data"
+user_settings "$UI"
 ln "$MAIN/ws/big/trades-big.csv" "$UI/ws/data/trades.csv" 2>/dev/null || cp "$MAIN/ws/big/trades-big.csv" "$UI/ws/data/trades.csv"
 RESTRICTED=$RUN/restricted
 mkdir -p "$RESTRICTED/ws/data" "$RESTRICTED/ws/.vscode"
@@ -185,16 +188,21 @@ start_code_server() { # session dir, extra flags...
 	shift
 	mkdir -p "$dir/home" "$dir/exts"
 	PORT=$(free_port)
-	env -u SWEEP_WORKERS -u SWEEP_CHUNK_SIZE -u NODE_OPTIONS \
-		HOME="$dir/home" XDG_CONFIG_HOME="$dir/home/.config" XDG_DATA_HOME="$dir/home/.local/share" \
-		XDG_CACHE_HOME="$dir/home/.cache" PATH="$NODE24_BIN:$PATH" \
-		setsid "$CODE_SERVER_BIN" --bind-addr "127.0.0.1:$PORT" --auth none --disable-telemetry \
+	code_server_env "$dir" setsid "$CODE_SERVER_BIN" --bind-addr "127.0.0.1:$PORT" --auth none --disable-telemetry \
 		--disable-update-check --disable-getting-started-override --user-data-dir "$dir/udd" \
-		--extensions-dir "$dir/exts" --reconnection-grace-time 5 --vscode-option enable-smoke-test-driver "$@" \
-		>"$dir/code-server.log" 2>&1 &
+		--extensions-dir "$dir/exts" --reconnection-grace-time 5 "$@" >"$dir/code-server.log" 2>&1 &
 	CS_PID=$!
 	GROUPS_TO_KILL+=("$CS_PID")
 	log "code-server ($(basename "$dir")) on 127.0.0.1:$PORT, process group $CS_PID"
+}
+# code-server's environment: HOME and XDG folders inside the session folder, Node 24 first on PATH, and none of
+# the variables that would change Sweep's figures.
+code_server_env() { # session dir, command...
+	local dir=$1
+	shift
+	env -u SWEEP_WORKERS -u SWEEP_CHUNK_SIZE -u NODE_OPTIONS \
+		HOME="$dir/home" XDG_CONFIG_HOME="$dir/home/.config" XDG_DATA_HOME="$dir/home/.local/share" \
+		XDG_CACHE_HOME="$dir/home/.cache" PATH="$NODE24_BIN:$PATH" "$@"
 }
 stop_code_server() {
 	kill_group "$CS_PID"
@@ -230,19 +238,35 @@ count_mocha() { # session dir, runner exit status
 }
 
 log "session main: mocha suite in the extension host"
-start_code_server "$MAIN" --disable-workspace-trust
+start_code_server "$MAIN" --disable-workspace-trust --vscode-option enable-smoke-test-driver
 runner "$MAIN" suite --tests "$REPO/out/test/integration/index.js"
 count_mocha "$MAIN" $?
 
+stop_code_server
+
 if [ "${SWEEP_E2E_SKIP_UI:-}" != 1 ]; then
-	# Same code-server, another folder (its own window state): the UI test drives the workbench.
-	log "session main: UI test in $UI/ws"
-	mkdir -p "$UI/home"
-	runner "$UI" ui --csv data/trades.csv --shots "$RUN/screenshots"
-	ui_rc=$?
+	# The smoke-test driver (needed above to load the extension from the repo and run the suite) also hides
+	# notification toasts, so the UI test uses a workbench without it, with Sweep installed from a .vsix packaged
+	# from this build: the extension as a user gets it.
+	log "session ui: package the extension and drive the workbench"
+	p=0 f=0 ui_rc=1
+	mkdir -p "$UI/home" "$UI/exts"
+	if ! (cd "$REPO" && npx --no-install vsce package --no-dependencies --allow-missing-repository --skip-license \
+		--out "$UI/sweep.vsix" </dev/null >"$UI/vsce.log" 2>&1); then
+		cat "$UI/vsce.log" >&2
+		log "vsce package failed"
+	elif ! code_server_env "$UI" "$CODE_SERVER_BIN" --user-data-dir "$UI/udd" --extensions-dir "$UI/exts" \
+		--install-extension "$UI/sweep.vsix" >"$UI/install.log" 2>&1; then
+		cat "$UI/install.log" >&2
+		log "installing the .vsix into code-server failed"
+	else
+		start_code_server "$UI" --disable-workspace-trust
+		runner "$UI" ui --csv data/trades.csv --shots "$RUN/screenshots"
+		ui_rc=$?
+		stop_code_server
+	fi
 	echo >&2
 	[ -f "$UI/ui-report.txt" ] && cat "$UI/ui-report.txt" >&2
-	p=0 f=0
 	if [ -f "$UI/ui-result.json" ]; then
 		read -r p f < <("$SYSTEM_NODE" -e 'const r=require(process.argv[1]);console.log(r.passed,r.failed)' "$UI/ui-result.json")
 	else
@@ -253,11 +277,10 @@ if [ "${SWEEP_E2E_SKIP_UI:-}" != 1 ]; then
 	TOTAL_FAILED=$((TOTAL_FAILED + f))
 	log "screenshots: $RUN/screenshots"
 fi
-stop_code_server
 
 if [ "${SWEEP_E2E_SKIP_RESTRICTED:-}" != 1 ]; then
 	log "session restricted: Restricted Mode (workspace not trusted)"
-	start_code_server "$RESTRICTED"
+	start_code_server "$RESTRICTED" --vscode-option enable-smoke-test-driver
 	runner "$RESTRICTED" suite --tests "$REPO/out/test/integration/index.js"
 	count_mocha "$RESTRICTED" $?
 	stop_code_server

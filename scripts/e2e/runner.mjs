@@ -8,8 +8,9 @@
  *     runs the suite in its Node extension host (with --vscode-option enable-smoke-test-driver) and the workbench
  *     calls window.codeAutomationExit(code) at the end. Exit status: the suite's code, or 3 on a time-out.
  *
- *   node runner.mjs ui --port P --folder DIR --ext DIR --work DIR --csv REL --shots DIR [--timeout-ms N]
- *     Loads the extension (no tests) and uses the workbench as a person would: reads the status bar, hovers it,
+ *   node runner.mjs ui --port P --folder DIR --work DIR --csv REL --shots DIR [--timeout-ms N]
+ *     Opens a workbench where Sweep is installed (code-server without the smoke-test driver, which would hide
+ *     notification toasts) and uses it as a person would: reads the status bar, hovers it,
  *     runs "Sweep: Extract Partitions" from F1 on an open CSV, watches the progress notification, the finishing
  *     notification and the summary view, then runs the command from the Explorer's context menu. Saves PNGs in
  *     --shots and writes ui-result.json (steps passed / failed) and ui-report.txt into --work.
@@ -104,8 +105,10 @@ async function launch() {
 /** The workbench URL for a folder with a smoke-test payload (honoured only with enable-smoke-test-driver). */
 function workbenchUrl(payload) {
 	const remote = (p) => `vscode-remote://${authority}${p}`;
+	const base = `http://${authority}/?folder=${encodeURIComponent(opt.folder)}`;
+	if (payload.length === 0) return base;
 	const pairs = payload.map(([k, v]) => [k, remote(v)]);
-	return `http://${authority}/?folder=${encodeURIComponent(opt.folder)}&payload=${encodeURIComponent(JSON.stringify(pairs))}`;
+	return `${base}&payload=${encodeURIComponent(JSON.stringify(pairs))}`;
 }
 
 async function runSuite() {
@@ -203,19 +206,14 @@ async function shot(page, name, clip) {
 	return path;
 }
 
-/** A box around an element, padded and kept inside the viewport, for tight screenshots. */
-async function around(locator, pad = { x: 16, y: 16 }, page) {
+/** The window's bottom-right corner from an element (a notification) down to the status bar. */
+async function bottomRight(page, locator) {
 	const b = await locator.boundingBox();
 	if (!b) throw new Error('element has no box');
 	const vp = page.viewportSize();
-	const x = Math.max(0, b.x - pad.x);
-	const y = Math.max(0, b.y - pad.y);
-	return {
-		x,
-		y,
-		width: Math.min(vp.width - x, b.width + 2 * pad.x),
-		height: Math.min(vp.height - y, b.height + 2 * pad.y),
-	};
+	const x = Math.max(0, b.x - 24);
+	const y = Math.max(0, b.y - 24);
+	return { x, y, width: vp.width - x, height: vp.height - y };
 }
 
 async function runUi() {
@@ -231,7 +229,8 @@ async function runUi() {
 	const csv = opt.csv;
 	const csvBase = csv.split('/').pop();
 	report('UI test (Playwright in Chromium, code-server workbench)');
-	const url = workbenchUrl([['extensionDevelopmentPath', opt.ext]]);
+	// Sweep is installed in this code-server (from the .vsix); no payload, no smoke-test driver (which hides toasts).
+	const url = workbenchUrl([]);
 	log('open', url);
 	await page.goto(url);
 
@@ -297,106 +296,109 @@ async function runUi() {
 		opened = await step(`open ${csv} with Quick Open`, async () => openFile(page, csv));
 	}
 
+	const progressToast = page.locator('.notification-toast', { hasText: `Sweep: extracting ${csvBase}` }).first();
+	const finishToast = page
+		.locator('.notification-toast', { hasText: /Extracted [\d,]+ rows? into [\d,]+ partitions?/ })
+		.first();
+
 	const progressShown = await step(
 		'F1 → "Sweep: Extract Partitions" → Enter shows the progress notification',
 		async () => {
 			if (!opened) throw new Error('the CSV is not open');
 			await runFromPalette(page, 'Sweep: Extract Partitions');
-			const toast = page.locator('.notification-toast', { hasText: /Sweep|rows|Extract/i }).first();
-			await toast.waitFor({ state: 'visible', timeout: 30_000 });
-			// Let rows/s and the bar appear before the picture.
-			await sleep(1200);
-			const text = (await toast.innerText()).replace(/\s+/g, ' ').trim();
-			await shot(
-				page,
-				'progress-notification.png',
-				await around(page.locator('.notifications-toasts').first(), { x: 24, y: 24 }, page),
+			await progressToast.waitFor({ state: 'visible', timeout: 30_000 });
+			// Wait for the first figures (percent, rows, rows/s, partitions) before the picture.
+			const figures = /\d+% · [\d,]+ rows? · [\d,]+ rows\/s · [\d,]+ partitions?/;
+			await page.waitForFunction(
+				([sel, re]) => [...document.querySelectorAll(sel)].some((e) => new RegExp(re).test(e.textContent ?? '')),
+				['.notification-toast', figures.source],
+				{ timeout: 30_000 },
 			);
+			const text = (await progressToast.innerText()).replace(/\s+/g, ' ').trim();
+			if (!/Cancel/.test(text)) throw new Error(`the progress notification has no Cancel button: ${text}`);
+			await shot(page, 'progress-notification.png', await bottomRight(page, progressToast));
 			await shot(page, 'progress-notification-full.png');
 			return JSON.stringify(text.slice(0, 160));
 		},
 	);
 
-	await step('status bar shows the run (spinner and percentage) while it runs', async () => {
+	await step('the status bar shows the run (spinner and percentage) meanwhile', async () => {
 		if (!progressShown) throw new Error('no run in progress');
 		const text = (await statusItem(page).innerText()).trim();
-		if (!/%/.test(text)) {
-			// The run may already be over on a fast machine; the item then shows the figures again.
-			return `run already finished (${JSON.stringify(text)})`;
+		// On a very fast machine the run may be over already; the item then shows the figures again.
+		if (!/Sweep \d+%/.test(text) && (await progressToast.isVisible())) {
+			throw new Error(`status bar reads ${JSON.stringify(text)} during the run`);
 		}
-		await shot(page, 'status-bar-running.png', await around(statusItem(page), { x: 200, y: 10 }, page));
 		return JSON.stringify(text);
 	});
 
-	let finishToast;
-	const finishedOk = await step('the finishing notification reports rows, partitions and time', async () => {
-		if (!progressShown) throw new Error('no run was started');
-		finishToast = page
-			.locator('.notification-toast', { hasText: /partition/i })
-			.filter({ has: page.locator('.monaco-button, .notification-list-item-buttons-container a, button') })
-			.first();
-		await finishToast.waitFor({ state: 'visible', timeout: 5 * 60_000 });
-		await sleep(500);
-		const text = (await finishToast.innerText()).replace(/\s+/g, ' ').trim();
-		if (!/[\d,]+ rows/.test(text)) throw new Error(`finish notification has no row count: ${text}`);
-		await shot(
-			page,
-			'finish-notification.png',
-			await around(page.locator('.notifications-toasts').first(), { x: 24, y: 24 }, page),
-		);
-		return JSON.stringify(text.slice(0, 200));
-	});
+	const finished = await step(
+		'the finishing notification reports rows, partitions and time, with its buttons',
+		async () => {
+			if (!progressShown) throw new Error('no run was started');
+			await finishToast.waitFor({ state: 'visible', timeout: 5 * 60_000 });
+			await sleep(500);
+			const text = (await finishToast.innerText()).replace(/\s+/g, ' ').trim();
+			for (const button of ['Open Folder', 'Show Summary']) {
+				if (!text.includes(button)) throw new Error(`no "${button}" button: ${text}`);
+			}
+			if (!/ in [\d.]+ s|min/.test(text)) throw new Error(`no duration: ${text}`);
+			await shot(page, 'finish-notification.png', await bottomRight(page, finishToast));
+			return JSON.stringify(text.slice(0, 200));
+		},
+	);
 
-	await step("the summary view renders (from the notification's button)", async () => {
-		if (!finishedOk) throw new Error('no finishing notification');
-		const button = finishToast.locator('.monaco-button, a.monaco-button', { hasText: /summary/i }).first();
-		await button.click({ timeout: 10_000 });
-		// The summary is a webview (iframe) or an editor; either way a tab titled with "Summary" or the file name opens.
-		const tab = page.locator('.tabs-container .tab.active');
+	await step('"Show Summary" on that notification opens the summary view, and it renders', async () => {
+		if (!finished) throw new Error('no finishing notification');
+		await finishToast.locator('.monaco-button', { hasText: 'Show Summary' }).first().click({ timeout: 10_000 });
+		const tab = page.locator('.tabs-container .tab.active', { hasText: 'Sweep Summary' });
 		await tab.waitFor({ timeout: 20_000 });
-		const until = Date.now() + 20_000;
-		let ok = false;
-		while (Date.now() < until && !ok) {
+		// A webview: its page lives in nested frames, filled in a moment after the tab appears.
+		const until = Date.now() + 30_000;
+		let body = '';
+		while (Date.now() < until) {
 			for (const frame of page.frames()) {
-				const body = await frame
+				const text = await frame
 					.locator('body')
 					.innerText({ timeout: 500 })
 					.catch(() => '');
-				if (/partition/i.test(body) && /rows/i.test(body)) {
-					ok = true;
-					break;
-				}
+				if (text.includes('Sweep Summary:') && /Rows read/.test(text)) body = text;
 			}
-			if (!ok) await sleep(500);
+			if (body) break;
+			await sleep(500);
 		}
-		if (!ok) throw new Error('no summary content (partitions, rows) rendered');
-		await sleep(800);
-		await shot(page, 'summary-view.png');
-		return JSON.stringify((await tab.innerText()).trim());
+		if (!body) throw new Error('the summary webview shows no summary (no "Sweep Summary:" with "Rows read")');
+		if (!/Partitions\s+[\d,]+/.test(body)) throw new Error(`no partition count in the summary: ${body.slice(0, 300)}`);
+		await sleep(1500); // let the webview paint
+		await shot(page, 'summary-view.png', await page.locator('.part.editor').first().boundingBox());
+		await shot(page, 'summary-view-full.png');
+		return JSON.stringify(body.replace(/\s+/g, ' ').slice(0, 120));
 	});
 
 	await step(`right-click ${csvBase} in the Explorer → "Extract Partitions" runs the command`, async () => {
-		// Dismiss notifications so the later finish toast is this run's.
 		await runFromPalette(page, 'Notifications: Clear All Notifications').catch(() => {});
-		await sleep(500);
+		await page
+			.locator('.notification-toast')
+			.first()
+			.waitFor({ state: 'detached', timeout: 10_000 })
+			.catch(() => {});
 		const row = page.locator('.explorer-folders-view .monaco-list-row', { hasText: csvBase }).first();
 		if (!(await row.isVisible().catch(() => false))) {
-			// Reveal the file in the Explorer first (its folder may be collapsed).
 			await openFile(page, csv);
 			await runFromPalette(page, 'File: Reveal Active File in Explorer View');
 		}
 		await row.waitFor({ state: 'visible', timeout: 15_000 });
 		await row.click({ button: 'right' });
-		const item = page.locator('.context-view .action-item, .monaco-menu .action-item', {
-			hasText: 'Extract Partitions',
-		});
-		await item.first().waitFor({ state: 'visible', timeout: 10_000 });
+		const item = page
+			.locator('.context-view .action-item, .monaco-menu .action-item', { hasText: 'Extract Partitions' })
+			.filter({ hasNotText: 'Orders' })
+			.first();
+		await item.waitFor({ state: 'visible', timeout: 10_000 });
 		await shot(page, 'explorer-context-menu.png');
-		await item.filter({ hasNotText: 'Orders' }).first().click();
-		const toast = page.locator('.notification-toast', { hasText: /partition/i }).first();
-		await toast.waitFor({ state: 'visible', timeout: 5 * 60_000 });
-		const text = (await toast.innerText()).replace(/\s+/g, ' ').trim();
-		return JSON.stringify(text.slice(0, 160));
+		await item.click();
+		await progressToast.waitFor({ state: 'visible', timeout: 30_000 });
+		await finishToast.waitFor({ state: 'visible', timeout: 5 * 60_000 });
+		return JSON.stringify((await finishToast.innerText()).replace(/\s+/g, ' ').trim().slice(0, 160));
 	});
 
 	clearTimeout(guard);
