@@ -181,3 +181,64 @@ export function show(value: unknown): string {
 		return String(value);
 	}
 }
+
+/**
+ * Parses the JSON with comments and trailing commas that settings.json and .code-workspace files hold.
+ * Returns undefined for text that is not valid even so.
+ */
+export function parseJsonc(text: string): unknown {
+	let out = '';
+	let i = 0;
+	const n = text.length;
+	while (i < n) {
+		const c = text[i];
+		if (c === '"') {
+			const start = i++;
+			while (i < n && text[i] !== '"') i += text[i] === '\\' ? 2 : 1;
+			out += text.slice(start, ++i);
+		} else if (c === '/' && text[i + 1] === '/') {
+			while (i < n && text[i] !== '\n') i++;
+		} else if (c === '/' && text[i + 1] === '*') {
+			const end = text.indexOf('*/', i + 2);
+			i = end < 0 ? n : end + 2;
+		} else {
+			out += c;
+			i++;
+		}
+	}
+	// Outside strings now only: drop a comma that is followed (after blanks) by } or ].
+	let json = '';
+	for (let j = 0; j < out.length; j++) {
+		const c = out[j];
+		if (c === '"') {
+			const start = j++;
+			while (j < out.length && out[j] !== '"') j += out[j] === '\\' ? 2 : 1;
+			json += out.slice(start, j + 1);
+			continue;
+		}
+		if (c === ',') {
+			let k = j + 1;
+			while (k < out.length && /\s/.test(out[k])) k++;
+			if (out[k] === '}' || out[k] === ']') continue;
+		}
+		json += c;
+	}
+	try {
+		return JSON.parse(json);
+	} catch {
+		return undefined;
+	}
+}
+
+/**
+ * The value of `key` (e.g. `sweep.ordersFile`) in a parsed settings object, written flat
+ * (`"sweep.ordersFile": …`) or nested (`"sweep": { "ordersFile": … }`); undefined when absent.
+ */
+export function settingIn(settings: unknown, key: string): unknown {
+	if (typeof settings !== 'object' || settings === null || Array.isArray(settings)) return undefined;
+	const record = settings as Record<string, unknown>;
+	if (Object.hasOwn(record, key)) return record[key];
+	const dot = key.indexOf('.');
+	if (dot < 0) return undefined;
+	return settingIn(record[key.slice(0, dot)], key.slice(dot + 1));
+}

@@ -123,20 +123,36 @@ for (const [k, v] of Object.entries(pkg.contributes.configuration.properties as 
 	defaults[k.replace(/^sweep\./, '')] = v.default;
 }
 
+const restricted = new Set<string>(pkg.capabilities.untrustedWorkspaces.restrictedConfigurations);
+
+/** Like VS Code: in Restricted Mode, workspace values of restricted settings are left out of get() and inspect(). */
+function workspaceValue(key: string): unknown {
+	return !fake.trusted && restricted.has(`sweep.${key}`) ? undefined : fake.settings.workspace[key];
+}
+
 function getConfiguration(section: string) {
 	assert.equal(section, 'sweep');
 	return {
-		get: (key: string) => fake.settings.workspace[key] ?? fake.settings.global[key] ?? defaults[key],
+		get: (key: string) => workspaceValue(key) ?? fake.settings.global[key] ?? defaults[key],
 		inspect: (key: string) => ({
 			key: `sweep.${key}`,
 			defaultValue: defaults[key],
 			globalValue: fake.settings.global[key],
-			workspaceValue: fake.settings.workspace[key],
+			workspaceValue: workspaceValue(key),
 		}),
 		update: async (key: string, value: unknown, target: number) => {
 			const scope = target === 1 ? fake.settings.global : fake.settings.workspace;
 			if (value === undefined) delete scope[key];
 			else scope[key] = value;
+			if (target !== 1) {
+				// The workspace's .vscode/settings.json, as VS Code writes it (with a comment, which JSONC allows).
+				const flat = Object.fromEntries(Object.entries(fake.settings.workspace).map(([k, v]) => [`sweep.${k}`, v]));
+				fs.mkdirSync(path.join(fake.ws, '.vscode'), { recursive: true });
+				fs.writeFileSync(
+					path.join(fake.ws, '.vscode', 'settings.json'),
+					`// workspace\n${JSON.stringify(flat, null, 2)}\n`,
+				);
+			}
 			fake.configEmitter.fire({ affectsConfiguration: (s: string) => s === 'sweep' || s === `sweep.${key}` });
 		},
 	};

@@ -6,9 +6,11 @@ import {
 	type Inspected,
 	parseColumnMapping,
 	parseDelimiter,
+	parseJsonc,
 	parsePartitionBy,
 	readFileSettings,
 	type SettingsReader,
+	settingIn,
 } from '../../src/vscode/settingsModel';
 
 /** A reader over literal scopes, as `getConfiguration('sweep', uri)` would give for one file. */
@@ -194,5 +196,34 @@ describe('vscode: command options', () => {
 		assert.deepEqual(parseExtractOptions({ groupId: 1, editorIndex: 0 }), {}, 'editor title: the editor context');
 		assert.deepEqual(parseExtractOptions(undefined), {});
 		assert.deepEqual(parseExtractOptions(new (class Uri {})()), {}, 'class instances are not options');
+	});
+});
+
+describe('vscode: reading settings files (JSON with comments)', () => {
+	it('parses comments and trailing commas, leaving strings alone', () => {
+		const text = `// top
+{
+	/* block */ "sweep.outputDirectory": "//not/a/comment", // line
+	"sweep": { "ordersFile": "a/*b*/c.csv", },
+	"list": [1, 2,],
+	"quote": "say \\"hi\\", // still text",
+}`;
+		assert.deepEqual(parseJsonc(text), {
+			'sweep.outputDirectory': '//not/a/comment',
+			sweep: { ordersFile: 'a/*b*/c.csv' },
+			list: [1, 2],
+			quote: 'say "hi", // still text',
+		});
+		assert.equal(parseJsonc('{ nope'), undefined);
+		assert.equal(parseJsonc(''), undefined);
+	});
+
+	it('finds a setting written flat or nested', () => {
+		const s = { 'sweep.outputDirectory': '/flat', sweep: { ordersFile: '/nested' } };
+		assert.equal(settingIn(s, 'sweep.outputDirectory'), '/flat');
+		assert.equal(settingIn(s, 'sweep.ordersFile'), '/nested');
+		assert.equal(settingIn(s, 'sweep.delimiter'), undefined);
+		assert.equal(settingIn(undefined, 'sweep.ordersFile'), undefined);
+		assert.equal(settingIn({ settings: s }, 'settings'), s);
 	});
 });
