@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { REPO_ROOT } from './fsutil';
@@ -25,30 +25,32 @@ export function shellQuote(arg: string): string {
 }
 
 /**
- * Runs `node dist/cli.js ...args`. With `shellPrefix` (e.g. `ulimit -n 256;`) it runs through `bash -c` so the
- * prefix applies to the CLI process. A run over `timeoutMs` is killed (a hang guard, not a performance check).
+ * Starts `node dist/cli.js ...args`. With `shellPrefix` (e.g. `ulimit -n 256;`) it runs through `bash -c` so the
+ * prefix applies to the CLI process (bash `exec`s node, so the child's pid is the CLI's). A run over `timeoutMs` is
+ * killed (a hang guard, not a performance check).
  */
-export function runCli(
+export function startCli(
 	args: string[],
 	opts: { cwd?: string; shellPrefix?: string; timeoutMs?: number; env?: NodeJS.ProcessEnv } = {},
-): Promise<CliResult> {
+): { child: ChildProcess; done: Promise<CliResult> } {
 	const command = `${opts.shellPrefix ?? ''} exec ${[process.execPath, CLI, ...args].map(shellQuote).join(' ')}`;
 	const child = opts.shellPrefix
 		? spawn('bash', ['-c', command], { cwd: opts.cwd, env: opts.env ?? process.env })
 		: spawn(process.execPath, [CLI, ...args], { cwd: opts.cwd, env: opts.env ?? process.env });
 	let stdout = '';
 	let stderr = '';
-	child.stdout.setEncoding('utf8').on('data', (d: string) => {
+	child.stdout?.setEncoding('utf8').on('data', (d: string) => {
 		stdout += d;
 	});
-	child.stderr.setEncoding('utf8').on('data', (d: string) => {
+	child.stderr?.setEncoding('utf8').on('data', (d: string) => {
 		stderr += d;
 	});
-	return new Promise((resolve, reject) => {
+	const timeoutMs = opts.timeoutMs ?? 120_000;
+	const done = new Promise<CliResult>((resolve, reject) => {
 		const timer = setTimeout(() => {
 			child.kill('SIGKILL');
-			reject(new Error(`CLI hung for ${opts.timeoutMs ?? 120000} ms: ${args.join(' ')}\nstderr: ${stderr}`));
-		}, opts.timeoutMs ?? 120000);
+			reject(new Error(`CLI hung for ${timeoutMs} ms: ${args.join(' ')}\nstderr: ${stderr}`));
+		}, timeoutMs);
 		child.on('error', (e) => {
 			clearTimeout(timer);
 			reject(e);
@@ -58,4 +60,13 @@ export function runCli(
 			resolve({ code, signal, stdout, stderr });
 		});
 	});
+	return { child, done };
+}
+
+/** Runs the CLI to the end (see `startCli`). */
+export function runCli(
+	args: string[],
+	opts: { cwd?: string; shellPrefix?: string; timeoutMs?: number; env?: NodeJS.ProcessEnv } = {},
+): Promise<CliResult> {
+	return startCli(args, opts).done;
 }

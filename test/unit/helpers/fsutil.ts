@@ -2,12 +2,15 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
-/** The repository root: the nearest folder above this file with a package.json (tests run from out/test/unit). */
+/**
+ * The repository root: the nearest folder above this file with a tsconfig.json (tests run from out/test/unit;
+ * out/ may hold a copy of package.json, never of tsconfig.json).
+ */
 export const REPO_ROOT = (() => {
 	let dir = __dirname;
-	while (!fs.existsSync(path.join(dir, 'package.json'))) {
+	while (!fs.existsSync(path.join(dir, 'tsconfig.json'))) {
 		const up = path.dirname(dir);
-		if (up === dir) throw new Error(`no package.json above ${__dirname}`);
+		if (up === dir) throw new Error(`no tsconfig.json above ${__dirname}`);
 		dir = up;
 	}
 	return dir;

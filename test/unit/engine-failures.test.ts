@@ -1,0 +1,160 @@
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { type ExtractOptions, extract } from '../../src/engine';
+import { expectSweepError, generateTrades, settleThreads, threadCount } from './helpers/engine';
+import { diffSnapshots, leftovers, makeTmp, REPO_ROOT, removeTmp, snapshot } from './helpers/fsutil';
+
+/**
+ * Runs that fail or are cancelled: the error is the right SweepError, no hang (generous guards, not timings),
+ * the previous output folder is byte-identical, no `<out>.sweep-tmp-*`/`.sweep-old-*` sibling, no thread left.
+ */
+
+const FIXTURES = path.join(REPO_ROOT, 'test', 'fixtures');
+
+describe('engine: failures and cancellation', function () {
+	this.timeout(180_000);
+	let tmp: string;
+	let big: string;
+	let small: string;
+	let out: string;
+	let previous: Map<string, Buffer>;
+	let baselineThreads: number;
+
+	before(async () => {
+		tmp = makeTmp('sweep-fail-');
+		big = path.join(tmp, 'big.csv');
+		generateTrades(big, 300_000);
+		small = path.join(tmp, 'small.csv');
+		fs.writeFileSync(small, 'symbol,n\nOLD,1\nKEEP,2\n');
+		// Warm up (libuv's thread pool starts lazily) so the thread count below is a fair baseline.
+		await extract({ input: small, outDir: path.join(tmp, 'warm'), workers: 2, chunkSize: 1 });
+		await settleThreads(0, 300);
+		baselineThreads = threadCount();
+	});
+	after(() => removeTmp(tmp));
+
+	beforeEach(async () => {
+		out = path.join(tmp, `out-${Date.now()}`);
+		await extract({ input: small, outDir: out, workers: 1, chunkSize: 10 });
+		previous = snapshot(out);
+	});
+
+	/** Previous output intact, nothing left beside it, and every worker thread gone. */
+	async function assertClean(): Promise<void> {
+		assert.equal(diffSnapshots(previous, snapshot(out)), '', 'previous output byte-identical');
+		assert.deepEqual(leftovers(out), [], 'no .sweep-tmp-*/.sweep-old-* sibling');
+		const threads = await settleThreads(baselineThreads);
+		assert.ok(threads <= baselineThreads, `worker threads left: ${threads} threads, ${baselineThreads} before`);
+	}
+
+	/** A later run on the same folder works. */
+	async function assertLaterRunWorks(): Promise<void> {
+		const m = await extract({ input: small, outDir: out, workers: 2, chunkSize: 1 });
+		assert.equal(m.rowsWritten, 2);
+		assert.deepEqual(leftovers(out), []);
+	}
+
+	const bigRun = (extra: Partial<ExtractOptions> = {}): ExtractOptions => ({
+		input: big,
+		outDir: out,
+		workers: 2,
+		chunkSize: 500,
+		...extra,
+	});
+
+	it('cancel mid-run via AbortSignal: aborted (exit 130), previous output intact, no thread left', async () => {
+		const ac = new AbortController();
+		let progressed = 0;
+		const timer = setTimeout(() => ac.abort(), 3000);
+		const p = extract(bigRun(), {
+			signal: ac.signal,
+			onProgress: (pr) => {
+				progressed = pr.rowsRead;
+				if (pr.rowsRead > 0) ac.abort();
+			},
+		});
+		const e = await expectSweepError(p, 'aborted', 30_000);
+		clearTimeout(timer);
+		assert.equal(e.exitCode, 130);
+		assert.ok(ac.signal.aborted);
+		assert.ok(progressed < 300_000, `the run was still going when cancelled (${progressed} rows read)`);
+		await assertClean();
+		await assertLaterRunWorks();
+	});
+
+	it('cancel right away (signal already aborted, or aborted in the same tick)', async () => {
+		const ac = new AbortController();
+		ac.abort();
+		await expectSweepError(extract(bigRun(), { signal: ac.signal }), 'aborted');
+		const ac2 = new AbortController();
+		const p = extract(bigRun(), { signal: ac2.signal });
+		ac2.abort();
+		await expectSweepError(p, 'aborted');
+		await assertClean();
+	});
+
+	for (const [fixture, what] of [
+		['worker-throws.js', 'throws on its first message'],
+		['worker-exit.js', 'calls process.exit(3) on its first message'],
+		['worker-throws-at-load.js', 'throws while loading'],
+	]) {
+		it(`a worker that ${what}: worker-failed (exit 1), no hang, output intact, no thread left`, async () => {
+			for (const workers of [1, 3]) {
+				const e = await expectSweepError(
+					extract(bigRun({ workers, workerScript: path.join(FIXTURES, fixture) })),
+					'worker-failed',
+					30_000,
+				);
+				assert.equal(e.exitCode, 1);
+				assert.ok(e.message.length > 0);
+				await assertClean();
+			}
+			await assertLaterRunWorks();
+		});
+	}
+
+	it('a worker that crashes after some chunks were committed: worker-failed, output intact', async () => {
+		process.env.SWEEP_TEST_REAL_WORKER = path.join(__dirname, '..', '..', 'src', 'engine', 'worker.js');
+		try {
+			const e = await expectSweepError(
+				extract(bigRun({ workerScript: path.join(FIXTURES, 'worker-crash-later.js'), chunkSize: 100 })),
+				'worker-failed',
+				30_000,
+			);
+			assert.equal(e.exitCode, 1);
+		} finally {
+			delete process.env.SWEEP_TEST_REAL_WORKER;
+		}
+		await assertClean();
+	});
+
+	it('a worker out of memory: worker-failed, output intact', async () => {
+		const e = await expectSweepError(
+			extract(bigRun({ chunkSize: 100_000, workerResourceLimits: { maxOldGenerationSizeMb: 4 } })),
+			'worker-failed',
+			60_000,
+		);
+		assert.equal(e.exitCode, 1);
+		await assertClean();
+	});
+
+	it('the input file changing while it is read: file-changed (exit 1), output intact', async () => {
+		const copy = path.join(tmp, 'changing.csv');
+		fs.copyFileSync(big, copy);
+		let changed = false;
+		const p = extract(
+			{ input: copy, outDir: out, workers: 1, chunkSize: 200 },
+			{
+				onProgress: () => {
+					if (changed) return;
+					changed = true;
+					fs.truncateSync(copy, Math.floor(fs.statSync(copy).size / 2));
+				},
+			},
+		);
+		const e = await expectSweepError(p, 'file-changed', 60_000);
+		assert.equal(e.exitCode, 1);
+		await assertClean();
+	});
+});

@@ -1,0 +1,58 @@
+import * as assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { isSweepError, type SweepError } from '../../../src/engine';
+import { REPO_ROOT } from './fsutil';
+
+/** Awaits `p`, which must reject with a SweepError of `code`; returns that error. */
+export async function expectSweepError(p: Promise<unknown>, code: string, hangGuardMs = 60_000): Promise<SweepError> {
+	let timer: NodeJS.Timeout | undefined;
+	const guard = new Promise<never>((_, reject) => {
+		timer = setTimeout(() => reject(new Error(`no answer within ${hangGuardMs} ms (hang?)`)), hangGuardMs);
+	});
+	try {
+		await Promise.race([p, guard]);
+	} catch (e) {
+		if (!isSweepError(e)) throw e;
+		assert.equal(e.code, code, `expected SweepError ${code}, got ${e.code}: ${e.message}`);
+		return e;
+	} finally {
+		clearTimeout(timer);
+	}
+	assert.fail(`expected SweepError ${code}, but the call succeeded`);
+}
+
+/** OS threads of this process (Linux): each worker thread adds one. */
+export function threadCount(): number {
+	return fs.readdirSync('/proc/self/task').length;
+}
+
+/** Waits (up to `ms`) until this process has at most `max` threads; returns the last count seen. */
+export async function settleThreads(max: number, ms = 5000): Promise<number> {
+	const until = Date.now() + ms;
+	let n = threadCount();
+	while (n > max && Date.now() < until) {
+		await new Promise((r) => setTimeout(r, 50));
+		n = threadCount();
+	}
+	return n;
+}
+
+/** Truth written beside a generated trades file. */
+export interface TradesTruth {
+	rows: number;
+	bytes: number;
+	symbols: Record<string, { rows: number; qty: number }>;
+}
+
+/** Generates a trades CSV with the project's generator (scripts/gen-trades.mjs) and returns its truth. */
+export function generateTrades(out: string, rows: number, extra: string[] = []): TradesTruth {
+	// Real path: the script runs its CLI only when argv[1] is its own path.
+	const script = fs.realpathSync(path.join(REPO_ROOT, 'scripts', 'gen-trades.mjs'));
+	const r = spawnSync(process.execPath, [script, '--rows', String(rows), '--out', out, ...extra], {
+		encoding: 'utf8',
+	});
+	assert.equal(r.status, 0, `gen-trades failed: ${r.stderr}`);
+	return JSON.parse(fs.readFileSync(`${out}.truth.json`, 'utf8')) as TradesTruth;
+}
