@@ -61,7 +61,7 @@ cleanup() {
 	done
 	if ((${#left[@]})); then
 		local names=()
-		for p in "${left[@]}"; do names+=("$p:$(cat "/proc/$p/comm" 2>/dev/null)"); done
+		for p in "${left[@]}"; do names+=("$(ps -o pid=,pgid=,sid=,comm= -p "$p" 2>/dev/null | xargs | tr ' ' :)"); done
 		log "ending ${#left[@]} leftover process(es): ${names[*]}"
 		kill -KILL "${left[@]}" 2>/dev/null || true
 	fi
@@ -188,26 +188,30 @@ start_code_server() { # session dir, extra flags...
 	shift
 	mkdir -p "$dir/home" "$dir/exts"
 	PORT=$(free_port)
-	code_server_env "$dir" setsid "$CODE_SERVER_BIN" --bind-addr "127.0.0.1:$PORT" --auth none --disable-telemetry \
+	code_server_env "$dir"
+	# A simple command (no function or subshell around it), so that $! is the pid setsid keeps: the leader of
+	# code-server's own process group.
+	"${CS_ENV[@]}" setsid "$CODE_SERVER_BIN" --bind-addr "127.0.0.1:$PORT" --auth none --disable-telemetry \
 		--disable-update-check --disable-getting-started-override --user-data-dir "$dir/udd" \
 		--extensions-dir "$dir/exts" --reconnection-grace-time 5 "$@" >"$dir/code-server.log" 2>&1 &
 	CS_PID=$!
 	GROUPS_TO_KILL+=("$CS_PID")
 	log "code-server ($(basename "$dir")) on 127.0.0.1:$PORT, process group $CS_PID"
 }
-# code-server's environment: HOME and XDG folders inside the session folder, Node 24 first on PATH, and none of
-# the variables that would change Sweep's figures.
-code_server_env() { # session dir, command...
-	local dir=$1
-	shift
-	env -u SWEEP_WORKERS -u SWEEP_CHUNK_SIZE -u NODE_OPTIONS \
-		HOME="$dir/home" XDG_CONFIG_HOME="$dir/home/.config" XDG_DATA_HOME="$dir/home/.local/share" \
-		XDG_CACHE_HOME="$dir/home/.cache" PATH="$NODE24_BIN:$PATH" "$@"
+# Sets CS_ENV to the `env` prefix for code-server: HOME and XDG folders inside the session folder, Node 24 first
+# on PATH, and none of the variables that would change Sweep's figures.
+code_server_env() { # session dir
+	CS_ENV=(env -u SWEEP_WORKERS -u SWEEP_CHUNK_SIZE -u NODE_OPTIONS
+		HOME="$1/home" XDG_CONFIG_HOME="$1/home/.config" XDG_DATA_HOME="$1/home/.local/share"
+		XDG_CACHE_HOME="$1/home/.cache" PATH="$NODE24_BIN:$PATH")
 }
-stop_code_server() {
+stop_code_server() { # ends code-server's whole process group (server, extension hosts, pty host, watchers)
 	kill_group "$CS_PID"
 	local i
-	for i in $(seq 1 50); do kill -0 "$CS_PID" 2>/dev/null || return 0; sleep 0.1; done
+	for i in $(seq 1 50); do
+		kill -0 -- "-$CS_PID" 2>/dev/null || return 0
+		sleep 0.1
+	done
 	kill -KILL -- "-$CS_PID" 2>/dev/null || true
 }
 # The runner (system Node + the repo's playwright-core) under `timeout` as a hang guard of its own.
@@ -218,6 +222,7 @@ runner() { # session dir, mode, args...
 		timeout -k 20 "$((TIMEOUT + 60))" "$SYSTEM_NODE" "$HERE/runner.mjs" "$mode" --port "$PORT" --folder "$dir/ws" \
 		--ext "$REPO" --work "$dir" --timeout-ms "$((TIMEOUT * 1000))" "$@" &
 	local pid=$!
+	GROUPS_TO_KILL+=("$pid") # timeout leads a process group of its own (runner and its children)
 	wait "$pid"
 }
 
@@ -255,8 +260,8 @@ if [ "${SWEEP_E2E_SKIP_UI:-}" != 1 ]; then
 		--out "$UI/sweep.vsix" </dev/null >"$UI/vsce.log" 2>&1); then
 		cat "$UI/vsce.log" >&2
 		log "vsce package failed"
-	elif ! code_server_env "$UI" "$CODE_SERVER_BIN" --user-data-dir "$UI/udd" --extensions-dir "$UI/exts" \
-		--install-extension "$UI/sweep.vsix" >"$UI/install.log" 2>&1; then
+	elif ! code_server_env "$UI" || ! "${CS_ENV[@]}" "$CODE_SERVER_BIN" --user-data-dir "$UI/udd" \
+		--extensions-dir "$UI/exts" --install-extension "$UI/sweep.vsix" >"$UI/install.log" 2>&1; then
 		cat "$UI/install.log" >&2
 		log "installing the .vsix into code-server failed"
 	else

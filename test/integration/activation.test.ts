@@ -58,7 +58,10 @@ describe('activation and status bar', () => {
 		const config = api.config()!;
 		const expected = `$(server-process) ${statusFigures(config.workers, config.chunkSize)}`;
 		// The item is redrawn on the detection event; give it a moment after whenReady().
-		await waitFor(() => api.statusBar().text === expected, `status bar text ${JSON.stringify(expected)}`);
+		await waitFor(
+			() => api.statusBar().text === expected,
+			() => `status bar text ${JSON.stringify(expected)}, not ${JSON.stringify(api.statusBar().text)}`,
+		);
 		const { tooltip } = api.statusBar();
 		assert.match(tooltip, new RegExp(`CPU cores: ${config.cpuCount}\\b`));
 		assert.match(tooltip, /Available memory: [\d,]+\.\d\d GB/);

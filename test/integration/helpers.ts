@@ -21,7 +21,7 @@ export async function sweepApi(): Promise<SweepApi> {
 /** Polls `probe` until it returns a truthy value; a hang guard, not a performance assertion. */
 export async function waitFor<T>(
 	probe: () => T | Promise<T>,
-	what: string,
+	what: string | (() => string),
 	timeoutMs = 20_000,
 	intervalMs = 50,
 ): Promise<NonNullable<T>> {
@@ -37,7 +37,8 @@ export async function waitFor<T>(
 		}
 		if (Date.now() > until) {
 			const detail = last instanceof Error ? last.message : JSON.stringify(last);
-			throw new Error(`timed out after ${timeoutMs} ms waiting for ${what} (last: ${detail})`);
+			const described = typeof what === 'function' ? what() : what;
+			throw new Error(`timed out after ${timeoutMs} ms waiting for ${described} (last: ${detail})`);
 		}
 		await sleep(intervalMs);
 	}

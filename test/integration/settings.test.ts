@@ -24,7 +24,7 @@ describe('settings take effect without a reload', () => {
 	const statusIs = (workers: number, chunkSize: number) =>
 		waitFor(
 			() => api.statusBar().text.endsWith(statusFigures(workers, chunkSize)),
-			`status bar "${statusFigures(workers, chunkSize)}" (now "${api.statusBar().text}")`,
+			() => `status bar "${statusFigures(workers, chunkSize)}" (it reads "${api.statusBar().text}")`,
 		);
 
 	it('sweep.workers and sweep.chunkSize in the workspace settings change the status bar at once', async () => {
