@@ -54,10 +54,11 @@ cleanup() {
 	# Anything still alive that was started here (every child inherits TMPDIR inside the run folder), even one that
 	# left its process group (a detached helper), is ended by its pid.
 	local p left=()
-	for p in /proc/[0-9]*; do
+	for p in $(grep -lxzF "TMPDIR=$RUN/tmp" /proc/[0-9]*/environ 2>/dev/null); do
 		p=${p#/proc/}
-		[ "$p" = $$ ] && continue
-		if { tr '\0' '\n' <"/proc/$p/environ"; } 2>/dev/null | grep -qxF "TMPDIR=$RUN/tmp"; then left+=("$p"); fi
+		p=${p%/environ}
+		# (the list includes grep itself, gone by now)
+		[ "$p" != $$ ] && [ -e "/proc/$p" ] && left+=("$p")
 	done
 	if ((${#left[@]})); then
 		local names=()
@@ -98,9 +99,10 @@ for f in dist/extension.js dist/worker.js dist/cli.js out/test/integration/index
 done
 if ((${#need[@]})); then
 	log "building (missing or older than the sources: ${need[*]})"
-	(cd "$REPO" && npm run --silent build) || { log "npm run build failed"; exit 1; }
+	# npm's own cache and debug logs go to the run folder too.
+	(cd "$REPO" && npm_config_cache="$RUN/npm" npm run --silent build) || { log "npm run build failed"; exit 1; }
 	# Type errors elsewhere still emit JavaScript; the suite then fails on what is really broken.
-	if ! (cd "$REPO" && npx --no-install tsc -p tsconfig.test.json >"$RUN/tsc.log" 2>&1); then
+	if ! (cd "$REPO" && node_modules/.bin/tsc -p tsconfig.test.json >"$RUN/tsc.log" 2>&1); then
 		log "tsc reported errors; continuing with what it emitted:"
 		head -20 "$RUN/tsc.log" >&2
 	fi
@@ -256,7 +258,7 @@ if [ "${SWEEP_E2E_SKIP_UI:-}" != 1 ]; then
 	log "session ui: package the extension and drive the workbench"
 	p=0 f=0 ui_rc=1
 	mkdir -p "$UI/home" "$UI/exts"
-	if ! (cd "$REPO" && npx --no-install vsce package --no-dependencies --allow-missing-repository --skip-license \
+	if ! (cd "$REPO" && node_modules/.bin/vsce package --no-dependencies --allow-missing-repository --skip-license \
 		--out "$UI/sweep.vsix" </dev/null >"$UI/vsce.log" 2>&1); then
 		cat "$UI/vsce.log" >&2
 		log "vsce package failed"

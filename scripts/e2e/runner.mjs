@@ -394,7 +394,11 @@ async function runUi() {
 			.filter({ hasNotText: 'Orders' })
 			.first();
 		await item.waitFor({ state: 'visible', timeout: 10_000 });
-		await shot(page, 'explorer-context-menu.png');
+		await sleep(300);
+		// From the window's top-left corner to just past the menu: the Explorer, the file and its menu.
+		const menu = await page.locator('.context-view .monaco-menu').first().boundingBox();
+		const clip = menu ? { x: 0, y: 0, width: menu.x + menu.width + 24, height: menu.y + menu.height + 24 } : undefined;
+		await shot(page, 'explorer-context-menu.png', clip);
 		await item.click();
 		await progressToast.waitFor({ state: 'visible', timeout: 30_000 });
 		await finishToast.waitFor({ state: 'visible', timeout: 5 * 60_000 });

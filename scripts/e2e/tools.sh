@@ -57,6 +57,7 @@ ensure_tools() {
 	(
 		# One installer at a time; a second run waits here and then finds the tools present.
 		flock 9 || exit 1
+		rm -rf "$SWEEP_E2E_CACHE"/.install.* # what an interrupted install left
 		local node_root=$SWEEP_E2E_CACHE/node-$SWEEP_E2E_NODE_VERSION
 		if [ ! -f "$node_root/.complete" ]; then
 			e2e_log "installing node@$SWEEP_E2E_NODE_VERSION from npm into $node_root"
