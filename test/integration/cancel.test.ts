@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { Manifest } from '../../src/engine/types';
 import type { SweepApi } from '../../src/vscode/api';
+import { note } from './context';
 import { setWorkspaceSetting, snapshot, sweepApi, tempSiblings, waitFor, wsPath } from './helpers';
 
 describe('cancelling a run', () => {
@@ -52,8 +53,7 @@ describe('cancelling a run', () => {
 		assert.deepEqual(tempSiblings(outDir()), [], 'no .sweep-tmp-* (or .sweep-old-*) folder is left');
 		assert.deepEqual(snapshot(outDir()), before, 'every file of the previous output is as it was');
 		await waitFor(() => !api.statusBar().text.includes('%'), 'status bar back to the figures');
-		// Reported for the record: whether the temporary folder existed when Cancel was pressed.
-		console.log(`      (temporary folder present at cancel: ${sawTemp})`);
+		note(`temporary folder present when cancelled: ${sawTemp}; stopped cleanly, previous output unchanged`);
 	});
 
 	it('cancel() is false when nothing runs', async () => {

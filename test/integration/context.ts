@@ -49,3 +49,14 @@ export function maybeE2eContext(): E2eContext | undefined {
 		return undefined;
 	}
 }
+
+/** Notes of the running test, written after its result line (see index.ts). */
+export const pendingNotes: string[] = [];
+
+/**
+ * Adds a line to the harness's report below the running test's result (what was measured, for the record). The
+ * extension host's console is not the runner's stdout, so `console.log` would be lost.
+ */
+export function note(text: string): void {
+	pendingNotes.push(text);
+}

@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { Manifest } from '../../src/engine/types';
 import type { SweepApi } from '../../src/vscode/api';
-import { e2eContext } from './context';
+import { e2eContext, note } from './context';
 import {
 	listFiles,
 	runCli,
@@ -119,6 +119,10 @@ describe('Extract Partitions in the extension host', () => {
 		assert.equal(cli.code, 0, `CLI exit status (stderr: ${cli.stderr})`);
 		const bytes = assertSameOutput(outDir, cliOut);
 		assert.ok(bytes > truth.bytes * 0.9, `partition files hold the data (${bytes} bytes)`);
+		note(
+			`${manifest.partitions.length} partition files, ${bytes.toLocaleString('en-US')} bytes, identical to the CLI's; ` +
+				`worker threads seen at once in the extension host: ${seen.max} (${seen.names.join(', ')})`,
+		);
 		assert.deepEqual(tempSiblings(outDir), [], 'no temporary folder left');
 	});
 
@@ -152,6 +156,9 @@ describe('Extract Partitions in the extension host', () => {
 		const manifest = await run;
 		assert.ok(manifest, `sweep.extract returned the manifest (last error: ${JSON.stringify(api.lastError())})`);
 		assert.ok(answeredDuringRun, 'sweep.showConfiguration answered while the extraction was still running');
+		note(
+			`${(size / 2 ** 20).toFixed(1)} MiB, ${manifest.rowsRead.toLocaleString('en-US')} rows; another command answered mid-run`,
+		);
 		assertMatchesTruth(manifest, truthOf(file));
 		const outDir = wsPath('big', 'processed', 'trades-big');
 		assert.equal(

@@ -9,7 +9,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as util from 'node:util';
 import Mocha from 'mocha';
-import { maybeE2eContext } from './context';
+import { maybeE2eContext, pendingNotes } from './context';
 
 /** Test files for each mode. Restricted Mode needs a workspace that is not trusted: a session of its own. */
 const FILES = {
@@ -66,6 +66,10 @@ export function run(): Promise<void> {
 				if (failures > 0) reject(new Error(`${failures} test(s) failed`));
 				else if (stats.passes === 0) reject(new Error('no test ran'));
 				else resolve();
+			});
+			// After the reporter's line for a test ('pass'/'fail' come before 'test end'), that test's notes.
+			runner.on('test end', () => {
+				for (const n of pendingNotes.splice(0)) write(`      · ${n}`);
 			});
 		} catch (e) {
 			write(`the suite could not start: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
