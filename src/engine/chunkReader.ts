@@ -123,6 +123,8 @@ export async function* readChunks(fh: FileHandle, o: ChunkReaderOptions): AsyncG
 				break;
 			}
 			sp = nl + 1;
+			if (sp - recStart > o.maxChunkBytes) throw tooLarge();
+			if (sp - cs > o.maxChunkBytes) yield cut(recStart, false); // this record starts the next chunk
 			line++;
 			recStart = sp;
 			recLine = line;

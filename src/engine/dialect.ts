@@ -50,6 +50,54 @@ export function firstRecordEnd(bytes: Uint8Array, delimiter: number): number {
 	return -1;
 }
 
+/**
+ * Splits one record (without caring for its line ending) into fields by Sweep's own rules, the same the chunk
+ * scanners follow; fields come back as byte strings (latin1), `""` unescaped. Returns an error text instead when
+ * the record is malformed (text after a closing quote, an unterminated quote).
+ */
+export function splitRecord(record: Uint8Array, delimiter: number): { fields: string[] } | { error: string } {
+	let end = record.length;
+	if (end > 0 && record[end - 1] === LF) end--;
+	if (end > 0 && record[end - 1] === CR) end--;
+	const bytes = Buffer.from(record.buffer, record.byteOffset, end);
+	const fields: string[] = [];
+	let i = 0;
+	for (;;) {
+		if (bytes[i] === QUOTE) {
+			let value = '';
+			let j = i + 1;
+			for (;;) {
+				const q = bytes.indexOf(QUOTE, j);
+				if (q === -1) return { error: 'an unterminated quoted field' };
+				value += bytes.toString('latin1', j, q);
+				if (bytes[q + 1] === QUOTE) {
+					value += '"';
+					j = q + 2;
+					continue;
+				}
+				i = q + 1;
+				break;
+			}
+			fields.push(value);
+			if (i === end) return { fields };
+			if (bytes[i] !== delimiter) return { error: 'text after a closing quote' };
+			i++;
+			continue;
+		}
+		let e = bytes.indexOf(delimiter, i);
+		if (e === -1) e = end;
+		fields.push(bytes.toString('latin1', i, e));
+		if (e === end) return { fields };
+		i = e + 1;
+	}
+}
+
+/** Text of a byte string (see keys.ts); invalid UTF-8 shows as U+FFFD. */
+export const textOf = (byteString: string): string => Buffer.from(byteString, 'latin1').toString('utf8');
+
+/** A byte string (see keys.ts) of a text. */
+export const bytesOf = (text: string): string => Buffer.from(text, 'utf8').toString('latin1');
+
 /** Parses complete records of `text` leniently; used on small samples only (header, sniffing, previews). */
 export function parseSample(text: string, delimiter: string, maxRecords: number): string[][] {
 	try {
@@ -99,9 +147,12 @@ export function normalizeDelimiter(given: string): string {
 	return d;
 }
 
-/** Serializes the output header in the input's dialect: a name is quoted only where it needs to be. */
+/**
+ * Serializes the output header in the input's dialect: a name is quoted only where it needs to be. Names are byte
+ * strings (see keys.ts), so bytes that are not UTF-8 are written back as they were.
+ */
 export function formatHeader(names: readonly string[], delimiter: string, eol: string): Buffer {
 	const needsQuotes = (s: string) => s.includes(delimiter) || s.includes('"') || s.includes('\n') || s.includes('\r');
 	const line = names.map((n) => (needsQuotes(n) ? `"${n.replaceAll('"', '""')}"` : n)).join(delimiter);
-	return Buffer.from(line + eol, 'utf8');
+	return Buffer.from(line + eol, 'latin1');
 }

@@ -3,7 +3,7 @@ import { type FileHandle, open, stat, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { BufferPool } from './bufferPool';
 import { type Chunk, readChunks } from './chunkReader';
-import { formatHeader, normalizeDelimiter } from './dialect';
+import { bytesOf, formatHeader, normalizeDelimiter } from './dialect';
 import { abortedError, SweepError } from './errors';
 import { FileNamer } from './fileNames';
 import { planColumns, readHead } from './header';
@@ -124,13 +124,23 @@ export async function extract(options: ExtractOptions, hooks: ExtractHooks = {})
 	try {
 		const size = st.size;
 		const head = await readHead(fh, size, input, delimiterGiven, maxChunkBytes);
-		const plan = planColumns(head.names, mapping, partitionBy, input);
+		const plan = planColumns(head.rawNames, mapping, partitionBy, input);
+		if (options.strictUtf8 && head.names.some((n, i) => bytesOf(n) !== head.rawNames[i])) {
+			throw new SweepError('invalid-utf8', `${input}: the header (line 1) holds bytes that are not valid UTF-8.`, {
+				file: input,
+				line: 1,
+			});
+		}
 		const orders = options.ordersFile ? await loadOrders(options.ordersFile, mapping, plan.keySpecs) : null;
 		const outPlan = await prepareOutput(options.outDir ?? defaultOutDir(input), {
 			force: options.force ?? false,
 			input,
 			inputBytes: size - head.dataStart,
 		});
+		if (signal?.aborted) {
+			await discardOutput(outPlan);
+			throw abortedError();
+		}
 		const init: WorkerInit = {
 			delimiter: head.delimiter.charCodeAt(0),
 			fieldCount: head.names.length,
@@ -155,7 +165,7 @@ export async function extract(options: ExtractOptions, hooks: ExtractHooks = {})
 				maxChunkBytes,
 				maxPartitions,
 				maxRejects,
-				header: formatHeader(plan.columns, head.delimiter, head.eol),
+				header: formatHeader(plan.rawColumns, head.delimiter, head.eol),
 				extension: path.extname(input).toLowerCase() === '.tsv' ? '.tsv' : path.extname(input) || '.csv',
 				options,
 				signal,
@@ -343,6 +353,7 @@ async function runPipeline(a: PipelineArgs): Promise<PipelineResult> {
 	const internal = new AbortController();
 	const onAbort = () => internal.abort();
 	a.signal?.addEventListener('abort', onAbort, { once: true });
+	if (a.signal?.aborted) internal.abort(); // aborted while the file was opened and the output prepared
 	try {
 		const chunks = readChunks(a.fh, {
 			file: a.input,

@@ -1,5 +1,5 @@
 import type { FileHandle } from 'node:fs/promises';
-import { bomLength, firstRecordEnd, LF, parseSample, sniffDelimiter } from './dialect';
+import { bomLength, bytesOf, firstRecordEnd, LF, sniffDelimiter, splitRecord, textOf } from './dialect';
 import { SweepError } from './errors';
 import { type KeyColumnSpec, parseKeyColumn } from './keys';
 
@@ -10,7 +10,9 @@ export interface FileHead {
 	dataStart: number;
 	/** 1-based line of the first data record. */
 	dataLine: number;
+	/** Header names as text (invalid UTF-8 shown as U+FFFD) and as byte strings (exactly as in the file). */
 	names: string[];
+	rawNames: string[];
 	delimiter: string;
 	/** The header's line ending, given to a final record that has none. */
 	eol: '\n' | '\r\n';
@@ -56,14 +58,15 @@ export async function readHead(
 		if (end === -1) end = body.length;
 		const record = body.subarray(0, end);
 		const eol = record.length >= 2 && record[end - 2] === 0x0d && record[end - 1] === LF ? '\r\n' : '\n';
-		const names = parseHeader(record, delimiter, file);
+		const rawNames = parseHeader(record, delimiter, file);
 		let lines = 0;
 		for (let i = record.indexOf(LF); i !== -1; i = record.indexOf(LF, i + 1)) lines++;
 		return {
 			bom,
 			dataStart: bom + end,
 			dataLine: 1 + lines,
-			names,
+			names: rawNames.map(textOf),
+			rawNames,
 			delimiter,
 			eol,
 			sample: body,
@@ -72,22 +75,19 @@ export async function readHead(
 }
 
 function parseHeader(record: Buffer, delimiter: string, file: string): string[] {
-	const text = record.toString('utf8');
-	const rows = parseSample(text, delimiter, 1);
-	if (rows.length === 0 || /^\s*$/.test(text)) {
-		throw new SweepError(
-			'bad-header',
-			`${file}: line 1 should be the header, but it is empty or not valid CSV (an unterminated quote?).`,
-			{ file, line: 1 },
-		);
+	const split = splitRecord(record, delimiter.charCodeAt(0));
+	if ('error' in split || (split.fields.length === 1 && split.fields[0].trim() === '')) {
+		const why = 'error' in split ? `it has ${split.error}` : 'it is empty';
+		throw new SweepError('bad-header', `${file}: line 1 should be the header, but ${why}.`, { file, line: 1 });
 	}
-	return rows[0];
+	return split.fields;
 }
 
 /** How the output columns and the partition key are laid out over the input's fields. */
 export interface ColumnPlan {
-	/** Output column names (the header with mapped names). */
+	/** Output column names (the header with mapped names), as text and as byte strings. */
 	columns: string[];
+	rawColumns: string[];
 	keyColumns: { index: number; date: boolean; name: string }[];
 	keySpecs: KeyColumnSpec[];
 	timestampIndex: number;
@@ -103,63 +103,66 @@ const list = (names: readonly string[]) => names.map((n) => JSON.stringify(n)).j
  * stats ignore a name that appears more than once.
  */
 export function planColumns(
-	header: readonly string[],
-	mapping: Readonly<Record<string, string>>,
+	rawHeader: readonly string[],
+	mappingText: Readonly<Record<string, string>>,
 	partitionBy: readonly string[],
 	file: string,
 ): ColumnPlan {
-	const columns = header.slice();
+	// Compare as bytes: the file's names may hold bytes that are not UTF-8.
+	const header = rawHeader.map(textOf);
+	const mapping = Object.entries(mappingText).map(([c, src]) => [bytesOf(c), bytesOf(src)] as const);
+	const columns = rawHeader.slice();
 	const mappedSources = new Set<string>();
-	for (const [canonical, source] of Object.entries(mapping)) {
-		const at = header.reduce<number[]>((acc, n, i) => (n === source ? acc.concat(i) : acc), []);
+	for (const [canonical, source] of mapping) {
+		const at = rawHeader.reduce<number[]>((acc, n, i) => (n === source ? acc.concat(i) : acc), []);
 		if (at.length === 0) {
 			throw new SweepError(
 				'missing-column',
-				`Mapped column ${JSON.stringify(source)} (for ${JSON.stringify(canonical)}) is not in the header of ${file}; its columns are ${list(header)}.`,
-				{ file, column: source, header: [...header] },
+				`Mapped column ${JSON.stringify(textOf(source))} (for ${JSON.stringify(textOf(canonical))}) is not in the header of ${file}; its columns are ${list(header)}.`,
+				{ file, column: textOf(source), header },
 			);
 		}
 		if (at.length > 1) {
 			throw new SweepError(
 				'bad-mapping',
-				`Column ${JSON.stringify(source)} appears ${at.length} times in the header of ${file}; it cannot be mapped.`,
-				{
-					file,
-				},
+				`Column ${JSON.stringify(textOf(source))} appears ${at.length} times in the header of ${file}; it cannot be mapped.`,
+				{ file },
 			);
 		}
 		if (mappedSources.has(source)) {
-			throw new SweepError('bad-mapping', `Column ${JSON.stringify(source)} is mapped twice.`, { file });
+			throw new SweepError('bad-mapping', `Column ${JSON.stringify(textOf(source))} is mapped twice.`, { file });
 		}
 		mappedSources.add(source);
 		columns[at[0]] = canonical;
 	}
 	const counts = new Map<string, number>();
 	for (const c of columns) counts.set(c, (counts.get(c) ?? 0) + 1);
-	for (const canonical of Object.keys(mapping)) {
+	for (const [canonical] of mapping) {
 		if ((counts.get(canonical) ?? 0) > 1) {
 			throw new SweepError(
 				'bad-mapping',
-				`Mapping a column to ${JSON.stringify(canonical)} would give the output two columns of that name; the header of ${file} already has one.`,
+				`Mapping a column to ${JSON.stringify(textOf(canonical))} would give the output two columns of that name; the header of ${file} already has one.`,
 				{ file },
 			);
 		}
 	}
+	const columnTexts = columns.map(textOf);
 	if (partitionBy.length === 0) throw new SweepError('usage', 'Partition by at least one column.');
 	const keySpecs = partitionBy.map(parseKeyColumn);
 	const keyColumns = keySpecs.map((k) => {
-		const index = columns.indexOf(k.column);
+		const raw = bytesOf(k.column);
+		const index = columns.indexOf(raw);
 		if (index === -1) {
 			throw new SweepError(
 				'missing-column',
-				`Partition column ${JSON.stringify(k.column)} is not in the header of ${file}; its columns are ${list(columns)}.`,
-				{ file, column: k.column, header: columns.slice() },
+				`Partition column ${JSON.stringify(k.column)} is not in the header of ${file}; its columns are ${list(columnTexts)}.`,
+				{ file, column: k.column, header: columnTexts },
 			);
 		}
-		if (counts.get(k.column)! > 1) {
+		if (counts.get(raw)! > 1) {
 			throw new SweepError(
 				'bad-mapping',
-				`Column ${JSON.stringify(k.column)} appears ${counts.get(k.column)} times in the header of ${file}; partitioning by it would be ambiguous.`,
+				`Column ${JSON.stringify(k.column)} appears ${counts.get(raw)} times in the header of ${file}; partitioning by it would be ambiguous.`,
 				{ file },
 			);
 		}
@@ -168,7 +171,8 @@ export function planColumns(
 	const unique = (name: string) => (counts.get(name) === 1 ? columns.indexOf(name) : -1);
 	const quantityIndex = unique('quantity') >= 0 ? unique('quantity') : unique('qty');
 	return {
-		columns,
+		columns: columnTexts,
+		rawColumns: columns,
 		keyColumns,
 		keySpecs,
 		timestampIndex: unique('timestamp'),

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { lstat, mkdir, readdir, rename, rm, statfs } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { access, lstat, mkdir, readdir, rename, rm, statfs } from 'node:fs/promises';
 import * as path from 'node:path';
 import { SweepError } from './errors';
 
@@ -120,6 +121,15 @@ export async function prepareOutput(
 		if (!st.isDirectory()) {
 			throw new SweepError('output-invalid', `The output path ${outDir} exists and is not a folder.`, { file: outDir });
 		}
+		// Replacing the folder means deleting its files: check that is allowed before anything is written.
+		try {
+			await access(outDir, constants.W_OK | constants.X_OK);
+		} catch (e) {
+			throw new SweepError('output-invalid', `Cannot replace the output folder ${outDir}: ${describe(e)}.`, {
+				file: outDir,
+				cause: e,
+			});
+		}
 		const entries = await readdir(outDir);
 		if (entries.length > 0 && !entries.includes(MANIFEST) && !opts.force) {
 			throw new SweepError(
@@ -166,7 +176,8 @@ export async function commitOutput(plan: OutputPlan): Promise<void> {
 		if (hadOld) await rename(old, plan.outDir).catch(() => undefined);
 		throw e;
 	}
-	if (hadOld) await rm(old, { recursive: true, force: true });
+	// The new output is complete and in place; an old copy that cannot be deleted now is removed by the next run.
+	if (hadOld) await rm(old, { recursive: true, force: true }).catch(() => undefined);
 }
 
 /** Removes the temporary folder of a failed or cancelled run. */
