@@ -2,7 +2,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parse } from 'csv-parse/sync';
-import { type ExtractOptions, extract } from '../../src/engine';
+import { defaultOutDir, type ExtractOptions, type ExtractProgress, extract, inspectHeader } from '../../src/engine';
 import { assertMatchesReference, checkRejectsFile, readOutput } from './helpers/compare';
 import { expectSweepError } from './helpers/engine';
 import { diffSnapshots, isInside, leftovers, makeTmp, removeTmp, snapshot } from './helpers/fsutil';
@@ -374,6 +374,76 @@ describe('engine: scenarios', function () {
 				input: p,
 				partitionBy: ['symbol'],
 			});
+		});
+	});
+
+	describe('encoding, sniffing, progress, inspectHeader', () => {
+		it('bytes that are not valid UTF-8 pass through unchanged by default and stop the run under strictUtf8', async () => {
+			const bytes = Buffer.concat([b('symbol,note\nA,ok\nA,'), Buffer.from([0xc3, 0x28]), b('\nB,fine\n')]);
+			const p = file('in.csv', bytes);
+			const m = await run(p, 'out');
+			assertMatchesReference(
+				path.join(tmp, 'out'),
+				reference(bytes, { delimiter: ',' }),
+				{
+					input: p,
+					partitionBy: ['symbol'],
+				},
+				m,
+			);
+			const before = snapshot(path.join(tmp, 'out'));
+			const e = await expectSweepError(run(p, 'out', { strictUtf8: true, chunkSize: 1 }), 'invalid-utf8');
+			assert.equal(e.exitCode, 1);
+			assert.equal(e.details.line, 3);
+			assertUntouched('out', before);
+		});
+
+		it('sniffs past delimiters inside quoted header names', async () => {
+			const p = file('in.csv', '"a,b,c";symbol;"d,e"\n"1,2";A;x\n3;B;y\n');
+			const m = await run(p, 'out', { delimiter: null });
+			assert.equal(m.source.delimiter, ';');
+			assert.deepEqual(m.source.header, ['a,b,c', 'symbol', 'd,e']);
+			assert.equal(m.rowsWritten, 2);
+		});
+
+		it('takes a given delimiter over sniffing', async () => {
+			const p = file('in.csv', 'symbol;x,y\nA;1,2\n');
+			const m = await run(p, 'out', { delimiter: ';' });
+			assert.deepEqual(m.columns, ['symbol', 'x,y']);
+			assert.equal(fs.readFileSync(path.join(tmp, 'out', 'A.csv'), 'latin1'), 'symbol;x,y\nA;1,2\n');
+		});
+
+		it('reports progress that only grows and stays within the file', async () => {
+			const lines = ['symbol,n', ...Array.from({ length: 20_000 }, (_, i) => `S${i % 7},${i}`)];
+			const p = file('in.csv', `${lines.join('\n')}\n`);
+			const seen: ExtractProgress[] = [];
+			const m = await extract(
+				{ input: p, outDir: path.join(tmp, 'out'), workers: 2, chunkSize: 100 },
+				{ onProgress: (pr) => seen.push({ ...pr }) },
+			);
+			assert.equal(m.rowsRead, 20_000);
+			for (let i = 1; i < seen.length; i++) {
+				assert.ok(seen[i].bytesRead >= seen[i - 1].bytesRead, 'bytesRead grows');
+				assert.ok(seen[i].rowsRead >= seen[i - 1].rowsRead, 'rowsRead grows');
+			}
+			for (const pr of seen) {
+				assert.equal(pr.totalBytes, fs.statSync(p).size);
+				assert.ok(pr.bytesRead <= pr.totalBytes && pr.rowsRead <= 20_000);
+			}
+		});
+
+		it('inspectHeader gives the header, the sniffed delimiter and a few sample records', async () => {
+			const p = file('in.csv', '\xef\xbb\xbfticker;"px";note\r\nA;1;"x\r\ny"\r\nB;2;z\r\n');
+			const h = await inspectHeader(p);
+			assert.deepEqual(h.header, ['ticker', 'px', 'note']);
+			assert.equal(h.delimiter, ';');
+			assert.deepEqual(h.sample.slice(0, 2), [
+				['A', '1', 'x\r\ny'],
+				['B', '2', 'z'],
+			]);
+			await expectSweepError(inspectHeader(file('e.csv', '')), 'input-empty');
+			await expectSweepError(inspectHeader(path.join(tmp, 'none.csv')), 'input-missing');
+			assert.equal(defaultOutDir(p), path.join(tmp, 'processed', 'in'));
 		});
 	});
 

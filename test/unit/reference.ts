@@ -8,9 +8,12 @@
  *   rejected with the 1-based line where it starts.
  *
  * It works on bytes: the input is decoded as latin1, so every byte is one character and every slice maps back to
- * the exact input bytes (delimiters, quotes, CR and LF are ASCII, so parsing is unaffected). It handles files with
- * valid quoting only: text after a closing quote (`"ab"c`) is something csv-parse's `relax_quotes` reads differently
- * from Sweep, so the reference refuses such files (tests that need them spell out the expected output by hand).
+ * the exact input bytes (delimiters, quotes, CR and LF are ASCII, so parsing is unaffected).
+ *
+ * Text after a closing quote (`"ab"c`) rejects the record. csv-parse's `relax_quotes` keeps such a field as data
+ * and goes on unquoted, which puts the record's end where Sweep puts it (the next LF outside quotes); the reference
+ * then recognises the record as malformed by matching its text against the dialect's grammar. A header or orders
+ * file with such a field is outside what the reference models (ReferenceUnsupported).
  */
 import { isUtf8 } from 'node:buffer';
 import { createHash } from 'node:crypto';
@@ -140,18 +143,21 @@ function parseRecords(text: string, delimiter: string, offset: number): RefRecor
 }
 
 /**
- * Checks that a record is in the dialect the reference models: every field either unquoted (not starting with a
- * quote, no LF) or a complete RFC 4180 quoted field followed by a delimiter or the record's end.
+ * Whether a record is in the dialect: every field either unquoted (not starting with a quote, no LF) or a complete
+ * RFC 4180 quoted field followed by a delimiter or the record's end. False means text after a closing quote.
  */
-function assertValidQuoting(rec: RefRecord, delimiter: string): void {
-	if (rec.unterminated) return;
+function hasValidQuoting(rec: RefRecord, delimiter: string): boolean {
+	if (rec.unterminated) return true;
 	const d = escapeRegExp(delimiter);
 	const quoted = '"(?:[^"]|"")*"';
 	const unquoted = `(?:[^"${d}\\n][^${d}\\n]*)?`;
 	const field = `(?:${quoted}|${unquoted})`;
-	const re = new RegExp(`^${field}(?:${d}${field})*(?:\\r?\\n)?$`);
-	if (!re.test(rec.text)) {
-		throw new ReferenceUnsupported(`record ${JSON.stringify(rec.text)} has text after a closing quote`);
+	return new RegExp(`^${field}(?:${d}${field})*(?:\\r?\\n)?$`).test(rec.text);
+}
+
+function assertValidQuoting(rec: RefRecord, delimiter: string, what: string): void {
+	if (!hasValidQuoting(rec, delimiter)) {
+		throw new ReferenceUnsupported(`${what} ${JSON.stringify(rec.text)} has text after a closing quote`);
 	}
 }
 
@@ -162,14 +168,14 @@ function assertValidQuoting(rec: RefRecord, delimiter: string): void {
 export function referenceRecords(
 	input: Buffer,
 	delimiter: string,
-): { fields: string[]; line: number; unterminated: boolean }[] {
+): { fields: string[]; line: number; unterminated: boolean; validQuoting: boolean }[] {
 	const { text, offset } = stripBom(input.toString('latin1'));
 	const records = parseRecords(text, delimiter, offset);
-	for (const r of records) assertValidQuoting(r, delimiter);
 	return records.map((r) => ({
 		fields: r.fields.map(utf8),
 		line: input.subarray(0, r.start).filter((b) => b === 10).length + 1,
 		unterminated: r.unterminated,
+		validQuoting: hasValidQuoting(r, delimiter),
 	}));
 }
 
@@ -309,6 +315,7 @@ function stripBom(text: string): { text: string; offset: number } {
 function orderKeys(orders: Buffer, delimiter: string, partitionBy: string[], mapping: Record<string, string>) {
 	const { text, offset } = stripBom(orders.toString('latin1'));
 	const records = parseRecords(text, delimiter, offset);
+	for (const r of records) assertValidQuoting(r, delimiter, 'orders record');
 	if (records.length === 0) throw new Error('reference: empty orders file');
 	const names = mapNames(records[0].fields.map(utf8), mapping);
 	const specs = keySpecs(partitionBy, names);
@@ -334,15 +341,20 @@ export function reference(input: Buffer, opts: ReferenceOptions): ReferenceResul
 	const ext = opts.ext ?? '.csv';
 	const { text, offset } = stripBom(input.toString('latin1'));
 	const records = parseRecords(text, delimiter, offset);
-	for (const r of records) assertValidQuoting(r, delimiter);
 	if (records.length === 0 || records[0].unterminated) throw new ReferenceUnsupported('no header');
+	assertValidQuoting(records[0], delimiter, 'header');
 
 	const headerRec = records[0];
 	const header = headerRec.fields.map(utf8);
 	const columns = mapNames(header, mapping);
 	const specs = keySpecs(partitionBy, columns);
 	const eol = lineEnding(headerRec.text) || '\n';
-	const headerLine = Buffer.from(columns.map((c) => quoteName(c, delimiter)).join(delimiter) + eol, 'utf8');
+	// Output names as bytes: a mapped name is the canonical name's UTF-8, any other keeps the header's own bytes
+	// (even when they are not valid UTF-8: bytes pass through unchanged).
+	const latin1 = (t: string) => Buffer.from(t, 'utf8').toString('latin1');
+	const mapped = new Set(Object.values(mapping).map((source) => header.indexOf(source)));
+	const nameBytes = headerRec.fields.map((f, i) => (mapped.has(i) ? latin1(columns[i]) : f));
+	const headerLine = Buffer.from(nameBytes.map((c) => quoteName(c, delimiter)).join(delimiter) + eol, 'latin1');
 	const orders = opts.orders ? orderKeys(opts.orders, opts.ordersDelimiter ?? ',', partitionBy, mapping) : null;
 
 	// Line numbers: count LFs before each record.
@@ -362,7 +374,7 @@ export function reference(input: Buffer, opts: ReferenceOptions): ReferenceResul
 		const line = lineAt(rec.start);
 		const ending = lineEnding(rec.text);
 		const body = rec.text.slice(0, rec.text.length - ending.length);
-		if (rec.unterminated || rec.fields.length !== header.length) {
+		if (rec.unterminated || rec.fields.length !== header.length || !hasValidQuoting(rec, delimiter)) {
 			rejects.push({ line, raw: Buffer.from(rec.unterminated ? rec.text : body, 'latin1') });
 			continue;
 		}

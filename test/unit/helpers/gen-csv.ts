@@ -88,7 +88,7 @@ const DATES = [
 	'2024-13-01',
 ];
 
-const HEADER_SUFFIXES = ['', ' x', u('é'), ',y', '"q', u('日'), ';z', '\tt', '|p'];
+const HEADER_SUFFIXES = ['', ' x', u('é'), ',y', '"q', u('日'), ';z', '\tt', '|p', '\xff'];
 const CANONICAL = ['symbol', 'Sym,bol', 'k"ey', u('ключ'), 'a;b'];
 
 const value = (maxTokens: number) =>
@@ -108,6 +108,8 @@ interface RowSpec {
 	quoteMask: boolean[];
 	raggedDelta: number;
 	eol: '\n' | '\r\n';
+	/** Text after the closing quote of one field (the record is rejected), or null. */
+	garbage: { at: number; text: string } | null;
 }
 
 const rowSpec: fc.Arbitrary<RowSpec> = fc.record({
@@ -118,6 +120,10 @@ const rowSpec: fc.Arbitrary<RowSpec> = fc.record({
 	quoteMask: fc.array(fc.boolean(), { minLength: 6, maxLength: 6 }),
 	raggedDelta: fc.constantFrom(-2, -1, 1, 2),
 	eol: fc.constantFrom<'\n' | '\r\n'>('\n', '\r\n'),
+	garbage: fc.oneof(
+		{ weight: 12, arbitrary: fc.constant(null) },
+		{ weight: 1, arbitrary: fc.record({ at: fc.nat(), text: value(3).map((t) => `g${t}`) }) },
+	),
 });
 
 /** Encodes one value as a field, quoting when it must be (or when asked to). */
@@ -126,9 +132,19 @@ export function encodeField(v: string, delimiter: string, isLast: boolean, force
 	return must || forceQuote ? `"${v.replace(/"/g, '""')}"` : v;
 }
 
-function encodeRecord(values: string[], delimiter: string, quoteMask: boolean[]): string {
+function encodeRecord(
+	values: string[],
+	delimiter: string,
+	quoteMask: boolean[],
+	garbage: RowSpec['garbage'] = null,
+): string {
+	const g = garbage ? garbage.at % values.length : -1;
 	return values
-		.map((v, i) => encodeField(v, delimiter, i === values.length - 1, quoteMask[i % quoteMask.length]))
+		.map((v, i) =>
+			i === g
+				? `"${v.replace(/"/g, '""')}"${garbage?.text}`
+				: encodeField(v, delimiter, i === values.length - 1, quoteMask[i % quoteMask.length]),
+		)
 		.join(delimiter);
 }
 
@@ -167,10 +183,15 @@ type Spec = typeof spec extends fc.Arbitrary<infer T> ? T : never;
 function build(s: Spec): CsvCase {
 	const d = s.delimiter;
 	const n = s.ncols;
-	const names = Array.from({ length: n }, (_, i) => `c${i}${s.headerSuffixes[i]}`);
 	const keyCols = s.keyCols.filter((k) => k < n);
 	if (keyCols.length === 0) keyCols.push(0);
 	const dateCol = s.dateCol !== null && s.dateCol < n && !keyCols.includes(s.dateCol) ? s.dateCol : null;
+	// A name that is not valid UTF-8 cannot be asked for by name: only other columns get one.
+	const names = Array.from({ length: n }, (_, i) => {
+		const suffix = s.headerSuffixes[i];
+		const named = keyCols.includes(i) || i === dateCol;
+		return `c${i}${named && suffix === '\xff' ? '' : suffix}`;
+	});
 	let pool = s.keyPool;
 	if (s.caseVariants) {
 		const upper = (v: string) => v.replace(/[a-z]/g, (c) => c.toUpperCase());
@@ -209,7 +230,7 @@ function build(s: Spec): CsvCase {
 			else if (c === dateCol) values.push(DATES[r.datePick % DATES.length]);
 			else values.push(r.values[c % r.values.length]);
 		}
-		text += encodeRecord(values, d, r.quoteMask) + eol;
+		text += encodeRecord(values, d, r.quoteMask, r.garbage) + eol;
 	});
 	if (s.tail) {
 		// An unterminated quote at the end of the file; its last byte is neither CR nor LF.
