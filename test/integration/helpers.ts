@@ -120,30 +120,34 @@ export function threads(): Map<string, string> {
 }
 
 /**
- * Samples this process's threads until `stop()` is called and returns the largest number of threads seen at once
- * that did not exist before and are not Node's own helpers (libuv's pool, V8's platform threads): the worker
- * threads started meanwhile (Node names them `WorkerThread` or by their `name` option).
+ * Samples this process's threads (every 20 ms) until `stop()` and reports the threads that did not exist before
+ * and are not Node's own helpers (libuv's pool, V8's platform threads): the worker threads started meanwhile.
+ * Node 24 names a worker thread `WorkerThread` (or its `name` option); `maxWorkers` is the most seen at once.
  */
-export function watchNewThreads(): { stop: () => { max: number; names: string[] } } {
+export function watchNewThreads(): { stop: () => { max: number; maxWorkers: number; names: string[] } } {
 	const before = new Set(threads().keys());
-	const helpers = /^(libuv-worker|V8Worker|V8 DefaultWorke|DelayedTaskSche|SignalInspector|node)$/;
+	const helpers = /^(libuv-worker|V8Worker|V8 DefaultWorke|DelayedTaskSche|SignalInspector)$/;
 	let max = 0;
-	const names = new Set<string>();
+	let maxWorkers = 0;
+	const names = new Map<string, number>();
 	const sample = () => {
 		let n = 0;
+		let workers = 0;
 		for (const [tid, name] of threads()) {
 			if (before.has(tid) || helpers.test(name)) continue;
 			n++;
-			names.add(name);
+			if (name === 'WorkerThread') workers++;
+			names.set(`${name}#${tid}`, 1);
 		}
 		max = Math.max(max, n);
+		maxWorkers = Math.max(maxWorkers, workers);
 	};
 	const timer = setInterval(sample, 20);
 	return {
 		stop: () => {
 			clearInterval(timer);
 			sample();
-			return { max, names: [...names] };
+			return { max, maxWorkers, names: [...names.keys()] };
 		},
 	};
 }
