@@ -1,7 +1,8 @@
 import * as assert from 'node:assert/strict';
 import * as os from 'node:os';
 import * as vscode from 'vscode';
-import { EXTENSION_ID, statusFigures, sweepApi, waitFor } from './helpers';
+import { note } from './context';
+import { count, EXTENSION_ID, statusFigures, sweepApi, waitFor } from './helpers';
 
 /** SPEC §1, written out again here so the test does not lean on the code it checks. */
 function expectedWorkers(cores: number): number {
@@ -43,14 +44,19 @@ describe('activation and status bar', () => {
 		const api = await sweepApi();
 		const config = api.config();
 		assert.ok(config, 'a resolved configuration once detection is done');
-		assert.deepEqual(config.sources, { workers: 'detected', chunkSize: 'detected' });
+		// systeminformation taking over 2 s (a loaded machine) falls back to Node's os module (SPEC §1): still
+		// detection, labelled as such, with the same rules.
+		const fellBack = config.system.method !== 'systeminformation';
+		if (fellBack) note(`detection fell back to ${config.system.method}: ${config.system.fallbackReason}`);
+		const source = fellBack ? 'fallback' : 'detected';
+		assert.deepEqual(config.sources, { workers: source, chunkSize: source });
 		assert.ok(config.cpuCount !== null && config.cpuCount >= 1, `cpuCount ${config.cpuCount}`);
 		assert.ok(config.cpuCount <= os.availableParallelism(), 'never more cores than the process may use');
 		assert.ok(config.availableMemoryBytes !== null && config.availableMemoryBytes > 0);
 		assert.equal(config.workers, expectedWorkers(config.cpuCount));
 		assert.equal(config.chunkSize, expectedChunkSize(config.availableMemoryBytes));
 		assert.equal(config.enableParallel, config.workers > 1);
-		assert.deepEqual(config.warnings, []);
+		assert.equal(config.warnings.length, fellBack ? 1 : 0, `warnings: ${JSON.stringify(config.warnings)}`);
 	});
 
 	it('shows the resolved figures in the status bar, with cores, memory and sources in the tooltip', async () => {
@@ -65,7 +71,8 @@ describe('activation and status bar', () => {
 		const { tooltip } = api.statusBar();
 		assert.match(tooltip, new RegExp(`CPU cores: ${config.cpuCount}\\b`));
 		assert.match(tooltip, /Available memory: [\d,]+\.\d\d GB/);
-		assert.match(tooltip, /Workers: \d+ \(detected\)/);
-		assert.match(tooltip, /Chunk size: [\d,]+ rows \(detected\)/);
+		const how = config.system.method === 'systeminformation' ? 'detected' : 'fallback: os';
+		assert.ok(tooltip.includes(`Workers: ${config.workers} (${how})`), `tooltip: ${tooltip}`);
+		assert.ok(tooltip.includes(`Chunk size: ${count(config.chunkSize)} rows (${how})`), `tooltip: ${tooltip}`);
 	});
 });

@@ -36,15 +36,18 @@ describe('Show System Configuration', () => {
 		const c = api.config()!;
 		const report = await vscode.commands.executeCommand<string>('sweep.showConfiguration');
 		assert.equal(typeof report, 'string');
+		// A figure that did not come from detection names its source, e.g. `(fallback: os)` (SPEC §3).
+		const from = (label: string | null) => (label === null ? '' : ` (${label})`);
 		assert.equal(
 			report,
 			[
 				'System Configuration:',
 				`  CPU Cores: ${count(c.cpuCount!)}`,
-				`  Workers: ${count(c.workers)}`,
+				`  Workers: ${count(c.workers)}${from(c.labels.workers)}`,
 				`  Available Memory: ${gb(c.availableMemoryBytes!)}`,
-				`  Chunk Size: ${count(c.chunkSize)}`,
+				`  Chunk Size: ${count(c.chunkSize)}${from(c.labels.chunkSize)}`,
 				`  Parallel Processing: ${c.workers > 1 ? 'Enabled' : 'Disabled'}`,
+				...c.warnings.map((w) => `  Warning: ${w}`),
 			].join('\n'),
 		);
 	});
@@ -73,6 +76,6 @@ describe('Show System Configuration', () => {
 		const after = api.config()!;
 		assert.equal(after.cpuCount, before.cpuCount);
 		assert.equal(after.workers, before.workers);
-		assert.match(report, new RegExp(`^  Workers: ${count(after.workers)}$`, 'm'));
+		assert.match(report, new RegExp(`^  Workers: ${count(after.workers)}( \\(fallback: os\\))?$`, 'm'));
 	});
 });
