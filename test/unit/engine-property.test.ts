@@ -14,13 +14,15 @@ import { reference } from './reference';
  * and manifests that agree with each other except for config and timing (SPEC §8 "Identical output").
  *
  * Runs are few because every extract starts a worker pool; raise them with SWEEP_FC_RUNS=<factor> and replay a
- * failure with SWEEP_FC_SEED=<seed> (fast-check prints the seed and path of a failing case).
+ * failure with SWEEP_FC_SEED=<seed> SWEEP_FC_PATH=<path> (fast-check prints both for a failing case, and the
+ * failure message shows the generated file).
  */
 
 const WORKERS = [1, 2, 3];
 const CHUNKS = [1, 2, 3, 17, 1_000_000];
 const factor = Number(process.env.SWEEP_FC_RUNS ?? '1') || 1;
 const seed = process.env.SWEEP_FC_SEED ? Number(process.env.SWEEP_FC_SEED) : undefined;
+const replayPath = process.env.SWEEP_FC_PATH || undefined;
 
 /** Writes a case's files into `dir` and returns their paths. */
 function writeCase(dir: string, c: CsvCase): { input: string; orders: string | null } {
@@ -34,8 +36,11 @@ function writeCase(dir: string, c: CsvCase): { input: string; orders: string | n
 	return { input, orders };
 }
 
-/** Runs `c` at each (workers, chunkSize) and checks every run against the reference and against each other. */
-async function check(c: CsvCase, combos: [number, number][]): Promise<void> {
+/**
+ * Runs `c` at each (workers, chunkSize) and checks every run against the reference and against each other.
+ * `maxOpenFiles` small forces partition files to be closed and reopened for appending.
+ */
+async function check(c: CsvCase, combos: [number, number][], maxOpenFiles?: number): Promise<void> {
 	const dir = makeTmp('sweep-prop-');
 	try {
 		const { input, orders } = writeCase(dir, c);
@@ -49,7 +54,7 @@ async function check(c: CsvCase, combos: [number, number][]): Promise<void> {
 		let first: { core: ReturnType<typeof manifestCore>; combo: string; rejects?: Buffer } | null = null;
 		for (const [workers, chunkSize] of combos) {
 			const outDir = path.join(dir, `out-${workers}-${chunkSize}`);
-			const combo = `workers ${workers}, chunkSize ${chunkSize}`;
+			const combo = `workers ${workers}, chunkSize ${chunkSize}, maxOpenFiles ${maxOpenFiles ?? 'default'}`;
 			const context = `${combo}\n${describeCase(c)}`;
 			let returned: Manifest;
 			try {
@@ -62,6 +67,7 @@ async function check(c: CsvCase, combos: [number, number][]): Promise<void> {
 					partitionBy: c.partitionBy,
 					mapping: c.mapping,
 					ordersFile: orders,
+					maxOpenFiles,
 				});
 			} catch (e) {
 				throw new Error(`extract threw ${(e as Error).message}\n${context}`, { cause: e });
@@ -96,15 +102,15 @@ describe('engine: property tests against the csv-parse reference', function () {
 		const all: [number, number][] = WORKERS.flatMap((w) => CHUNKS.map((k): [number, number] => [w, k]));
 		await fc.assert(
 			fc.asyncProperty(csvCase, (c) => check(c, all)),
-			{ numRuns: Math.ceil(6 * factor), seed, interruptAfterTimeLimit: 300_000 },
+			{ numRuns: Math.ceil(6 * factor), seed, path: replayPath, interruptAfterTimeLimit: 300_000 },
 		);
 	});
 
 	it('gives the reference bytes for many more files at one random worker count and chunk size each', async () => {
-		const combo = fc.tuple(fc.constantFrom(...WORKERS), fc.constantFrom(...CHUNKS));
+		const combo = fc.tuple(fc.constantFrom(...WORKERS), fc.constantFrom(...CHUNKS), fc.constantFrom(1, 2, undefined));
 		await fc.assert(
-			fc.asyncProperty(csvCase, combo, (c, [w, k]) => check(c, [[w, k]])),
-			{ numRuns: Math.ceil(40 * factor), seed, interruptAfterTimeLimit: 300_000 },
+			fc.asyncProperty(csvCase, combo, (c, [w, k, open]) => check(c, [[w, k]], open)),
+			{ numRuns: Math.ceil(40 * factor), seed, path: replayPath, interruptAfterTimeLimit: 300_000 },
 		);
 	});
 });

@@ -243,12 +243,13 @@ function build(s: Spec): CsvCase {
 		const o = s.orders;
 		const cols = keyCols.map((k) => names[k]);
 		if (dateCol !== null) cols.push(names[dateCol]);
-		let t = encodeRecord([...cols, 'extra'], ',', [false]) + o.eol;
+		// Three extra columns keep the sniffed delimiter unambiguous (',' splits every record into the most fields).
+		let t = encodeRecord([...cols, 'e1', 'e2', 'e3'], ',', [false]) + o.eol;
 		const picks = o.absent ? [...o.picks, [-1, -1] as [number, number]] : o.picks;
 		for (const [a, b] of picks) {
 			const vals = keyCols.map((_, i) => (a < 0 ? 'absent-key' : pool[(i === 0 ? a : b) % pool.length]));
 			if (dateCol !== null) vals.push(DATES[(a < 0 ? 0 : a + b) % 5]);
-			t += encodeRecord([...vals, 'e'], ',', [false]) + o.eol;
+			t += encodeRecord([...vals, 'x', 'y', 'z'], ',', [false]) + o.eol;
 		}
 		orders = Buffer.from(t, 'latin1');
 	}
