@@ -267,7 +267,7 @@ async function runPipeline(a: PipelineArgs): Promise<PipelineResult> {
 		script: a.options.workerScript,
 		resourceLimits: a.options.workerResourceLimits,
 	});
-	const writer = new PartitionWriter(a.outPlan.tmpDir, a.options.maxOpenFiles ?? 128);
+	const writer = new PartitionWriter(a.outPlan.tmpDir, a.options.maxOpenFiles ?? 512);
 	const namer = new FileNamer(a.extension);
 	const byKey = new Map<string, PartitionState>();
 	const partitions: PartitionState[] = [];

@@ -13,8 +13,8 @@ const APPEND = constants.O_WRONLY | constants.O_APPEND | (constants.O_NOFOLLOW ?
 
 /**
  * Buffers records per output file and writes them in large appends, keeping at most `maxOpen` files open
- * (least recently used ones are closed and reopened to append), so any number of partitions works within the
- * process's open-file limit. Files are created exclusively and never through a symbolic link.
+ * (least recently used ones are closed and reopened to append; fewer when the process runs out of descriptors),
+ * so any number of partitions works within the process's open-file limit. Files are created exclusively and never through a symbolic link.
  */
 export class PartitionWriter {
 	private readonly files: Partition[] = [];
@@ -23,7 +23,7 @@ export class PartitionWriter {
 
 	constructor(
 		private readonly dir: string,
-		private readonly maxOpen = 128,
+		private maxOpen = 512,
 		/** Write everything out once this much is buffered. */
 		private readonly budget = 32 * 1024 * 1024,
 	) {}
@@ -79,15 +79,30 @@ export class PartitionWriter {
 			this.open.set(id, fh);
 			return fh;
 		}
-		if (this.open.size >= this.maxOpen) {
+		if (this.open.size >= this.maxOpen) await this.closeOldest(1);
+		for (;;) {
+			try {
+				fh = await open(p.file, p.created ? APPEND : CREATE, 0o644);
+				break;
+			} catch (e) {
+				// Out of file descriptors (a low `ulimit -n`): keep fewer files open from now on and try again.
+				const code = (e as NodeJS.ErrnoException).code;
+				if ((code !== 'EMFILE' && code !== 'ENFILE') || this.open.size === 0) throw e;
+				this.maxOpen = Math.max(1, Math.floor(this.open.size / 2));
+				await this.closeOldest(this.open.size - this.maxOpen + 1);
+			}
+		}
+		p.created = true;
+		this.open.set(id, fh);
+		return fh;
+	}
+
+	private async closeOldest(n: number): Promise<void> {
+		for (let i = 0; i < n && this.open.size > 0; i++) {
 			const [oldest, oldFh] = this.open.entries().next().value as [number, FileHandle];
 			this.open.delete(oldest);
 			await oldFh.close();
 		}
-		fh = await open(p.file, p.created ? APPEND : CREATE, 0o644);
-		p.created = true;
-		this.open.set(id, fh);
-		return fh;
 	}
 
 	/** Flushes and closes everything. */
