@@ -219,10 +219,9 @@ describe('hostile faults', function () {
 				assert.deepEqual(fs.readdirSync(parent), ['out'], 'no temporary folder');
 			});
 
-			// ENGINE BUG (left failing on purpose): with the output folder itself read-only (chmod 555, its parent
-			// writable), the run renames it away, puts the new output in place, then fails to delete the old copy: it
-			// exits 1 saying "the previous output ... is untouched" while the new output is in place and
-			// `out.sweep-old-*` is left behind; every later run then fails with a raw EACCES from the clean-up.
+			// Found by this test (the run renamed the folder away, put the new output in place, failed to delete the old
+			// copy, then exited 1 saying the previous output was untouched, leaving `out.sweep-old-*`; later runs failed
+			// with a raw EACCES); fixed in the engine since by checking up front.
 			it('fails cleanly when the output folder itself is read-only (chmod 555): previous output intact', async () => {
 				requireCli();
 				const { input, parent, outDir, previous } = await setUp();

@@ -138,9 +138,8 @@ describe('hostile input', () => {
 			checkOutput(input, outDir, 'without --strict-utf8');
 		});
 
-		// ENGINE BUG (left failing on purpose): the header is decoded as UTF-8 and re-encoded, so its invalid bytes
-		// become U+FFFD (EF BF BD) in every partition file, and strictUtf8 does not look at it (SPEC §5: never replaced
-		// silently).
+		// Found by these tests (the header was decoded and re-encoded, turning invalid bytes into U+FFFD, and strictUtf8
+		// did not look at it); fixed in the engine since. SPEC §5: never replaced silently.
 		it("keeps the header's invalid bytes as they are, and stops on them with strictUtf8", async () => {
 			const file = put('in.csv', b('id,na\xffme,symbol\n1,x,A\n'));
 			const outDir = path.join(dir, 'out');
@@ -261,10 +260,19 @@ describe('hostile input', () => {
 			}
 		});
 
-		// ENGINE BUG (left failing on purpose): the header's names are read with csv-parse's relaxed rules, not SPEC §8's:
-		// `"x"y` becomes a column named `"x"y`, and a header whose quoted field runs over several lines can get names
-		// that are not in the file (found by the fuzzing campaign, see hostile-regressions/header-text-after-quote.json).
-		// A header cannot be rejected like a record, so text after a closing quote should stop the run: 'bad-header'.
+		// ENGINE BUG (left failing on purpose; found by the fuzzing campaign): a header that ends the file without a
+		// line break but with a bare CR loses the CR (SPEC §8: a bare CR is data, as it is in records), so its last
+		// name changes (`note\r` becomes `note`) and the byte is missing from the partition files' header.
+		it('keeps a bare CR that ends a header-only file as data', async () => {
+			const file = put('in.csv', 'id,symbol,note\r');
+			const m = await extract({ input: file, outDir: path.join(dir, 'out'), workers: 1, chunkSize: 10 });
+			assert.deepEqual(m.source.header, ['id', 'symbol', 'note\r']);
+			assert.deepEqual(m.columns, ['id', 'symbol', 'note\r']);
+		});
+
+		// Found by the fuzzing campaign (hostile-regressions/header-text-after-quote.json: the header's names were read
+		// with csv-parse's relaxed rules, so `"x"y` became a column and a quoted field over several lines gave names that
+		// are not in the file); fixed in the engine since. A header cannot be rejected like a record: 'bad-header'.
 		it('stops on a header with text after a closing quote (bad-header, line 1)', async () => {
 			for (const header of ['id,symbol,"x"y\n', 'id,symbol,price,qty,"note\r\n1,MSFT,,2,5,"say ""hi"""\n']) {
 				const file = put('in.csv', `${header}1,A,3\n`);

@@ -113,9 +113,8 @@ describe('hostile signals', function () {
 		assert.ok(tally.interrupted >= RUNS / 4, `enough runs were really interrupted mid-run: ${JSON.stringify(tally)}`);
 	});
 
-	// ENGINE BUG (left failing on purpose): an abort that arrives after extract() has started but before its pipeline
-	// listens to the signal (while it opens the file, reads the header, prepares the output folder) is not seen until
-	// the whole file has been processed and written: the run then rejects with 'aborted', but only at the very end.
+	// Found by this test (an abort while the file was opened and the output folder prepared was only seen after the
+	// whole file had been processed); fixed in the engine since.
 	it('stops without processing the file when aborted while the output folder is being prepared', async () => {
 		const outDir = path.join(scratch, 'early');
 		for (const ticks of [0, 1, 2, 4]) {
