@@ -57,8 +57,10 @@ export function firstRecordEnd(bytes: Uint8Array, delimiter: number): number {
  */
 export function splitRecord(record: Uint8Array, delimiter: number): { fields: string[] } | { error: string } {
 	let end = record.length;
-	if (end > 0 && record[end - 1] === LF) end--;
-	if (end > 0 && record[end - 1] === CR) end--;
+	if (end > 0 && record[end - 1] === LF) {
+		end--;
+		if (end > 0 && record[end - 1] === CR) end--; // CRLF; a CR not followed by LF is data
+	}
 	const bytes = Buffer.from(record.buffer, record.byteOffset, end);
 	const fields: string[] = [];
 	let i = 0;
