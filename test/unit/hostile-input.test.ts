@@ -260,9 +260,8 @@ describe('hostile input', () => {
 			}
 		});
 
-		// ENGINE BUG (left failing on purpose; found by the fuzzing campaign): a header that ends the file without a
-		// line break but with a bare CR loses the CR (SPEC §8: a bare CR is data, as it is in records), so its last
-		// name changes (`note\r` becomes `note`) and the byte is missing from the partition files' header.
+		// Found by the fuzzing campaign (hostile-regressions/header-only-bare-cr.json: the engine dropped a bare CR that
+		// ended a header-only file); fixed in the engine since. SPEC §8: a bare CR is data.
 		it('keeps a bare CR that ends a header-only file as data', async () => {
 			const file = put('in.csv', 'id,symbol,note\r');
 			const m = await extract({ input: file, outDir: path.join(dir, 'out'), workers: 1, chunkSize: 10 });
