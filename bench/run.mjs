@@ -121,23 +121,27 @@ function childEnv() {
 	return env;
 }
 
-/** Share of CPU time busy over `ms` (all cores), from /proc/stat; null where unavailable. */
+/** CPU jiffies from /proc/stat's first line: { busy, total }, or null where unavailable. */
+function cpuTimes() {
+	try {
+		const f = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1, 9).map(Number);
+		const total = f.reduce((a, b) => a + b, 0);
+		return { busy: total - f[3] - f[4], total };
+	} catch {
+		return null;
+	}
+}
+const CLK_TCK = 100;
+/** A run during which the rest of the machine used more than this many cores on average is "contended". */
+const CONTENDED_CORES = 0.25;
+
+/** Share of CPU time busy over `ms` (all cores); null where unavailable. */
 function cpuBusy(ms) {
-	const read = () => {
-		try {
-			const f = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
-			const idle = f[3] + (f[4] ?? 0);
-			return { idle, total: f.reduce((a, b) => a + b, 0) };
-		} catch {
-			return null;
-		}
-	};
-	const a = read();
+	const a = cpuTimes();
 	if (!a) return null;
 	spawnSync('sleep', [String(ms / 1000)]);
-	const b = read();
-	const total = b.total - a.total;
-	return total > 0 ? 1 - (b.idle - a.idle) / total : null;
+	const b = cpuTimes();
+	return b.total > a.total ? (b.busy - a.busy) / (b.total - a.total) : null;
 }
 
 /** Processes using a lot of CPU right now (ps pcpu), other than this one. */
@@ -263,15 +267,33 @@ function runOnce(system, input, truth, header) {
 		argv = [process.execPath, '--require', rssProbe, ...args];
 		env.BENCH_RSS_OUT = rssFile;
 	}
+	const before = cpuTimes();
 	const t = performance.now();
 	const r = spawnSync(argv[0], argv.slice(1), { encoding: 'utf8', env, timeout: 3_600_000, maxBuffer: 64 << 20 });
 	const wallMs = performance.now() - t;
+	const after = cpuTimes();
 	let rssKiB = null;
+	let childCpuS = null;
 	if (existsSync(rssFile)) {
 		const text = readFileSync(rssFile, 'utf8');
-		const m = gnuTime ? /Maximum resident set size \(kbytes\): (\d+)/.exec(text) : /^(\d+)/.exec(text);
-		if (m) rssKiB = Number(m[1]);
+		if (gnuTime) {
+			const rss = /Maximum resident set size \(kbytes\): (\d+)/.exec(text);
+			const user = /User time \(seconds\): ([\d.]+)/.exec(text);
+			const sys = /System time \(seconds\): ([\d.]+)/.exec(text);
+			if (rss) rssKiB = Number(rss[1]);
+			if (user && sys) childCpuS = Number(user[1]) + Number(sys[1]);
+		} else {
+			const probe = JSON.parse(text);
+			rssKiB = probe.maxRSS;
+			childCpuS = (probe.userCPUTime + probe.systemCPUTime) / 1e6;
+		}
 		rmSync(rssFile, { force: true });
+	}
+	// CPU the machine spent on anything but this run (other processes, and the kernel's own threads such as
+	// page-cache writeback): a contended run is flagged, not dropped.
+	let othersCores = null;
+	if (before && after && childCpuS !== null) {
+		othersCores = Math.max(0, (after.busy - before.busy) / CLK_TCK - childCpuS) / (wallMs / 1000);
 	}
 	let problems;
 	if (r.status !== 0) {
@@ -285,7 +307,7 @@ function runOnce(system, input, truth, header) {
 		problems = SYSTEMS[system].verify(out, truth, header);
 	}
 	if (!opt['keep-output']) clean();
-	return { ok: problems.length === 0, wallMs, rssKiB, problems };
+	return { ok: problems.length === 0, wallMs, rssKiB, othersCores, problems };
 }
 
 /** Interleaved runs of `systems` on one input; returns per-system samples. */
@@ -300,6 +322,7 @@ function runInterleaved(systems, input, truth, rounds) {
 			log(
 				`  [${round}/${rounds}] ${SYSTEMS[s].label.padEnd(28)} ${(r.wallMs / 1000).toFixed(2).padStart(7)} s ` +
 					`${mbs.toFixed(1).padStart(7)} MB/s  RSS ${r.rssKiB ? (r.rssKiB / 1024).toFixed(0) : '?'} MB` +
+					(r.othersCores === null ? '' : `  others ${r.othersCores.toFixed(2)} cores`) +
 					(r.ok ? '' : `  REJECTED: ${r.problems.join('; ')}`),
 			);
 		}
@@ -312,7 +335,10 @@ function summarise(samples, truth) {
 	if (good.length === 0) return { valid: 0, attempts: samples.length, problems: samples[0]?.problems ?? [] };
 	const wallMs = median(good.map((r) => r.wallMs));
 	const rss = good.map((r) => r.rssKiB).filter((v) => v !== null);
+	const others = good.map((r) => r.othersCores).filter((v) => v !== null);
 	return {
+		contended: others.filter((v) => v > CONTENDED_CORES).length,
+		othersMax: others.length ? Math.max(...others) : null,
 		valid: good.length,
 		attempts: samples.length,
 		wallMs,
@@ -398,18 +424,19 @@ function table(results, truth, input) {
 		`Input: \`${rel(input)}\`, ${truth.rows.toLocaleString('en-US')} rows, ${(truth.bytes / 1e6).toFixed(1)} MB, ` +
 			`${Object.keys(truth.symbols).length} symbols.`,
 		'',
-		'| system | wall s (median) | MB/s | rows/s | peak RSS MB (median / max) | valid runs |',
-		'| --- | ---: | ---: | ---: | ---: | ---: |',
+		'| system | wall s (median) | MB/s | rows/s | peak RSS MB (median / max) | valid runs | contended runs |',
+		'| --- | ---: | ---: | ---: | ---: | ---: | ---: |',
 	];
 	for (const [s, r] of Object.entries(results)) {
 		if (r.skipped) {
-			lines.push(`| ${SYSTEMS[s].label} | skipped: ${r.skipped} | | | | |`);
+			lines.push(`| ${SYSTEMS[s].label} | skipped: ${r.skipped} | | | | | |`);
 		} else if (!r.valid) {
-			lines.push(`| ${SYSTEMS[s].label} | every run failed: ${r.problems.join('; ')} | | | | 0/${r.attempts} |`);
+			lines.push(`| ${SYSTEMS[s].label} | every run failed: ${r.problems.join('; ')} | | | | 0/${r.attempts} | |`);
 		} else {
 			lines.push(
 				`| ${SYSTEMS[s].label} | ${fmt(r.wallMs / 1000, 2)} | ${fmt(r.mbPerS)} | ${fmt(r.rowsPerS, 0)} | ` +
-					`${fmt(r.rssMB, 0)} / ${fmt(r.rssMaxMB, 0)} | ${r.valid}/${r.attempts} |`,
+					`${fmt(r.rssMB, 0)} / ${fmt(r.rssMaxMB, 0)} | ${r.valid}/${r.attempts} | ` +
+					`${r.contended}${r.othersMax === null ? '' : ` (max ${fmt(r.othersMax, 2)} cores)`} |`,
 			);
 		}
 	}
@@ -490,7 +517,10 @@ const md = [
 	'',
 	`Command: \`npm run bench${process.argv.slice(2).length ? ` -- ${process.argv.slice(2).join(' ')}` : ''}\`. ` +
 		`${runs} interleaved rounds; medians of the runs whose output checked out (rows per partition vs the generator's truth). ` +
-		`MB = 10^6 bytes of input. Peak RSS: ${gnuTime ? '`/usr/bin/time -v`' : '`process.resourceUsage().maxRSS`'}, whole process tree's largest process.`,
+		`MB = 10^6 bytes of input. Peak RSS: ${gnuTime ? '`/usr/bin/time -v`' : '`process.resourceUsage().maxRSS`'} ` +
+		`(worker threads included). Each run starts once the machine is quiet (< 20% CPU for a second, waiting up to ` +
+		`${opt['idle-wait']} s); "contended" counts runs during which the rest of the machine (other processes, kernel ` +
+		`writeback) used more than ${CONTENDED_CORES} cores on average.`,
 	'',
 	table(results, input.truth, input.file),
 	'',
