@@ -305,9 +305,6 @@ function configJson(c: ResolvedConfig) {
 
 async function runExtract(cmd: Extract<Command, { kind: 'extract' }>, io: CliIO): Promise<number> {
 	const err = (text: string) => io.stderr.write(text);
-	const config = await resolve(cmd, io.env);
-	for (const w of config.warnings) err(`sweep: warning: ${w}\n`);
-
 	const controller = new AbortController();
 	let signalled: NodeJS.Signals | null = null;
 	const progress = io.stderr.isTTY ? new ProgressLine(io.stderr) : null;
@@ -323,9 +320,12 @@ async function runExtract(cmd: Extract<Command, { kind: 'extract' }>, io: CliIO)
 		err(`sweep: ${signal} received; stopping and cleaning up (again to force)\n`);
 		controller.abort();
 	};
+	// Handlers first: a signal during detection (a few hundred ms) must also end in a clean exit 130.
 	process.on('SIGINT', onSignal);
 	process.on('SIGTERM', onSignal);
 	try {
+		const config = await resolve(cmd, io.env);
+		for (const w of config.warnings) err(`sweep: warning: ${w}\n`);
 		const manifest = await extract(
 			{
 				...cmd.options,
