@@ -258,7 +258,7 @@ if [ "${SWEEP_E2E_SKIP_UI:-}" != 1 ]; then
 	log "session ui: package the extension and drive the workbench"
 	p=0 f=0 ui_rc=1
 	mkdir -p "$UI/home" "$UI/exts"
-	if ! (cd "$REPO" && node_modules/.bin/vsce package --no-dependencies --allow-missing-repository --skip-license \
+	if ! (cd "$REPO" && node_modules/.bin/vsce package --no-dependencies --no-rewrite-relative-links --skip-license \
 		--out "$UI/sweep.vsix" </dev/null >"$UI/vsce.log" 2>&1); then
 		cat "$UI/vsce.log" >&2
 		log "vsce package failed"
