@@ -5,7 +5,7 @@ import * as vscode from 'vscode';
 import type { Manifest } from '../../src/engine/types';
 import type { SweepApi } from '../../src/vscode/api';
 import { note } from './context';
-import { setWorkspaceSetting, snapshot, sweepApi, tempSiblings, waitFor, wsPath } from './helpers';
+import { setWorkspaceSetting, sleep, snapshot, sweepApi, tempSiblings, waitFor, wsPath } from './helpers';
 
 describe('cancelling a run', () => {
 	let api: SweepApi;
@@ -54,6 +54,58 @@ describe('cancelling a run', () => {
 		assert.deepEqual(snapshot(outDir()), before, 'every file of the previous output is as it was');
 		await waitFor(() => !api.statusBar().text.includes('%'), 'status bar back to the figures');
 		note(`temporary folder present when cancelled: ${sawTemp}; stopped cleanly, previous output unchanged`);
+	});
+
+	it('cancelled at random moments, again and again: never a half-written folder, never a temporary one', async () => {
+		// The workspace CSV (300,000 rows); every run uses the same settings, so a run that finishes before its cancel
+		// writes the same partition files again: only _manifest.json (its times) may differ.
+		const small = wsPath('data', 'trades.csv');
+		const smallOut = wsPath('data', 'processed', 'trades-cancel-loop');
+		const opts = { notify: false, outDir: smallOut, partitionBy: ['symbol'], force: true };
+		const first = await vscode.commands.executeCommand<Manifest | undefined>(
+			'sweep.extract',
+			vscode.Uri.file(small),
+			opts,
+		);
+		assert.ok(first, `first run finished (last error: ${JSON.stringify(api.lastError())})`);
+		const withoutManifest = (snap: Record<string, string>) => {
+			const { ['_manifest.json']: _, ...rest } = snap;
+			return rest;
+		};
+		const before = withoutManifest(snapshot(smallOut));
+		let seed = Number(process.env.SWEEP_E2E_CANCEL_SEED ?? Date.now() % 100_000);
+		const random = () => {
+			seed = (seed * 48271) % 2147483647;
+			return seed / 2147483647;
+		};
+		const startSeed = seed;
+		const longest = Math.max(first.durationMs, 200);
+		let cancelled = 0;
+		let finished = 0;
+		for (let i = 0; i < 20; i++) {
+			const run = vscode.commands.executeCommand<Manifest | undefined>('sweep.extract', vscode.Uri.file(small), opts);
+			await sleep(Math.floor(random() * longest * 1.2));
+			api.cancel();
+			const result = await run;
+			if (result) finished++;
+			else {
+				assert.equal(
+					api.lastError()?.code,
+					'aborted',
+					`iteration ${i} (seed ${startSeed}): ${JSON.stringify(api.lastError())}`,
+				);
+				cancelled++;
+			}
+			assert.deepEqual(tempSiblings(smallOut), [], `iteration ${i} (seed ${startSeed}): no temporary folder left`);
+			assert.deepEqual(
+				withoutManifest(snapshot(smallOut)),
+				before,
+				`iteration ${i} (seed ${startSeed}): a whole output in place`,
+			);
+			const manifest = JSON.parse(fs.readFileSync(path.join(smallOut, '_manifest.json'), 'utf8')) as Manifest;
+			assert.equal(manifest.rowsRead, first.rowsRead, `iteration ${i}: the manifest in place describes a complete run`);
+		}
+		note(`20 runs cancelled at random moments (seed ${startSeed}): ${cancelled} cancelled, ${finished} finished first`);
 	});
 
 	it('cancel() is false when nothing runs', async () => {
