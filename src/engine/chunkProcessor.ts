@@ -131,7 +131,7 @@ export class ChunkProcessor {
 	private readonly vq: Uint8Array;
 	private readonly eolBytes: Buffer;
 	/** Result buffers the main thread has written out and handed back. */
-	readonly spare = new BufferPool(4);
+	readonly spare = new BufferPool(2);
 
 	constructor(private readonly init: WorkerInit) {
 		this.orders = init.orders ? new Set(init.orders) : null;

@@ -25,7 +25,7 @@ export class PartitionWriter {
 		private readonly dir: string,
 		private maxOpen = 512,
 		/** Write everything out once this much is buffered. */
-		private readonly budget = 32 * 1024 * 1024,
+		private readonly budget = 16 * 1024 * 1024,
 	) {}
 
 	/** Registers a new output file (created on the first flush) and returns its id. */
