@@ -1,6 +1,6 @@
 import { isUtf8 } from 'node:buffer';
 import { BufferPool } from './bufferPool';
-import { CR, LF, QUOTE } from './dialect';
+import { CR, countLF, LF, QUOTE } from './dialect';
 import { encodeKey, startsWithDate } from './keys';
 import { KeyTable } from './keyTable';
 import type { BucketResult, ChunkDone, ChunkStats, RejectResult, WorkerInit } from './protocol';
@@ -81,16 +81,6 @@ function parseNumber(buf: Buffer, s: number, e: number): number {
 function slowNumber(buf: Buffer, s: number, e: number): number {
 	const text = buf.latin1Slice(s, e).trim();
 	return text === '' ? Number.NaN : Number(text);
-}
-
-function countLF(buf: Buffer, from: number, to: number): number {
-	let n = 0;
-	let i = buf.indexOf(LF, from);
-	while (i !== -1 && i < to) {
-		n++;
-		i = buf.indexOf(LF, i + 1);
-	}
-	return n;
 }
 
 /** Growable Int32 list reused across chunks, so a worker allocates its record tables once. */

@@ -1,6 +1,6 @@
 import type { FileHandle } from 'node:fs/promises';
 import type { BufferPool } from './bufferPool';
-import { LF, QUOTE } from './dialect';
+import { countLF, LF, QUOTE } from './dialect';
 import { SweepError } from './errors';
 
 export interface Chunk {
@@ -173,14 +173,4 @@ export async function* readChunks(fh: FileHandle, o: ChunkReaderOptions): AsyncG
 		nextQuote = -2;
 		if (fileOffset >= o.size) eof = true;
 	}
-}
-
-function countLF(buf: Buffer, from: number, to: number): number {
-	let n = 0;
-	let i = buf.indexOf(LF, from);
-	while (i !== -1 && i < to) {
-		n++;
-		i = buf.indexOf(LF, i + 1);
-	}
-	return n;
 }

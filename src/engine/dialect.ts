@@ -6,6 +6,17 @@ export const LF = 0x0a;
 export const CR = 0x0d;
 export const QUOTE = 0x22;
 
+/** Line breaks (LF bytes) in `buf[from, to)`. */
+export function countLF(buf: Buffer, from: number, to: number): number {
+	let n = 0;
+	let i = buf.indexOf(LF, from);
+	while (i !== -1 && i < to) {
+		n++;
+		i = buf.indexOf(LF, i + 1);
+	}
+	return n;
+}
+
 /** Delimiters tried when none is given, in order of preference on a tie. */
 export const SNIFF_CANDIDATES = [',', ';', '\t', '|'] as const;
 
