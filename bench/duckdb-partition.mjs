@@ -40,7 +40,7 @@ if (positionals.length !== 2) {
 }
 const [input, outDir] = positionals;
 await connection.run(
-	`COPY (SELECT * FROM read_csv(${quote(input)}, all_varchar=true, header=true, delim=',', quote='"', escape='"')) ` +
+	`COPY (SELECT * FROM read_csv(${quote(input)}, all_varchar=true)) ` +
 		`TO ${quote(outDir)} (FORMAT CSV, PARTITION_BY (${values.column}), OVERWRITE_OR_IGNORE)`,
 );
 connection.closeSync();
