@@ -121,7 +121,7 @@ export class ChunkProcessor {
 	private readonly vq: Uint8Array;
 	private readonly eolBytes: Buffer;
 	/** Result buffers the main thread has written out and handed back. */
-	readonly spare = new BufferPool(2);
+	readonly spare = new BufferPool(4);
 
 	constructor(private readonly init: WorkerInit) {
 		this.orders = init.orders ? new Set(init.orders) : null;
@@ -180,8 +180,19 @@ export class ChunkProcessor {
 		return this.vq[i] ? s.replaceAll('""', '"') : s;
 	}
 
-	process(seq: number, bytes: ArrayBuffer, length: number, startLine: number, isLast: boolean): ChunkDone {
-		const buf = Buffer.from(bytes, 0, length);
+	/**
+	 * Processes the chunk at `bytes[offset, offset + length)`. Line numbers in the result (and in a ChunkDataError)
+	 * count from `startLine` at the chunk's first byte; `lines` is how many line breaks the chunk holds.
+	 */
+	process(
+		seq: number,
+		bytes: ArrayBuffer,
+		offset: number,
+		length: number,
+		startLine: number,
+		isLast: boolean,
+	): ChunkDone {
+		const buf = Buffer.from(bytes, offset, length);
 		const n = buf.length;
 		const init = this.init;
 		if (init.strictUtf8 && !isUtf8(buf)) throw this.invalidUtf8(buf, startLine);
@@ -409,7 +420,7 @@ export class ChunkProcessor {
 		const oa = owners.a;
 		// Short records are copied 4 bytes at a time through DataViews: a call into C++ per record costs more than
 		// the bytes, and this loop was half of a worker's time when it copied byte by byte (measured: 3x faster).
-		const src = new DataView(bytes, 0, length);
+		const src = new DataView(bytes, offset, length);
 		const dst = new DataView(outBuffer, 0, total);
 		for (let r = 0; r < starts.n; r++) {
 			const o = oa[r];
@@ -466,6 +477,7 @@ export class ChunkProcessor {
 			rejects: rejectResults,
 			rowsRead,
 			rowsFilteredOut: filtered,
+			lines: line - startLine,
 		};
 	}
 
@@ -477,11 +489,11 @@ export class ChunkProcessor {
 			let e = buf.indexOf(LF, s);
 			if (e === -1) e = buf.length;
 			if (!isUtf8(buf.subarray(s, e))) {
-				return new ChunkDataError('invalid-utf8', `bytes that are not valid UTF-8 on line ${line}`, line);
+				return new ChunkDataError('invalid-utf8', 'bytes that are not valid UTF-8', line);
 			}
 			line++;
 			s = e + 1;
 		}
-		return new ChunkDataError('invalid-utf8', `bytes that are not valid UTF-8 near line ${startLine}`, startLine);
+		return new ChunkDataError('invalid-utf8', 'bytes that are not valid UTF-8', startLine);
 	}
 }

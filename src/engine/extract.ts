@@ -2,7 +2,7 @@ import { isUtf8 } from 'node:buffer';
 import { type FileHandle, open, stat, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { BufferPool } from './bufferPool';
-import { type Chunk, readChunks } from './chunkReader';
+import { type Chunk, lineAt, readChunks } from './chunkReader';
 import { bytesOf, formatHeader, normalizeDelimiter } from './dialect';
 import { abortedError, SweepError } from './errors';
 import { FileNamer } from './fileNames';
@@ -18,7 +18,7 @@ import {
 	prepareOutput,
 	REJECTS,
 } from './outputFolder';
-import { WorkerPool } from './pool';
+import { ChunkLineError, WorkerPool } from './pool';
 import type { ChunkDone, ChunkStats, WorkerInit } from './protocol';
 import type { ExtractHooks, ExtractOptions, Manifest, ManifestPartition } from './types';
 import { PartitionWriter } from './writer';
@@ -274,6 +274,10 @@ async function runPipeline(a: PipelineArgs): Promise<PipelineResult> {
 	let rejectsId = -1;
 	const totals = { rowsRead: 0, rowsWritten: 0, rowsRejected: 0, rowsFilteredOut: 0 };
 	let committedBytes = a.head.dataStart;
+	/** Line of the next chunk to commit (workers number lines within their chunk). */
+	let line = a.head.dataLine;
+	/** File offset of each chunk not yet committed, to name the line of a worker's data error. */
+	const chunkOffsets = new Map<number, number>();
 	let lastProgress = 0;
 	const progress = (force: boolean) => {
 		if (!a.onProgress) return;
@@ -290,6 +294,7 @@ async function runPipeline(a: PipelineArgs): Promise<PipelineResult> {
 	};
 
 	const commit = async (chunk: Chunk, done: ChunkDone) => {
+		const startLine = line;
 		const data = new Uint8Array(done.data);
 		for (const b of done.buckets) {
 			let p = byKey.get(b.key);
@@ -297,7 +302,7 @@ async function runPipeline(a: PipelineArgs): Promise<PipelineResult> {
 				if (partitions.length >= a.maxPartitions) {
 					throw new SweepError(
 						'max-partitions',
-						`More than ${a.maxPartitions} partitions (at line ${chunk.startLine} or after); is the partition column right? Raise the limit with --max-partitions.`,
+						`More than ${a.maxPartitions} partitions (at line ${startLine} or after); is the partition column right? Raise the limit with --max-partitions.`,
 						{ file: a.input },
 					);
 				}
@@ -314,6 +319,7 @@ async function runPipeline(a: PipelineArgs): Promise<PipelineResult> {
 		if (done.rejects.length > 0) {
 			if (rejectsId < 0) rejectsId = writer.add(REJECTS, Buffer.from('line,reason,raw\n'));
 			const raw = new Uint8Array(done.rejectData);
+			for (const r of done.rejects) r.line += startLine;
 			const lines = done.rejects.map((r) =>
 				Buffer.concat([
 					Buffer.from(`${r.line},"${r.reason.replaceAll('"', '""')}",`, 'utf8'),
@@ -334,6 +340,8 @@ async function runPipeline(a: PipelineArgs): Promise<PipelineResult> {
 		totals.rowsRead += done.rowsRead;
 		totals.rowsFilteredOut += done.rowsFilteredOut;
 		committedBytes = chunk.endOffset;
+		line += done.lines;
+		chunkOffsets.delete(chunk.seq);
 		chunkBuffers.give(done.input);
 		written.push(done.data);
 		if (writer.full) {
@@ -347,7 +355,9 @@ async function runPipeline(a: PipelineArgs): Promise<PipelineResult> {
 	const inFlight: { chunk: Chunk; result: Promise<ChunkDone> }[] = [];
 	const maxInFlight = a.workers * 2 + 1;
 	const chunkBuffers = new BufferPool(maxInFlight + 1);
-	const resultBuffers = new BufferPool(a.workers * 3);
+	// Result buffers circulate: one per chunk in flight, plus those the writer holds until its next flush. Each task
+	// carries at most one back to a worker, so workers only make a new one while the circulation is still growing.
+	const resultBuffers = new BufferPool(maxInFlight + 4);
 	/** Result buffers whose bytes the writer still holds (free again after its next flush). */
 	const written: ArrayBuffer[] = [];
 	const internal = new AbortController();
@@ -369,13 +379,14 @@ async function runPipeline(a: PipelineArgs): Promise<PipelineResult> {
 		for await (const chunk of chunks) {
 			if (internal.signal.aborted) throw abortedError();
 			const meta = { ...chunk, bytes: new ArrayBuffer(0) };
+			chunkOffsets.set(chunk.seq, chunk.fileOffset);
 			const result = pool.run({
 				type: 'chunk',
 				seq: chunk.seq,
 				bytes: chunk.bytes,
+				offset: chunk.offset,
 				length: chunk.length,
-				spare: resultBuffers.drain(2),
-				startLine: chunk.startLine,
+				spare: resultBuffers.drain(1),
 				isLast: chunk.isLast,
 			});
 			result.catch(() => undefined); // observed when its turn comes
@@ -394,6 +405,17 @@ async function runPipeline(a: PipelineArgs): Promise<PipelineResult> {
 		progress(true);
 	} catch (e) {
 		await writer.closeHandles();
+		if (e instanceof ChunkLineError) {
+			const at = chunkOffsets.get(e.seq);
+			const fileLine =
+				at === undefined ? undefined : (await lineAt(a.fh, a.head.dataStart, a.head.dataLine, at)) + e.line;
+			const where = fileLine === undefined ? `in ${a.input}` : `on line ${fileLine} of ${a.input}`;
+			throw new SweepError(
+				'invalid-utf8',
+				`Stopped: ${e.what} ${where} (run without strict UTF-8 to pass such bytes through).`,
+				{ file: a.input, line: fileLine },
+			);
+		}
 		throw e;
 	} finally {
 		a.signal?.removeEventListener('abort', onAbort);

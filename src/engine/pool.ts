@@ -3,6 +3,20 @@ import { type ResourceLimits, Worker } from 'node:worker_threads';
 import { SweepError } from './errors';
 import type { ChunkDone, ChunkTask, FromWorker, WorkerInit } from './protocol';
 
+/**
+ * A data problem a worker found in chunk `seq` on the chunk's line `line` (0 = its first line). Only the main thread
+ * knows where that chunk starts in the file; extract() turns this into a SweepError naming the file's line.
+ */
+export class ChunkLineError extends Error {
+	constructor(
+		readonly seq: number,
+		readonly line: number,
+		readonly what: string,
+	) {
+		super(`${what} (line ${line} of chunk ${seq})`);
+	}
+}
+
 interface Job {
 	task: ChunkTask;
 	resolve: (done: ChunkDone) => void;
@@ -24,7 +38,7 @@ interface Slot {
 export class WorkerPool {
 	private readonly slots: Slot[] = [];
 	private readonly queue: Job[] = [];
-	private failure: SweepError | null = null;
+	private failure: SweepError | ChunkLineError | null = null;
 	private destroyed = false;
 
 	constructor(options: { size: number; init: WorkerInit; script?: string; resourceLimits?: ResourceLimits }) {
@@ -77,19 +91,13 @@ export class WorkerPool {
 		}
 		const error =
 			msg.code === 'invalid-utf8'
-				? new SweepError(
-						'invalid-utf8',
-						`Stopped: ${msg.message} (run without strict UTF-8 to pass such bytes through).`,
-						{
-							line: msg.line,
-						},
-					)
+				? new ChunkLineError(msg.seq, msg.line ?? 0, msg.message)
 				: new SweepError('worker-failed', `A worker thread failed on a chunk: ${msg.message}`, { cause: msg.stack });
 		job.reject(error);
 		this.fail(error);
 	}
 
-	private fail(error: SweepError): void {
+	private fail(error: SweepError | ChunkLineError): void {
 		if (this.failure) return;
 		this.failure = error;
 		for (const slot of this.slots) {

@@ -29,13 +29,12 @@ export interface WorkerInit {
 export interface ChunkTask {
 	type: 'chunk';
 	seq: number;
-	/** The chunk in `bytes[0, length)`: whole records only, transferred (and returned in ChunkDone.input). */
+	/** The chunk in `bytes[offset, offset + length)`: whole records only, transferred (and returned in ChunkDone.input). */
 	bytes: ArrayBuffer;
+	offset: number;
 	length: number;
 	/** Empty buffers for the worker to reuse for its results (transferred). */
 	spare: ArrayBuffer[];
-	/** 1-based line number of the chunk's first record. */
-	startLine: number;
 	/** True for the file's last chunk (its last record may lack a line ending or be an unterminated quote). */
 	isLast: boolean;
 }
@@ -65,6 +64,7 @@ export interface BucketResult {
 }
 
 export interface RejectResult {
+	/** Line within the chunk: 0 for the chunk's first line (the main thread knows where the chunk starts). */
 	line: number;
 	reason: string;
 	/** The record's bytes without its line ending, at [start, end) of `ChunkDone.rejectData`. */
@@ -85,6 +85,8 @@ export interface ChunkDone {
 	rejects: RejectResult[];
 	rowsRead: number;
 	rowsFilteredOut: number;
+	/** Line breaks in the chunk, so the main thread can number the next chunk's lines. */
+	lines: number;
 }
 
 export interface ChunkFailed {
@@ -93,6 +95,7 @@ export interface ChunkFailed {
 	/** An engine error code when the failure is about the data (e.g. 'invalid-utf8'), else undefined. */
 	code?: 'invalid-utf8';
 	message: string;
+	/** Line within the chunk (0 for its first line). */
 	line?: number;
 	stack?: string;
 }

@@ -12,7 +12,7 @@ if (parentPort) {
 	port.on('message', (task: ChunkTask) => {
 		try {
 			for (const b of task.spare) processor.spare.give(b);
-			const done = processor.process(task.seq, task.bytes, task.length, task.startLine, task.isLast);
+			const done = processor.process(task.seq, task.bytes, task.offset, task.length, 0, task.isLast);
 			port.postMessage(done, [done.input, done.data, done.rejectData]);
 		} catch (e) {
 			const failed: ChunkFailed =

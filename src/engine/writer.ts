@@ -1,3 +1,4 @@
+import { writevSync } from 'node:fs';
 import { constants, type FileHandle, open } from 'node:fs/promises';
 import * as path from 'node:path';
 
@@ -9,6 +10,8 @@ interface Partition {
 }
 
 const CREATE = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | (constants.O_NOFOLLOW ?? 0);
+/** Bytes written between two yields to the event loop during a flush. */
+const YIELD_EVERY = 2 * 1024 * 1024;
 const APPEND = constants.O_WRONLY | constants.O_APPEND | (constants.O_NOFOLLOW ?? 0);
 
 /**
@@ -49,8 +52,14 @@ export class PartitionWriter {
 		return this.pending >= this.budget;
 	}
 
-	/** Writes every buffered byte, file by file (one gathered write per file, no copying). */
+	/**
+	 * Writes every buffered byte, file by file (one gathered write per file, no copying). The writes are synchronous:
+	 * a flush makes hundreds of small writes, and handing each to libuv's thread pool cost more CPU (thread wake-ups)
+	 * than the writes themselves (measured: ~0.4 s of a 2.6 s run). Every few megabytes it yields to the event loop,
+	 * so the thread (VS Code's extension host) never blocks for long.
+	 */
 	async flush(): Promise<void> {
+		let sinceYield = 0;
 		for (let id = 0; id < this.files.length; id++) {
 			const p = this.files[id];
 			if (p.pendingBytes === 0) continue;
@@ -61,7 +70,12 @@ export class PartitionWriter {
 			const fh = await this.handle(id, p);
 			while (bufs.length > 0) {
 				const batch = bufs.length > 512 ? bufs.slice(0, 512) : bufs;
-				let { bytesWritten } = await fh.writev(batch);
+				let bytesWritten = writevSync(fh.fd, batch);
+				sinceYield += bytesWritten;
+				if (sinceYield >= YIELD_EVERY) {
+					sinceYield = 0;
+					await new Promise<void>((resolve) => setImmediate(resolve));
+				}
 				let used = 0;
 				// A short write (rare: a full disk stops with an error on the next call) continues where it left off.
 				while (used < batch.length && bytesWritten >= batch[used].length) bytesWritten -= batch[used++].length;

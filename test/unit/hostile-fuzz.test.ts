@@ -241,10 +241,10 @@ async function checkCase(input: Buffer, note = ''): Promise<void> {
 }
 
 /**
- * The main thread's chunk reader on its own, at tiny read sizes and byte caps (extract always reads 8 MB at a time, so
- * small files never make it carry a quote or a CRLF across reads): it cuts only at record ends, loses and duplicates
- * no byte, numbers lines right, and stops with record-too-large exactly when a record is over the byte cap, naming the
- * first such record's line.
+ * The main thread's chunk reader on its own, at tiny read sizes and byte caps (extract reads whole chunks at a time,
+ * so small files never make it carry a quote or a CRLF across reads): it cuts only at record ends, keeps every chunk
+ * within the byte cap, loses and duplicates no byte, and stops with record-too-large exactly when a record is over
+ * the byte cap, naming the first such record's line.
  */
 async function checkReader(
 	input: Buffer,
@@ -277,11 +277,11 @@ async function checkReader(
 		for await (const c of chunks) {
 			assert.ok(!last, `no chunk after the last one: ${what}`);
 			last = c.isLast;
-			pieces.push(Buffer.from(Buffer.from(c.bytes, 0, c.length)));
+			pieces.push(Buffer.from(Buffer.from(c.bytes, c.offset, c.length)));
 			const upTo = ends.get(c.endOffset);
 			assert.ok(upTo !== undefined, `chunk ${c.seq} ends at ${c.endOffset}, a record end: ${what}`);
-			assert.equal(c.startLine, records[next].line, `chunk ${c.seq} starts on its first record's line: ${what}`);
-			assert.ok(upTo - next <= o.chunkSize, `chunk ${c.seq} holds at most chunkSize records: ${what}`);
+			assert.equal(c.fileOffset, records[next].start, `chunk ${c.seq} starts at its first record: ${what}`);
+			assert.ok(c.length <= o.maxChunkBytes, `chunk ${c.seq} is within the byte cap: ${what}`);
 			next = upTo;
 		}
 		assert.equal(next, records.length, `every record was handed out: ${what}`);
