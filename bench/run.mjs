@@ -278,6 +278,7 @@ function runOnce(system, input, truth, header) {
 	const after = cpuTimes();
 	let rssKiB = null;
 	let childCpuS = null;
+	let faults = null;
 	if (existsSync(rssFile)) {
 		const text = readFileSync(rssFile, 'utf8');
 		if (gnuTime) {
@@ -286,6 +287,8 @@ function runOnce(system, input, truth, header) {
 			const sys = /System time \(seconds\): ([\d.]+)/.exec(text);
 			if (rss) rssKiB = Number(rss[1]);
 			if (user && sys) childCpuS = Number(user[1]) + Number(sys[1]);
+			const minor = /Minor \(reclaiming a frame\) page faults: (\d+)/.exec(text);
+			if (minor) faults = Number(minor[1]);
 		} else {
 			const probe = JSON.parse(text);
 			rssKiB = probe.maxRSS;
@@ -311,7 +314,7 @@ function runOnce(system, input, truth, header) {
 		problems = SYSTEMS[system].verify(out, truth, header);
 	}
 	if (!opt['keep-output']) clean();
-	return { ok: problems.length === 0, wallMs, rssKiB, othersCores, problems };
+	return { ok: problems.length === 0, wallMs, rssKiB, cpuS: childCpuS, faults, othersCores, problems };
 }
 
 /** Interleaved runs of `systems` on one input; returns per-system samples. */
@@ -362,6 +365,8 @@ function summarise(samples, truth, rounds) {
 		rowsPerS: truth.rows / (wallMs / 1000),
 		rssMB: rss.length ? median(rss) / 1024 : null,
 		rssMaxMB: rss.length ? Math.max(...rss) / 1024 : null,
+		cpuS: medianOf(timed.map((r) => r.cpuS)),
+		faults: medianOf(timed.map((r) => r.faults)),
 	};
 }
 
@@ -440,23 +445,30 @@ function table(results, truth, input) {
 		`Input: \`${rel(input)}\`, ${truth.rows.toLocaleString('en-US')} rows, ${(truth.bytes / 1e6).toFixed(1)} MB, ` +
 			`${Object.keys(truth.symbols).length} symbols.`,
 		'',
-		'| system | wall s (median) | MB/s | rows/s | peak RSS MB (median / max) | runs timed / valid / made | contended runs |',
-		'| --- | ---: | ---: | ---: | ---: | ---: | ---: |',
+		'| system | wall s (median) | MB/s | rows/s | CPU s (user + sys) | page faults | peak RSS MB (median / max) | runs timed / valid / made | contended runs |',
+		'| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
 	];
 	for (const [s, r] of Object.entries(results)) {
 		if (r.skipped) {
-			lines.push(`| ${SYSTEMS[s].label} | skipped: ${r.skipped} | | | | | |`);
+			lines.push(`| ${SYSTEMS[s].label} | skipped: ${r.skipped} | | | | | | | |`);
 		} else if (!r.valid) {
-			lines.push(`| ${SYSTEMS[s].label} | every run failed: ${r.problems.join('; ')} | | | | 0/${r.attempts} | |`);
+			lines.push(`| ${SYSTEMS[s].label} | every run failed: ${r.problems.join('; ')} | | | | | | 0/${r.attempts} | |`);
 		} else {
 			lines.push(
 				`| ${SYSTEMS[s].label} | ${fmt(r.wallMs / 1000, 2)} | ${fmt(r.mbPerS)} | ${fmt(r.rowsPerS, 0)} | ` +
+					`${fmt(r.cpuS, 2)} | ${fmt(r.faults, 0)} | ` +
 					`${fmt(r.rssMB, 0)} / ${fmt(r.rssMaxMB, 0)} | ${r.timed} / ${r.valid} / ${r.attempts} | ` +
 					`${r.contended}${r.othersMax === null ? '' : ` (max ${fmt(r.othersMax, 2)} cores)`} |`,
 			);
 		}
 	}
 	return lines.join('\n');
+}
+
+/** Median of the known values, or null. */
+function medianOf(values) {
+	const known = values.filter((v) => v !== null && v !== undefined);
+	return known.length ? median(known) : null;
 }
 
 const ratio = (a, b) => (a?.valid && b?.valid ? a.mbPerS / b.mbPerS : null);
