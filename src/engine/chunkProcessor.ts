@@ -46,6 +46,9 @@ interface Bucket {
 	pricedQuantity: number;
 }
 
+/** Unused bytes after each partition's region in a result buffer (see the layout in process()). */
+const GAP = 3;
+
 const POW10 = Array.from({ length: 23 }, (_, i) => 10 ** i);
 
 /** Parses a decimal number from bytes; NaN when it is not one. Exact: same double as Number(text). */
@@ -405,12 +408,14 @@ export class ChunkProcessor {
 			}
 		}
 
-		// Lay the kept records out grouped by partition.
+		// Lay the kept records out grouped by partition. Each partition's region is followed by a 3-byte gap that no
+		// result points at, so that records can be copied in whole 4-byte words: the last word of a record may spill
+		// up to 3 bytes past its end, into the next record of the same partition (written later, in order) or the gap.
 		let total = 0;
 		const offsets = new Array<number>(bucketList.length);
 		for (const b of bucketList) {
 			offsets[b.index] = total;
-			total += b.bytes;
+			total += b.bytes + GAP;
 		}
 		const outBuffer = this.spare.take(total);
 		const out = Buffer.from(outBuffer, 0, total);
@@ -419,8 +424,12 @@ export class ChunkProcessor {
 		const ea = ends.a;
 		const oa = owners.a;
 		// Short records are copied 4 bytes at a time through DataViews: a call into C++ per record costs more than
-		// the bytes, and this loop was half of a worker's time when it copied byte by byte (measured: 3x faster).
-		const src = new DataView(bytes, offset, length);
+		// the bytes (measured: 3x faster than a byte loop, 1.5x faster than Buffer.copy at 80-byte records), and whole
+		// words with no byte-by-byte tail are twice as fast again. Reading may run up to 3 bytes past a record, so
+		// records that end within 3 bytes of the buffer's end take the byte loop.
+		const srcLength = Math.min(bytes.byteLength - offset, length + GAP);
+		const wordsUpTo = srcLength - GAP;
+		const src = new DataView(bytes, offset, srcLength);
 		const dst = new DataView(outBuffer, 0, total);
 		for (let r = 0; r < starts.n; r++) {
 			const o = oa[r];
@@ -428,8 +437,12 @@ export class ChunkProcessor {
 			const e = ea[r];
 			let p = pos[o];
 			if (e - s > 512) p += buf.copy(out, p, s, e);
-			else {
-				for (; s + 4 <= e; s += 4, p += 4) dst.setUint32(p, src.getUint32(s));
+			else if (e <= wordsUpTo) {
+				const end = p + (e - s);
+				for (; s < e; s += 4, p += 4) dst.setUint32(p, src.getUint32(s, true), true);
+				p = end;
+			} else {
+				for (; s + 4 <= e; s += 4, p += 4) dst.setUint32(p, src.getUint32(s, true), true);
 				for (; s < e; s++) out[p++] = buf[s];
 			}
 			pos[o] = p;
