@@ -3,7 +3,10 @@
 //   dist/worker.js            the worker_threads entry the pool starts (must never pull in vscode)
 //   dist/cli.js               the command-line interface on the same engine
 //   dist/systeminformation.js loaded lazily by both, only when detection runs
+//   dist/engine.js            the engine for the extension, loaded on the first extraction
+//   dist/errors.js            SweepError, shared by extension.js and engine.js (one class, so instanceof works)
 // Flags: --production (minify, no source maps), --watch (rebuild on change).
+const path = require('node:path');
 const esbuild = require('esbuild');
 
 const production = process.argv.includes('--production');
@@ -48,14 +51,40 @@ const separateSysteminformation = {
 	},
 };
 
+/**
+ * The engine and csv-parse (about 120 KB) are likewise kept out of extension.js: src/vscode/engine.ts requires the
+ * engine on the first extraction, which then loads dist/engine.js. Both bundles take SweepError from dist/errors.js,
+ * so an error thrown by the engine is `instanceof SweepError` in the extension.
+ */
+const separateEngine = {
+	name: 'separate-engine',
+	setup(build) {
+		build.onResolve({ filter: /^\.\.\/engine$/ }, (a) =>
+			a.importer.includes(`${path.sep}vscode${path.sep}`) ? { path: './engine.js', external: true } : undefined,
+		);
+		build.onResolve({ filter: /(^|\/)errors$/ }, (a) =>
+			/[\\/]engine[\\/]errors$/.test(path.resolve(a.resolveDir, a.path))
+				? { path: './errors.js', external: true }
+				: undefined,
+		);
+	},
+};
+
 const builds = [
 	{
 		...common,
 		entryPoints: ['src/extension.ts'],
 		outfile: 'dist/extension.js',
 		external: ['vscode'],
-		plugins: [...common.plugins, separateSysteminformation],
+		plugins: [...common.plugins, separateSysteminformation, separateEngine],
 	},
+	{
+		...common,
+		entryPoints: ['src/engine/index.ts'],
+		outfile: 'dist/engine.js',
+		plugins: [...common.plugins, separateEngine],
+	},
+	{ ...common, entryPoints: ['src/engine/errors.ts'], outfile: 'dist/errors.js' },
 	{ ...common, entryPoints: ['src/engine/worker.ts'], outfile: 'dist/worker.js' },
 	{
 		...common,
