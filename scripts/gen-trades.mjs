@@ -50,7 +50,7 @@ const BREAK_CONDITIONS = [
 ];
 
 /** Small, fast, seedable PRNG (mulberry32): the same seed gives the same sequence everywhere. */
-function mulberry32(seed) {
+export function mulberry32(seed) {
 	let a = seed | 0;
 	return () => {
 		a = (a + 0x6d2b79f5) | 0;

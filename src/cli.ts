@@ -308,7 +308,10 @@ async function runExtract(cmd: Extract<Command, { kind: 'extract' }>, io: CliIO)
 	const controller = new AbortController();
 	let signalled: NodeJS.Signals | null = null;
 	const progress = io.stderr.isTTY ? new ProgressLine(io.stderr) : null;
+	let completed = false;
 	const onSignal = (signal: NodeJS.Signals) => {
+		// After the output folder is committed the run is complete: nothing to stop (see the entry point below).
+		if (completed) return;
 		if (signalled !== null) {
 			// A second interrupt while cleaning up: stop at once.
 			progress?.clear();
@@ -335,6 +338,7 @@ async function runExtract(cmd: Extract<Command, { kind: 'extract' }>, io: CliIO)
 			},
 			{ signal: controller.signal, onProgress: progress ? (p) => progress.update(p) : undefined },
 		);
+		completed = true;
 		progress?.clear();
 		io.stdout.write(
 			cmd.json ? `${JSON.stringify(manifest, null, 2)}\n` : summary(manifest, cmd.options.input, cmd.options.outDir),
@@ -441,5 +445,12 @@ if (require.main === module) {
 	process.stdout.on('error', (e: NodeJS.ErrnoException) => {
 		if (e.code !== 'EPIPE') throw e;
 	});
-	void run(process.argv.slice(2)).then(exitAfterFlush);
+	void run(process.argv.slice(2)).then((code) => {
+		// The run is over (an extraction's output is in place or untouched): a signal from now on ends the process with
+		// the run's own status instead of killing it by the signal's default action.
+		const exit = () => process.exit(code);
+		process.on('SIGINT', exit);
+		process.on('SIGTERM', exit);
+		exitAfterFlush(code);
+	});
 }

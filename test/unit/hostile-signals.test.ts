@@ -1,8 +1,9 @@
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { extract, isSweepError } from '../../src/engine';
-import { requireCli, runCli, startCli, writeTrades } from '../fixtures/hostile/env';
+import { ROOT, requireCli, runCli, startCli, writeTrades } from '../fixtures/hostile/env';
 import { checkOutput, outputBytes } from '../fixtures/hostile/oracle';
 import { diffSnapshots, leftovers, makeTmp, removeTmp, snapshot } from './helpers/fsutil';
 
@@ -18,16 +19,9 @@ import { diffSnapshots, leftovers, makeTmp, removeTmp, snapshot } from './helper
 const RUNS = Number(process.env.HOSTILE_SIGNAL_RUNS ?? '40') || 40;
 const SEED = Number(process.env.HOSTILE_SIGNAL_SEED ?? String(Date.now() % 1_000_000_007));
 
-/** mulberry32: a small seedable PRNG in [0, 1). */
-function prng(seed: number): () => number {
-	let a = seed | 0;
-	return () => {
-		a = (a + 0x6d2b79f5) | 0;
-		let t = Math.imul(a ^ (a >>> 15), 1 | a);
-		t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-		return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-	};
-}
+/** The generator's seedable PRNG (mulberry32, in [0, 1)), loaded from the ES module in before(). */
+let prng: (seed: number) => () => number;
+const importEsm = new Function('url', 'return import(url)') as (url: string) => Promise<{ mulberry32: typeof prng }>;
 
 describe('hostile signals', function () {
 	this.timeout(900_000);
@@ -43,6 +37,7 @@ describe('hostile signals', function () {
 
 	before(async () => {
 		requireCli();
+		prng = (await importEsm(pathToFileURL(path.join(ROOT, 'scripts', 'gen-trades.mjs')).href)).mulberry32;
 		scratch = makeTmp('sweep-hostile-signals-');
 		input = path.join(scratch, 'trades.csv');
 		writeTrades(input, 150_000, 20); // ~3.4 MB, 750 chunks

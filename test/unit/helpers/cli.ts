@@ -24,19 +24,29 @@ export function shellQuote(arg: string): string {
 	return `'${arg.replace(/'/g, `'\\''`)}'`;
 }
 
-/**
- * Starts `node dist/cli.js ...args`. With `shellPrefix` (e.g. `ulimit -n 256;`) it runs through `bash -c` so the
- * prefix applies to the CLI process (bash `exec`s node, so the child's pid is the CLI's). A run over `timeoutMs` is
- * killed (a hang guard, not a performance check).
- */
-export function startCli(
-	args: string[],
-	opts: { cwd?: string; shellPrefix?: string; timeoutMs?: number; env?: NodeJS.ProcessEnv } = {},
-): { child: ChildProcess; done: Promise<CliResult> } {
-	const command = `${opts.shellPrefix ?? ''} exec ${[process.execPath, CLI, ...args].map(shellQuote).join(' ')}`;
-	const child = opts.shellPrefix
-		? spawn('bash', ['-c', command], { cwd: opts.cwd, env: opts.env ?? process.env })
-		: spawn(process.execPath, [CLI, ...args], { cwd: opts.cwd, env: opts.env ?? process.env });
+/** How to run the CLI: in `cwd`, with `env` over this process's environment, through `bash -c` after `shellPrefix`
+ * (e.g. `ulimit -n 256;`; bash `exec`s node, so the child's pid is the CLI's), or under `setpriv` as user and group
+ * `asUser`; killed after `timeoutMs` (a hang guard, not a performance check). */
+export interface CliOptions {
+	cwd?: string;
+	shellPrefix?: string;
+	asUser?: number;
+	timeoutMs?: number;
+	env?: NodeJS.ProcessEnv;
+}
+
+/** Starts `node dist/cli.js ...args` (see CliOptions). */
+export function startCli(args: string[], opts: CliOptions = {}): { child: ChildProcess; done: Promise<CliResult> } {
+	const env = { ...process.env, ...opts.env };
+	let child: ChildProcess;
+	if (opts.shellPrefix) {
+		const command = `${opts.shellPrefix} exec ${[process.execPath, CLI, ...args].map(shellQuote).join(' ')}`;
+		child = spawn('bash', ['-c', command], { cwd: opts.cwd, env });
+	} else if (opts.asUser !== undefined) {
+		const id = String(opts.asUser);
+		const argv = [`--reuid=${id}`, `--regid=${id}`, '--clear-groups', process.execPath, CLI, ...args];
+		child = spawn('setpriv', argv, { cwd: opts.cwd, env });
+	} else child = spawn(process.execPath, [CLI, ...args], { cwd: opts.cwd, env });
 	let stdout = '';
 	let stderr = '';
 	child.stdout?.setEncoding('utf8').on('data', (d: string) => {
@@ -49,7 +59,7 @@ export function startCli(
 	const done = new Promise<CliResult>((resolve, reject) => {
 		const timer = setTimeout(() => {
 			child.kill('SIGKILL');
-			reject(new Error(`CLI hung for ${timeoutMs} ms: ${args.join(' ')}\nstderr: ${stderr}`));
+			reject(new Error(`hang: the CLI did not exit within ${timeoutMs} ms: ${args.join(' ')}\nstderr: ${stderr}`));
 		}, timeoutMs);
 		child.on('error', (e) => {
 			clearTimeout(timer);
@@ -63,10 +73,7 @@ export function startCli(
 	return { child, done };
 }
 
-/** Runs the CLI to the end (see `startCli`). */
-export function runCli(
-	args: string[],
-	opts: { cwd?: string; shellPrefix?: string; timeoutMs?: number; env?: NodeJS.ProcessEnv } = {},
-): Promise<CliResult> {
+/** Runs the CLI to its end (see startCli). */
+export function runCli(args: string[], opts: CliOptions = {}): Promise<CliResult> {
 	return startCli(args, opts).done;
 }
