@@ -25,7 +25,7 @@ Commands:
 
 Options:
   --workers N               Worker threads (over sweep.workers and SWEEP_WORKERS; 0 or auto = detect).
-  --chunk-size N            Records per chunk (over SWEEP_CHUNK_SIZE; 0 or auto = detect).
+  --chunk-size N            About this many records per chunk (over SWEEP_CHUNK_SIZE; 0 or auto = detect).
   --json                    config: the figures as JSON; extract: the manifest as JSON on stdout.
   --out DIR                 Output folder (default: <input folder>/processed/<input name>).
   --partition-by COLS       Comma-separated output columns naming partitions (default: symbol);
