@@ -327,15 +327,15 @@ async function runExtract(cmd: Extract<Command, { kind: 'extract' }>, io: CliIO)
 	process.on('SIGINT', onSignal);
 	process.on('SIGTERM', onSignal);
 	try {
-		const config = await resolve(cmd, io.env);
-		for (const w of config.warnings) err(`sweep: warning: ${w}\n`);
+		// Detection (~0.1 s) runs while extract opens the input, reads its header, prepares the output folder and
+		// starts the first worker.
+		const config = resolve(cmd, io.env).then((c) => {
+			for (const w of c.warnings) err(`sweep: warning: ${w}\n`);
+			return { workers: c.workers, chunkSize: c.chunkSize, configSources: c.sources };
+		});
+		config.catch(() => undefined); // extract reports it (or has failed before it mattered)
 		const manifest = await extract(
-			{
-				...cmd.options,
-				workers: config.workers,
-				chunkSize: config.chunkSize,
-				configSources: config.sources,
-			},
+			{ ...cmd.options, pendingConfig: config },
 			{ signal: controller.signal, onProgress: progress ? (p) => progress.update(p) : undefined },
 		);
 		completed = true;

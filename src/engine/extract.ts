@@ -20,7 +20,7 @@ import {
 } from './outputFolder';
 import { ChunkLineError, WorkerPool } from './pool';
 import type { ChunkDone, ChunkStats, WorkerInit } from './protocol';
-import type { ExtractHooks, ExtractOptions, Manifest, ManifestPartition } from './types';
+import type { ConfigSources, ExtractHooks, ExtractOptions, Manifest, ManifestPartition } from './types';
 import { PartitionWriter } from './writer';
 
 const DEFAULT_MAX_CHUNK_BYTES = 64 * 1024 * 1024;
@@ -93,8 +93,11 @@ export async function extract(options: ExtractOptions, hooks: ExtractHooks = {})
 	const started = Date.now();
 	const startedAt = new Date(started).toISOString();
 	const { signal, onProgress } = hooks;
-	const workers = positiveInt(options.workers, 'workers');
-	const chunkSize = positiveInt(options.chunkSize, 'chunk size');
+	const pending = options.pendingConfig;
+	pending?.catch(() => undefined); // a rejection is reported where it is awaited, not as an unhandled one
+	let workers = pending ? 0 : positiveInt(options.workers as number, 'workers');
+	let chunkSize = pending ? 0 : positiveInt(options.chunkSize as number, 'chunk size');
+	let configSources = options.configSources;
 	const maxChunkBytes = Math.min(options.maxChunkBytes ?? DEFAULT_MAX_CHUNK_BYTES, 512 * 1024 * 1024);
 	const maxPartitions = options.maxPartitions ?? DEFAULT_MAX_PARTITIONS;
 	const maxRejects = options.maxRejects ?? null;
@@ -132,15 +135,6 @@ export async function extract(options: ExtractOptions, hooks: ExtractHooks = {})
 			});
 		}
 		const orders = options.ordersFile ? await loadOrders(options.ordersFile, mapping, plan.keySpecs) : null;
-		const outPlan = await prepareOutput(options.outDir ?? defaultOutDir(input), {
-			force: options.force ?? false,
-			input,
-			inputBytes: size - head.dataStart,
-		});
-		if (signal?.aborted) {
-			await discardOutput(outPlan);
-			throw abortedError();
-		}
 		const init: WorkerInit = {
 			delimiter: head.delimiter.charCodeAt(0),
 			fieldCount: head.names.length,
@@ -152,8 +146,39 @@ export async function extract(options: ExtractOptions, hooks: ExtractHooks = {})
 			strictUtf8: options.strictUtf8 ?? false,
 			eol: head.eol,
 		};
+		// Started now, so that a worker's start-up overlaps preparing the output (and a pending configuration).
+		const pool = new WorkerPool({
+			size: pending ? 1 : workers,
+			init,
+			script: options.workerScript,
+			resourceLimits: options.workerResourceLimits,
+		});
+		let outPlan: OutputPlan;
 		try {
+			outPlan = await prepareOutput(options.outDir ?? defaultOutDir(input), {
+				force: options.force ?? false,
+				input,
+				inputBytes: size - head.dataStart,
+			});
+		} catch (e) {
+			await pool.destroy();
+			throw e;
+		}
+		if (signal?.aborted) {
+			await pool.destroy();
+			await discardOutput(outPlan);
+			throw abortedError();
+		}
+		try {
+			if (pending) {
+				const settled = await pending;
+				workers = positiveInt(settled.workers, 'workers');
+				chunkSize = positiveInt(settled.chunkSize, 'chunk size');
+				configSources = settled.configSources ?? configSources;
+				pool.grow(workers);
+			}
 			const run = await runPipeline({
+				pool,
 				fh,
 				input,
 				size,
@@ -191,6 +216,7 @@ export async function extract(options: ExtractOptions, hooks: ExtractHooks = {})
 				options,
 				workers,
 				chunkSize,
+				configSources,
 				startedAt,
 				started,
 				run,
@@ -200,6 +226,7 @@ export async function extract(options: ExtractOptions, hooks: ExtractHooks = {})
 			await commitOutput(outPlan);
 			return { ...manifest, outDir: outPlan.outDir };
 		} catch (e) {
+			await pool.destroy();
 			await discardOutput(outPlan);
 			if (signal?.aborted) throw abortedError();
 			throw wrapIoError(e);
@@ -228,6 +255,8 @@ function wrapIoError(e: unknown): unknown {
 }
 
 interface PipelineArgs {
+	/** Started by extract(); destroyed here once the pipeline is done. */
+	pool: WorkerPool;
 	fh: FileHandle;
 	input: string;
 	size: number;
@@ -261,12 +290,7 @@ interface PipelineResult {
  * size however large the file.
  */
 async function runPipeline(a: PipelineArgs): Promise<PipelineResult> {
-	const pool = new WorkerPool({
-		size: a.workers,
-		init: a.init,
-		script: a.options.workerScript,
-		resourceLimits: a.options.workerResourceLimits,
-	});
+	const pool = a.pool;
 	const writer = new PartitionWriter(a.outPlan.tmpDir, a.options.maxOpenFiles ?? 512);
 	const namer = new FileNamer(a.extension);
 	const byKey = new Map<string, PartitionState>();
@@ -452,6 +476,7 @@ function buildManifest(m: {
 	options: ExtractOptions;
 	workers: number;
 	chunkSize: number;
+	configSources: ConfigSources | undefined;
 	startedAt: string;
 	started: number;
 	run: PipelineResult;
@@ -475,7 +500,7 @@ function buildManifest(m: {
 			if (!present.has(k)) partitions.push(toPartition(m.orders!.parts[i], null, 0, emptyStats()));
 		});
 	}
-	const sources = m.options.configSources ?? { workers: 'flag', chunkSize: 'flag' };
+	const sources = m.configSources ?? { workers: 'flag', chunkSize: 'flag' };
 	return {
 		version: 1,
 		source: { path: m.input, bytes: m.size, header: m.head.names, delimiter: m.head.delimiter },

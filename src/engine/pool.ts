@@ -29,7 +29,8 @@ interface Slot {
 }
 
 /**
- * A fixed pool of worker threads, one chunk per worker at a time, extra chunks queued in order.
+ * A pool of worker threads, one chunk per worker at a time, extra chunks queued in order. Its size is set at the
+ * start or grown once the configuration is settled (`grow`), never shrunk.
  *
  * Failure is all-or-nothing: a worker that throws, dies or runs out of memory rejects its chunk with a
  * 'worker-failed' SweepError, and every other pending or later chunk with the same error, so the caller
@@ -41,11 +42,23 @@ export class WorkerPool {
 	private failure: SweepError | ChunkLineError | null = null;
 	private destroyed = false;
 
-	constructor(options: { size: number; init: WorkerInit; script?: string; resourceLimits?: ResourceLimits }) {
+	private readonly script: string;
+
+	constructor(
+		private readonly options: { size: number; init: WorkerInit; script?: string; resourceLimits?: ResourceLimits },
+	) {
 		// worker.js sits beside this module both in dist/ (bundles) and in out/src/engine/ (compiled tests).
-		const script = options.script ?? path.join(__dirname, 'worker.js');
-		for (let i = 0; i < options.size; i++) {
-			const worker = new Worker(script, { workerData: options.init, resourceLimits: options.resourceLimits });
+		this.script = options.script ?? path.join(__dirname, 'worker.js');
+		this.grow(options.size);
+	}
+
+	/** Starts more workers, up to `size` in all (a pool can start small while the configuration is being settled). */
+	grow(size: number): void {
+		while (this.slots.length < size && !this.destroyed) {
+			const worker = new Worker(this.script, {
+				workerData: this.options.init,
+				resourceLimits: this.options.resourceLimits,
+			});
 			const slot: Slot = { worker, job: null };
 			worker.on('message', (msg: FromWorker) => this.onMessage(slot, msg));
 			worker.on('error', (e: Error & { code?: string }) => {
@@ -58,6 +71,7 @@ export class WorkerPool {
 			});
 			this.slots.push(slot);
 		}
+		this.pump();
 	}
 
 	/** Processes one chunk; its bytes are transferred (the caller's ArrayBuffer is detached). */

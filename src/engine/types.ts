@@ -3,6 +3,11 @@ import type { ResourceLimits } from 'node:worker_threads';
 /** Where a configuration figure came from (SPEC §4 `sources`). */
 export type ConfigSource = 'detected' | 'fallback' | 'env' | 'setting' | 'flag';
 
+export interface ConfigSources {
+	workers: ConfigSource;
+	chunkSize: ConfigSource;
+}
+
 /** What `extract` needs to know. Paths are absolute or relative to the process's cwd. */
 export interface ExtractOptions {
 	/** The CSV/TSV to read. Always read from disk, streamed. */
@@ -17,12 +22,18 @@ export interface ExtractOptions {
 	ordersFile?: string | null;
 	/** One-character delimiter; null/undefined = sniffed from `, ; TAB |`. */
 	delimiter?: string | null;
-	/** Worker threads (>= 1). */
-	workers: number;
-	/** Records per chunk (>= 1). */
-	chunkSize: number;
+	/** Worker threads (>= 1); required unless `pendingConfig` is given. */
+	workers?: number;
+	/** About this many records per chunk (>= 1); required unless `pendingConfig` is given. */
+	chunkSize?: number;
 	/** Where workers and chunkSize came from, recorded in the manifest. */
-	configSources?: { workers: ConfigSource; chunkSize: ConfigSource };
+	configSources?: ConfigSources;
+	/**
+	 * Workers, chunk size and their sources still being worked out (the CLI's system detection). Meanwhile extract
+	 * opens the input, reads its header, prepares the output folder and starts one worker; the figures settled here
+	 * take the place of `workers`, `chunkSize` and `configSources`.
+	 */
+	pendingConfig?: Promise<{ workers: number; chunkSize: number; configSources?: ConfigSources }>;
 	/** Replace an existing non-empty output folder that Sweep did not write. */
 	force?: boolean;
 	/** Stop (exit 1) when more than this many records are rejected. */

@@ -2,7 +2,14 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parse } from 'csv-parse/sync';
-import { defaultOutDir, type ExtractOptions, type ExtractProgress, extract, inspectHeader } from '../../src/engine';
+import {
+	defaultOutDir,
+	type ExtractOptions,
+	type ExtractProgress,
+	extract,
+	inspectHeader,
+	SweepError,
+} from '../../src/engine';
 import { assertMatchesReference, checkRejectsFile, readOutput } from './helpers/compare';
 import { expectSweepError } from './helpers/engine';
 import { diffSnapshots, isInside, leftovers, makeTmp, removeTmp, snapshot } from './helpers/fsutil';
@@ -430,6 +437,34 @@ describe('engine: scenarios', function () {
 				assert.equal(pr.totalBytes, fs.statSync(p).size);
 				assert.ok(pr.bytesRead <= pr.totalBytes && pr.rowsRead <= 20_000);
 			}
+		});
+
+		it('takes workers and chunk size from a pending configuration; a rejected one stops the run, nothing written', async () => {
+			const lines = ['symbol,n', ...Array.from({ length: 5000 }, (_, i) => `S${i % 5},${i}`)];
+			const p = file('in.csv', `${lines.join('\n')}\n`);
+			let settle: (c: { workers: number; chunkSize: number }) => void = () => undefined;
+			const pendingConfig = new Promise<{ workers: number; chunkSize: number }>((resolve) => {
+				settle = resolve;
+			});
+			const run = extract({ input: p, outDir: path.join(tmp, 'out'), pendingConfig });
+			setTimeout(() => settle({ workers: 2, chunkSize: 100 }), 50);
+			const m = await run;
+			assert.deepEqual([m.config.workers, m.config.chunkSize, m.rowsWritten], [2, 100, 5000]);
+			const reference = await extract({ input: p, outDir: path.join(tmp, 'ref'), workers: 1, chunkSize: 5000 });
+			const [a, b] = [snapshot(path.join(tmp, 'ref')), snapshot(path.join(tmp, 'out'))];
+			a.delete('_manifest.json');
+			b.delete('_manifest.json');
+			assert.equal(diffSnapshots(a, b), '', 'the same partition files as a run given its figures up front');
+			assert.equal(reference.rowsWritten, 5000);
+
+			const before = await previousOutput('prev');
+			const failed = extract({
+				input: p,
+				outDir: path.join(tmp, 'prev'),
+				pendingConfig: Promise.reject(new SweepError('usage', 'workers must be a positive integer (got 0).')),
+			});
+			await expectSweepError(failed, 'usage');
+			assertUntouched('prev', before);
 		});
 
 		it('inspectHeader gives the header, the sniffed delimiter and a few sample records', async () => {
