@@ -333,7 +333,6 @@ async function runExtract(cmd: Extract<Command, { kind: 'extract' }>, io: CliIO)
 			for (const w of c.warnings) err(`sweep: warning: ${w}\n`);
 			return { workers: c.workers, chunkSize: c.chunkSize, configSources: c.sources };
 		});
-		config.catch(() => undefined); // extract reports it (or has failed before it mattered)
 		const manifest = await extract(
 			{ ...cmd.options, pendingConfig: config },
 			{ signal: controller.signal, onProgress: progress ? (p) => progress.update(p) : undefined },

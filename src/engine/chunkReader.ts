@@ -1,6 +1,6 @@
 import type { FileHandle } from 'node:fs/promises';
 import type { BufferPool } from './bufferPool';
-import { countLF, LF, QUOTE } from './dialect';
+import { countLF, firstRecordEnd, LF, QUOTE } from './dialect';
 import { SweepError } from './errors';
 
 export interface Chunk {
@@ -140,33 +140,12 @@ export async function* readChunks(fh: FileHandle, o: ChunkReaderOptions): AsyncG
 	/** The last record end in (bs, limit], found by walking every record from bs (only for records near the cap). */
 	const lastRecordEnd = (limit: number): number => {
 		let last = -1;
-		let quoted = false;
-		let i = bs;
-		while (i < limit) {
-			if (quoted) {
-				const q = view.indexOf(QUOTE, i);
-				if (q === -1 || q >= limit) break;
-				if (view[q + 1] === QUOTE) i = q + 2;
-				else {
-					quoted = false;
-					i = q + 1;
-				}
-				continue;
-			}
-			const nl = view.indexOf(LF, i);
-			let q = view.indexOf(QUOTE, i);
-			while (q !== -1 && q < limit && (nl === -1 || q < nl) && !(q === bs || view[q - 1] === D || view[q - 1] === LF))
-				q = view.indexOf(QUOTE, q + 1);
-			if (q !== -1 && q < limit && (nl === -1 || q < nl)) {
-				quoted = true;
-				i = q + 1;
-				continue;
-			}
-			if (nl === -1 || nl >= limit) break;
-			last = nl + 1;
-			i = nl + 1;
+		for (let at = bs; ; ) {
+			const end = firstRecordEnd(view.subarray(at, limit), D);
+			if (end === -1) return last;
+			at += end;
+			last = at;
 		}
-		return last;
 	};
 
 	const tooLarge = async (at: number): Promise<SweepError> => {

@@ -124,6 +124,7 @@ export async function extract(options: ExtractOptions, hooks: ExtractHooks = {})
 	} catch (e) {
 		throw new SweepError('input-missing', `Cannot read ${input}: ${describeFsError(e)}.`, { file: input, cause: e });
 	}
+	let pool: WorkerPool | undefined;
 	try {
 		const size = st.size;
 		const head = await readHead(fh, size, input, delimiterGiven, maxChunkBytes);
@@ -147,25 +148,18 @@ export async function extract(options: ExtractOptions, hooks: ExtractHooks = {})
 			eol: head.eol,
 		};
 		// Started now, so that a worker's start-up overlaps preparing the output (and a pending configuration).
-		const pool = new WorkerPool({
+		pool = new WorkerPool({
 			size: pending ? 1 : workers,
 			init,
 			script: options.workerScript,
 			resourceLimits: options.workerResourceLimits,
 		});
-		let outPlan: OutputPlan;
-		try {
-			outPlan = await prepareOutput(options.outDir ?? defaultOutDir(input), {
-				force: options.force ?? false,
-				input,
-				inputBytes: size - head.dataStart,
-			});
-		} catch (e) {
-			await pool.destroy();
-			throw e;
-		}
+		const outPlan = await prepareOutput(options.outDir ?? defaultOutDir(input), {
+			force: options.force ?? false,
+			input,
+			inputBytes: size - head.dataStart,
+		});
 		if (signal?.aborted) {
-			await pool.destroy();
 			await discardOutput(outPlan);
 			throw abortedError();
 		}
@@ -226,12 +220,13 @@ export async function extract(options: ExtractOptions, hooks: ExtractHooks = {})
 			await commitOutput(outPlan);
 			return { ...manifest, outDir: outPlan.outDir };
 		} catch (e) {
-			await pool.destroy();
 			await discardOutput(outPlan);
 			if (signal?.aborted) throw abortedError();
 			throw wrapIoError(e);
 		}
 	} finally {
+		// The pipeline destroys the pool when it ends; this covers every way out before it ran.
+		await pool?.destroy();
 		await fh.close();
 	}
 }

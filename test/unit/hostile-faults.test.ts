@@ -2,9 +2,10 @@ import * as assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { extract, isSweepError, type SweepError } from '../../src/engine';
+import { extract } from '../../src/engine';
 import { FIXTURES, requireCli, runCli, writeTrades } from '../fixtures/hostile/env';
-import { checkOutput, hangGuard } from '../fixtures/hostile/oracle';
+import { checkOutput } from '../fixtures/hostile/oracle';
+import { hangGuard, sweepErrorOf } from './helpers/engine';
 import { diffSnapshots, leftovers, makeTmp, removeTmp, snapshot } from './helpers/fsutil';
 
 /**
@@ -16,17 +17,6 @@ import { diffSnapshots, leftovers, makeTmp, removeTmp, snapshot } from './helper
 
 const NOBODY = 65534;
 const isRoot = process.getuid?.() === 0;
-
-/** Runs extract and returns its SweepError (fails when it resolves or throws something else). */
-async function failure(p: Promise<unknown>): Promise<SweepError> {
-	try {
-		await hangGuard(p, 120_000, 'extract');
-	} catch (e) {
-		if (isSweepError(e)) return e;
-		throw e;
-	}
-	assert.fail('extract resolved; an error was expected');
-}
 
 /** Mounts with `mount ...args`; returns why it could not (null when it did). */
 function tryMount(args: string[]): string | null {
@@ -269,7 +259,7 @@ describe('hostile faults', function () {
 			const outDir = path.join(dir, 'out');
 			const previous = await previousOutput(outDir);
 			let deleted = false;
-			const e = await failure(
+			const e = await sweepErrorOf(
 				extract(
 					{ input, outDir, workers: 2, chunkSize: 500 },
 					{
@@ -314,7 +304,7 @@ describe('hostile faults', function () {
 			fs.writeFileSync(wide, `${rows.join('\n')}\n`);
 			const outDir = path.join(dir, 'out');
 			const previous = await previousOutput(outDir);
-			const e = await failure(
+			const e = await sweepErrorOf(
 				extract({
 					input: wide,
 					outDir,
@@ -339,7 +329,7 @@ describe('hostile faults', function () {
 			it(`fails with 'worker-failed' when a worker ${what} mid-run; no thread left; the next run succeeds`, async () => {
 				const outDir = path.join(dir, 'out');
 				const previous = await previousOutput(outDir);
-				const e = await failure(
+				const e = await sweepErrorOf(
 					extract({ input, outDir, workers: 2, chunkSize: 100, workerScript: path.join(FIXTURES, fixture) }),
 				);
 				assert.equal(e.code, 'worker-failed', e.message);

@@ -8,7 +8,8 @@ import { extract, isSweepError } from '../../src/engine';
 import { BufferPool } from '../../src/engine/bufferPool';
 import { readChunks } from '../../src/engine/chunkReader';
 import { ROOT } from '../fixtures/hostile/env';
-import { checkOutput, hangGuard, invalidUtf8Lines, outputBytes, splitRecords } from '../fixtures/hostile/oracle';
+import { checkOutput, invalidUtf8Lines, outputBytes, splitRecords } from '../fixtures/hostile/oracle';
+import { hangGuard } from './helpers/engine';
 import { diffSnapshots, leftovers, makeTmp, removeTmp, snapshot } from './helpers/fsutil';
 
 /**

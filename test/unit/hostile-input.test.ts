@@ -1,9 +1,10 @@
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { extract, isSweepError, type Manifest, type SweepError } from '../../src/engine';
+import { extract, type Manifest } from '../../src/engine';
 import { requireCli, runCli, startCli, writeTrades } from '../fixtures/hostile/env';
-import { checkOutput, hangGuard, outputBytes } from '../fixtures/hostile/oracle';
+import { checkOutput, outputBytes } from '../fixtures/hostile/oracle';
+import { hangGuard, sweepErrorOf } from './helpers/engine';
 import { diffSnapshots, leftovers, makeTmp, removeTmp, snapshot } from './helpers/fsutil';
 
 /**
@@ -13,17 +14,6 @@ import { diffSnapshots, leftovers, makeTmp, removeTmp, snapshot } from './helper
  */
 
 const b = (s: string) => Buffer.from(s, 'latin1');
-
-/** Runs extract and returns its SweepError (fails when it resolves or throws something else). */
-async function failure(p: Promise<unknown>): Promise<SweepError> {
-	try {
-		await hangGuard(p, 120_000, 'extract');
-	} catch (e) {
-		if (isSweepError(e)) return e;
-		throw e;
-	}
-	assert.fail('extract resolved; an error was expected');
-}
 
 let dir = '';
 
@@ -101,7 +91,7 @@ describe('hostile input', () => {
 				[2, 2],
 				[1, 1000],
 			]) {
-				const e = await failure(extract({ input: file, outDir, workers, chunkSize, strictUtf8: true }));
+				const e = await sweepErrorOf(extract({ input: file, outDir, workers, chunkSize, strictUtf8: true }));
 				assert.equal(e.code, 'invalid-utf8', e.message);
 				assert.equal(e.exitCode, 1);
 				assert.equal(e.details.line, 6, e.message);
@@ -111,7 +101,7 @@ describe('hostile input', () => {
 			}
 			// The bad byte inside a multi-line field: named by the physical line that holds it (line 4 here).
 			const inside = put('inside.csv', b('symbol,note\nA,"one\ntwo\nth\xffree"\nB,ok\n'));
-			const e = await failure(extract({ input: inside, outDir, workers: 2, chunkSize: 1, strictUtf8: true }));
+			const e = await sweepErrorOf(extract({ input: inside, outDir, workers: 2, chunkSize: 1, strictUtf8: true }));
 			assert.equal(e.code, 'invalid-utf8');
 			assert.equal(e.details.line, 4, e.message);
 			assert.equal(diffSnapshots(previous, snapshot(outDir)), '');
@@ -149,7 +139,7 @@ describe('hostile input', () => {
 				written.equals(b('id,na\xffme,symbol\n1,x,A\n')),
 				`A.csv is ${JSON.stringify(written.toString('latin1'))}`,
 			);
-			const e = await failure(
+			const e = await sweepErrorOf(
 				extract({ input: file, outDir: path.join(dir, 'strict'), workers: 1, chunkSize: 10, strictUtf8: true }),
 			);
 			assert.equal(e.code, 'invalid-utf8');
@@ -223,7 +213,7 @@ describe('hostile input', () => {
 			];
 			for (const [what, opts] of bad) {
 				const target = path.join(dir, 'never');
-				const e = await failure(extract({ ...opts, outDir: target }));
+				const e = await sweepErrorOf(extract({ ...opts, outDir: target }));
 				assert.equal(e.code, 'bad-mapping', `${what}: ${e.message}`);
 				assert.equal(e.exitCode, 2);
 				assert.ok(!fs.existsSync(target), `${what}: nothing written`);
@@ -275,7 +265,9 @@ describe('hostile input', () => {
 		it('stops on a header with text after a closing quote (bad-header, line 1)', async () => {
 			for (const header of ['id,symbol,"x"y\n', 'id,symbol,price,qty,"note\r\n1,MSFT,,2,5,"say ""hi"""\n']) {
 				const file = put('in.csv', `${header}1,A,3\n`);
-				const e = await failure(extract({ input: file, outDir: path.join(dir, 'out'), workers: 1, chunkSize: 10 }));
+				const e = await sweepErrorOf(
+					extract({ input: file, outDir: path.join(dir, 'out'), workers: 1, chunkSize: 10 }),
+				);
 				assert.equal(e.code, 'bad-header', `${JSON.stringify(header)}: ${e.message}`);
 				assert.equal(e.details.line, 1);
 			}
@@ -325,7 +317,7 @@ describe('hostile input', () => {
 					const outDir = path.join(dir, 'out');
 					const previous = withPrevious ? await previousOutput(outDir) : null;
 					let changed = false;
-					const e = await failure(
+					const e = await sweepErrorOf(
 						extract(
 							{ input: file, outDir, workers: 2, chunkSize: 500 },
 							{

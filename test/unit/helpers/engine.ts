@@ -5,22 +5,31 @@ import * as path from 'node:path';
 import { isSweepError, type SweepError } from '../../../src/engine';
 import { REPO_ROOT } from './fsutil';
 
-/** Awaits `p`, which must reject with a SweepError of `code`; returns that error. */
-export async function expectSweepError(p: Promise<unknown>, code: string, hangGuardMs = 60_000): Promise<SweepError> {
+/** Races `p` against a timer: a hang guard (it rejects after `ms`), never a performance check. */
+export function hangGuard<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
 	let timer: NodeJS.Timeout | undefined;
 	const guard = new Promise<never>((_, reject) => {
-		timer = setTimeout(() => reject(new Error(`no answer within ${hangGuardMs} ms (hang?)`)), hangGuardMs);
+		timer = setTimeout(() => reject(new Error(`hang: ${what} did not settle within ${ms} ms`)), ms);
 	});
+	return Promise.race([p, guard]).finally(() => clearTimeout(timer));
+}
+
+/** Awaits `p`, which must reject with a SweepError (of any code); returns that error. */
+export async function sweepErrorOf(p: Promise<unknown>, hangGuardMs = 120_000): Promise<SweepError> {
 	try {
-		await Promise.race([p, guard]);
+		await hangGuard(p, hangGuardMs, 'the call');
 	} catch (e) {
-		if (!isSweepError(e)) throw e;
-		assert.equal(e.code, code, `expected SweepError ${code}, got ${e.code}: ${e.message}`);
-		return e;
-	} finally {
-		clearTimeout(timer);
+		if (isSweepError(e)) return e;
+		throw e;
 	}
-	assert.fail(`expected SweepError ${code}, but the call succeeded`);
+	assert.fail('the call succeeded; a SweepError was expected');
+}
+
+/** Awaits `p`, which must reject with a SweepError of `code`; returns that error. */
+export async function expectSweepError(p: Promise<unknown>, code: string, hangGuardMs = 60_000): Promise<SweepError> {
+	const e = await sweepErrorOf(p, hangGuardMs);
+	assert.equal(e.code, code, `expected SweepError ${code}, got ${e.code}: ${e.message}`);
+	return e;
 }
 
 /** OS threads of this process (Linux): each worker thread adds one. */
