@@ -11,6 +11,7 @@ import { parseOverride } from './config/resolve';
 import { defaultOutDir, extract } from './engine';
 import { isSweepError, SweepError } from './engine/errors';
 import type { ExtractOptions, ExtractProgress, Manifest } from './engine/types';
+import { parseCompression, parseCompressionLevel } from './rules/compression';
 
 /** Usage text printed by `--help` and pointed to by usage errors. */
 export const USAGE = `Usage:
@@ -18,6 +19,9 @@ export const USAGE = `Usage:
   sweep extract <input.csv> [--out DIR] [--partition-by COL[,COL...]] [--orders FILE]
                 [--map CANONICAL=SOURCE]... [--delimiter C] [--workers N] [--chunk-size N]
                 [--force] [--json] [--max-rejects N] [--max-partitions N] [--strict-utf8]
+                [--compress gzip|zstd|none] [--compress-level N]
+
+The input may be gzip- or zstd-compressed (input.csv.gz, input.csv.zst; recognised by its first bytes).
 
 Commands:
   config     Show the System Configuration: CPUs, workers, available memory, chunk size.
@@ -37,6 +41,9 @@ Options:
   --max-rejects N           Stop (exit 1) when more than N records are rejected.
   --max-partitions N        Stop (exit 1) beyond N partitions (default 100,000).
   --strict-utf8             Stop (exit 1) on bytes that are not valid UTF-8 (default: kept as they are).
+  --compress C              Write partitions compressed: gzip (AAPL.csv.gz), zstd (AAPL.csv.zst; Node 22.15+)
+                            or none (the default). _rejects.csv and _manifest.json stay plain.
+  --compress-level N        gzip 1-9 (default 6), zstd 1-19 (default 3).
   -h, --help                Show this help.
   --version                 Show the version.
 
@@ -65,6 +72,8 @@ const EXTRACT_OPTIONS = {
 	'max-rejects': { type: 'string' },
 	'max-partitions': { type: 'string' },
 	'strict-utf8': { type: 'boolean' },
+	compress: { type: 'string' },
+	'compress-level': { type: 'string' },
 } satisfies Record<string, OptionSpec>;
 
 /** A parsed command line. */
@@ -148,6 +157,16 @@ export function parseCommandLine(argv: string[]): Command {
 			strictUtf8: v['strict-utf8'] === true,
 		},
 	};
+	if (v.compress !== undefined || v['compress-level'] !== undefined) {
+		const codec = parseCompression(v.compress);
+		if (!codec.ok || (v.compress !== undefined && v.compress.trim() === '')) {
+			throw usageError(`--compress ${JSON.stringify(v.compress)} ${codec.ok ? 'needs a value' : codec.problem}`);
+		}
+		const level = parseCompressionLevel(v['compress-level'], codec.value);
+		if (!level.ok) throw usageError(`--compress-level ${JSON.stringify(v['compress-level'])} ${level.problem}`);
+		cmd.options.compress = codec.value;
+		cmd.options.compressLevel = level.value;
+	}
 	if (v['max-partitions'] !== undefined) {
 		cmd.options.maxPartitions = parseCount('--max-partitions', v['max-partitions'], 1);
 	}

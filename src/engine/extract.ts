@@ -1,8 +1,10 @@
 import { isUtf8 } from 'node:buffer';
 import { type FileHandle, open, stat, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
+import { COMPRESSION_SUFFIX, withoutCompressionSuffix } from '../rules/compression';
 import { BufferPool } from './bufferPool';
 import { type Chunk, lineAt, readChunks } from './chunkReader';
+import { compressBlock, type OutputCompression, outputCompression } from './compression';
 import { bytesOf, formatHeader, normalizeDelimiter } from './dialect';
 import { abortedError, SweepError } from './errors';
 import { FileNamer } from './fileNames';
@@ -20,16 +22,24 @@ import {
 } from './outputFolder';
 import { ChunkLineError, WorkerPool } from './pool';
 import type { ChunkDone, ChunkStats, WorkerInit } from './protocol';
+import { type InputSource, openSource } from './source';
 import type { ConfigSources, ExtractHooks, ExtractOptions, Manifest, ManifestPartition } from './types';
 import { PartitionWriter } from './writer';
 
 const DEFAULT_MAX_CHUNK_BYTES = 64 * 1024 * 1024;
 const DEFAULT_MAX_PARTITIONS = 100_000;
 
-/** `<input folder>/processed/<input name without extension>`. */
+/** `<input folder>/processed/<input name without extension>` (`trades.csv.gz` → `processed/trades`). */
 export function defaultOutDir(input: string): string {
-	const abs = path.resolve(input);
+	const abs = withoutCompressionSuffix(path.resolve(input));
 	return path.join(path.dirname(abs), 'processed', path.basename(abs, path.extname(abs)));
+}
+
+/** Extension of the partition files: the input's (without a compression suffix), then the output's compression's. */
+function partitionExtension(input: string, out: OutputCompression | null): string {
+	const ext = path.extname(withoutCompressionSuffix(input));
+	const base = ext.toLowerCase() === '.tsv' ? '.tsv' : ext || '.csv';
+	return base + COMPRESSION_SUFFIX[out?.codec ?? 'none'];
 }
 
 interface PartitionState {
@@ -104,6 +114,7 @@ export async function extract(options: ExtractOptions, hooks: ExtractHooks = {})
 	const mapping = options.mapping ?? {};
 	const partitionBy = options.partitionBy && options.partitionBy.length > 0 ? options.partitionBy : ['symbol'];
 	const delimiterGiven = options.delimiter ? normalizeDelimiter(options.delimiter) : null;
+	const compress = outputCompression(options.compress, options.compressLevel);
 	if (signal?.aborted) throw abortedError();
 
 	const input = path.resolve(options.input);
@@ -125,9 +136,12 @@ export async function extract(options: ExtractOptions, hooks: ExtractHooks = {})
 		throw new SweepError('input-missing', `Cannot read ${input}: ${describeFsError(e)}.`, { file: input, cause: e });
 	}
 	let pool: WorkerPool | undefined;
+	let source: InputSource | undefined;
 	try {
 		const size = st.size;
-		const head = await readHead(fh, size, input, delimiterGiven, maxChunkBytes);
+		source = await openSource(input, fh, size);
+		const head = await readHead(source, source.size, input, delimiterGiven, maxChunkBytes);
+		source.headDone();
 		const plan = planColumns(head.rawNames, mapping, partitionBy, input);
 		if (options.strictUtf8 && head.names.some((n, i) => bytesOf(n) !== head.rawNames[i])) {
 			throw new SweepError('invalid-utf8', `${input}: the header (line 1) holds bytes that are not valid UTF-8.`, {
@@ -146,6 +160,7 @@ export async function extract(options: ExtractOptions, hooks: ExtractHooks = {})
 			orders: orders ? orders.keys : null,
 			strictUtf8: options.strictUtf8 ?? false,
 			eol: head.eol,
+			compress,
 		};
 		// Started now, so that a worker's start-up overlaps preparing the output (and a pending configuration).
 		pool = new WorkerPool({
@@ -157,7 +172,7 @@ export async function extract(options: ExtractOptions, hooks: ExtractHooks = {})
 		const outPlan = await prepareOutput(options.outDir ?? defaultOutDir(input), {
 			force: options.force ?? false,
 			input,
-			inputBytes: size - head.dataStart,
+			inputBytes: outputEstimate(source, head.dataStart, compress),
 		});
 		if (signal?.aborted) {
 			await discardOutput(outPlan);
@@ -173,7 +188,7 @@ export async function extract(options: ExtractOptions, hooks: ExtractHooks = {})
 			}
 			const run = await runPipeline({
 				pool,
-				fh,
+				source,
 				input,
 				size,
 				head,
@@ -184,23 +199,16 @@ export async function extract(options: ExtractOptions, hooks: ExtractHooks = {})
 				maxChunkBytes,
 				maxPartitions,
 				maxRejects,
-				header: formatHeader(plan.rawColumns, head.delimiter, head.eol),
-				extension: path.extname(input).toLowerCase() === '.tsv' ? '.tsv' : path.extname(input) || '.csv',
+				header: compress
+					? compressBlock(compress, formatHeader(plan.rawColumns, head.delimiter, head.eol))
+					: formatHeader(plan.rawColumns, head.delimiter, head.eol),
+				extension: partitionExtension(input, compress),
 				options,
 				signal,
 				onProgress,
 				started,
 			});
-			// The file must be what it was when we started: same size, same modification time.
-			const after = await fh.stat();
-			const now = await stat(input).catch(() => null);
-			if (after.size !== size || after.mtimeMs !== st.mtimeMs || !now || now.ino !== st.ino) {
-				throw new SweepError(
-					'file-changed',
-					`${input} changed while it was read (size ${size} → ${after.size}); the output was discarded. Run again once the file is complete.`,
-					{ file: input },
-				);
-			}
+			await checkUnchanged(fh, input, st);
 			const manifest = buildManifest({
 				input,
 				size,
@@ -214,6 +222,8 @@ export async function extract(options: ExtractOptions, hooks: ExtractHooks = {})
 				startedAt,
 				started,
 				run,
+				compression: source.compression,
+				compress,
 			});
 			await writeFile(path.join(outPlan.tmpDir, MANIFEST), `${JSON.stringify(manifest, null, 2)}\n`);
 			if (signal?.aborted) throw abortedError();
@@ -224,11 +234,40 @@ export async function extract(options: ExtractOptions, hooks: ExtractHooks = {})
 			if (signal?.aborted) throw abortedError();
 			throw wrapIoError(e);
 		}
+	} catch (e) {
+		// A compressed file that changed while it was read usually looks truncated or corrupt: say what happened.
+		if (e instanceof SweepError && e.code === 'input-corrupt') await checkUnchanged(fh, input, st);
+		throw e;
 	} finally {
 		// The pipeline destroys the pool when it ends; this covers every way out before it ran.
 		await pool?.destroy();
+		await source?.close();
 		await fh.close();
 	}
+}
+
+/** The file must be what it was when the run started: same size, same modification time, same file. */
+async function checkUnchanged(fh: FileHandle, input: string, st: Awaited<ReturnType<typeof stat>>): Promise<void> {
+	const after = await fh.stat();
+	const now = await stat(input).catch(() => null);
+	if (after.size !== st.size || after.mtimeMs !== st.mtimeMs || !now || now.ino !== st.ino) {
+		throw new SweepError(
+			'file-changed',
+			`${input} changed while it was read (size ${st.size} → ${after.size}); the output was discarded. Run again once the file is complete.`,
+			{ file: input },
+		);
+	}
+}
+
+/**
+ * Bytes the output will need, for the free-space check: the content after the header. For a compressed input
+ * that is estimated from the ratio seen so far; compressed output is taken to be as large as a compressed input,
+ * or a quarter of a plain one.
+ */
+function outputEstimate(source: InputSource, dataStart: number, compress: OutputCompression | null): number {
+	if (source.compression === 'none') return compress ? Math.ceil(source.fileSize / 4) : source.fileSize - dataStart;
+	if (compress) return source.fileSize;
+	return Math.max(0, Math.round(source.fileSize * source.ratio()) - dataStart);
 }
 
 function wrapIoError(e: unknown): unknown {
@@ -252,7 +291,7 @@ function wrapIoError(e: unknown): unknown {
 interface PipelineArgs {
 	/** Started by extract(); destroyed here once the pipeline is done. */
 	pool: WorkerPool;
-	fh: FileHandle;
+	source: InputSource;
 	input: string;
 	size: number;
 	head: Awaited<ReturnType<typeof readHead>>;
@@ -277,6 +316,8 @@ interface PipelineResult {
 	rowsWritten: number;
 	rowsRejected: number;
 	rowsFilteredOut: number;
+	/** Bytes of content read (a compressed file's decompressed size). */
+	contentBytes: number;
 }
 
 /**
@@ -303,8 +344,10 @@ async function runPipeline(a: PipelineArgs): Promise<PipelineResult> {
 		const now = Date.now();
 		if (!force && now - lastProgress < 200) return;
 		lastProgress = now;
+		// A compressed file's progress counts compressed bytes (its content's size is not known until the end).
+		const compressed = a.source.compression !== 'none';
 		a.onProgress({
-			bytesRead: committedBytes,
+			bytesRead: compressed ? a.source.compressedRead() : committedBytes,
 			totalBytes: a.size,
 			rowsRead: totals.rowsRead,
 			partitions: partitions.length,
@@ -384,10 +427,10 @@ async function runPipeline(a: PipelineArgs): Promise<PipelineResult> {
 	a.signal?.addEventListener('abort', onAbort, { once: true });
 	if (a.signal?.aborted) internal.abort(); // aborted while the file was opened and the output prepared
 	try {
-		const chunks = readChunks(a.fh, {
+		const chunks = readChunks(a.source, {
 			file: a.input,
 			start: a.head.dataStart,
-			size: a.size,
+			size: a.source.size,
 			startLine: a.head.dataLine,
 			delimiter: a.init.delimiter,
 			chunkSize: a.chunkSize,
@@ -427,7 +470,7 @@ async function runPipeline(a: PipelineArgs): Promise<PipelineResult> {
 		if (e instanceof ChunkLineError) {
 			const at = chunkOffsets.get(e.seq);
 			const fileLine =
-				at === undefined ? undefined : (await lineAt(a.fh, a.head.dataStart, a.head.dataLine, at)) + e.line;
+				at === undefined ? undefined : (await lineAt(a.source, a.head.dataStart, a.head.dataLine, at)) + e.line;
 			const where = fileLine === undefined ? `in ${a.input}` : `on line ${fileLine} of ${a.input}`;
 			throw new SweepError(
 				'invalid-utf8',
@@ -440,7 +483,7 @@ async function runPipeline(a: PipelineArgs): Promise<PipelineResult> {
 		a.signal?.removeEventListener('abort', onAbort);
 		await pool.destroy();
 	}
-	return { partitions, ...totals };
+	return { partitions, ...totals, contentBytes: committedBytes };
 }
 
 /** Rejects as soon as `signal` aborts, so a cancel never waits for a chunk to finish. */
@@ -475,6 +518,8 @@ function buildManifest(m: {
 	startedAt: string;
 	started: number;
 	run: PipelineResult;
+	compression: InputSource['compression'];
+	compress: OutputCompression | null;
 }): Manifest {
 	const toPartition = (parts: string[], file: string | null, rows: number, s: ChunkStats): ManifestPartition => {
 		const texts = parts.map(textOf);
@@ -498,7 +543,15 @@ function buildManifest(m: {
 	const sources = m.configSources ?? { workers: 'flag', chunkSize: 'flag' };
 	return {
 		version: 1,
-		source: { path: m.input, bytes: m.size, header: m.head.names, delimiter: m.head.delimiter },
+		source: {
+			path: m.input,
+			bytes: m.size,
+			header: m.head.names,
+			delimiter: m.head.delimiter,
+			compression: m.compression,
+			...(m.compression === 'none' ? {} : { decompressedBytes: m.run.contentBytes }),
+		},
+		output: { compression: m.compress?.codec ?? 'none', compressionLevel: m.compress?.level ?? null },
 		columns: m.plan.columns,
 		partitionBy: m.plan.keySpecs.map((k) => k.spec),
 		orders: m.orders ? { path: m.orders.path, keys: m.orders.keys.length } : null,

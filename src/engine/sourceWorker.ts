@@ -1,0 +1,184 @@
+/**
+ * Decompression thread (bundled as dist/sourceWorker.js). Reads a compressed file through the file descriptor the
+ * main thread opened (so it reads the very file the main thread checks), decompresses it (gzip, also several
+ * members; zstd, also several frames) and posts the decompressed bytes to the main thread in blocks, transferring
+ * their buffers. At most `maxBlocks` blocks are out at once; each block the main thread has copied out comes back
+ * with a credit, so memory stays bounded however large the file (backpressure pauses the decompressor, which
+ * pauses the file reads).
+ *
+ * Messages: in, `SourceCredit`; out, `SourceBlock`, then one `SourceEnd` or `SourceFailed`.
+ */
+import { createReadStream } from 'node:fs';
+import { Transform } from 'node:stream';
+import { parentPort, workerData } from 'node:worker_threads';
+import * as zlib from 'node:zlib';
+
+export interface SourceWorkerInit {
+	fd: number;
+	/** Bytes of the file when the run started: reading stops there (growth is found by the main thread's check). */
+	size: number;
+	codec: 'gzip' | 'zstd';
+	blockBytes: number;
+	maxBlocks: number;
+}
+
+export interface SourceBlock {
+	type: 'data';
+	buffer: ArrayBuffer;
+	length: number;
+	/** Compressed bytes the decompressor had consumed when the block was posted. */
+	compressed: number;
+}
+
+export interface SourceEnd {
+	type: 'end';
+	compressed: number;
+}
+
+export interface SourceFailed {
+	type: 'failed';
+	/** truncated: the data ends inside a member/frame; corrupt: bytes that are not valid; io: reading failed. */
+	kind: 'truncated' | 'corrupt' | 'io';
+	message: string;
+	/** About where, in compressed bytes from the start of the file. */
+	offset: number;
+}
+
+export type FromSourceWorker = SourceBlock | SourceEnd | SourceFailed;
+
+export interface SourceCredit {
+	type: 'credit';
+	/** A block buffer handed back for reuse (absent when the main thread kept it). */
+	buffer?: ArrayBuffer;
+}
+
+/** The decompressor as a stream, and how many compressed bytes it has consumed. */
+interface Decoder {
+	stream: Transform;
+	consumed(): number;
+	/** Whether an error means the data ended early. */
+	truncated(e: Error): boolean;
+}
+
+function nativeDecoder(codec: 'gzip' | 'zstd'): Decoder {
+	const z = zlib as unknown as { createZstdDecompress?: (o: object) => Transform };
+	const stream =
+		codec === 'gzip'
+			? zlib.createGunzip({ chunkSize: 256 * 1024 })
+			: (z.createZstdDecompress as (o: object) => Transform)({ chunkSize: 256 * 1024 });
+	return {
+		stream,
+		consumed: () => (stream as unknown as { bytesWritten: number }).bytesWritten ?? 0,
+		truncated: (e) => /unexpected end|truncat|end of (file|input)|incomplete/i.test(e.message),
+	};
+}
+
+/** zstd on a Node without it in zlib: the pure-JS fzstd decoder, loaded only then. */
+function fzstdDecoder(): Decoder {
+	const fzstd = require('fzstd') as typeof import('fzstd');
+	let consumed = 0;
+	let out: Transform;
+	const d = new fzstd.Decompress((chunk) => {
+		if (chunk.length > 0) out.push(Buffer.from(chunk)); // fzstd reuses its window: copy
+	});
+	out = new Transform({
+		transform(chunk: Buffer, _enc, cb) {
+			try {
+				d.push(chunk);
+				consumed += chunk.length;
+				cb();
+			} catch (e) {
+				cb(e as Error);
+			}
+		},
+		flush(cb) {
+			try {
+				d.push(new Uint8Array(0), true);
+				cb();
+			} catch (e) {
+				cb(e as Error);
+			}
+		},
+	});
+	return { stream: out, consumed: () => consumed, truncated: (e) => /unexpected EOF/i.test(e.message) };
+}
+
+if (parentPort) {
+	const port = parentPort;
+	const init = workerData as SourceWorkerInit;
+	const decoder =
+		init.codec === 'zstd' && typeof (zlib as { createZstdDecompress?: unknown }).createZstdDecompress !== 'function'
+			? fzstdDecoder()
+			: nativeDecoder(init.codec);
+	const z = decoder.stream;
+	const spare: ArrayBuffer[] = [];
+	let credits = init.maxBlocks;
+	let block = Buffer.from(new ArrayBuffer(init.blockBytes));
+	let used = 0;
+	let failed = false;
+	let readBytes = 0;
+
+	const post = () => {
+		if (used === 0) return;
+		const msg: SourceBlock = {
+			type: 'data',
+			buffer: block.buffer as ArrayBuffer,
+			length: used,
+			compressed: decoder.consumed(),
+		};
+		port.postMessage(msg, [msg.buffer]);
+		credits--;
+		const next = spare.pop();
+		block = Buffer.from(next ?? new ArrayBuffer(init.blockBytes));
+		used = 0;
+	};
+	const fail = (kind: SourceFailed['kind'], message: string, offset: number) => {
+		if (failed) return;
+		failed = true;
+		const msg: SourceFailed = { type: 'failed', kind, message, offset };
+		port.postMessage(msg);
+		z.pause();
+		input.destroy();
+	};
+
+	const input = createReadStream('', {
+		fd: init.fd,
+		start: 0,
+		end: Math.max(0, init.size - 1),
+		autoClose: false,
+		highWaterMark: 256 * 1024,
+	});
+	input.on('data', (b) => {
+		readBytes += b.length;
+	});
+	input.on('error', (e) => fail('io', `reading failed: ${e.message}`, readBytes));
+	input.on('end', () => {
+		if (readBytes < init.size)
+			fail('truncated', `the file became shorter while it was read (${readBytes} of ${init.size} bytes)`, readBytes);
+	});
+	z.on('data', (chunk: Buffer) => {
+		for (let at = 0; at < chunk.length; ) {
+			const n = Math.min(chunk.length - at, block.length - used);
+			chunk.copy(block, used, at, at + n);
+			used += n;
+			at += n;
+			if (used === block.length) post();
+		}
+		if (credits <= 0) z.pause();
+	});
+	z.on('error', (e: Error) => {
+		fail(decoder.truncated(e) ? 'truncated' : 'corrupt', e.message, decoder.consumed());
+	});
+	z.on('end', () => {
+		if (failed) return;
+		post();
+		const msg: SourceEnd = { type: 'end', compressed: readBytes };
+		port.postMessage(msg);
+	});
+	port.on('message', (m: SourceCredit) => {
+		if (m.buffer && m.buffer.byteLength === init.blockBytes) spare.push(m.buffer);
+		credits++;
+		if (credits > 0 && !failed) z.resume();
+	});
+	input.pipe(z);
+}
