@@ -8,10 +8,13 @@
  *
  * Messages: in, `SourceCredit`; out, `SourceBlock`, then one `SourceEnd` or `SourceFailed`.
  */
-import { createReadStream } from 'node:fs';
+import { read } from 'node:fs';
 import { Transform } from 'node:stream';
 import { parentPort, workerData } from 'node:worker_threads';
 import * as zlib from 'node:zlib';
+
+/** Compressed bytes per read. */
+const PIECE = 256 * 1024;
 
 export interface SourceWorkerInit {
 	fd: number;
@@ -138,24 +141,8 @@ if (parentPort) {
 		const msg: SourceFailed = { type: 'failed', kind, message, offset };
 		port.postMessage(msg);
 		z.pause();
-		input.destroy();
 	};
 
-	const input = createReadStream('', {
-		fd: init.fd,
-		start: 0,
-		end: Math.max(0, init.size - 1),
-		autoClose: false,
-		highWaterMark: 256 * 1024,
-	});
-	input.on('data', (b) => {
-		readBytes += b.length;
-	});
-	input.on('error', (e) => fail('io', `reading failed: ${e.message}`, readBytes));
-	input.on('end', () => {
-		if (readBytes < init.size)
-			fail('truncated', `the file became shorter while it was read (${readBytes} of ${init.size} bytes)`, readBytes);
-	});
 	z.on('data', (chunk: Buffer) => {
 		for (let at = 0; at < chunk.length; ) {
 			const n = Math.min(chunk.length - at, block.length - used);
@@ -180,5 +167,46 @@ if (parentPort) {
 		credits++;
 		if (credits > 0 && !failed) z.resume();
 	});
-	input.pipe(z);
+	void pump();
+
+	/**
+	 * Feeds the decompressor from the file with positional reads on the main thread's descriptor (never closed
+	 * here), waiting whenever it is full: it fills while the main thread holds back credits.
+	 */
+	async function pump(): Promise<void> {
+		let pos = 0;
+		while (pos < init.size && !failed) {
+			const want = Math.min(PIECE, init.size - pos);
+			const buf = Buffer.allocUnsafe(want);
+			let bytesRead: number;
+			try {
+				bytesRead = await new Promise<number>((resolve, reject) =>
+					read(init.fd, buf, 0, want, pos, (e, n) => (e ? reject(e) : resolve(n))),
+				);
+			} catch (e) {
+				fail('io', `reading failed: ${(e as Error).message}`, pos);
+				return;
+			}
+			if (bytesRead === 0) {
+				fail('truncated', `the file became shorter while it was read (${pos} of ${init.size} bytes)`, pos);
+				return;
+			}
+			pos += bytesRead;
+			readBytes = pos;
+			if (!z.write(buf.subarray(0, bytesRead))) {
+				await new Promise<void>((resolve) => {
+					const done = () => {
+						z.off('drain', done);
+						z.off('error', done);
+						z.off('close', done);
+						resolve();
+					};
+					z.on('drain', done);
+					z.on('error', done);
+					z.on('close', done);
+				});
+			}
+		}
+		if (!failed) z.end();
+	}
 }

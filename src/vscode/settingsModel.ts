@@ -1,3 +1,6 @@
+import * as zlib from 'node:zlib';
+import { type Compression, nodeHasZstd, parseCompression, zstdOutputProblem } from '../rules/compression';
+
 /**
  * Parsing of Sweep's settings into typed values. Plain Node (no `vscode`): `settings.ts` feeds it
  * what `WorkspaceConfiguration.get/inspect` return, tests feed it literals. Parsers accept any JSON
@@ -42,6 +45,8 @@ export interface FileSettings {
 	columnMapping: Record<string, string>;
 	/** `sweep.delimiter`: one character, or null to sniff. */
 	delimiter: string | null;
+	/** `sweep.compression`: how partition files are written. */
+	compression: Compression;
 	/** `sweep.outputDirectory`, unexpanded (may hold `${…}` variables). */
 	outputDirectory: string;
 	outputDirectoryOrigin: SettingOrigin;
@@ -131,6 +136,23 @@ export function parseDelimiter(raw: unknown): { value: string | null; warning?: 
 	};
 }
 
+/**
+ * `sweep.compression` through the compression rule; zstd on an extension host whose Node lacks it (before 22.15) is
+ * a warning too, and plain files are written.
+ */
+export function parseCompressionSetting(raw: unknown): { value: Compression; warning?: string } {
+	const r = parseCompression(raw);
+	if (!r.ok)
+		return { value: 'none', warning: `setting sweep.compression = ${show(raw)} ${r.problem}; writing plain files` };
+	if (r.value === 'zstd' && !nodeHasZstd(zlib)) {
+		return {
+			value: 'none',
+			warning: `setting sweep.compression = "zstd": ${zstdOutputProblem(process.version)}; writing plain files`,
+		};
+	}
+	return { value: r.value };
+}
+
 /** A path setting that may be unset (`sweep.ordersFile`). */
 function parseOptionalPath(key: string, raw: unknown): { value: string | null; warning?: string } {
 	if (raw === undefined || raw === null || (typeof raw === 'string' && raw.trim() === '')) return { value: null };
@@ -164,6 +186,7 @@ export function readFileSettings(reader: SettingsReader, trusted: boolean): File
 		partitionBy: take(parsePartitionBy(reader.get('partitionBy'))),
 		columnMapping: take(parseColumnMapping(reader.get('columnMapping'))),
 		delimiter: take(parseDelimiter(reader.get('delimiter'))),
+		compression: take(parseCompressionSetting(reader.get('compression'))),
 		outputDirectory,
 		outputDirectoryOrigin: out.origin,
 		ordersFile: take(parseOptionalPath('ordersFile', orders.value)),
