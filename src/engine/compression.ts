@@ -84,15 +84,7 @@ export async function decompressWhole(bytes: Buffer, file: string, maxBytes: num
 				zlib.gunzip(bytes, { maxOutputLength: maxBytes }, (e, out) => (e ? reject(e) : resolve(out))),
 			);
 		}
-		const z = zlib as unknown as {
-			zstdDecompress?: (b: Buffer, o: object, cb: (e: Error | null, out: Buffer) => void) => void;
-		};
-		if (z.zstdDecompress) {
-			const native = z.zstdDecompress;
-			return await new Promise<Buffer>((resolve, reject) =>
-				native(bytes, { maxOutputLength: maxBytes }, (e, out) => (e ? reject(e) : resolve(out))),
-			);
-		}
+		// fzstd, also where Node has zstd: Node's zlib (22.15–24 at least) keeps only a file's first zstd frame.
 		const fzstd = require('fzstd') as typeof import('fzstd');
 		const out = fzstd.decompress(bytes);
 		if (out.length > maxBytes) throw new RangeError('Cannot create a Buffer larger than the limit');

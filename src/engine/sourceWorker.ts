@@ -8,7 +8,7 @@
  *
  * Messages: in, `SourceCredit`; out, `SourceBlock`, then one `SourceEnd` or `SourceFailed`.
  */
-import { read } from 'node:fs';
+import { read, readSync } from 'node:fs';
 import { Transform } from 'node:stream';
 import { parentPort, workerData } from 'node:worker_threads';
 import * as zlib from 'node:zlib';
@@ -59,6 +59,8 @@ export interface SourceCredit {
 interface Decoder {
 	stream: Transform;
 	consumed(): number;
+	/** Node's own zlib decoder (fed frame by frame for zstd). */
+	native: boolean;
 	/** Whether an error means the data ended early. */
 	truncated(e: Error): boolean;
 }
@@ -71,6 +73,7 @@ function nativeDecoder(codec: 'gzip' | 'zstd'): Decoder {
 			: (z.createZstdDecompress as (o: object) => Transform)({ chunkSize: 256 * 1024 });
 	return {
 		stream,
+		native: true,
 		consumed: () => (stream as unknown as { bytesWritten: number }).bytesWritten ?? 0,
 		truncated: (e) => /unexpected end|truncat|end of (file|input)|incomplete/i.test(e.message),
 	};
@@ -103,7 +106,40 @@ function fzstdDecoder(): Decoder {
 			}
 		},
 	});
-	return { stream: out, consumed: () => consumed, truncated: (e) => /unexpected EOF/i.test(e.message) };
+	return { stream: out, native: false, consumed: () => consumed, truncated: (e) => /unexpected EOF/i.test(e.message) };
+}
+
+/**
+ * Where the zstd frame starting at `start` ends (by its frame and block headers, without decompressing), and
+ * whether it is a skippable frame. Node's zstd stream (22.15–24 at least) drops whatever follows the end of a frame
+ * within the same write, so the reads fed to it must never cross a frame's end. A header that cannot be read or
+ * is not zstd ends the walk at `size`: the decoder then says what is wrong.
+ */
+export function zstdFrameEnd(fd: number, start: number, size: number): { end: number; skippable: boolean } {
+	const b = Buffer.alloc(18);
+	const at = (pos: number, n: number) => (pos + n <= size ? readSync(fd, b, 0, n, pos) === n : false);
+	const whole = { end: size, skippable: false };
+	if (!at(start, 8)) return whole;
+	const magic = b.readUInt32LE(0);
+	if ((magic & 0xfffffff0) === 0x184d2a50)
+		return { end: Math.min(size, start + 8 + b.readUInt32LE(4)), skippable: true };
+	if (magic !== 0xfd2fb528) return whole;
+	const fhd = b[4];
+	const single = (fhd >> 5) & 1;
+	const fcsFlag = fhd >> 6;
+	const did = [0, 1, 2, 4][fhd & 3];
+	const fcs = fcsFlag === 0 ? single : [0, 2, 4, 8][fcsFlag];
+	let pos = start + 5 + (single ? 0 : 1) + did + fcs;
+	for (;;) {
+		if (!at(pos, 3)) return whole;
+		const h = b[0] | (b[1] << 8) | (b[2] << 16);
+		const type = (h >> 1) & 3;
+		if (type === 3) return whole;
+		pos += 3 + (type === 1 ? 1 : h >>> 3);
+		if (h & 1) break;
+	}
+	pos += (fhd >> 2) & 1 ? 4 : 0;
+	return pos > size ? whole : { end: pos, skippable: false };
 }
 
 if (parentPort) {
@@ -120,6 +156,8 @@ if (parentPort) {
 	let used = 0;
 	let failed = false;
 	let readBytes = 0;
+	/** Bytes of skippable zstd frames, passed over without feeding them to the decoder. */
+	let skipped = 0;
 
 	const post = () => {
 		if (used === 0) return;
@@ -127,7 +165,7 @@ if (parentPort) {
 			type: 'data',
 			buffer: block.buffer as ArrayBuffer,
 			length: used,
-			compressed: decoder.consumed(),
+			compressed: decoder.consumed() + skipped,
 		};
 		port.postMessage(msg, [msg.buffer]);
 		credits--;
@@ -154,7 +192,7 @@ if (parentPort) {
 		if (credits <= 0) z.pause();
 	});
 	z.on('error', (e: Error) => {
-		fail(decoder.truncated(e) ? 'truncated' : 'corrupt', e.message, decoder.consumed());
+		fail(decoder.truncated(e) ? 'truncated' : 'corrupt', e.message, decoder.consumed() + skipped);
 	});
 	z.on('end', () => {
 		if (failed) return;
@@ -175,8 +213,20 @@ if (parentPort) {
 	 */
 	async function pump(): Promise<void> {
 		let pos = 0;
+		// Native zstd: reads stop at each frame's end (see zstdFrameEnd); skippable frames are not fed at all.
+		const byFrame = init.codec === 'zstd' && decoder.native;
+		let frameEnd = 0;
 		while (pos < init.size && !failed) {
-			const want = Math.min(PIECE, init.size - pos);
+			if (byFrame && pos >= frameEnd) {
+				const f = zstdFrameEnd(init.fd, pos, init.size);
+				if (f.skippable) {
+					skipped += f.end - pos;
+					pos = f.end;
+					continue;
+				}
+				frameEnd = f.end;
+			}
+			const want = Math.min(PIECE, (byFrame ? frameEnd : init.size) - pos);
 			const buf = Buffer.allocUnsafe(want);
 			let bytesRead: number;
 			try {

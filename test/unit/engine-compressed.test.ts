@@ -527,10 +527,7 @@ describe('compressed output: --compress gzip|zstd', function () {
 			const fzstd = require('fzstd') as typeof import('fzstd');
 			assertDecompressesToPlain(outDir, '.zst', (b) => Buffer.from(fzstd.decompress(b)), 'fzstd');
 			if (HAS_ZSTD_TOOL) assertDecompressesToPlain(outDir, '.zst', (b) => tool('zstd', ['-dc'], b), 'zstd -dc');
-			if (NATIVE_ZSTD) {
-				const z = zlib as unknown as { zstdDecompressSync(b: Buffer): Buffer };
-				assertDecompressesToPlain(outDir, '.zst', (b) => z.zstdDecompressSync(b), 'Node');
-			}
+			// (Not Node's zlib: through Node 24 it keeps only a file's first zstd frame, see the README.)
 		}
 	});
 
