@@ -5,6 +5,8 @@
 //   dist/systeminformation.js loaded lazily by both, only when detection runs
 //   dist/engine.js            the engine for the extension, loaded on the first extraction
 //   dist/errors.js            SweepError, shared by extension.js and engine.js (one class, so instanceof works)
+//   dist/preview.js           the preview's reader (head, rows, profile worker), loaded when a preview opens
+//   dist/previewWorker.js     the worker_threads entry of the preview's column profile
 // Flags: --production (minify, no source maps), --watch (rebuild on change).
 const path = require('node:path');
 const esbuild = require('esbuild');
@@ -62,6 +64,10 @@ const separateEngine = {
 		build.onResolve({ filter: /^\.\.\/engine$/ }, (a) =>
 			a.importer.includes(`${path.sep}vscode${path.sep}`) ? { path: './engine.js', external: true } : undefined,
 		);
+		// The preview's reader likewise: dist/preview.js, loaded when a preview first opens.
+		build.onResolve({ filter: /^\.\.\/preview$/ }, (a) =>
+			a.importer.includes(`${path.sep}vscode${path.sep}`) ? { path: './preview.js', external: true } : undefined,
+		);
 		build.onResolve({ filter: /(^|\/)errors$/ }, (a) =>
 			/[\\/]engine[\\/]errors$/.test(path.resolve(a.resolveDir, a.path))
 				? { path: './errors.js', external: true }
@@ -85,6 +91,13 @@ const builds = [
 		plugins: [...common.plugins, separateEngine],
 	},
 	{ ...common, entryPoints: ['src/engine/errors.ts'], outfile: 'dist/errors.js' },
+	{
+		...common,
+		entryPoints: ['src/preview/index.ts'],
+		outfile: 'dist/preview.js',
+		plugins: [...common.plugins, separateEngine],
+	},
+	{ ...common, entryPoints: ['src/preview/previewWorker.ts'], outfile: 'dist/previewWorker.js' },
 	{ ...common, entryPoints: ['src/engine/worker.ts'], outfile: 'dist/worker.js' },
 	{
 		...common,
