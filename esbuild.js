@@ -7,6 +7,7 @@
 //   dist/errors.js            SweepError, shared by extension.js and engine.js (one class, so instanceof works)
 //   dist/preview.js           the preview's reader (head, rows, profile worker), loaded when a preview opens
 //   dist/previewWorker.js     the worker_threads entry of the preview's column profile
+//   dist/previewPanel.js      the preview's webview panel (extension side), loaded when a preview opens
 // Flags: --production (minify, no source maps), --watch (rebuild on change).
 const path = require('node:path');
 const esbuild = require('esbuild');
@@ -64,9 +65,15 @@ const separateEngine = {
 		build.onResolve({ filter: /^\.\.\/engine$/ }, (a) =>
 			a.importer.includes(`${path.sep}vscode${path.sep}`) ? { path: './engine.js', external: true } : undefined,
 		);
-		// The preview's reader likewise: dist/preview.js, loaded when a preview first opens.
+		// The preview likewise: its reader (dist/preview.js) and its panel (dist/previewPanel.js), loaded when a
+		// preview first opens.
 		build.onResolve({ filter: /^\.\.\/preview$/ }, (a) =>
 			a.importer.includes(`${path.sep}vscode${path.sep}`) ? { path: './preview.js', external: true } : undefined,
+		);
+		build.onResolve({ filter: /^\.\/previewPanel$/ }, (a) =>
+			a.importer.endsWith(`${path.sep}vscode${path.sep}preview.ts`)
+				? { path: './previewPanel.js', external: true }
+				: undefined,
 		);
 		build.onResolve({ filter: /(^|\/)errors$/ }, (a) =>
 			/[\\/]engine[\\/]errors$/.test(path.resolve(a.resolveDir, a.path))
@@ -98,6 +105,13 @@ const builds = [
 		plugins: [...common.plugins, separateEngine],
 	},
 	{ ...common, entryPoints: ['src/preview/previewWorker.ts'], outfile: 'dist/previewWorker.js' },
+	{
+		...common,
+		entryPoints: ['src/vscode/previewPanel.ts'],
+		outfile: 'dist/previewPanel.js',
+		external: ['vscode'],
+		plugins: [...common.plugins, separateEngine],
+	},
 	{ ...common, entryPoints: ['src/engine/worker.ts'], outfile: 'dist/worker.js' },
 	{
 		...common,

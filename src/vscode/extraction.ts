@@ -2,7 +2,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { ResolvedConfig } from '../config';
 import { isSweepError, SweepError } from '../engine/errors';
-import type { ExtractOptions, Manifest } from '../engine/types';
+import type { ExtractOptions, ExtractProgress, Manifest } from '../engine/types';
 import { columnChoices, replacePartitionColumn } from './columns';
 import type { ExtractCommandOptions } from './commandArgs';
 import { loadEngine, MANIFEST_FILE as MANIFEST, REJECTS_FILE as REJECTS } from './engine';
@@ -41,6 +41,10 @@ export interface ExtractRequest {
 	withOrders: boolean;
 	/** Orders file given as the command's second argument. */
 	ordersUri?: vscode.Uri;
+	/** Also told every progress report (the Preview panel shows the run). */
+	onProgress?: (progress: ExtractProgress) => void;
+	/** Cancels this request, as its notification's Cancel does (the Preview panel's Cancel). */
+	signal?: AbortSignal;
 }
 
 /** How the last request ended badly: a SweepError code, `cancelled` (a prompt was declined) or `unexpected`. */
@@ -141,6 +145,8 @@ export class Extractions implements vscode.Disposable {
 			return undefined;
 		}
 		const job: Job = { key, uri: req.uri, name, state: 'asking', abort: new AbortController() };
+		if (req.signal?.aborted) job.abort.abort();
+		req.signal?.addEventListener('abort', () => job.abort.abort(), { once: true });
 		const others = [...this.jobs.values()];
 		this.jobs.set(key, job);
 		try {
@@ -227,7 +233,7 @@ export class Extractions implements vscode.Disposable {
 					input,
 					outDir,
 					partitionBy,
-					mapping: settings.columnMapping,
+					mapping: o.columnMapping ?? settings.columnMapping,
 					ordersFile,
 					delimiter: settings.delimiter,
 					workers: config.workers,
@@ -237,7 +243,7 @@ export class Extractions implements vscode.Disposable {
 				};
 				this.logStart(options, config);
 				try {
-					const manifest = await this.execute(job, options);
+					const manifest = await this.execute(job, options, req.onProgress);
 					manifest.outDir ??= outDir;
 					this.finish(manifest, Date.now() - started, o.notify !== false);
 					return manifest;
@@ -374,7 +380,11 @@ export class Extractions implements vscode.Disposable {
 	}
 
 	/** Runs the engine under the progress notification, the status bar following along. */
-	private async execute(job: Job, options: ExtractOptions): Promise<Manifest> {
+	private async execute(
+		job: Job,
+		options: ExtractOptions,
+		onProgress?: (progress: ExtractProgress) => void,
+	): Promise<Manifest> {
 		const { statusBar } = this.s;
 		statusBar.setRunning(0, job.name);
 		try {
@@ -382,7 +392,10 @@ export class Extractions implements vscode.Disposable {
 				{
 					title: `Sweep: extracting ${job.name}`,
 					signal: job.abort.signal,
-					onProgress: (p) => statusBar.setRunning(percentOf(p), job.name),
+					onProgress: (p) => {
+						statusBar.setRunning(percentOf(p), job.name);
+						onProgress?.(p);
+					},
 				},
 				(signal, report) => loadEngine().extract(options, { signal, onProgress: report }),
 			);
@@ -485,7 +498,7 @@ function fileKey(uri: vscode.Uri): string {
 }
 
 /** Reveals the output folder: in the OS file manager when local, in the Explorer when remote. */
-async function openFolder(outDir: string, ui: Ui): Promise<void> {
+export async function openFolder(outDir: string, ui: Ui): Promise<void> {
 	const local = vscode.env.remoteName === undefined && vscode.env.uiKind === vscode.UIKind.Desktop;
 	if (local) {
 		await vscode.commands.executeCommand('revealFileInOS', vscode.Uri.file(path.join(outDir, MANIFEST)));
