@@ -1,6 +1,17 @@
 import { isUtf8 } from 'node:buffer';
 import { type FileHandle, open, stat, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
+import {
+	DEFAULT_MAX_PARTITIONS,
+	DEFAULT_PARTITION_BY,
+	MANIFEST_FILE,
+	MAX_OPEN_FILES,
+	MAX_RECORD_BYTES,
+	parseCount,
+	REJECTS_FILE,
+	refusal,
+	show,
+} from '../rules';
 import { BufferPool } from './bufferPool';
 import { type Chunk, lineAt, readChunks } from './chunkReader';
 import { bytesOf, formatHeader, normalizeDelimiter } from './dialect';
@@ -9,22 +20,11 @@ import { FileNamer } from './fileNames';
 import { planColumns, readHead } from './header';
 import { encodeKey } from './keys';
 import { loadOrders, type Orders } from './orders';
-import {
-	commitOutput,
-	describeFsError,
-	discardOutput,
-	MANIFEST,
-	type OutputPlan,
-	prepareOutput,
-	REJECTS,
-} from './outputFolder';
+import { commitOutput, describeFsError, discardOutput, type OutputPlan, prepareOutput } from './outputFolder';
 import { ChunkLineError, WorkerPool } from './pool';
 import type { ChunkDone, ChunkStats, WorkerInit } from './protocol';
 import type { ConfigSources, ExtractHooks, ExtractOptions, Manifest, ManifestPartition } from './types';
 import { PartitionWriter } from './writer';
-
-const DEFAULT_MAX_CHUNK_BYTES = 64 * 1024 * 1024;
-const DEFAULT_MAX_PARTITIONS = 100_000;
 
 /** `<input folder>/processed/<input name without extension>`. */
 export function defaultOutDir(input: string): string {
@@ -40,10 +40,11 @@ interface PartitionState {
 	stats: ChunkStats;
 }
 
-function positiveInt(value: number, what: string): number {
-	if (!Number.isInteger(value) || value < 1)
-		throw new SweepError('usage', `${what} must be a positive integer (got ${value}).`);
-	return value;
+/** A count option by the counts rule (src/rules); a refused one is a usage error in the rule's words. */
+function count(value: unknown, what: string, min: 0 | 1): number {
+	const checked = parseCount(value, min);
+	if (!checked.ok) throw new SweepError('usage', refusal(what, show(value), checked.problem));
+	return checked.value;
 }
 
 /** Text of a byte string (see keys.ts) for people, and whether its bytes were valid UTF-8. */
@@ -82,7 +83,7 @@ function quoted(bytes: Uint8Array): Buffer {
 }
 
 /**
- * Extracts the partitions of a CSV file (SPEC §5): streams it from disk in chunks through a pool of worker
+ * Extracts the partitions of a CSV file (README "What extraction does"): streams it from disk in chunks through a pool of worker
  * threads, writes one file per partition plus `_manifest.json` and `_rejects.csv` into a temporary sibling of
  * the output folder, and puts it in place only when everything succeeded. Resolves to the manifest.
  *
@@ -95,15 +96,17 @@ export async function extract(options: ExtractOptions, hooks: ExtractHooks = {})
 	const { signal, onProgress } = hooks;
 	const pending = options.pendingConfig;
 	pending?.catch(() => undefined); // a rejection is reported where it is awaited, not as an unhandled one
-	let workers = pending ? 0 : positiveInt(options.workers as number, 'workers');
-	let chunkSize = pending ? 0 : positiveInt(options.chunkSize as number, 'chunk size');
+	let workers = pending ? 0 : count(options.workers, 'workers', 1);
+	let chunkSize = pending ? 0 : count(options.chunkSize, 'chunkSize', 1);
 	let configSources = options.configSources;
-	const maxChunkBytes = Math.min(options.maxChunkBytes ?? DEFAULT_MAX_CHUNK_BYTES, 512 * 1024 * 1024);
-	const maxPartitions = options.maxPartitions ?? DEFAULT_MAX_PARTITIONS;
-	const maxRejects = options.maxRejects ?? null;
+	const maxChunkBytes = Math.min(options.maxChunkBytes ?? MAX_RECORD_BYTES, 512 * 1024 * 1024);
+	const maxPartitions =
+		options.maxPartitions == null ? DEFAULT_MAX_PARTITIONS : count(options.maxPartitions, 'maxPartitions', 1);
+	const maxRejects = options.maxRejects == null ? null : count(options.maxRejects, 'maxRejects', 0);
 	const mapping = options.mapping ?? {};
-	const partitionBy = options.partitionBy && options.partitionBy.length > 0 ? options.partitionBy : ['symbol'];
-	const delimiterGiven = options.delimiter ? normalizeDelimiter(options.delimiter) : null;
+	const partitionBy =
+		options.partitionBy && options.partitionBy.length > 0 ? options.partitionBy : DEFAULT_PARTITION_BY;
+	const delimiterGiven = normalizeDelimiter(options.delimiter);
 	if (signal?.aborted) throw abortedError();
 
 	const input = path.resolve(options.input);
@@ -166,8 +169,8 @@ export async function extract(options: ExtractOptions, hooks: ExtractHooks = {})
 		try {
 			if (pending) {
 				const settled = await pending;
-				workers = positiveInt(settled.workers, 'workers');
-				chunkSize = positiveInt(settled.chunkSize, 'chunk size');
+				workers = count(settled.workers, 'workers', 1);
+				chunkSize = count(settled.chunkSize, 'chunkSize', 1);
 				configSources = settled.configSources ?? configSources;
 				pool.grow(workers);
 			}
@@ -215,7 +218,7 @@ export async function extract(options: ExtractOptions, hooks: ExtractHooks = {})
 				started,
 				run,
 			});
-			await writeFile(path.join(outPlan.tmpDir, MANIFEST), `${JSON.stringify(manifest, null, 2)}\n`);
+			await writeFile(path.join(outPlan.tmpDir, MANIFEST_FILE), `${JSON.stringify(manifest, null, 2)}\n`);
 			if (signal?.aborted) throw abortedError();
 			await commitOutput(outPlan);
 			return { ...manifest, outDir: outPlan.outDir };
@@ -286,7 +289,7 @@ interface PipelineResult {
  */
 async function runPipeline(a: PipelineArgs): Promise<PipelineResult> {
 	const pool = a.pool;
-	const writer = new PartitionWriter(a.outPlan.tmpDir, a.options.maxOpenFiles ?? 512);
+	const writer = new PartitionWriter(a.outPlan.tmpDir, a.options.maxOpenFiles ?? MAX_OPEN_FILES);
 	const namer = new FileNamer(a.extension);
 	const byKey = new Map<string, PartitionState>();
 	const partitions: PartitionState[] = [];
@@ -336,7 +339,7 @@ async function runPipeline(a: PipelineArgs): Promise<PipelineResult> {
 			totals.rowsWritten += b.rows;
 		}
 		if (done.rejects.length > 0) {
-			if (rejectsId < 0) rejectsId = writer.add(REJECTS, Buffer.from('line,reason,raw\n'));
+			if (rejectsId < 0) rejectsId = writer.add(REJECTS_FILE, Buffer.from('line,reason,raw\n'));
 			const raw = new Uint8Array(done.rejectData);
 			for (const r of done.rejects) r.line += startLine;
 			const lines = done.rejects.map((r) =>
@@ -508,7 +511,7 @@ function buildManifest(m: {
 		rowsRejected: m.run.rowsRejected,
 		rowsFilteredOut: m.run.rowsFilteredOut,
 		partitions,
-		rejects: m.run.rowsRejected > 0 ? REJECTS : null,
+		rejects: m.run.rowsRejected > 0 ? REJECTS_FILE : null,
 		startedAt: m.startedAt,
 		durationMs: Date.now() - m.started,
 	};
