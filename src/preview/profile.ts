@@ -5,14 +5,13 @@
  */
 import { textOf } from '../engine/dialect';
 import { datePrefix } from '../engine/keys';
+import { DEFAULT_MAX_PARTITIONS as MAX_PARTITIONS } from '../rules';
 import type { ColumnProfile, PartitionHint, ValueType } from './types';
 
 /** Distinct values counted exactly per column; past this the KMV sketch estimates them. */
 export const EXACT_DISTINCT_CAP = 20_000;
 /** The KMV sketch keeps the k smallest hashes. Relative error about 1/sqrt(k) ≈ 3%. */
 export const KMV_K = 1024;
-/** Sweep's default `--max-partitions`. */
-const MAX_PARTITIONS = 100_000;
 const TOP = 5;
 
 enum Kind {

@@ -266,12 +266,12 @@ const SCRIPT = `
 	});
 
 	// ---- partition columns and renames ---------------------------------------------------------------------
-	const GRAINS = ${JSON.stringify(['date'])};
+	function grains() { return (st.setup && st.setup.grains) || []; }
 	function isTime(i) { const p = st.profile && st.profile.columns[i]; return !!p && (p.type === 'date' || p.type === 'datetime'); }
 	function togglePart(i) {
 		const p = partIndex(i);
 		if (p >= 0) st.parts.splice(p, 1);
-		else st.parts.push({ col: i, grain: isTime(i) ? 'date' : '' });
+		else st.parts.push({ col: i, grain: isTime(i) && grains().length ? grains()[0] : '' });
 		renderHead(); markFocus(true); renderSetup(); renderProfile();
 	}
 	function specs() { return st.parts.map((p) => p.grain ? p.grain + '(' + outName(p.col) + ')' : outName(p.col)); }
@@ -287,10 +287,10 @@ const SCRIPT = `
 		st.parts.forEach((p, k) => {
 			const chip = el('span', 'chip');
 			chip.appendChild(el('span', 'badge', String(k + 1)));
-			if (isTime(p.col) || p.grain) {
+			if ((isTime(p.col) && grains().length) || p.grain) {
 				const sel = el('select');
 				sel.setAttribute('aria-label', 'How to partition by ' + outName(p.col));
-				[['', outName(p.col) + ' (whole value)']].concat(GRAINS.map((g) => [g, g + '(' + outName(p.col) + ')'])).forEach(([v, t]) => {
+				[['', outName(p.col) + ' (whole value)']].concat(grains().map((g) => [g, g + '(' + outName(p.col) + ')'])).forEach(([v, t]) => {
 					const o = el('option', '', t); o.value = v; if (v === p.grain) o.selected = true; sel.appendChild(o);
 				});
 				sel.addEventListener('change', () => { p.grain = sel.value; renderSetup(); });

@@ -5,7 +5,7 @@ import { formatCount } from '../config';
 import type { Manifest } from '../engine/types';
 import type * as Preview from '../preview';
 import type { PreviewHead, PreviewRow, ProfileSnapshot } from '../preview/types';
-import { MANIFEST_FILE } from './engine';
+import { MANIFEST_FILE, parsePartitionSpec, SUPPORTED_PARTITION_FUNCTIONS } from '../rules';
 import { type Extractions, openFolder } from './extraction';
 import { completionMessage, errorLine, percentOf, progressMessage } from './messages';
 import { buildPreviewHtml, type PreviewMessage, parsePreviewMessage, type RunSetup } from './previewHtml';
@@ -51,6 +51,9 @@ export interface PreviewSnapshot {
 }
 
 type OrdersChoice = { path: string; source: string } | null;
+
+/** The time grains a date/time column can be partitioned by: those of the partition grammar the engine computes. */
+const TIME_GRAINS = (['date', 'month', 'year', 'hour'] as const).filter((f) => SUPPORTED_PARTITION_FUNCTIONS.has(f));
 
 /**
  * One preview: a webview (a panel of the custom editor) over one CSV file. Reads a bounded head on the
@@ -377,6 +380,7 @@ export class PreviewController implements vscode.Disposable {
 			chunk: config ? `${formatCount(config.chunkSize)} rows (${source(config.labels.chunkSize)})` : 'detecting…',
 			notice: notices.join(' '),
 			canSave: vscode.workspace.getWorkspaceFolder(this.uri) !== undefined,
+			grains: TIME_GRAINS,
 		};
 		const message: Record<string, unknown> = { type: 'setup', setup };
 		if (initial && this.head) message.initial = this.initialChoices(settings.partitionBy, settings.columnMapping);
@@ -396,11 +400,12 @@ export class PreviewController implements vscode.Disposable {
 		}
 		const outName = (i: number) => renames[i] ?? header[i];
 		const parts: { col: number; grain: string }[] = [];
-		for (const spec of partitionBy) {
-			const m = /^\s*([a-z]+)\((.+)\)\s*$/.exec(spec);
-			const column = m ? m[2].trim() : spec;
+		for (const text of partitionBy) {
+			const parsed = parsePartitionSpec(text);
+			if (!parsed.ok || !(TIME_GRAINS as readonly string[]).concat('value').includes(parsed.value.fn)) continue;
+			const { column, fn } = parsed.value;
 			const i = header.findIndex((_, k) => outName(k) === column);
-			if (i >= 0 && !parts.some((p) => p.col === i)) parts.push({ col: i, grain: m ? m[1] : '' });
+			if (i >= 0 && !parts.some((p) => p.col === i)) parts.push({ col: i, grain: fn === 'value' ? '' : fn });
 		}
 		return { parts, renames };
 	}
