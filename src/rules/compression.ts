@@ -3,9 +3,7 @@
  * `compressLevel` options all go through these, so they accept and refuse the same values with the same words.
  * Plain TypeScript: no `vscode`, no I/O.
  */
-
-/** What a rule says about a value: accepted (with the value to use) or refused (with the words to show). */
-export type CompressionChecked<T> = { ok: true; value: T } | { ok: false; problem: string };
+import { accept, type Checked, refuse } from './checked';
 
 /** How partition files are written, and how an input was found to be compressed. */
 export type Compression = 'none' | 'gzip' | 'zstd';
@@ -27,32 +25,30 @@ export const ZSTD_NODE_VERSION = '22.15';
 /**
  * `--compress` / `sweep.compression`: `none`, `gzip` or `zstd` (any case). Absent, null or empty mean `none`.
  */
-export function parseCompression(raw: unknown): CompressionChecked<Compression> {
-	if (raw === undefined || raw === null) return { ok: true, value: 'none' };
+export function parseCompression(raw: unknown): Checked<Compression> {
+	if (raw === undefined || raw === null) return accept('none');
 	if (typeof raw === 'string') {
 		const v = raw.trim().toLowerCase();
-		if (v === '') return { ok: true, value: 'none' };
-		if ((COMPRESSIONS as readonly string[]).includes(v)) return { ok: true, value: v as Compression };
+		if (v === '') return accept('none');
+		if ((COMPRESSIONS as readonly string[]).includes(v)) return accept(v as Compression);
 	}
-	return { ok: false, problem: 'is not one of none, gzip, zstd' };
+	return refuse('is not one of none, gzip, zstd');
 }
 
 /**
  * `--compress-level N` for the codec chosen: a whole number in the codec's range (gzip 1–9, zstd 1–19), or
  * absent (null: the codec's default). A level without a codec is refused: it would do nothing.
  */
-export function parseCompressionLevel(raw: unknown, codec: Compression): CompressionChecked<number | null> {
-	if (raw === undefined || raw === null || (typeof raw === 'string' && raw.trim() === '')) {
-		return { ok: true, value: null };
-	}
-	if (codec === 'none') return { ok: false, problem: 'needs a compression (gzip or zstd) to apply to' };
+export function parseCompressionLevel(raw: unknown, codec: Compression): Checked<number | null> {
+	if (raw === undefined || raw === null || (typeof raw === 'string' && raw.trim() === '')) return accept(null);
+	if (codec === 'none') return refuse('needs a compression (gzip or zstd) to apply to');
 	const range = COMPRESSION_LEVELS[codec];
 	const text = typeof raw === 'string' ? raw.trim() : null;
 	const n = typeof raw === 'number' ? raw : text !== null && /^\d+$/.test(text) ? Number(text) : Number.NaN;
 	if (!Number.isInteger(n) || n < range.min || n > range.max) {
-		return { ok: false, problem: `is not a ${codec} level (a whole number from ${range.min} to ${range.max})` };
+		return refuse(`is not a ${codec} level (a whole number from ${range.min} to ${range.max})`);
 	}
-	return { ok: true, value: n };
+	return accept(n);
 }
 
 /** True when this Node's `zlib` can compress and decompress zstd. */

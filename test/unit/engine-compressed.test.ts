@@ -564,7 +564,7 @@ describe('compressed output: --compress gzip|zstd', function () {
 				/--compress-level "10" is not a gzip level \(a whole number from 1 to 9\)/,
 			],
 			[['--compress', 'zstd', '--compress-level', '0'], /--compress-level "0" is not a zstd level/],
-			[['--compress-level', '3'], /--compress-level "3" needs a compression/],
+			[['--compress-level', '3'], /--compress-level "3": needs a compression/],
 		] as const) {
 			const r = await runCli(['extract', trades, '--out', outDir, ...args]);
 			assert.equal(r.code, 2, r.stderr);
