@@ -313,7 +313,13 @@ describe('compressed input: files, names and errors', function () {
 		const changes: [string, (f: string) => void][] = [
 			['appended to', (f) => fs.appendFileSync(f, zlib.gzipSync(Buffer.from('9,LATE,1,1,x\n')))],
 			['truncated', (f) => fs.truncateSync(f, 200_000)],
-			['replaced', (f) => (fs.writeFileSync(`${f}.new`, gz), fs.renameSync(`${f}.new`, f))],
+			[
+				'replaced',
+				(f) => {
+					fs.writeFileSync(`${f}.new`, gz);
+					fs.renameSync(`${f}.new`, f);
+				},
+			],
 		];
 		for (const [what, change] of changes) {
 			const input = path.join(dir, 'changing.csv.gz');
