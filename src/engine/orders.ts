@@ -1,9 +1,11 @@
 import { readFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { parse } from 'csv-parse/sync';
+import type { PartitionSpec } from '../rules';
+import { decompressWhole } from './compression';
 import { bomLength, LF, sniffDelimiter } from './dialect';
 import { SweepError } from './errors';
-import { datePrefix, encodeKey, type KeyColumnSpec } from './keys';
+import { datePrefix, encodeKey } from './keys';
 
 export interface Orders {
 	path: string;
@@ -23,7 +25,7 @@ const MAX_ORDERS_BYTES = 512 * 1024 * 1024;
 export async function loadOrders(
 	file: string,
 	mapping: Readonly<Record<string, string>>,
-	keySpecs: readonly KeyColumnSpec[],
+	keySpecs: readonly PartitionSpec[],
 ): Promise<Orders> {
 	const abs = path.resolve(file);
 	let bytes: Buffer;
@@ -34,6 +36,8 @@ export async function loadOrders(
 		const why = code === 'ENOENT' ? 'does not exist' : code === 'EISDIR' ? 'is a folder' : (e as Error).message;
 		throw new SweepError('bad-orders', `Orders file ${abs} ${why}.`, { file: abs, cause: e });
 	}
+	// A gzip or zstd orders file (recognised by its bytes) is decompressed off the calling thread.
+	bytes = await decompressWhole(bytes, abs, MAX_ORDERS_BYTES);
 	if (bytes.length > MAX_ORDERS_BYTES) {
 		throw new SweepError('bad-orders', `Orders file ${abs} is larger than 512 MB; orders files are read whole.`, {
 			file: abs,
@@ -97,7 +101,7 @@ export async function loadOrders(
 		}
 		const values = keySpecs.map((k, j) => {
 			const v = record[indexes[j]];
-			if (!k.date) return v;
+			if (k.fn !== 'date') return v;
 			const day = datePrefix(v);
 			if (day === null) {
 				throw new SweepError(
