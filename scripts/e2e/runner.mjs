@@ -532,7 +532,7 @@ async function previewUiSteps(page) {
 			await sleep(800);
 			const editor = await page.locator('.part.editor').first().boundingBox();
 			await shot(page, 'preview-table.png', editor);
-			await frame.locator('#profileheading').scrollIntoViewIfNeeded();
+			await frame.locator('#profileheading').evaluate((e) => e.scrollIntoView({ block: 'start' }));
 			await sleep(500);
 			await shot(page, 'preview-profile.png', editor);
 			const note = (await frame.locator('#profnote').innerText()).trim();
