@@ -1,7 +1,7 @@
-import type { FileHandle } from 'node:fs/promises';
 import { type PartitionSpec, parsePartitionList, refusal, show } from '../rules';
 import { bomLength, bytesOf, firstRecordEnd, LF, sniffDelimiter, splitRecord, textOf } from './dialect';
 import { SweepError } from './errors';
+import type { ByteReader } from './source';
 
 export interface FileHead {
 	/** Bytes of the BOM skipped (0 or 3). */
@@ -22,9 +22,12 @@ export interface FileHead {
 
 const SNIFF_BYTES = 64 * 1024;
 
-/** Reads the header record (and sniffs the delimiter unless given). */
+/**
+ * Reads the header record (and sniffs the delimiter unless given). `size` is the content's size, or Infinity when
+ * it is not known in advance (a compressed file).
+ */
 export async function readHead(
-	fh: FileHandle,
+	fh: ByteReader,
 	size: number,
 	file: string,
 	delimiterGiven: string | null,
@@ -35,6 +38,9 @@ export async function readHead(
 		const buf = Buffer.allocUnsafe(want);
 		const { bytesRead } = await fh.read(buf, 0, want, 0);
 		const bytes = buf.subarray(0, bytesRead);
+		if (bytesRead === 0) {
+			throw new SweepError('input-empty', `${file} is empty: there is no header to read.`, { file });
+		}
 		const bom = bomLength(bytes, file);
 		const body = bytes.subarray(bom);
 		let delimiter = delimiterGiven;
@@ -44,7 +50,7 @@ export async function readHead(
 			delimiter = sniffDelimiter(sniff.subarray(0, lastLF >= 0 ? lastLF + 1 : sniff.length).toString('latin1'));
 		}
 		let end = firstRecordEnd(body, delimiter.charCodeAt(0));
-		if (end === -1 && bytesRead < size) {
+		if (end === -1 && bytesRead === want && bytesRead < size) {
 			if (want >= maxBytes) {
 				throw new SweepError(
 					'bad-header',
