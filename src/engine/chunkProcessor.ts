@@ -336,7 +336,7 @@ export class ChunkProcessor {
 				let e = ve[idx];
 				if (keyIsDate[k]) {
 					if (!startsWithDate(buf, s, e)) {
-						bad = `column "${keyColumns[k].name}": ${showValue(this.value(buf, idx))} does not start with a YYYY-MM-DD date`;
+						bad = `column "${keyColumns[k].name}": ${showValue(this.value(buf, idx))} does not start with a valid YYYY-MM-DD date`;
 						break;
 					}
 					e = s + 10;

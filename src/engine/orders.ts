@@ -102,7 +102,7 @@ export async function loadOrders(
 			if (day === null) {
 				throw new SweepError(
 					'bad-orders',
-					`Orders file ${abs}, line ${info.lines}: ${JSON.stringify(v)} in column ${JSON.stringify(k.column)} does not start with a YYYY-MM-DD date.`,
+					`Orders file ${abs}, line ${info.lines}: ${JSON.stringify(v)} in column ${JSON.stringify(k.column)} does not start with a valid YYYY-MM-DD date.`,
 					{ file: abs, line: info.lines },
 				);
 			}

@@ -254,13 +254,17 @@ export class FileNamer {
 	}
 }
 
-/** The `YYYY-MM-DD` that starts an ISO-8601 value, or null. */
+/** The `YYYY-MM-DD` that starts an ISO-8601 value and is a real calendar day, or null. */
 export function isoDay(value: string): string | null {
 	const m = /^(\d{4})-(\d{2})-(\d{2})(?=$|[Tt Z+-])/.exec(value);
 	if (!m) return null;
 	const month = Number(m[2]);
 	const day = Number(m[3]);
-	if (month < 1 || month > 12 || day < 1 || day > 31) return null;
+	if (month < 1 || month > 12 || day < 1) return null;
+	// A real calendar day: JavaScript's proleptic Gregorian calendar must give back the same day of the month.
+	const t = new Date(0);
+	t.setUTCFullYear(Number(m[1]), month - 1, day);
+	if (t.getUTCDate() !== day) return null;
 	return `${m[1]}-${m[2]}-${m[3]}`;
 }
 
