@@ -339,6 +339,7 @@ async function runExtract(cmd: Extract<Command, { kind: 'extract' }>, io: CliIO)
 		);
 		completed = true;
 		progress?.clear();
+		for (const w of manifest.warnings ?? []) err(`sweep: warning: ${w}\n`);
 		io.stdout.write(
 			cmd.json ? `${JSON.stringify(manifest, null, 2)}\n` : summary(manifest, cmd.options.input, cmd.options.outDir),
 		);

@@ -1,10 +1,11 @@
 import { isUtf8 } from 'node:buffer';
+import { constants } from 'node:fs';
 import { type FileHandle, open, stat, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { BufferPool } from './bufferPool';
 import { type Chunk, lineAt, readChunks } from './chunkReader';
 import { bytesOf, formatHeader, normalizeDelimiter } from './dialect';
-import { abortedError, SweepError } from './errors';
+import { abortedError, notRegular, SweepError } from './errors';
 import { FileNamer } from './fileNames';
 import { planColumns, readHead } from './header';
 import { encodeKey } from './keys';
@@ -115,14 +116,21 @@ export async function extract(options: ExtractOptions, hooks: ExtractHooks = {})
 		);
 	});
 	if (st.isDirectory()) throw new SweepError('input-missing', `${input} is a folder, not a CSV file.`, { file: input });
+	if (!st.isFile()) throw notRegular(input, st, 'input-missing');
 	if (st.size === 0)
 		throw new SweepError('input-empty', `${input} is empty: there is no header to read.`, { file: input });
 
 	let fh: FileHandle;
 	try {
-		fh = await open(input, 'r');
+		// Non-blocking: should the path have become a FIFO since stat(), open() must not wait for a writer.
+		fh = await open(input, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
 	} catch (e) {
 		throw new SweepError('input-missing', `Cannot read ${input}: ${describeFsError(e)}.`, { file: input, cause: e });
+	}
+	const opened = await fh.stat();
+	if (!opened.isFile() || opened.ino !== st.ino || opened.dev !== st.dev) {
+		await fh.close();
+		throw new SweepError('file-changed', `${input} was replaced while Sweep opened it; run again.`, { file: input });
 	}
 	let pool: WorkerPool | undefined;
 	try {
@@ -135,7 +143,8 @@ export async function extract(options: ExtractOptions, hooks: ExtractHooks = {})
 				line: 1,
 			});
 		}
-		const orders = options.ordersFile ? await loadOrders(options.ordersFile, mapping, plan.keySpecs) : null;
+		const orders = options.ordersFile ? await loadOrders(options.ordersFile, mapping, plan.keySpecs, signal) : null;
+		if (signal?.aborted) throw abortedError();
 		const init: WorkerInit = {
 			delimiter: head.delimiter.charCodeAt(0),
 			fieldCount: head.names.length,
@@ -158,6 +167,7 @@ export async function extract(options: ExtractOptions, hooks: ExtractHooks = {})
 			force: options.force ?? false,
 			input,
 			inputBytes: size - head.dataStart,
+			reads: orders ? [input, orders.path] : [input],
 		});
 		if (signal?.aborted) {
 			await discardOutput(outPlan);
@@ -217,8 +227,10 @@ export async function extract(options: ExtractOptions, hooks: ExtractHooks = {})
 			});
 			await writeFile(path.join(outPlan.tmpDir, MANIFEST), `${JSON.stringify(manifest, null, 2)}\n`);
 			if (signal?.aborted) throw abortedError();
-			await commitOutput(outPlan);
-			return { ...manifest, outDir: outPlan.outDir };
+			const warnings = await commitOutput(outPlan);
+			return warnings.length > 0
+				? { ...manifest, outDir: outPlan.outDir, warnings }
+				: { ...manifest, outDir: outPlan.outDir };
 		} catch (e) {
 			await discardOutput(outPlan);
 			if (signal?.aborted) throw abortedError();
