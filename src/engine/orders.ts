@@ -1,9 +1,10 @@
 import { constants } from 'node:fs';
 import { type FileHandle, open, stat } from 'node:fs/promises';
 import * as path from 'node:path';
+import type { PartitionSpec } from '../rules';
 import { bomLength, CR, LF, QUOTE, sniffDelimiter } from './dialect';
 import { abortedError, notRegular, SweepError } from './errors';
-import { datePrefix, encodeKey, type KeyColumnSpec } from './keys';
+import { datePrefix, encodeKey } from './keys';
 
 export interface Orders {
 	path: string;
@@ -131,7 +132,7 @@ function parseRecord(
 export async function loadOrders(
 	file: string,
 	mapping: Readonly<Record<string, string>>,
-	keySpecs: readonly KeyColumnSpec[],
+	keySpecs: readonly PartitionSpec[],
 	signal?: AbortSignal,
 ): Promise<Orders> {
 	const abs = path.resolve(file);
@@ -169,7 +170,7 @@ async function readOrders(
 	fh: FileHandle,
 	abs: string,
 	mapping: Readonly<Record<string, string>>,
-	keySpecs: readonly KeyColumnSpec[],
+	keySpecs: readonly PartitionSpec[],
 	signal: AbortSignal | undefined,
 	bad: (message: string, line?: number) => SweepError,
 ): Promise<Orders> {
@@ -261,7 +262,7 @@ async function readOrders(
 		}
 		const values = keySpecs.map((k, j) => {
 			const v = rec.fields[order[j]];
-			if (!k.date) return v;
+			if (k.fn !== 'date') return v;
 			const day = datePrefix(v);
 			if (day === null) {
 				throw bad(

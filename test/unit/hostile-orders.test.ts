@@ -3,8 +3,8 @@ import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { extract } from '../../src/engine';
-import { parseKeyColumn } from '../../src/engine/keys';
 import { loadOrders, ORDERS_LIMITS } from '../../src/engine/orders';
+import { type PartitionSpec, parsePartitionList } from '../../src/rules';
 import { requireCli, runCli, startCli, writeTrades } from '../fixtures/hostile/env';
 import { outputBytes } from '../fixtures/hostile/oracle';
 import { expectSweepError, hangGuard } from './helpers/engine';
@@ -15,7 +15,11 @@ import { leftovers, makeTmp, removeTmp } from './helpers/fsutil';
  * bounded memory, cancellable, and FIFOs and devices are refused at once (README "Special files").
  */
 
-const keys = (specs: string[]) => specs.map(parseKeyColumn);
+const keys = (specs: string[]): PartitionSpec[] => {
+	const r = parsePartitionList(specs);
+	if (!r.ok) throw new Error(r.problem);
+	return r.value;
+};
 
 describe('hostile orders', function () {
 	this.timeout(300_000);
