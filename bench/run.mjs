@@ -13,6 +13,7 @@
  *   --profile         first profile one Sweep run (node --cpu-prof) into bench/runs/profile-*, print top functions
  *   --profile-workers N  workers for the profiled run (default: auto)
  *   --no-activation   skip the extension activation timing
+ *   --no-preview      skip the preview timing (bench/preview.mjs: first rows and the sampled profile)
  *   --results FILE    where to write the Markdown (default bench/results.md for the full default run,
  *                     bench/runs/results.md otherwise)
  *   --keep-output     leave the last run's output folders under bench/runs/out/
@@ -33,6 +34,7 @@ import { parseArgs } from 'node:util';
 import { generateTrades } from '../scripts/gen-trades.mjs';
 import { activationMarkdown, measureActivation } from './activation.mjs';
 import { countRecords, median, summariseProfile, verifyBaseline, verifyDuckdb, verifySweep } from './lib.mjs';
+import { measurePreview, previewMarkdown } from './preview.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const rel = (p) => path.relative(root, p) || '.';
@@ -54,6 +56,7 @@ const { values: opt } = parseArgs({
 		profile: { type: 'boolean', default: false },
 		'profile-workers': { type: 'string' },
 		'no-activation': { type: 'boolean', default: false },
+		'no-preview': { type: 'boolean', default: false },
 		'activation-runs': { type: 'string', default: '15' },
 		results: { type: 'string' },
 		'keep-output': { type: 'boolean', default: false },
@@ -531,6 +534,9 @@ if (opt.size === 'big') {
 }
 
 const activation = opt['no-activation'] ? null : measureActivation({ runs: Number(opt['activation-runs']) });
+const preview = opt['no-preview']
+	? null
+	: measurePreview({ files: [input.file, ...(big ? [big.input.file] : [])], runs: Math.max(1, Math.min(runs, 3)) });
 
 // Ratios and targets.
 const sweepValid = ['sweep-auto', 'sweep-1w', 'sweep-2w'].filter((s) => results[s]?.valid);
@@ -574,6 +580,7 @@ if (big) {
 	);
 }
 if (activation) md.push('', activationMarkdown(activation));
+if (preview) md.push('', previewMarkdown(preview));
 const allNotes = [...notes, ...busyNotes];
 if (allNotes.length) md.push('', 'Notes:', '', ...allNotes.map((n) => `- ${n}`));
 md.push('');
@@ -590,7 +597,7 @@ const resultsFile = opt.results ? path.resolve(opt.results) : path.join(fullRun 
 writeFileSync(resultsFile, md.join('\n'));
 writeFileSync(
 	path.join(runsDir, `results-${rows}.json`),
-	JSON.stringify({ machine, rows, runs, results, samples, big, activation }, null, 1),
+	JSON.stringify({ machine, rows, runs, results, samples, big, activation, preview }, null, 1),
 );
 log('');
 log(md.join('\n'));

@@ -12,14 +12,15 @@
  *     Opens a workbench where Sweep is installed (code-server without the smoke-test driver, which would hide
  *     notification toasts) and uses it as a person would: reads the status bar, hovers it,
  *     runs "Sweep: Extract Partitions" from F1 on an open CSV, watches the progress notification, the finishing
- *     notification and the summary view, then runs the command from the Explorer's context menu. Saves PNGs in
+ *     notification and the summary view, then runs the command from the Explorer's context menu; then the
+ *     preview's steps (previewUiSteps: a ≥ 500 MB file from the Explorer, its profile, a run from the panel). Saves PNGs in
  *     --shots and writes ui-result.json (steps passed / failed) and ui-report.txt into --work.
  *
  * Both write chromium.pid into --work as soon as the browser starts, so run.sh can kill its process group
  * whatever happens here.
  */
 // biome-ignore-all lint/performance/useDomNodeTextContent: Playwright's locator.innerText() (the text a person sees), not a DOM node's.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, readSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { chromium } from 'playwright-core';
@@ -405,9 +406,197 @@ async function runUi() {
 		return JSON.stringify((await finishToast.innerText()).replace(/\s+/g, ' ').trim().slice(0, 160));
 	});
 
+	await previewUiSteps(page);
+
 	clearTimeout(guard);
 	await finishUi(browser, consoleLog);
 	return steps.every((s) => s.ok) ? 0 : 1;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// The preview's UI steps (issue 17), kept apart from the steps above: a file of at least 500 MB generated here with
+// scripts/gen-trades.mjs, "Preview CSV" from its Explorer context menu, the header and first record in the table,
+// the profile of the partition column, choosing a column by its heading, a run from the panel, its output on disk.
+
+/** Rows of the preview's big file: about 530 MB (76 bytes a row). */
+const PREVIEW_ROWS = Number(process.env.SWEEP_E2E_PREVIEW_ROWS || 7_000_000);
+
+/** The frame of the Sweep Preview webview (nested iframes), once its page shows `text`. */
+async function previewFrame(page, text, timeoutMs = 60_000) {
+	const until = Date.now() + timeoutMs;
+	for (;;) {
+		for (const frame of page.frames()) {
+			const body = await frame
+				.locator('body')
+				.innerText({ timeout: 500 })
+				.catch(() => '');
+			if (body.includes('Sweep Preview:') && (!text || body.includes(text))) return frame;
+		}
+		if (Date.now() > until) throw new Error(`no Sweep Preview webview showing ${JSON.stringify(text)}`);
+		await sleep(500);
+	}
+}
+
+async function previewUiSteps(page) {
+	const rel = 'big/trades-preview.csv';
+	const file = join(opt.folder, rel);
+	const base = rel.split('/').pop();
+	let truth;
+	const made = await step(
+		`generate a ${PREVIEW_ROWS.toLocaleString('en-US')}-row file (≥ 500 MB) with gen-trades.mjs`,
+		async () => {
+			mkdirSync(join(opt.folder, 'big'), { recursive: true });
+			const { spawnSync } = await import('node:child_process');
+			const r = spawnSync(
+				process.execPath,
+				[join(opt.ext, 'scripts', 'gen-trades.mjs'), '--rows', String(PREVIEW_ROWS), '--seed', '17', '--out', file],
+				{ encoding: 'utf8' },
+			);
+			if (r.status !== 0) throw new Error(`gen-trades failed: ${r.stderr}`);
+			truth = JSON.parse(readFileSync(`${file}.truth.json`, 'utf8'));
+			if (truth.bytes < 500 * 1024 * 1024) throw new Error(`only ${truth.bytes} bytes`);
+			return `${(truth.bytes / 2 ** 20).toFixed(0)} MiB`;
+		},
+	);
+
+	const opened = await step(
+		`right-click ${base} in the Explorer → "Preview CSV" shows its header and first record`,
+		async () => {
+			if (!made) throw new Error('no file');
+			await runFromPalette(page, 'Notifications: Clear All Notifications').catch(() => {});
+			await runFromPalette(page, 'File: Refresh Explorer').catch(() => {});
+			const folder = page.locator('.explorer-folders-view .monaco-list-row', { hasText: /^big$/ }).first();
+			const row = page.locator('.explorer-folders-view .monaco-list-row', { hasText: base }).first();
+			if (!(await row.isVisible().catch(() => false))) {
+				await folder.waitFor({ state: 'visible', timeout: 15_000 });
+				await folder.click();
+			}
+			await row.waitFor({ state: 'visible', timeout: 15_000 });
+			await row.click({ button: 'right' });
+			const item = page
+				.locator('.context-view .action-item, .monaco-menu .action-item', { hasText: 'Preview CSV' })
+				.first();
+			await item.waitFor({ state: 'visible', timeout: 10_000 });
+			await sleep(300);
+			const menu = await page.locator('.context-view .monaco-menu').first().boundingBox();
+			const clip = menu
+				? { x: 0, y: 0, width: menu.x + menu.width + 24, height: menu.y + menu.height + 24 }
+				: undefined;
+			await shot(page, 'preview-context-menu.png', clip);
+			const started = Date.now();
+			await item.click();
+			const fd = openSync(file, 'r');
+			const headBytes = Buffer.alloc(4096);
+			readSync(fd, headBytes, 0, 4096, 0);
+			closeSync(fd);
+			const firstLine = headBytes.toString('utf8').split('\n');
+			const firstField = firstLine[1].split(',')[0];
+			const frame = await previewFrame(page, firstField);
+			const ms = Date.now() - started;
+			const header = (await frame.locator('#gridhead').innerText()).replace(/\s+/g, ' ');
+			for (const name of firstLine[0].split(','))
+				if (!header.includes(name)) throw new Error(`heading lacks ${name}: ${header}`);
+			const first = (await frame.locator('#gridbody .row[aria-rowindex="2"]').innerText()).replace(/\s+/g, ' ');
+			if (!first.includes(firstField) || !first.includes(firstLine[1].split(',')[2]))
+				throw new Error(`first row reads ${first}`);
+			return `first rows on screen ${ms} ms after the click; ${JSON.stringify(first.slice(0, 100))}`;
+		},
+	);
+
+	const profiled = await step(
+		'the profile fills in: symbol is a good partition column, trade_id a poor one',
+		async () => {
+			if (!opened) throw new Error('no preview');
+			const frame = await previewFrame(page);
+			await frame
+				.locator('#profilebody tr', { hasText: 'a good partition column' })
+				.first()
+				.waitFor({ timeout: 120_000 });
+			await frame.locator('#profprogress.hidden').waitFor({ state: 'attached', timeout: 120_000 });
+			const symbolRow = (
+				await frame
+					.locator('#profilebody tr')
+					.filter({ has: frame.locator('th', { hasText: /^\d?symbol$/ }) })
+					.first()
+					.innerText()
+			).replace(/\s+/g, ' ');
+			if (!/good partition column/.test(symbolRow)) throw new Error(`symbol: ${symbolRow}`);
+			const idRow = (
+				await frame
+					.locator('#profilebody tr')
+					.filter({ has: frame.locator('th', { hasText: /^\d?trade_id$/ }) })
+					.first()
+					.innerText()
+			).replace(/\s+/g, ' ');
+			if (!/poor partition column/.test(idRow)) throw new Error(`trade_id: ${idRow}`);
+			await sleep(800);
+			const editor = await page.locator('.part.editor').first().boundingBox();
+			await shot(page, 'preview-table.png', editor);
+			await frame.locator('#profileheading').evaluate((e) => e.scrollIntoView({ block: 'start' }));
+			await sleep(500);
+			await shot(page, 'preview-profile.png', editor);
+			const note = (await frame.locator('#profnote').innerText()).trim();
+			return `${JSON.stringify(symbolRow.slice(0, 120))}; ${JSON.stringify(note.slice(0, 140))}`;
+		},
+	);
+
+	const chosen = await step(
+		'clicking the "symbol" heading chooses it (and again removes it); Enter does the same',
+		async () => {
+			if (!opened) throw new Error('no preview');
+			const frame = await previewFrame(page);
+			await frame.locator('#grid').scrollIntoViewIfNeeded();
+			const heading = frame.locator('#gridhead .cell', { hasText: /symbol$/ }).first();
+			const chips = frame.locator('#parts .chip');
+			// sweep.partitionBy defaults to symbol: it starts chosen.
+			if ((await chips.count()) === 0) await heading.click();
+			if (!(await chips.first().innerText()).includes('symbol')) throw new Error('symbol is not chosen');
+			await heading.click();
+			if ((await chips.count()) !== 0) throw new Error('a second click did not remove it');
+			if (!(await frame.locator('#run').isDisabled())) throw new Error('Run is enabled without a partition column');
+			const why = await frame.locator('#why').innerText();
+			await heading.focus();
+			await page.keyboard.press('Enter');
+			await frame.locator('#parts .chip', { hasText: 'symbol' }).waitFor({ timeout: 5000 });
+			if (await frame.locator('#run').isDisabled()) throw new Error('Run is still disabled');
+			return `without a column: ${JSON.stringify(why)}`;
+		},
+	);
+
+	await step(
+		'Run in the panel extracts the file: progress and Cancel in the panel, then the output on disk',
+		async () => {
+			if (!chosen || !profiled) throw new Error('not set up');
+			const frame = await previewFrame(page);
+			await frame.locator('#run').click();
+			await frame.locator('#runtext', { hasText: /\d+% · / }).waitFor({ timeout: 60_000 });
+			if (!(await frame.locator('#cancelRun').isVisible())) throw new Error('no Cancel button during the run');
+			await frame.locator('#runstate').scrollIntoViewIfNeeded();
+			await sleep(300);
+			await shot(page, 'preview-run.png', await page.locator('.part.editor').first().boundingBox());
+			await shot(page, 'preview-run-full.png');
+			await frame
+				.locator('#runtext', { hasText: /Extracted [\d,]+ rows into [\d,]+ partitions/ })
+				.waitFor({ timeout: 10 * 60_000 });
+			const text = (await frame.locator('#runtext').innerText()).trim();
+			const manifest = JSON.parse(
+				readFileSync(join(opt.folder, 'big', 'processed', 'trades-preview', '_manifest.json'), 'utf8'),
+			);
+			if (manifest.rowsRead !== truth.rows || manifest.rowsWritten !== truth.rows) {
+				throw new Error(`manifest rows ${manifest.rowsRead}/${manifest.rowsWritten}, truly ${truth.rows}`);
+			}
+			const symbols = Object.keys(truth.symbols);
+			if (manifest.partitions.length !== symbols.length)
+				throw new Error(`${manifest.partitions.length} partitions, ${symbols.length} symbols`);
+			for (const p of manifest.partitions) {
+				if (p.rows !== truth.symbols[p.key[0]].rows)
+					throw new Error(`${p.key[0]}: ${p.rows} rows, truly ${truth.symbols[p.key[0]].rows}`);
+			}
+			await frame.locator('#showSummary').click();
+			await page.locator('.tabs-container .tab.active', { hasText: 'Sweep Summary' }).waitFor({ timeout: 20_000 });
+			return JSON.stringify(text.slice(0, 160));
+		},
+	);
 }
 
 async function finishUi(browser, consoleLog) {

@@ -103,10 +103,12 @@ input, select { font-family: inherit; font-size: inherit; color: var(--vscode-in
 .badge { display: inline-block; min-width: 1.2em; margin-right: 4px; padding: 0 4px; border-radius: 8px; font-size: 0.85em; line-height: 1.4; text-align: center; color: var(--vscode-badge-foreground); background: var(--vscode-badge-background); }
 .tablefoot { margin: 4px 0; }
 table.profile { border-collapse: collapse; width: 100%; font-variant-numeric: tabular-nums; }
-table.profile th, table.profile td { text-align: left; padding: 3px 8px; border-bottom: 1px solid var(--vscode-editorWidget-border, transparent); vertical-align: top; }
-table.profile td.num { text-align: right; white-space: nowrap; }
-table.profile td.vals { max-width: 22em; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
-table.profile input { width: 10em; }
+table.profile th, table.profile td { text-align: left; padding: 3px 8px; border-bottom: 1px solid var(--vscode-editorWidget-border, transparent); vertical-align: middle; white-space: nowrap; }
+table.profile td.num { text-align: right; }
+table.profile td.vals { max-width: 14em; overflow: hidden; text-overflow: ellipsis; }
+table.profile td.top { max-width: 24em; overflow: hidden; text-overflow: ellipsis; }
+table.profile td.hint { white-space: normal; min-width: 18em; }
+table.profile input { width: 8em; }
 .hint-good { color: var(--vscode-testing-iconPassed, var(--vscode-charts-green)); }
 .hint-fair { color: var(--vscode-editorWarning-foreground, var(--vscode-charts-yellow)); }
 .hint-bad, .hint-single { color: var(--vscode-errorForeground, var(--vscode-charts-red)); }
@@ -204,7 +206,7 @@ const SCRIPT = `
 				c.setAttribute('role', 'gridcell');
 				c.setAttribute('aria-colindex', String(i + 2));
 				c.dataset.r = String(r); c.dataset.c = String(i + 1); c.tabIndex = -1;
-				if (v.length > CHARS || /[\\r\\n]/.test(v)) c.title = v;
+				if (v.length > 8) c.title = v; // the cell may be cut to its column's width
 				row.appendChild(c);
 			}
 			body.appendChild(row);
@@ -347,15 +349,15 @@ const SCRIPT = `
 			let type = c.type;
 			if (c.type === 'text' && c.numericShare + c.dateShare > 0) type += ' (' + Math.round((c.numericShare + c.dateShare) * 100) + '% numbers/dates)';
 			tr.appendChild(el('td', '', type));
-			tr.appendChild(el('td', 'num', fmt(c.empty) + (c.values ? ' (' + (Math.round(c.empty / c.values * 1000) / 10) + '%)' : '')));
 			tr.appendChild(el('td', 'num', (c.distinctExact ? '' : '≈ ') + fmt(c.distinctEstimate)));
+			let hint = c.hint.text;
+			if (c.days !== undefined) hint += ' · date(' + outName(i) + '): ' + fmt(c.days) + (exact ? '' : '+') + ' day' + (c.days === 1 ? '' : 's');
+			tr.appendChild(el('td', 'hint hint-' + c.hint.level, hint));
+			tr.appendChild(el('td', 'num', fmt(c.empty) + (c.values ? ' (' + (Math.round(c.empty / c.values * 1000) / 10) + '%)' : '')));
 			tr.appendChild(el('td', 'vals', c.min === undefined ? '' : cut(c.min))).title = c.min || '';
 			tr.appendChild(el('td', 'vals', c.max === undefined ? '' : cut(c.max))).title = c.max || '';
 			const top = c.top.map((t) => (t.value === '' ? '(empty)' : t.value) + ' ' + fmt(t.count)).join(', ');
-			tr.appendChild(el('td', 'vals', top)).title = top;
-			let hint = c.hint.text;
-			if (c.days !== undefined) hint += ' · date(' + outName(i) + '): ' + fmt(c.days) + (exact ? '' : '+') + ' day' + (c.days === 1 ? '' : 's');
-			tr.appendChild(el('td', 'hint-' + c.hint.level, hint));
+			tr.appendChild(el('td', 'top', top)).title = top;
 			tbody.appendChild(tr);
 		});
 		if (!p) return;
@@ -478,7 +480,7 @@ export function buildPreviewHtml(input: { nonce: string; name: string }): string
 <button id="cancelProfile" class="secondary" type="button">Cancel</button>
 <button id="restartProfile" class="secondary hidden" type="button">Profile again</button></p>
 <table class="profile" aria-labelledby="profileheading">
-<thead><tr><th scope="col">Column</th><th scope="col">Output name</th><th scope="col">Type</th><th scope="col">Empty</th><th scope="col">Distinct</th><th scope="col">Min</th><th scope="col">Max</th><th scope="col">Most frequent (count)</th><th scope="col">As a partition column</th></tr></thead>
+<thead><tr><th scope="col">Column</th><th scope="col">Output name</th><th scope="col">Type</th><th scope="col">Distinct</th><th scope="col">As a partition column</th><th scope="col">Empty</th><th scope="col">Min</th><th scope="col">Max</th><th scope="col">Most frequent (count in what was read)</th></tr></thead>
 <tbody id="profilebody"></tbody>
 </table>
 </div>

@@ -3,6 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { Manifest } from '../../src/engine/types';
+import type { PreviewSnapshot } from '../../src/vscode/previewPanel';
 import { statusFigures, sweepApi, waitFor, wsPath } from './helpers';
 
 /**
@@ -52,5 +53,22 @@ describe('Restricted Mode (untrusted workspace)', () => {
 			);
 		}
 		assert.match(api.statusBar().tooltip, /Restricted Mode/, 'the tooltip says so too');
+	});
+
+	it('the preview opens, offers neither workspace value, and its Run follows the same rules', async () => {
+		const api = await sweepApi();
+		const input = wsPath('data', 'trades.csv');
+		const shown = await vscode.commands.executeCommand<PreviewSnapshot | undefined>(
+			'sweep.preview',
+			vscode.Uri.file(input),
+		);
+		assert.ok(shown?.head && shown.problem === undefined, `the preview shows the file (${shown?.problem})`);
+		assert.equal(shown.ordersFile, undefined, 'the workspace orders file is not offered');
+		assert.equal(path.resolve(shown.outDir), wsPath('data', 'processed', 'trades'), 'the default output folder');
+		const after = await api.previewMessage(input, { type: 'run', setup: { partitionBy: ['symbol'], mapping: {} } });
+		assert.equal(after?.run?.state, 'done', after?.run?.text);
+		assert.equal(path.resolve(after.run.manifest!.outDir!), wsPath('data', 'processed', 'trades'));
+		assert.equal(after.run.manifest!.orders, null);
+		assert.equal(fs.existsSync(wsPath('workspace-chose-this')), false, 'nothing written where the workspace said');
 	});
 });
