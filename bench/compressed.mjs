@@ -79,6 +79,18 @@ function timed(argv) {
 	return { wall, cpu, rss, status: r.status, stderr: `${r.stderr}`.trim().split('\n').slice(-2).join(' | ') };
 }
 
+/** CSV records in `text` (line breaks outside quotes; `""` toggles twice, so parity is enough). */
+function records(text) {
+	let n = 0;
+	let inQuote = false;
+	for (let i = 0; i < text.length; i++) {
+		const c = text[i];
+		if (c === 34) inQuote = !inQuote;
+		else if (c === 10 && !inQuote) n++;
+	}
+	return n;
+}
+
 /** Checks a Sweep output folder: rows per partition from the manifest, and (compressed) every file's line count. */
 function verifySweepOutput(out, truth, suffix) {
 	const problems = [];
@@ -88,10 +100,8 @@ function verifySweepOutput(out, truth, suffix) {
 		const want = truth.symbols[p.key[0]]?.rows;
 		if (p.rows !== want) problems.push(`${p.key[0]}: ${p.rows} rows ≠ ${want}`);
 		if (suffix && p.file) {
-			const text = gunzipSync(readFileSync(path.join(out, p.file)));
-			let lines = 0;
-			for (let i = text.indexOf(10); i !== -1; i = text.indexOf(10, i + 1)) lines++;
-			if (lines - 1 !== p.rows) problems.push(`${p.file}: ${lines - 1} lines ≠ ${p.rows} rows`);
+			const n = records(gunzipSync(readFileSync(path.join(out, p.file)))) - 1;
+			if (n !== p.rows) problems.push(`${p.file}: ${n} records ≠ ${p.rows} rows`);
 		}
 	}
 	if (m.partitions.length !== Object.keys(truth.symbols).length) problems.push('partition count');
@@ -105,9 +115,7 @@ function verifyDuckdbGzip(out, truth) {
 		const sym = dir.replace(/^symbol=/, '');
 		let rows = 0;
 		for (const f of readdirSync(path.join(out, dir))) {
-			const text = gunzipSync(readFileSync(path.join(out, dir, f)));
-			for (let i = text.indexOf(10); i !== -1; i = text.indexOf(10, i + 1)) rows++;
-			rows--; // header
+			rows += records(gunzipSync(readFileSync(path.join(out, dir, f)))) - 1; // less the header
 		}
 		if (rows !== truth.symbols[sym]?.rows) problems.push(`${sym}: ${rows} ≠ ${truth.symbols[sym]?.rows}`);
 	}

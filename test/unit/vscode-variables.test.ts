@@ -115,8 +115,19 @@ describe('vscode: output folder checks', () => {
 });
 
 describe('vscode: which files Sweep extracts', () => {
-	it('.csv and .tsv in any case', () => {
-		for (const f of ['a.csv', 'a.CSV', '/x/y.Tsv', 'b.tsv']) assert.equal(isCsvPath(f), true, f);
-		for (const f of ['a.csv.gz', 'a.txt', 'csv', 'a.json', 'a.csvx']) assert.equal(isCsvPath(f), false, f);
+	it('.csv and .tsv in any case, also gzip- or zstd-compressed', () => {
+		for (const f of ['a.csv', 'a.CSV', '/x/y.Tsv', 'b.tsv', 'a.csv.gz', 'A.CSV.GZ', 'b.tsv.zst', 'c.csv.Zst']) {
+			assert.equal(isCsvPath(f), true, f);
+		}
+		for (const f of ['a.txt', 'csv', 'a.json', 'a.csvx', 'a.gz', 'a.txt.gz', 'a.csv.bz2', 'a.zst']) {
+			assert.equal(isCsvPath(f), false, f);
+		}
+	});
+
+	it('${fileBasenameNoExtension} drops a compression suffix too: trades.csv.gz goes to processed/trades', () => {
+		const ctx = { file: '/data/trades.csv.gz', workspaceFolder: '/data' };
+		assert.equal(expandVariables('${fileDirname}/processed/${fileBasenameNoExtension}', ctx), '/data/processed/trades');
+		assert.equal(expandVariables('${fileBasenameNoExtension}', { ...ctx, file: '/d/t.TSV.ZST' }), 't');
+		assert.equal(expandVariables('${fileBasenameNoExtension}', { ...ctx, file: '/d/t.csv' }), 't');
 	});
 });
