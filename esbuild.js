@@ -119,7 +119,14 @@ const builds = [
 		...common,
 		entryPoints: ['src/cli.ts'],
 		outfile: 'dist/cli.js',
-		banner: { js: '#!/usr/bin/env node' },
+		// The very first statements: a Ctrl-C or SIGTERM while the bundle loads ends the process with 130 (nothing has
+		// been written yet) instead of the signal's default action (143 for SIGTERM). src/cli.ts takes over from these.
+		banner: {
+			js: [
+				'#!/usr/bin/env node',
+				"const __sweepEarlySignal = () => process.exit(130); process.on('SIGINT', __sweepEarlySignal); process.on('SIGTERM', __sweepEarlySignal); globalThis[Symbol.for('sweep.earlySignal')] = __sweepEarlySignal;",
+			].join('\n'),
+		},
 		plugins: [...common.plugins, separateSysteminformation],
 	},
 	{ ...common, entryPoints: [require.resolve('systeminformation')], outfile: 'dist/systeminformation.js' },

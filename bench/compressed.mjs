@@ -14,7 +14,7 @@
  * runs it after the main table (`--no-compressed` skips it) and appends its Markdown.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -133,6 +133,7 @@ function folderMB(dir) {
 export function compressedBench({ rows = 4_000_000, runs = 1, big = false, log = console.log } = {}) {
 	const runsDir = path.join(benchDir, 'runs', 'compressed');
 	rmSync(runsDir, { recursive: true, force: true });
+	mkdirSync(runsDir, { recursive: true });
 	const inputs = ensureInputs(rows, log);
 	const duckOk = spawnSync(process.execPath, [duck, '--probe'], { encoding: 'utf8' }).status === 0;
 	const out = (name) => path.join(runsDir, name);

@@ -317,6 +317,26 @@ function configJson(c: ResolvedConfig) {
 	};
 }
 
+/**
+ * Signals before a run has its own handlers (module loading, argument parsing, `config`): nothing has been written
+ * yet, so they end the process at once with 130. `runExtract` takes over while an extraction runs; the bundle's
+ * banner (esbuild.js) covers the loading of the bundle itself.
+ */
+let extractOwnsSignals = false;
+function exitOnEarlySignal(): void {
+	if (!extractOwnsSignals) process.exit(130);
+}
+
+function installEarlySignalHandlers(): void {
+	const banner = (globalThis as Record<symbol, unknown>)[Symbol.for('sweep.earlySignal')];
+	process.on('SIGINT', exitOnEarlySignal);
+	process.on('SIGTERM', exitOnEarlySignal);
+	if (typeof banner === 'function') {
+		process.off('SIGINT', banner as () => void);
+		process.off('SIGTERM', banner as () => void);
+	}
+}
+
 async function runExtract(cmd: Extract<Command, { kind: 'extract' }>, io: CliIO): Promise<number> {
 	const err = (text: string) => io.stderr.write(text);
 	const controller = new AbortController();
@@ -340,6 +360,7 @@ async function runExtract(cmd: Extract<Command, { kind: 'extract' }>, io: CliIO)
 	// Handlers first: a signal during detection (a few hundred ms) must also end in a clean exit 130.
 	process.on('SIGINT', onSignal);
 	process.on('SIGTERM', onSignal);
+	extractOwnsSignals = true;
 	try {
 		// Detection (~0.1 s) runs while extract opens the input, reads its header, prepares the output folder and
 		// starts the first worker.
@@ -353,6 +374,7 @@ async function runExtract(cmd: Extract<Command, { kind: 'extract' }>, io: CliIO)
 		);
 		completed = true;
 		progress?.clear();
+		for (const w of manifest.warnings ?? []) err(`sweep: warning: ${w}\n`);
 		io.stdout.write(
 			cmd.json ? `${JSON.stringify(manifest, null, 2)}\n` : summary(manifest, cmd.options.input, cmd.options.outDir),
 		);
@@ -367,6 +389,7 @@ async function runExtract(cmd: Extract<Command, { kind: 'extract' }>, io: CliIO)
 	} finally {
 		process.off('SIGINT', onSignal);
 		process.off('SIGTERM', onSignal);
+		extractOwnsSignals = false;
 	}
 }
 
@@ -454,6 +477,7 @@ function exitAfterFlush(code: number): void {
 }
 
 if (require.main === module) {
+	installEarlySignalHandlers();
 	// `sweep extract --json | head` closes stdout early: stop writing to it instead of crashing.
 	process.stdout.on('error', (e: NodeJS.ErrnoException) => {
 		if (e.code !== 'EPIPE') throw e;
@@ -462,6 +486,8 @@ if (require.main === module) {
 		// The run is over (an extraction's output is in place or untouched): a signal from now on ends the process with
 		// the run's own status instead of killing it by the signal's default action.
 		const exit = () => process.exit(code);
+		process.off('SIGINT', exitOnEarlySignal);
+		process.off('SIGTERM', exitOnEarlySignal);
 		process.on('SIGINT', exit);
 		process.on('SIGTERM', exit);
 		exitAfterFlush(code);

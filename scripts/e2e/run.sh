@@ -19,6 +19,9 @@
 #   SWEEP_E2E_KEEP=1      keep the run folder (it is kept anyway when something failed)
 #   SWEEP_E2E_ROWS / SWEEP_E2E_BIG_ROWS   rows of the workspace CSV (300,000) and of the > 50 MB CSV (800,000)
 #
+# Every npm it starts (the build, the tool installs) runs in a clean npm environment (npm_clean, tools.sh), and so
+# does code-server: nothing that an outer `npm test` exported (npm_config_*, npm_package_*, ...) reaches them.
+#
 # Writes only into its run folder (${TMPDIR:-/tmp}/sweep-e2e.XXXXXX) and the tool cache, plus dist/ and out/
 # when they are missing or older than the sources (it runs `npm run build` and `tsc -p tsconfig.test.json` then).
 set -uo pipefail

@@ -283,6 +283,8 @@ export class ChunkProcessor {
 			let bad: string | null = null;
 			let contentEnd = n;
 			let recEnd = n;
+			/** The record ends with a CR that is the file's last byte: a line ending (README "Dialect"), not data. */
+			let eofCr = false;
 			// Field loop: `i` is at the start of field `nf`.
 			for (;;) {
 				let c = 0;
@@ -321,6 +323,12 @@ export class ChunkProcessor {
 						break;
 					}
 					c = buf[i];
+					if (c === CR && i + 1 === n && isLast) {
+						nf++;
+						contentEnd = i;
+						eofCr = true;
+						break;
+					}
 					if (c === D) {
 						nf++;
 						i++;
@@ -345,13 +353,20 @@ export class ChunkProcessor {
 					i++;
 				}
 				// (After a malformed quoted field this overwrites its bounds; harmless, the record is rejected.)
+				const crEnds = i > fieldStart && buf[i - 1] === CR && (i < n ? c === LF : isLast);
 				if (nf <= maxIndex) {
 					vs[nf] = fieldStart;
 					vq[nf] = 0;
-					ve[nf] = i < n && c === LF && i > fieldStart && buf[i - 1] === CR ? i - 1 : i;
+					ve[nf] = crEnds ? i - 1 : i;
 				}
 				nf++;
-				if (i >= n) break;
+				if (i >= n) {
+					if (crEnds) {
+						contentEnd = i - 1;
+						eofCr = true;
+					}
+					break;
+				}
 				if (c === D) {
 					i++;
 					continue;
@@ -380,7 +395,7 @@ export class ChunkProcessor {
 				let e = ve[idx];
 				if (keyIsDate[k]) {
 					if (!startsWithDate(buf, s, e)) {
-						bad = `column "${keyColumns[k].name}": ${showValue(this.value(buf, idx))} does not start with a YYYY-MM-DD date`;
+						bad = `column "${keyColumns[k].name}": ${showValue(this.value(buf, idx))} does not start with a valid YYYY-MM-DD date`;
 						break;
 					}
 					e = s + 10;
@@ -414,13 +429,15 @@ export class ChunkProcessor {
 			}
 			b.rows++;
 			let recBytes = recEnd - recStart;
-			if (recEnd === n && contentEnd === n) {
+			let recStop = recEnd;
+			if (recEnd === n && (contentEnd === n || eofCr)) {
 				needsEol = true;
-				recBytes += this.eolBytes.length;
+				recStop = contentEnd;
+				recBytes = contentEnd - recStart + this.eolBytes.length;
 			}
 			b.bytes += recBytes;
 			starts.push(recStart);
-			ends.push(recEnd);
+			ends.push(recStop);
 			owners.push(b.index);
 			// Stats (timestamps kept as positions; strings made once per partition per chunk).
 			if (tsIndex >= 0) {

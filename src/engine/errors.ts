@@ -14,6 +14,7 @@ export type SweepErrorCode =
 	| 'bad-orders'
 	| 'output-foreign'
 	| 'output-invalid'
+	| 'output-locked'
 	| 'no-space'
 	| 'record-too-large'
 	| 'invalid-utf8'
@@ -21,6 +22,7 @@ export type SweepErrorCode =
 	| 'max-partitions'
 	| 'file-changed'
 	| 'input-corrupt'
+	| 'lock-lost'
 	| 'worker-failed'
 	| 'io'
 	| 'aborted';
@@ -36,6 +38,7 @@ const BEFORE_WRITING: ReadonlySet<SweepErrorCode> = new Set([
 	'bad-orders',
 	'output-foreign',
 	'output-invalid',
+	'output-locked',
 	'no-space',
 ]);
 
@@ -75,4 +78,28 @@ export function isSweepError(e: unknown): e is SweepError {
 /** The error an aborted run rejects with. */
 export function abortedError(): SweepError {
 	return new SweepError('aborted', 'Extraction cancelled; the previous output, if any, is untouched.');
+}
+
+/** Sweep reads only regular files: a FIFO or a device has no size, cannot be checked for changes, and a read of one
+ * can block where no cancel reaches it (README "Special files"). */
+export function notRegular(
+	file: string,
+	st: import('node:fs').Stats,
+	code: 'input-missing' | 'bad-orders',
+): SweepError {
+	const kind = st.isFIFO()
+		? 'a FIFO (named pipe)'
+		: st.isCharacterDevice()
+			? 'a character device'
+			: st.isBlockDevice()
+				? 'a block device'
+				: st.isSocket()
+					? 'a socket'
+					: 'not a regular file';
+	const what = code === 'bad-orders' ? 'Orders file ' : '';
+	return new SweepError(
+		code,
+		`${what}${file} is ${kind}; Sweep reads only regular files (save the data to a file first).`,
+		{ file },
+	);
 }

@@ -1,5 +1,5 @@
 import { isUtf8 } from 'node:buffer';
-import type { Stats } from 'node:fs';
+import { constants, type Stats } from 'node:fs';
 import { type FileHandle, open, stat, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import {
@@ -19,7 +19,7 @@ import { BufferPool } from './bufferPool';
 import { type Chunk, lineAt, readChunks } from './chunkReader';
 import { compressBlock, type OutputCompression, outputCompression } from './compression';
 import { bytesOf, formatHeader, normalizeDelimiter } from './dialect';
-import { abortedError, SweepError } from './errors';
+import { abortedError, notRegular, SweepError } from './errors';
 import { FileNamer } from './fileNames';
 import { type ColumnPlan, type FileHead, planColumns, readHead } from './header';
 import { encodeKey } from './keys';
@@ -196,7 +196,8 @@ export async function extract(options: ExtractOptions, hooks: ExtractHooks = {})
 				line: 1,
 			});
 		}
-		const orders = o.ordersFile ? await loadOrders(o.ordersFile, o.mapping, plan.keySpecs) : null;
+		const orders = o.ordersFile ? await loadOrders(o.ordersFile, o.mapping, plan.keySpecs, signal) : null;
+		if (signal?.aborted) throw abortedError();
 		const init: WorkerInit = {
 			delimiter: head.delimiter.charCodeAt(0),
 			fieldCount: head.names.length,
@@ -220,8 +221,12 @@ export async function extract(options: ExtractOptions, hooks: ExtractHooks = {})
 		let figures: Figures;
 		let run: PipelineResult;
 		try {
-			const inputBytes = outputEstimate(source, head.dataStart, o.compress);
-			outPlan = await prepareOutput(o.outDir, { force: o.force, input: o.input, inputBytes });
+			outPlan = await prepareOutput(o.outDir, {
+				force: o.force,
+				input: o.input,
+				inputBytes: outputEstimate(source, head.dataStart, o.compress),
+				reads: orders ? [o.input, orders.path] : [o.input],
+			});
 			if (signal?.aborted) throw abortedError();
 			figures = await o.figures;
 			pool.grow(figures.workers);
@@ -233,8 +238,10 @@ export async function extract(options: ExtractOptions, hooks: ExtractHooks = {})
 		const manifest = buildManifest({ o, size: st.size, head, plan, orders, figures, started, run, source });
 		await writeFile(path.join(outPlan.tmpDir, MANIFEST_FILE), `${JSON.stringify(manifest, null, 2)}\n`);
 		if (signal?.aborted) throw abortedError();
-		await commitOutput(outPlan);
-		return { ...manifest, outDir: outPlan.outDir };
+		const warnings = await commitOutput(outPlan);
+		return warnings.length > 0
+			? { ...manifest, outDir: outPlan.outDir, warnings }
+			: { ...manifest, outDir: outPlan.outDir };
 	} catch (e) {
 		// A compressed file that changed while it was read usually looks truncated or corrupt: say what happened.
 		const changed =
@@ -275,14 +282,23 @@ async function openInput(input: string): Promise<{ fh: FileHandle; st: Stats }> 
 		);
 	});
 	if (st.isDirectory()) throw new SweepError('input-missing', `${input} is a folder, not a CSV file.`, { file: input });
+	if (!st.isFile()) throw notRegular(input, st, 'input-missing');
 	if (st.size === 0) {
 		throw new SweepError('input-empty', `${input} is empty: there is no header to read.`, { file: input });
 	}
+	let fh: FileHandle;
 	try {
-		return { fh: await open(input, 'r'), st };
+		// Non-blocking: should the path have become a FIFO since stat(), open() must not wait for a writer.
+		fh = await open(input, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
 	} catch (e) {
 		throw new SweepError('input-missing', `Cannot read ${input}: ${describeFsError(e)}.`, { file: input, cause: e });
 	}
+	const opened = await fh.stat();
+	if (!opened.isFile() || opened.ino !== st.ino || opened.dev !== st.dev) {
+		await fh.close();
+		throw new SweepError('file-changed', `${input} was replaced while Sweep opened it; run again.`, { file: input });
+	}
+	return { fh, st };
 }
 
 /** The file must be what it was when the run started: same size, same modification time, same inode. */

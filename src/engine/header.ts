@@ -61,8 +61,13 @@ export async function readHead(
 			want = Math.min(size, want * 4, maxBytes);
 			continue;
 		}
-		if (end === -1) end = body.length;
-		const record = body.subarray(0, end);
+		let recordEnd = end === -1 ? body.length : end;
+		if (end === -1) {
+			end = body.length;
+			// A header-only file ending in a CR: the CR is the header's line ending, not part of its last name.
+			if (end > 0 && body[end - 1] === 0x0d) recordEnd--;
+		}
+		const record = body.subarray(0, recordEnd);
 		const eol = record.length >= 2 && record[end - 2] === 0x0d && record[end - 1] === LF ? '\r\n' : '\n';
 		const rawNames = parseHeader(record, delimiter, file);
 		let lines = 0;

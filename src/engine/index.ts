@@ -13,6 +13,7 @@ import type { HeaderInfo } from './types';
 export type { SweepErrorCode, SweepErrorDetails } from './errors';
 export { abortedError, isSweepError, SweepError } from './errors';
 export { defaultOutDir, extract } from './extract';
+export { acquireRunLock, type LockHolder, type RunLock } from './runLock';
 export type * from './types';
 
 /** The header of a file and a few sample records (for pickers), read from disk. */

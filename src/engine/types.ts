@@ -128,6 +128,9 @@ export interface Manifest {
 	durationMs: number;
 	/** Absolute output folder (not in the file; filled in for callers). */
 	outDir?: string;
+	/** Not in the file: what the run could not tidy up after its output was in place (e.g. a previous output
+	 * that could not be removed completely), for callers to show as warnings. Absent when there is none. */
+	warnings?: string[];
 }
 
 /** The header of a file, for pickers and previews. */

@@ -431,6 +431,10 @@ export class Extractions implements vscode.Disposable {
 				`(${rate.toLocaleString('en-US')} rows/s), wrote ${plural(m.rowsWritten, 'row')} into ${plural(writtenPartitions(m), 'partition')}, ` +
 				`rejected ${m.rowsRejected.toLocaleString('en-US')}, filtered out ${m.rowsFilteredOut.toLocaleString('en-US')}`,
 		);
+		for (const w of m.warnings ?? []) {
+			if (notify) void this.s.ui.warn(`Sweep: ${w}`);
+			else log.warn(w);
+		}
 		if (!notify) return;
 		const outDir = m.outDir!;
 		const buttons = ['Open Folder', 'Show Summary'];

@@ -111,7 +111,11 @@ export function completionMessage(m: Manifest): string {
 	return text;
 }
 
-/** The one-line cause of a failure, for `showErrorMessage`. */
+/**
+ * The one-line cause of a failure, for `showErrorMessage`. Another run holding the output folder (another window, a
+ * terminal, a container sharing the folder) reads, as in the CLI: `Sweep: Another Sweep run holds the output folder
+ * … (host H, pid P, since T); wait for it to finish or choose another folder.`
+ */
 export function errorLine(error: unknown): string {
 	if (isSweepError(error)) return `Sweep: ${firstLine(error.message)}`;
 	const message = error instanceof Error ? error.message : String(error);

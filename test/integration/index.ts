@@ -20,6 +20,7 @@ const FILES = {
 		'extract.test.js',
 		'cancel.test.js',
 		'preview.test.js',
+		'compressed.test.js',
 	],
 	restricted: ['restricted.test.js'],
 };

@@ -52,10 +52,12 @@ describe('engine test reference (the oracle itself)', () => {
 		assert.deepEqual(r.partitions[0].key, ['A,x']);
 	});
 
-	it('treats a bare CR as data, also right before a CRLF and at the end of the file', () => {
+	it('treats a bare CR as data, also right before a CRLF; a CR that is the last byte of the file is a line ending', () => {
 		assert.deepEqual(filesOf(run('symbol,n\nA\rB,1\n')), { 'A%0DB.csv': 'symbol,n\nA\rB,1\n' });
 		assert.deepEqual(filesOf(run('symbol,n\nA,1\r\r\n')), { 'A.csv': 'symbol,n\nA,1\r\r\n' });
-		assert.deepEqual(filesOf(run('symbol,n\nA,1\r')), { 'A.csv': 'symbol,n\nA,1\r\n' });
+		// Issue 12 (8): the record is `A,1` and gets the header's line ending.
+		assert.deepEqual(filesOf(run('symbol,n\nA,1\r')), { 'A.csv': 'symbol,n\nA,1\n' });
+		assert.deepEqual(filesOf(run('n,symbol\r\n1,A\r')), { 'A.csv': 'n,symbol\r\n1,A\r\n' });
 	});
 
 	it('treats a quote inside an unquoted field as data', () => {

@@ -143,6 +143,20 @@ function parseRecords(text: string, delimiter: string, offset: number): RefRecor
 }
 
 /**
+ * The records of a file, with the rule for a CR that is the very last byte (outside quotes): it is a line ending
+ * (a truncated CRLF), not data. The reference models it by completing the CRLF and parsing again; if that leaves
+ * the last record unterminated, the CR was inside quotes and the file is parsed as it is. `eofCr` marks the last
+ * record when the rule applied: it is then written as its text without the ending, plus the header's.
+ */
+function parseWithEofCr(text: string, delimiter: string, offset: number): { records: RefRecord[]; eofCr: boolean } {
+	if (text.endsWith('\r')) {
+		const records = parseRecords(`${text}\n`, delimiter, offset);
+		if (records.length > 0 && !records[records.length - 1].unterminated) return { records, eofCr: true };
+	}
+	return { records: parseRecords(text, delimiter, offset), eofCr: false };
+}
+
+/**
  * Whether a record is in the dialect: every field either unquoted (not starting with a quote, no LF) or a complete
  * RFC 4180 quoted field followed by a delimiter or the record's end. False means text after a closing quote.
  */
@@ -170,7 +184,7 @@ export function referenceRecords(
 	delimiter: string,
 ): { fields: string[]; line: number; unterminated: boolean; validQuoting: boolean }[] {
 	const { text, offset } = stripBom(input.toString('latin1'));
-	const records = parseRecords(text, delimiter, offset);
+	const { records } = parseWithEofCr(text, delimiter, offset);
 	return records.map((r) => ({
 		fields: r.fields.map(utf8),
 		line: input.subarray(0, r.start).filter((b) => b === 10).length + 1,
@@ -254,13 +268,17 @@ export class FileNamer {
 	}
 }
 
-/** The `YYYY-MM-DD` that starts an ISO-8601 value, or null. */
+/** The `YYYY-MM-DD` that starts an ISO-8601 value and is a real calendar day, or null. */
 export function isoDay(value: string): string | null {
 	const m = /^(\d{4})-(\d{2})-(\d{2})(?=$|[Tt Z+-])/.exec(value);
 	if (!m) return null;
 	const month = Number(m[2]);
 	const day = Number(m[3]);
-	if (month < 1 || month > 12 || day < 1 || day > 31) return null;
+	if (month < 1 || month > 12 || day < 1) return null;
+	// A real calendar day: JavaScript's proleptic Gregorian calendar must give back the same day of the month.
+	const t = new Date(0);
+	t.setUTCFullYear(Number(m[1]), month - 1, day);
+	if (t.getUTCDate() !== day) return null;
 	return `${m[1]}-${m[2]}-${m[3]}`;
 }
 
@@ -340,7 +358,7 @@ export function reference(input: Buffer, opts: ReferenceOptions): ReferenceResul
 	const mapping = opts.mapping ?? {};
 	const ext = opts.ext ?? '.csv';
 	const { text, offset } = stripBom(input.toString('latin1'));
-	const records = parseRecords(text, delimiter, offset);
+	const { records, eofCr } = parseWithEofCr(text, delimiter, offset);
 	if (records.length === 0 || records[0].unterminated) throw new ReferenceUnsupported('no header');
 	assertValidQuoting(records[0], delimiter, 'header');
 
@@ -348,7 +366,7 @@ export function reference(input: Buffer, opts: ReferenceOptions): ReferenceResul
 	const header = headerRec.fields.map(utf8);
 	const columns = mapNames(header, mapping);
 	const specs = keySpecs(partitionBy, columns);
-	const eol = lineEnding(headerRec.text) || '\n';
+	const eol = (records.length === 1 && eofCr ? '' : lineEnding(headerRec.text)) || '\n';
 	// Output names as bytes: a mapped name is the canonical name's UTF-8, any other keeps the header's own bytes
 	// (even when they are not valid UTF-8: bytes pass through unchanged).
 	const latin1 = (t: string) => Buffer.from(t, 'utf8').toString('latin1');
@@ -372,8 +390,10 @@ export function reference(input: Buffer, opts: ReferenceOptions): ReferenceResul
 	for (const rec of records.slice(1)) {
 		rowsRead++;
 		const line = lineAt(rec.start);
-		const ending = lineEnding(rec.text);
-		const body = rec.text.slice(0, rec.text.length - ending.length);
+		// The last record under the CR-at-the-end rule: its text ends with the completed CRLF, which is not its own.
+		const last = eofCr && rec === records[records.length - 1];
+		const ending = last ? '' : lineEnding(rec.text);
+		const body = last ? rec.text.slice(0, -2) : rec.text.slice(0, rec.text.length - ending.length);
 		if (rec.unterminated || rec.fields.length !== header.length || !hasValidQuoting(rec, delimiter)) {
 			rejects.push({ line, raw: Buffer.from(rec.unterminated ? rec.text : body, 'latin1') });
 			continue;
@@ -394,7 +414,7 @@ export function reference(input: Buffer, opts: ReferenceOptions): ReferenceResul
 			groups.set(id, g);
 		}
 		g.rows++;
-		g.chunks.push(Buffer.from(ending ? rec.text : rec.text + eol, 'latin1'));
+		g.chunks.push(Buffer.from(ending ? rec.text : body + eol, 'latin1'));
 	}
 
 	const namer = new FileNamer(ext);

@@ -6,6 +6,7 @@
  * queue, orders picker) run end to end on the real engine.
  */
 import * as assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import Module from 'node:module';
 import * as os from 'node:os';
@@ -609,6 +610,42 @@ describe('vscode: the extension against a scripted vscode module', function () {
 		const m = await run<Manifest | undefined>('sweep.extract', Uri.file(input), { notify: false });
 		assert.equal(m?.rowsRead, 30);
 		assert.equal(fs.existsSync(junk), false, 'replaced');
+	});
+
+	it('another process (a second window, a terminal) holding the output folder: one clear line, nothing written', async () => {
+		const input = writeFile('data/held.csv', tradesCsv(20));
+		const outDir = path.join(fake.ws, 'data', 'processed', 'held');
+		fs.mkdirSync(path.dirname(outDir), { recursive: true });
+		// The other window: a separate process that holds the output folder's run lock until it is killed.
+		const runLock = require.resolve('../../src/engine/runLock');
+		const holder = spawn(
+			process.execPath,
+			[
+				'-e',
+				`require(${JSON.stringify(runLock)}).acquireRunLock(${JSON.stringify(outDir)}); console.log('held'); setInterval(() => {}, 1000);`,
+			],
+			{ stdio: ['ignore', 'pipe', 'inherit'] },
+		);
+		try {
+			await new Promise<void>((resolve, reject) => {
+				holder.stdout.once('data', () => resolve());
+				holder.once('exit', (code) => reject(new Error(`the lock holder exited (${code})`)));
+			});
+			assert.equal(await run('sweep.extract', Uri.file(input)), undefined);
+			assert.equal(api.lastError()?.code, 'output-locked');
+			assert.equal(lastShown().kind, 'error');
+			assert.deepEqual(lastShown().items, ['Show Log']);
+			assert.ok(!lastShown().text.includes('\n'));
+			assert.match(
+				lastShown().text,
+				new RegExp(
+					`^Sweep: Another Sweep run holds the output folder .*held \\(host ${os.hostname()}, pid ${holder.pid}, since .*\\); wait for it to finish or choose another folder\\.$`,
+				),
+			);
+			assert.ok(!fs.existsSync(outDir), 'nothing written');
+		} finally {
+			holder.kill('SIGKILL');
+		}
 	});
 
 	it('a dirty editor is saved first after asking; saveDirty answers it', async () => {
