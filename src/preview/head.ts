@@ -4,10 +4,10 @@
  * UTF-16 refusal, delimiter sniffing, the header), `firstRecordEnd` (where a record ends, quotes included) and
  * `splitRecord` (fields) — so the preview shows exactly the records a run would see.
  */
-import type { FileHandle } from 'node:fs/promises';
 import { CR, countLF, firstRecordEnd, LF, normalizeDelimiter, QUOTE, splitRecord, textOf } from '../engine/dialect';
 import { isSweepError } from '../engine/errors';
 import { type FileHead, readHead } from '../engine/header';
+import type { ByteReader } from '../engine/source';
 import { type ByteSource, openSource, SourceProblem } from './source';
 import { FIELD_TEXT_CAP, type PreviewDialect, type PreviewHead, type PreviewProblem, type PreviewRow } from './types';
 
@@ -27,11 +27,9 @@ export interface HeadScan {
 }
 
 const MAGIC: { bytes: number[]; what: string; compressed?: boolean }[] = [
-	{ bytes: [0x1f, 0x8b], what: 'gzip-compressed', compressed: true },
-	{ bytes: [0x28, 0xb5, 0x2f, 0xfd], what: 'zstd-compressed', compressed: true },
 	{ bytes: [0x50, 0x4b, 0x03, 0x04], what: 'a ZIP archive (or an .xlsx workbook)' },
-	{ bytes: [0x42, 0x5a, 0x68], what: 'bzip2-compressed' },
-	{ bytes: [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00], what: 'xz-compressed' },
+	{ bytes: [0x42, 0x5a, 0x68], what: 'bzip2-compressed', compressed: true },
+	{ bytes: [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00], what: 'xz-compressed', compressed: true },
 	{ bytes: [0x50, 0x41, 0x52, 0x31], what: 'a Parquet file' },
 	{ bytes: [0x25, 0x50, 0x44, 0x46], what: 'a PDF document' },
 	{ bytes: [0x89, 0x50, 0x4e, 0x47], what: 'a PNG image' },
@@ -46,7 +44,7 @@ export function sniffBinary(bytes: Uint8Array, file: string): PreviewProblem | u
 			return m.compressed
 				? {
 						kind: 'compressed',
-						message: `${file} is ${m.what}; this version of Sweep reads uncompressed CSV only. Decompress it first.`,
+						message: `${file} is ${m.what}; Sweep reads plain, gzip and zstd files only. Decompress it first.`,
 						blocksRun: true,
 					}
 				: { kind: 'binary', message: `${file} is ${m.what}, not a CSV file.`, blocksRun: true };
@@ -81,14 +79,14 @@ export function sniffBinary(bytes: Uint8Array, file: string): PreviewProblem | u
 	return undefined;
 }
 
-/** A FileHandle over bytes already read, so the engine's `readHead` parses exactly what the preview has. */
-function bytesHandle(bytes: Buffer): FileHandle {
+/** A reader over bytes already read, so the engine's `readHead` parses exactly what the preview has. */
+function bytesHandle(bytes: Buffer): ByteReader {
 	const read = async (buffer: Buffer, offset: number, length: number, position: number) => {
 		const n =
 			position >= bytes.length ? 0 : bytes.copy(buffer, offset, position, Math.min(bytes.length, position + length));
 		return { bytesRead: n, buffer };
 	};
-	return { read } as unknown as FileHandle;
+	return { read };
 }
 
 /**
@@ -103,6 +101,16 @@ export async function scanHead(bytes: Buffer, size: number, file: string, delimi
 		return { head };
 	} catch (e) {
 		if (!isSweepError(e)) throw e;
+		if (size > bytes.length && e.code === 'bad-header' && /unterminated/.test(e.message)) {
+			// The head ends inside the header: the engine, reading further, would say it does not end.
+			return {
+				problem: {
+					kind: 'runaway-quote',
+					message: `${file}: the header (line 1) does not end within the first ${formatMB(bytes.length)}; is a quote in it unbalanced?`,
+					blocksRun: true,
+				},
+			};
+		}
 		const kind =
 			e.code === 'input-encoding' ? 'utf16' : /does not end within/.test(e.message) ? 'runaway-quote' : 'bad-header';
 		return { problem: { kind, message: e.message, blocksRun: true } };
@@ -154,6 +162,7 @@ export async function readPreviewHead(
 	const empty = (size: number, mtimeMs: number, problem: PreviewProblem): PreviewHead => ({
 		file,
 		size,
+		compression: 'none',
 		mtimeMs,
 		headBytes: 0,
 		wholeFile: false,
@@ -188,8 +197,20 @@ export async function readPreviewHead(
 		} catch {
 			given = null; // a bad sweep.delimiter is warned about by the settings; sniff instead
 		}
-		const bytes = await source.read(0, opts.headBytes ?? HEAD_BYTES);
-		return describeHead(file, source.size, source.mtimeMs, bytes, given, opts.pageRows ?? PAGE_ROWS);
+		const want = opts.headBytes ?? HEAD_BYTES;
+		let bytes: Buffer;
+		try {
+			bytes = await source.read(0, want);
+		} catch (e) {
+			if (e instanceof SourceProblem) return empty(source.fileSize, source.mtimeMs, e.problem);
+			throw e;
+		}
+		const head = await describeHead(file, source.fileSize, source.mtimeMs, bytes, given, opts.pageRows ?? PAGE_ROWS, {
+			eof: bytes.length < want || bytes.length >= source.size,
+			compression: source.compression,
+		});
+		if (source.compression !== 'none') head.contentEstimate = Math.round(source.fileSize * source.ratio());
+		return head;
 	} finally {
 		await source.close();
 	}
@@ -203,11 +224,13 @@ export async function describeHead(
 	bytes: Buffer,
 	delimiterGiven: string | null,
 	pageRows: number,
+	opts: { eof?: boolean; compression?: PreviewHead['compression'] } = {},
 ): Promise<PreviewHead> {
-	const wholeFile = bytes.length >= size;
+	const wholeFile = opts.eof ?? bytes.length >= size;
 	const base: PreviewHead = {
 		file,
 		size,
+		compression: opts.compression ?? 'none',
 		mtimeMs,
 		headBytes: bytes.length,
 		wholeFile,
@@ -220,7 +243,7 @@ export async function describeHead(
 		headRecordBytes: 0,
 		notes: [],
 	};
-	const scan = await scanHead(bytes, size, file, delimiterGiven);
+	const scan = await scanHead(bytes, wholeFile ? bytes.length : Number.POSITIVE_INFINITY, file, delimiterGiven);
 	if (!scan.head) return { ...base, problem: scan.problem };
 	const h = scan.head;
 	const D = h.delimiter.charCodeAt(0);
@@ -349,7 +372,7 @@ export async function readRows(
 ): Promise<{ rows: PreviewRow[]; next: { offset: number; line: number } | null }> {
 	const source = await openSource(file);
 	try {
-		if (source.size !== expect.size || source.mtimeMs !== expect.mtimeMs) {
+		if (source.fileSize !== expect.size || source.mtimeMs !== expect.mtimeMs) {
 			throw new SourceProblem({
 				kind: 'unreadable',
 				message: `${file} changed since the preview opened; reopen the preview.`,
@@ -361,9 +384,11 @@ export async function readRows(
 		let offset = from.offset;
 		let line = from.line;
 		let want = 1024 * 1024;
-		while (rows.length < count && offset < source.size) {
+		let ended = false;
+		while (rows.length < count && offset < source.size && !ended) {
 			const bytes = await source.read(offset, want);
-			const atEof = offset + bytes.length >= source.size;
+			const atEof = bytes.length < want || offset + bytes.length >= source.size;
+			if (atEof && bytes.length === 0) break;
 			let consumed = eachRecord(bytes, 0, D, (s, e) => {
 				const breaks = countLF(bytes, s, e - 1);
 				rows.push(toRow(bytes.subarray(s, e), line, D, width));
@@ -387,8 +412,9 @@ export async function readRows(
 				continue;
 			}
 			offset += consumed;
+			ended = atEof && consumed === bytes.length;
 		}
-		return { rows, next: offset < source.size ? { offset, line } : null };
+		return { rows, next: offset < source.size && !ended ? { offset, line } : null };
 	} finally {
 		await source.close();
 	}

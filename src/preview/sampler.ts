@@ -170,7 +170,7 @@ async function profileSource(
 	};
 
 	// The head: every complete record after the header (all of the file when it fits).
-	const wholeInHead = head.length >= size;
+	const wholeInHead = head.length >= size || head.length < headBytes;
 	let headRecords = 0;
 	const headEnd = eachRecord(head, h.dataStart, D, (s, e) => {
 		addRecord(head.subarray(s, e));
@@ -191,10 +191,21 @@ async function profileSource(
 	const restBytes = size - restStart;
 	// A rest that fits in the block budget is read whole (sequentially): the figures are then exact.
 	const sequential = !wholeInHead && restBytes <= plannedBlocks * blockBytes;
-	const total = wholeInHead ? 0 : sequential ? Math.ceil(restBytes / blockBytes) : plannedBlocks;
+	const total = wholeInHead || !source.seekable ? 0 : sequential ? Math.ceil(restBytes / blockBytes) : plannedBlocks;
 	let lastUpdate = 0;
 	const snapshot = (done: boolean): ProfileSnapshot => {
-		const rows = estimateRows(headRecords, restBytes, blocks, headMean, exactRecords);
+		let rows = estimateRows(headRecords, restBytes, blocks, headMean, exactRecords);
+		if (!source.seekable && exactRecords === null) {
+			// A compressed file: the rest is only known through the compression ratio of what was read.
+			const rest = headMean > 0 ? Math.max(0, source.fileSize * source.ratio() - headEnd) / headMean : 0;
+			const estimate = Math.round(headRecords + rest);
+			rows = {
+				estimate,
+				low: Math.round(headRecords + rest * 0.7),
+				high: Math.round(headRecords + rest * 1.4),
+				exact: false,
+			};
+		}
 		const exact = exactRecords !== null;
 		return {
 			columns: columns.map((c) => c.snapshot(rows.estimate, exact)),

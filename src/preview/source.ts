@@ -1,4 +1,6 @@
 import { type FileHandle, open, stat } from 'node:fs/promises';
+import { isSweepError } from '../engine/errors';
+import { type InputSource, openSource as openInput } from '../engine/source';
 import type { PreviewProblem } from './types';
 
 /**
@@ -8,8 +10,13 @@ import type { PreviewProblem } from './types';
  */
 export interface ByteSource {
 	readonly file: string;
-	/** Bytes of the data (for a plain file: its size). */
+	/** Bytes of the data: a plain file's size; Infinity for a compressed file (unknown until read to the end). */
 	readonly size: number;
+	/** Bytes on disk. */
+	readonly fileSize: number;
+	readonly compression: 'none' | 'gzip' | 'zstd';
+	/** Content bytes per compressed byte so far (1 when plain). */
+	ratio(): number;
 	readonly mtimeMs: number;
 	/** False for a stream that can only be read from the start (the sampler then stays in the head). */
 	readonly seekable: boolean;
@@ -21,12 +28,20 @@ export interface ByteSource {
 /** A plain file on disk. */
 class FileSource implements ByteSource {
 	readonly seekable = true;
+	readonly compression = 'none';
+	readonly fileSize: number;
 	constructor(
 		readonly file: string,
 		private readonly fh: FileHandle,
 		readonly size: number,
 		readonly mtimeMs: number,
-	) {}
+	) {
+		this.fileSize = size;
+	}
+
+	ratio(): number {
+		return 1;
+	}
 
 	async read(position: number, length: number): Promise<Buffer> {
 		const want = Math.max(0, Math.min(length, this.size - position));
@@ -42,6 +57,48 @@ class FileSource implements ByteSource {
 
 	close(): Promise<void> {
 		return this.fh.close();
+	}
+}
+
+/**
+ * A `.gz` / `.zst` file, decompressed by the engine's own source (a thread of its own), read forward only: a read
+ * at a position past the last one skips ahead; the start is kept, so the head can be read again.
+ */
+class CompressedFileSource implements ByteSource {
+	readonly seekable = false;
+	readonly size = Number.POSITIVE_INFINITY;
+	constructor(
+		readonly file: string,
+		private readonly fh: FileHandle,
+		private readonly input: InputSource,
+		readonly fileSize: number,
+		readonly mtimeMs: number,
+		readonly compression: 'gzip' | 'zstd',
+	) {}
+
+	ratio(): number {
+		return this.input.ratio();
+	}
+
+	async read(position: number, length: number): Promise<Buffer> {
+		const buf = Buffer.allocUnsafe(length);
+		let got = 0;
+		try {
+			while (got < length) {
+				const { bytesRead } = await this.input.read(buf, got, length - got, position + got);
+				if (bytesRead === 0) break;
+				got += bytesRead;
+			}
+		} catch (e) {
+			if (isSweepError(e)) throw new SourceProblem({ kind: 'unreadable', message: e.message, blocksRun: true });
+			throw e;
+		}
+		return buf.subarray(0, got);
+	}
+
+	async close(): Promise<void> {
+		await this.input.close();
+		await this.fh.close();
 	}
 }
 
@@ -72,5 +129,14 @@ export async function openSource(file: string): Promise<ByteSource> {
 			blocksRun: true,
 		});
 	});
-	return new FileSource(file, fh, st.size, st.mtimeMs);
+	let input: InputSource;
+	try {
+		input = await openInput(file, fh, st.size);
+	} catch (e) {
+		await fh.close();
+		if (isSweepError(e)) throw new SourceProblem({ kind: 'unreadable', message: e.message, blocksRun: true });
+		throw e;
+	}
+	if (input.compression === 'none') return new FileSource(file, fh, st.size, st.mtimeMs);
+	return new CompressedFileSource(file, fh, input, st.size, st.mtimeMs, input.compression);
 }

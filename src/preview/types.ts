@@ -51,7 +51,12 @@ export interface PreviewDialect {
 /** The bounded read of the file's start: what the panel shows at once. */
 export interface PreviewHead {
 	file: string;
+	/** Bytes on disk. */
 	size: number;
+	/** How the file is stored; a compressed file's content is read through the engine's decompressing source. */
+	compression: 'none' | 'gzip' | 'zstd';
+	/** A compressed file: its decompressed size, estimated from the ratio seen in the head. */
+	contentEstimate?: number;
 	mtimeMs: number;
 	/** Bytes of the file read for this (at most the head budget). */
 	headBytes: number;

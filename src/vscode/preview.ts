@@ -55,7 +55,9 @@ export class Previews implements vscode.CustomReadonlyEditorProvider, vscode.Dis
 			return undefined;
 		}
 		if (!isCsvPath(uri.fsPath)) {
-			void this.s.ui.error(`Sweep previews .csv and .tsv files; ${path.basename(uri.fsPath)} is neither.`);
+			void this.s.ui.error(
+				`Sweep previews .csv and .tsv files (also .gz or .zst compressed); ${path.basename(uri.fsPath)} is neither.`,
+			);
 			return undefined;
 		}
 		const existing = this.find(uri.fsPath);

@@ -368,6 +368,7 @@ const SCRIPT = `
 		const mb = (b) => (b / 1048576).toFixed(1) + ' MB';
 		let text;
 		if (p.exact) text = 'Exact: the whole file was read (' + fmt(rows.estimate) + ' records).';
+		else if (st.head.compressed) text = 'From the first ' + mb(st.head.headBytes) + ' of the decompressed text (a compressed file cannot be entered at an offset, so nothing further is sampled): ' + fmt(p.headRecords) + ' records. The record count is estimated from the compression ratio; figures with ≈ are estimates.';
 		else text = 'From the first ' + mb(st.head.headBytes) + ' (exact) and ' + fmt(p.blocksDone - p.blocksSkipped) + ' of ' + fmt(p.blocksTotal) + ' blocks spread over the file: a sample of ' + fmt(p.headRecords + p.sampledRecords) + ' records. Figures with ≈ are estimates for the whole file; counts of top values, min and max are from the sample.';
 		if (p.malformed) text += ' ' + fmt(p.malformed) + ' sampled records would be rejected.';
 		if (!p.done) text = (st.profileStopped ? 'Stopped: ' : 'Profiling… ') + text;

@@ -229,7 +229,14 @@ export class PreviewController implements vscode.Disposable {
 						: c === '|'
 							? 'pipe (|)'
 							: JSON.stringify(c);
-		const facts: [string, string, string?][] = [['Size', formatSize(h.size)]];
+		const compressed = h.compression !== 'none';
+		const contentSize = compressed ? (h.contentEstimate ?? h.size) : h.size;
+		const facts: [string, string, string?][] = [
+			[
+				'Size',
+				formatSize(h.size) + (compressed ? `, ${h.compression}-compressed (≈ ${formatSize(contentSize)} of text)` : ''),
+			],
+		];
 		if (d) {
 			facts.push(
 				['Delimiter', `${delimiterName(d.delimiter)}${d.sniffed ? ', sniffed' : ', from sweep.delimiter'}`],
@@ -247,7 +254,7 @@ export class PreviewController implements vscode.Disposable {
 					'Records',
 					h.wholeFile
 						? formatCount(h.headRecords)
-						: `≈ ${formatCount(Math.round(h.headRecords * (h.size / Math.max(1, h.headBytes))))} (rough estimate from the first ${formatSize(h.headBytes)}; the profile refines it)`,
+						: `≈ ${formatCount(Math.round(h.headRecords * (contentSize / Math.max(1, h.headBytes))))} (rough estimate from the first ${formatSize(h.headBytes)}; the profile refines it)`,
 					'rowsfact',
 				],
 			);
@@ -255,7 +262,12 @@ export class PreviewController implements vscode.Disposable {
 		const reader = loadReader();
 		this.post({
 			type: 'head',
-			head: { name: path.basename(h.file), header: h.header, headBytes: h.headBytes },
+			head: {
+				name: path.basename(h.file),
+				header: h.header,
+				headBytes: h.headBytes,
+				compressed: h.compression !== 'none',
+			},
 			facts,
 			rows: this.rows,
 			more: this.next !== null && this.rows.length < reader.TABLE_ROW_CAP,

@@ -1,6 +1,7 @@
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import * as zlib from 'node:zlib';
 import { parse } from 'csv-parse/sync';
 import { describeHead, readPreviewHead, readRows } from '../../src/preview/head';
 import { startProfile } from '../../src/preview/index';
@@ -261,7 +262,7 @@ describe('preview head: what it finds, and bad input in one sentence', () => {
 		['utf16-nobom.csv', Buffer.from('a,b\n1,2\n3,4\n', 'utf16le'), 'utf16', /UTF-16/],
 		['image.csv', Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13]), 'binary', /PNG image/],
 		['noise.csv', Buffer.from(Array.from({ length: 4096 }, (_, i) => (i * 7919) % 256)), 'binary', /looks binary/],
-		['data.csv.gz', Buffer.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0]), 'compressed', /gzip-compressed/],
+		['data.csv.bz2', Buffer.from('BZh91AY&SY'), 'compressed', /bzip2-compressed/],
 	];
 	for (const [name, content, kind, message] of problems) {
 		it(`${name}: ${kind}, Run disabled`, async () => {
@@ -290,7 +291,28 @@ describe('preview head: what it finds, and bad input in one sentence', () => {
 		const f = write('runaway-header.csv', `"a,b\n${'x,y\n'.repeat(100_000)}`);
 		const h = await readPreviewHead(f, { headBytes: 64 * 1024 });
 		assert.equal(h.problem?.kind, 'runaway-quote');
-		assert.match(h.problem!.message, /header \(line 1\) does not end/);
+		assert.match(h.problem!.message, /header \(line 1\) does not end within the first 0.1 MB/);
+	});
+
+	it('a gzip file is read through the engine\u2019s decompressing source: head, rows, profile', async () => {
+		const text = `sym,px\n${Array.from({ length: 3000 }, (_, i) => `S${i % 7},${i}.5`).join('\n')}\n`;
+		const f = write('small.csv.gz', zlib.gzipSync(text));
+		const h = await readPreviewHead(f, { pageRows: 10 });
+		assert.equal(h.problem, undefined);
+		assert.equal(h.compression, 'gzip');
+		assert.deepEqual(h.header, ['sym', 'px']);
+		assert.deepEqual(h.rows[0].fields, ['S0', '0.5']);
+		const page = await readRows(f, h.next!, 5000, ',', 2, { size: h.size, mtimeMs: h.mtimeMs });
+		assert.equal(page.rows.length, 2990);
+		assert.equal(page.next, null);
+		const s = await profileFile(f, {}, () => {});
+		assert.equal(s.exact, true);
+		assert.equal(s.rows.estimate, 3000);
+		assert.equal(s.columns[0].distinctEstimate, 7);
+		const bad = write('broken.csv.gz', zlib.gzipSync(text).subarray(0, 40));
+		const b = await readPreviewHead(bad);
+		assert.equal(b.problem?.kind, 'unreadable');
+		assert.match(b.problem!.message, /gzip/);
 	});
 
 	it('a file that is gone', async () => {
