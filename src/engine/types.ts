@@ -1,6 +1,6 @@
 import type { ResourceLimits } from 'node:worker_threads';
 
-/** Where a configuration figure came from (SPEC §4 `sources`). */
+/** Where a configuration figure came from (README "Command line", `sources`). */
 export type ConfigSource = 'detected' | 'fallback' | 'env' | 'setting' | 'flag';
 
 export interface ConfigSources {
@@ -67,7 +67,7 @@ export interface ExtractHooks {
 	onProgress?: (progress: ExtractProgress) => void;
 }
 
-/** Per-partition figures (SPEC §6); a field is present only when its column exists. */
+/** Per-partition figures (the manifest, README "What extraction does"); a field is present only when its column exists. */
 export interface PartitionStats {
 	firstTimestamp?: string;
 	lastTimestamp?: string;
@@ -88,7 +88,7 @@ export interface ManifestPartition {
 	stats: PartitionStats;
 }
 
-/** `_manifest.json` (SPEC §6). */
+/** `_manifest.json` (README "What extraction does"). */
 export interface Manifest {
 	version: 1;
 	source: { path: string; bytes: number; header: string[]; delimiter: string };

@@ -129,7 +129,7 @@ describe('hostile input', () => {
 		});
 
 		// Found by these tests (the header was decoded and re-encoded, turning invalid bytes into U+FFFD, and strictUtf8
-		// did not look at it); fixed in the engine since. SPEC §5: never replaced silently.
+		// did not look at it); fixed in the engine since. README "What Sweep guarantees": never replaced silently.
 		it("keeps the header's invalid bytes as they are, and stops on them with strictUtf8", async () => {
 			const file = put('in.csv', b('id,na\xffme,symbol\n1,x,A\n'));
 			const outDir = path.join(dir, 'out');
@@ -252,7 +252,7 @@ describe('hostile input', () => {
 		});
 
 		// Found by the fuzzing campaign (hostile-regressions/header-only-bare-cr.json: the engine dropped a bare CR that
-		// ended a header-only file); fixed in the engine since. SPEC §8: a bare CR is data.
+		// ended a header-only file); fixed in the engine since. README "What extraction does": a bare CR is data.
 		it('keeps a bare CR that ends a header-only file as data', async () => {
 			const file = put('in.csv', 'id,symbol,note\r');
 			const m = await extract({ input: file, outDir: path.join(dir, 'out'), workers: 1, chunkSize: 10 });

@@ -40,7 +40,7 @@ describe('vscode: activation, commands and the status bar', function () {
 		assert.ok(h.context.subscriptions.length >= declared.length + 4);
 	});
 
-	it('Show System Configuration writes the SPEC §3 report to the Sweep log line by line and returns it', async () => {
+	it('Show System Configuration writes the System Configuration report to the Sweep log line by line and returns it', async () => {
 		const before = fake.log.length;
 		const report = await run<string>('sweep.showConfiguration');
 		assert.match(report, /^System Configuration:\n {2}CPU Cores: \d+\n {2}Workers: \d+\n/);
