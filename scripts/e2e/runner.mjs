@@ -395,6 +395,25 @@ async function runUi() {
 			.first();
 		await item.waitFor({ state: 'visible', timeout: 10_000 });
 		await sleep(300);
+		// Sweep's two commands sit in a group of their own (package.json "group": "sweep@…"): separators (or the menu's
+		// edges) right before and right after them.
+		const entries = await page
+			.locator('.context-view .monaco-menu .actions-container > .action-item')
+			.evaluateAll((els) =>
+				els.map((e) => (e.querySelector('.separator') ? '|' : e.innerText.replace(/\s+/g, ' ').trim())),
+			);
+		const at = entries.findIndex((e) => e.startsWith('Extract Partitions') && !e.includes('Orders'));
+		const before = entries[at - 1] ?? '|';
+		const after = entries[at + 2] ?? '|';
+		if (
+			at < 0 ||
+			!entries[at + 1]?.startsWith('Extract Partitions Matching Orders') ||
+			before !== '|' ||
+			after !== '|'
+		) {
+			throw new Error(`Sweep's commands are not a group of their own in the menu: ${JSON.stringify(entries)}`);
+		}
+		log(`  context menu: ${entries.join(' · ')}`);
 		// From the window's top-left corner to just past the menu: the Explorer, the file and its menu.
 		const menu = await page.locator('.context-view .monaco-menu').first().boundingBox();
 		const clip = menu ? { x: 0, y: 0, width: menu.x + menu.width + 24, height: menu.y + menu.height + 24 } : undefined;
