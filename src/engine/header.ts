@@ -1,6 +1,6 @@
 import type { FileHandle } from 'node:fs/promises';
 import { type PartitionSpec, parsePartitionList, refusal, show } from '../rules';
-import { bomLength, bytesOf, firstRecordEnd, LF, sniffDelimiter, splitRecord, textOf } from './dialect';
+import { bomLength, bytesOf, firstRecordEnd, LF, sniffFileDelimiter, splitRecord, textOf } from './dialect';
 import { SweepError } from './errors';
 
 export interface FileHead {
@@ -20,8 +20,6 @@ export interface FileHead {
 	sample: Buffer;
 }
 
-const SNIFF_BYTES = 64 * 1024;
-
 /** Reads the header record (and sniffs the delimiter unless given). */
 export async function readHead(
 	fh: FileHandle,
@@ -37,12 +35,7 @@ export async function readHead(
 		const bytes = buf.subarray(0, bytesRead);
 		const bom = bomLength(bytes, file);
 		const body = bytes.subarray(bom);
-		let delimiter = delimiterGiven;
-		if (delimiter === null) {
-			const sniff = body.subarray(0, SNIFF_BYTES);
-			const lastLF = sniff.lastIndexOf(LF);
-			delimiter = sniffDelimiter(sniff.subarray(0, lastLF >= 0 ? lastLF + 1 : sniff.length).toString('latin1'));
-		}
+		const delimiter = delimiterGiven ?? sniffFileDelimiter(body);
 		let end = firstRecordEnd(body, delimiter.charCodeAt(0));
 		if (end === -1 && bytesRead < size) {
 			if (want >= maxBytes) {

@@ -1,8 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { parse } from 'csv-parse/sync';
-import type { PartitionSpec } from '../rules';
-import { bomLength, LF, sniffDelimiter } from './dialect';
+import { MAX_ORDERS_BYTES, type PartitionSpec } from '../rules';
+import { bomLength, sniffFileDelimiter } from './dialect';
 import { SweepError } from './errors';
 import { datePrefix, encodeKey } from './keys';
 
@@ -14,7 +14,46 @@ export interface Orders {
 	parts: string[][];
 }
 
-const MAX_ORDERS_BYTES = 512 * 1024 * 1024;
+/** One record of the orders file and the line it ends on. */
+type OrdersRow = { record: string[]; info: { lines: number } };
+
+/** Reads and parses a whole orders file (its own delimiter, sniffed); values are byte strings (see keys.ts). */
+async function readOrdersRows(abs: string): Promise<OrdersRow[]> {
+	let bytes: Buffer;
+	try {
+		bytes = await readFile(abs);
+	} catch (e) {
+		const code = (e as NodeJS.ErrnoException).code;
+		const why = code === 'ENOENT' ? 'does not exist' : code === 'EISDIR' ? 'is a folder' : (e as Error).message;
+		throw new SweepError('bad-orders', `Orders file ${abs} ${why}.`, { file: abs, cause: e });
+	}
+	if (bytes.length > MAX_ORDERS_BYTES) {
+		throw new SweepError(
+			'bad-orders',
+			`Orders file ${abs} is larger than ${MAX_ORDERS_BYTES / 2 ** 20} MB; orders files are read whole.`,
+			{ file: abs },
+		);
+	}
+	const body = bytes.subarray(bomLength(bytes, abs));
+	// latin1 keeps every value's bytes exactly (see keys.ts); the delimiters Sweep knows are ASCII.
+	try {
+		return parse(body.toString('latin1'), {
+			delimiter: sniffFileDelimiter(body),
+			relax_quotes: true,
+			relax_column_count: true,
+			skip_empty_lines: true,
+			record_delimiter: ['\r\n', '\n'],
+			info: true,
+		}) as unknown as OrdersRow[];
+	} catch (e) {
+		const line = (e as { lines?: number }).lines;
+		throw new SweepError(
+			'bad-orders',
+			`Orders file ${abs} is not valid CSV${line ? ` (near line ${line})` : ''}: ${(e as Error).message}`,
+			{ file: abs, line, cause: e },
+		);
+	}
+}
 
 /**
  * Loads an orders file: a CSV with its own delimiter (sniffed), the same column mapping applied to its header
@@ -27,46 +66,7 @@ export async function loadOrders(
 	keySpecs: readonly PartitionSpec[],
 ): Promise<Orders> {
 	const abs = path.resolve(file);
-	let bytes: Buffer;
-	try {
-		bytes = await readFile(abs);
-	} catch (e) {
-		const code = (e as NodeJS.ErrnoException).code;
-		const why = code === 'ENOENT' ? 'does not exist' : code === 'EISDIR' ? 'is a folder' : (e as Error).message;
-		throw new SweepError('bad-orders', `Orders file ${abs} ${why}.`, { file: abs, cause: e });
-	}
-	if (bytes.length > MAX_ORDERS_BYTES) {
-		throw new SweepError('bad-orders', `Orders file ${abs} is larger than 512 MB; orders files are read whole.`, {
-			file: abs,
-		});
-	}
-	const body = bytes.subarray(bomLength(bytes, abs));
-	// latin1 keeps every value's bytes exactly (see keys.ts); the delimiters Sweep knows are ASCII.
-	const text = body.toString('latin1');
-	const sniffEnd = body.lastIndexOf(LF, 64 * 1024);
-	const delimiter = sniffDelimiter(text.slice(0, sniffEnd > 0 ? sniffEnd + 1 : 64 * 1024));
-	let rows: { record: string[]; info: { lines: number } }[];
-	try {
-		rows = parse(text, {
-			delimiter,
-			relax_quotes: true,
-			relax_column_count: true,
-			skip_empty_lines: true,
-			record_delimiter: ['\r\n', '\n'],
-			info: true,
-		}) as unknown as { record: string[]; info: { lines: number } }[];
-	} catch (e) {
-		const line = (e as { lines?: number }).lines;
-		throw new SweepError(
-			'bad-orders',
-			`Orders file ${abs} is not valid CSV${line ? ` (near line ${line})` : ''}: ${(e as Error).message}`,
-			{
-				file: abs,
-				line,
-				cause: e,
-			},
-		);
-	}
+	const rows = await readOrdersRows(abs);
 	if (rows.length === 0) throw new SweepError('bad-orders', `Orders file ${abs} is empty.`, { file: abs });
 	const header = rows[0].record.map((n) => Buffer.from(n, 'latin1').toString('utf8'));
 	const columns = header.map((n) => {

@@ -1,4 +1,5 @@
 import type { ResourceLimits } from 'node:worker_threads';
+import type { REJECTS_FILE } from '../rules';
 
 /** Where a configuration figure came from (README "Command line", `sources`). */
 export type ConfigSource = 'detected' | 'fallback' | 'env' | 'setting' | 'flag';
@@ -101,7 +102,7 @@ export interface Manifest {
 	rowsRejected: number;
 	rowsFilteredOut: number;
 	partitions: ManifestPartition[];
-	rejects: '_rejects.csv' | null;
+	rejects: typeof REJECTS_FILE | null;
 	startedAt: string;
 	durationMs: number;
 	/** Absolute output folder (not in the file; filled in for callers). */
