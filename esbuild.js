@@ -1,6 +1,7 @@
 // Builds the CommonJS bundles Sweep ships:
 //   dist/extension.js         the VS Code extension (vscode is provided by the host, so external)
 //   dist/worker.js            the worker_threads entry the pool starts (must never pull in vscode)
+//   dist/sourceWorker.js      the thread that decompresses a .gz / .zst input
 //   dist/cli.js               the command-line interface on the same engine
 //   dist/systeminformation.js loaded lazily by both, only when detection runs
 //   dist/engine.js            the engine for the extension, loaded on the first extraction
@@ -113,6 +114,7 @@ const builds = [
 		plugins: [...common.plugins, separateEngine],
 	},
 	{ ...common, entryPoints: ['src/engine/worker.ts'], outfile: 'dist/worker.js' },
+	{ ...common, entryPoints: ['src/engine/sourceWorker.ts'], outfile: 'dist/sourceWorker.js' },
 	{
 		...common,
 		entryPoints: ['src/cli.ts'],

@@ -2,10 +2,11 @@
 /**
  * DuckDB doing the benchmark's job: partition a CSV by a column into one CSV folder per value.
  *
- *   node bench/duckdb-partition.mjs INPUT OUTDIR [--threads 2] [--column symbol]
+ *   node bench/duckdb-partition.mjs INPUT OUTDIR [--threads 2] [--column symbol] [--compression gzip]
  *   node bench/duckdb-partition.mjs --probe      (prints DuckDB's version, exits 3 if it cannot load)
  *
- * Runs `COPY (SELECT * FROM read_csv(INPUT, all_varchar=true)) TO OUTDIR (FORMAT CSV, PARTITION_BY (col))`.
+ * Runs `COPY (SELECT * FROM read_csv(INPUT, all_varchar=true)) TO OUTDIR (FORMAT CSV, PARTITION_BY (col))`, adding
+ * `COMPRESSION gzip` with --compression gzip. A .gz / .zst input is read compressed (DuckDB goes by the name).
  */
 import { parseArgs } from 'node:util';
 
@@ -14,6 +15,7 @@ const { values, positionals } = parseArgs({
 	options: {
 		threads: { type: 'string', default: '2' },
 		column: { type: 'string', default: 'symbol' },
+		compression: { type: 'string' },
 		probe: { type: 'boolean', default: false },
 	},
 });
@@ -41,6 +43,7 @@ if (positionals.length !== 2) {
 const [input, outDir] = positionals;
 await connection.run(
 	`COPY (SELECT * FROM read_csv(${quote(input)}, all_varchar=true)) ` +
-		`TO ${quote(outDir)} (FORMAT CSV, PARTITION_BY (${values.column}), OVERWRITE_OR_IGNORE)`,
+		`TO ${quote(outDir)} (FORMAT CSV, PARTITION_BY (${values.column}), OVERWRITE_OR_IGNORE` +
+		`${values.compression ? `, COMPRESSION ${values.compression}` : ''})`,
 );
 connection.closeSync();

@@ -16,6 +16,8 @@ import {
 	DEFAULT_MAX_PARTITIONS,
 	formatCount,
 	MANIFEST_FILE,
+	parseCompression,
+	parseCompressionLevel,
 	parseCount,
 	parseDelimiter,
 	parseOverride,
@@ -31,6 +33,9 @@ export const USAGE = `Usage:
   sweep extract <input.csv> [--out DIR] [--partition-by COL[,COL...]] [--orders FILE]
                 [--map CANONICAL=SOURCE]... [--delimiter C] [--workers N] [--chunk-size N]
                 [--force] [--json] [--max-rejects N] [--max-partitions N] [--strict-utf8]
+                [--compress gzip|zstd|none] [--compress-level N]
+
+The input may be gzip- or zstd-compressed (input.csv.gz, input.csv.zst; recognised by its first bytes).
 
 Commands:
   config     Show the System Configuration: CPUs, workers, available memory, chunk size.
@@ -51,6 +56,9 @@ Options:
   --max-rejects N           Stop (exit 1) when more than N records are rejected.
   --max-partitions N        Stop (exit 1) beyond N partitions (default ${formatCount(DEFAULT_MAX_PARTITIONS)}).
   --strict-utf8             Stop (exit 1) on bytes that are not valid UTF-8 (default: kept as they are).
+  --compress C              Write partitions compressed: gzip (AAPL.csv.gz), zstd (AAPL.csv.zst; Node 22.15+)
+                            or none (the default). _rejects.csv and _manifest.json stay plain.
+  --compress-level N        gzip 1-9 (default 6), zstd 1-19 (default 3).
   -h, --help                Show this help.
   --version                 Show the version.
 
@@ -79,6 +87,8 @@ const EXTRACT_OPTIONS = {
 	'max-rejects': { type: 'string' },
 	'max-partitions': { type: 'string' },
 	'strict-utf8': { type: 'boolean' },
+	compress: { type: 'string' },
+	'compress-level': { type: 'string' },
 } satisfies Record<string, OptionSpec>;
 
 /** A parsed command line. */
@@ -168,6 +178,12 @@ export function parseCommandLine(argv: string[]): Command {
 			strictUtf8: v['strict-utf8'] === true,
 		},
 	};
+	if (v.compress !== undefined || v['compress-level'] !== undefined) {
+		const codec = v.compress === undefined ? 'none' : flagValue('--compress', v.compress, parseCompression(v.compress));
+		const level = v['compress-level'] ?? '';
+		cmd.options.compress = codec;
+		cmd.options.compressLevel = flagValue('--compress-level', level, parseCompressionLevel(level, codec));
+	}
 	if (v['max-partitions'] !== undefined) {
 		cmd.options.maxPartitions = flagValue('--max-partitions', v['max-partitions'], parseCount(v['max-partitions'], 1));
 	}

@@ -1,7 +1,7 @@
-import type { FileHandle } from 'node:fs/promises';
 import type { BufferPool } from './bufferPool';
 import { countLF, firstRecordEnd, LF, QUOTE } from './dialect';
 import { SweepError } from './errors';
+import type { ByteReader, Rewindable } from './source';
 
 export interface Chunk {
 	seq: number;
@@ -19,7 +19,10 @@ export interface Chunk {
 
 export interface ChunkReaderOptions {
 	file: string;
-	/** Offset of the first data record (after the header) and the file size fixed at start. */
+	/**
+	 * Offset of the first data record (after the header) and the file size fixed at start; Infinity when the size is
+	 * not known in advance (a compressed file's content: it ends where a read returns nothing).
+	 */
 	start: number;
 	size: number;
 	/** 1-based line of the first data record (only for naming a line in an error). */
@@ -55,7 +58,7 @@ const SAMPLE = 1024 * 1024;
  * the next chunk's buffer; when a chunk is smaller than what follows it (tiny chunk sizes), the chunk is copied
  * out instead.
  */
-export async function* readChunks(fh: FileHandle, o: ChunkReaderOptions): AsyncGenerator<Chunk> {
+export async function* readChunks(fh: ByteReader & Partial<Rewindable>, o: ChunkReaderOptions): AsyncGenerator<Chunk> {
 	const D = o.delimiter;
 	const max = o.maxChunkBytes;
 	let target = 0; // bytes per chunk; known after the first read
@@ -235,7 +238,8 @@ export async function* readChunks(fh: FileHandle, o: ChunkReaderOptions): AsyncG
 			buf = bigger;
 		}
 		const { bytesRead } = await fh.read(buf, be, want, fileOffset);
-		if (bytesRead === 0) {
+		if (bytesRead === 0 && !Number.isFinite(o.size)) eof = true;
+		else if (bytesRead === 0) {
 			throw new SweepError(
 				'file-changed',
 				`${o.file} became shorter while it was read (${fileOffset} of ${o.size} bytes); no output was kept.`,
@@ -256,15 +260,28 @@ export async function* readChunks(fh: FileHandle, o: ChunkReaderOptions): AsyncG
 	}
 }
 
-/** The 1-based line number at file offset `at`: `startLine` plus the line breaks in [start, at). Reads the file. */
-export async function lineAt(fh: FileHandle, start: number, startLine: number, at: number): Promise<number> {
+/**
+ * The 1-based line number at content offset `at`: `startLine` plus the line breaks in [start, at). Reads the file
+ * again (through a fresh reader when the source has one: a compressed file is decompressed again from its start).
+ */
+export async function lineAt(
+	fh: ByteReader & Partial<Rewindable>,
+	start: number,
+	startLine: number,
+	at: number,
+): Promise<number> {
+	const reader = fh.fresh ? await fh.fresh() : fh;
 	const buf = Buffer.allocUnsafe(1024 * 1024);
 	let line = startLine;
-	for (let pos = start; pos < at; ) {
-		const { bytesRead } = await fh.read(buf, 0, Math.min(buf.length, at - pos), pos);
-		if (bytesRead === 0) break;
-		line += countLF(buf, 0, bytesRead);
-		pos += bytesRead;
+	try {
+		for (let pos = start; pos < at; ) {
+			const { bytesRead } = await reader.read(buf, 0, Math.min(buf.length, at - pos), pos);
+			if (bytesRead === 0) break;
+			line += countLF(buf, 0, bytesRead);
+			pos += bytesRead;
+		}
+	} finally {
+		if (reader !== fh) await (reader as { close(): Promise<void> }).close();
 	}
 	return line;
 }

@@ -20,6 +20,7 @@ export type SweepErrorCode =
 	| 'max-rejects'
 	| 'max-partitions'
 	| 'file-changed'
+	| 'input-corrupt'
 	| 'worker-failed'
 	| 'io'
 	| 'aborted';

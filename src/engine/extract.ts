@@ -3,6 +3,7 @@ import type { Stats } from 'node:fs';
 import { type FileHandle, open, stat, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import {
+	COMPRESSION_SUFFIX,
 	DEFAULT_MAX_PARTITIONS,
 	DEFAULT_PARTITION_BY,
 	MANIFEST_FILE,
@@ -12,9 +13,11 @@ import {
 	REJECTS_FILE,
 	refusal,
 	show,
+	withoutCompressionSuffix,
 } from '../rules';
 import { BufferPool } from './bufferPool';
 import { type Chunk, lineAt, readChunks } from './chunkReader';
+import { compressBlock, type OutputCompression, outputCompression } from './compression';
 import { bytesOf, formatHeader, normalizeDelimiter } from './dialect';
 import { abortedError, SweepError } from './errors';
 import { FileNamer } from './fileNames';
@@ -24,13 +27,21 @@ import { loadOrders, type Orders } from './orders';
 import { commitOutput, describeFsError, discardOutput, type OutputPlan, prepareOutput } from './outputFolder';
 import { ChunkLineError, WorkerPool } from './pool';
 import type { ChunkDone, ChunkStats, WorkerInit } from './protocol';
+import { type InputSource, openSource } from './source';
 import type { ConfigSources, ExtractHooks, ExtractOptions, Manifest, ManifestPartition } from './types';
 import { PartitionWriter } from './writer';
 
-/** `<input folder>/processed/<input name without extension>`. */
+/** `<input folder>/processed/<input name without extension>` (`trades.csv.gz` → `processed/trades`). */
 export function defaultOutDir(input: string): string {
-	const abs = path.resolve(input);
+	const abs = withoutCompressionSuffix(path.resolve(input));
 	return path.join(path.dirname(abs), 'processed', path.basename(abs, path.extname(abs)));
+}
+
+/** Extension of the partition files: the input's (without a compression suffix), then the output's compression's. */
+function partitionExtension(input: string, out: OutputCompression | null): string {
+	const ext = path.extname(withoutCompressionSuffix(input));
+	const base = ext.toLowerCase() === '.tsv' ? '.tsv' : ext || '.csv';
+	return base + COMPRESSION_SUFFIX[out?.codec ?? 'none'];
 }
 
 interface PartitionState {
@@ -108,6 +119,8 @@ export interface ExtractSettings {
 	strictUtf8: boolean;
 	maxChunkBytes: number;
 	maxOpenFiles: number;
+	/** How partition files are compressed (the compression rules, src/rules/compression.ts); null for plain. */
+	compress: OutputCompression | null;
 	workerResourceLimits?: ExtractOptions['workerResourceLimits'];
 	workerScript?: string;
 }
@@ -142,6 +155,7 @@ export function normalizeExtractOptions(options: ExtractOptions): ExtractSetting
 		// Tests lower the cap; nothing may raise it past 512 MB.
 		maxChunkBytes: Math.min(options.maxChunkBytes ?? MAX_RECORD_BYTES, 512 * 1024 * 1024),
 		maxOpenFiles: options.maxOpenFiles ?? MAX_OPEN_FILES,
+		compress: outputCompression(options.compress, options.compressLevel),
 		workerResourceLimits: options.workerResourceLimits,
 		workerScript: options.workerScript,
 	};
@@ -170,8 +184,11 @@ export async function extract(options: ExtractOptions, hooks: ExtractHooks = {})
 	if (signal?.aborted) throw abortedError();
 	const { fh, st } = await openInput(o.input);
 	let outPlan: OutputPlan | undefined;
+	let source: InputSource | undefined;
 	try {
-		const head = await readHead(fh, st.size, o.input, o.delimiter, o.maxChunkBytes);
+		source = await openSource(o.input, fh, st.size);
+		const head = await readHead(source, source.size, o.input, o.delimiter, o.maxChunkBytes);
+		source.headDone();
 		const plan = planColumns(head.rawNames, o.mapping, o.partitionBy, o.input);
 		if (o.strictUtf8 && head.names.some((n, i) => bytesOf(n) !== head.rawNames[i])) {
 			throw new SweepError('invalid-utf8', `${o.input}: the header (line 1) holds bytes that are not valid UTF-8.`, {
@@ -190,6 +207,7 @@ export async function extract(options: ExtractOptions, hooks: ExtractHooks = {})
 			orders: orders ? orders.keys : null,
 			strictUtf8: o.strictUtf8,
 			eol: head.eol,
+			compress: o.compress,
 		};
 		// The pool's one owner. Started now, so that a worker's start-up overlaps preparing the output (and a
 		// pending configuration); destroyed as soon as the pipeline is over, before the manifest is written.
@@ -202,28 +220,49 @@ export async function extract(options: ExtractOptions, hooks: ExtractHooks = {})
 		let figures: Figures;
 		let run: PipelineResult;
 		try {
-			outPlan = await prepareOutput(o.outDir, { force: o.force, input: o.input, inputBytes: st.size - head.dataStart });
+			const inputBytes = outputEstimate(source, head.dataStart, o.compress);
+			outPlan = await prepareOutput(o.outDir, { force: o.force, input: o.input, inputBytes });
 			if (signal?.aborted) throw abortedError();
 			figures = await o.figures;
 			pool.grow(figures.workers);
-			run = await runPipeline({ pool, fh, size: st.size, head, plan, init, outPlan, o, figures, hooks, started });
+			run = await runPipeline({ pool, source, size: st.size, head, plan, init, outPlan, o, figures, hooks, started });
 		} finally {
 			await pool.destroy();
 		}
 		await checkUnchanged(fh, o.input, st);
-		const manifest = buildManifest({ o, size: st.size, head, plan, orders, figures, started, run });
+		const manifest = buildManifest({ o, size: st.size, head, plan, orders, figures, started, run, source });
 		await writeFile(path.join(outPlan.tmpDir, MANIFEST_FILE), `${JSON.stringify(manifest, null, 2)}\n`);
 		if (signal?.aborted) throw abortedError();
 		await commitOutput(outPlan);
 		return { ...manifest, outDir: outPlan.outDir };
 	} catch (e) {
-		if (outPlan === undefined) throw e;
+		// A compressed file that changed while it was read usually looks truncated or corrupt: say what happened.
+		const changed =
+			e instanceof SweepError && e.code === 'input-corrupt'
+				? await checkUnchanged(fh, o.input, st).then(
+						() => null,
+						(c: unknown) => c,
+					)
+				: null;
+		if (outPlan === undefined) throw changed ?? e;
 		await discardOutput(outPlan);
 		if (signal?.aborted) throw abortedError();
-		throw wrapIoError(e);
+		throw wrapIoError(changed ?? e);
 	} finally {
+		await source?.close();
 		await fh.close();
 	}
+}
+
+/**
+ * Bytes the output will need, for the free-space check: the content after the header. For a compressed input that
+ * is estimated from the ratio seen so far; compressed output is taken to be as large as a compressed input, or a
+ * quarter of a plain one.
+ */
+function outputEstimate(source: InputSource, dataStart: number, compress: OutputCompression | null): number {
+	if (source.compression === 'none') return compress ? Math.ceil(source.fileSize / 4) : source.fileSize - dataStart;
+	if (compress) return source.fileSize;
+	return Math.max(0, Math.round(source.fileSize * source.ratio()) - dataStart);
 }
 
 /** Opens the input for reading; a missing, empty or unreadable input (or a folder) is an input error. */
@@ -280,7 +319,8 @@ function wrapIoError(e: unknown): unknown {
 interface PipelineArgs {
 	/** Owned by extract(), which destroys it. */
 	pool: WorkerPool;
-	fh: FileHandle;
+	source: InputSource;
+	/** Bytes on disk (compressed bytes for a compressed file). */
 	size: number;
 	head: FileHead;
 	plan: ColumnPlan;
@@ -298,6 +338,8 @@ interface PipelineResult {
 	rowsWritten: number;
 	rowsRejected: number;
 	rowsFilteredOut: number;
+	/** Bytes of content read (a compressed file's decompressed size). */
+	contentBytes: number;
 }
 
 /**
@@ -309,10 +351,10 @@ async function runPipeline(a: PipelineArgs): Promise<PipelineResult> {
 	const signal = a.hooks.signal ?? new AbortController().signal;
 	const committer = new Committer(a, signal);
 	try {
-		const chunks = readChunks(a.fh, {
+		const chunks = readChunks(a.source, {
 			file: a.o.input,
 			start: a.head.dataStart,
-			size: a.size,
+			size: a.source.size,
 			startLine: a.head.dataLine,
 			delimiter: a.init.delimiter,
 			chunkSize: a.figures.chunkSize,
@@ -372,9 +414,10 @@ class Committer {
 		this.chunkBuffers = new BufferPool(this.maxInFlight + 1);
 		this.resultBuffers = new BufferPool(this.maxInFlight + 4);
 		this.writer = new PartitionWriter(a.outPlan.tmpDir, a.o.maxOpenFiles);
-		const ext = path.extname(a.o.input);
-		this.namer = new FileNamer(ext.toLowerCase() === '.tsv' ? '.tsv' : ext || '.csv');
-		this.header = formatHeader(a.plan.rawColumns, a.head.delimiter, a.head.eol);
+		this.namer = new FileNamer(partitionExtension(a.o.input, a.o.compress));
+		const header = formatHeader(a.plan.rawColumns, a.head.delimiter, a.head.eol);
+		// A compressed file starts with its header as a gzip member / zstd frame of its own.
+		this.header = a.o.compress ? compressBlock(a.o.compress, header) : header;
 		this.committedBytes = a.head.dataStart;
 		this.line = a.head.dataLine;
 	}
@@ -477,8 +520,10 @@ class Committer {
 		const now = Date.now();
 		if (!force && now - this.lastProgress < 200) return;
 		this.lastProgress = now;
+		// A compressed file's progress counts compressed bytes (its content's size is unknown until the end).
+		const compressed = this.a.source.compression !== 'none';
 		onProgress({
-			bytesRead: this.committedBytes,
+			bytesRead: compressed ? this.a.source.compressedRead() : this.committedBytes,
 			totalBytes: this.a.size,
 			rowsRead: this.totals.rowsRead,
 			partitions: this.partitions.length,
@@ -490,7 +535,7 @@ class Committer {
 	async close(): Promise<PipelineResult> {
 		await this.writer.close();
 		this.progress(true);
-		return { partitions: this.partitions, ...this.totals };
+		return { partitions: this.partitions, ...this.totals, contentBytes: this.committedBytes };
 	}
 
 	/** Closes the files after a failure; the error to throw (a worker's data error names the file's line). */
@@ -500,7 +545,7 @@ class Committer {
 		const at = this.chunkOffsets.get(e.seq);
 		const head = this.a.head;
 		const fileLine =
-			at === undefined ? undefined : (await lineAt(this.a.fh, head.dataStart, head.dataLine, at)) + e.line;
+			at === undefined ? undefined : (await lineAt(this.a.source, head.dataStart, head.dataLine, at)) + e.line;
 		const input = this.a.o.input;
 		const where = fileLine === undefined ? `in ${input}` : `on line ${fileLine} of ${input}`;
 		return new SweepError(
@@ -539,6 +584,7 @@ function buildManifest(m: {
 	figures: Figures;
 	started: number;
 	run: PipelineResult;
+	source: InputSource;
 }): Manifest {
 	const toPartition = (parts: string[], file: string | null, rows: number, s: ChunkStats): ManifestPartition => {
 		const texts = parts.map(textOf);
@@ -562,7 +608,15 @@ function buildManifest(m: {
 	const sources = m.figures.configSources ?? { workers: 'flag', chunkSize: 'flag' };
 	return {
 		version: 1,
-		source: { path: m.o.input, bytes: m.size, header: m.head.names, delimiter: m.head.delimiter },
+		source: {
+			path: m.o.input,
+			bytes: m.size,
+			header: m.head.names,
+			delimiter: m.head.delimiter,
+			compression: m.source.compression,
+			...(m.source.compression === 'none' ? {} : { decompressedBytes: m.run.contentBytes }),
+		},
+		output: { compression: m.o.compress?.codec ?? 'none', compressionLevel: m.o.compress?.level ?? null },
 		columns: m.plan.columns,
 		partitionBy: m.plan.keySpecs.map((k) => k.spec),
 		orders: m.orders ? { path: m.orders.path, keys: m.orders.keys.length } : null,

@@ -1,7 +1,7 @@
-import type { FileHandle } from 'node:fs/promises';
 import { type PartitionSpec, parsePartitionList, refusal, show } from '../rules';
 import { bomLength, bytesOf, firstRecordEnd, LF, sniffFileDelimiter, splitRecord, textOf } from './dialect';
 import { SweepError } from './errors';
+import type { ByteReader } from './source';
 
 export interface FileHead {
 	/** Bytes of the BOM skipped (0 or 3). */
@@ -20,9 +20,12 @@ export interface FileHead {
 	sample: Buffer;
 }
 
-/** Reads the header record (and sniffs the delimiter unless given). */
+/**
+ * Reads the header record (and sniffs the delimiter unless given). `size` is the content's size, or Infinity when
+ * it is not known in advance (a compressed file).
+ */
 export async function readHead(
-	fh: FileHandle,
+	fh: ByteReader,
 	size: number,
 	file: string,
 	delimiterGiven: string | null,
@@ -33,11 +36,14 @@ export async function readHead(
 		const buf = Buffer.allocUnsafe(want);
 		const { bytesRead } = await fh.read(buf, 0, want, 0);
 		const bytes = buf.subarray(0, bytesRead);
+		if (bytesRead === 0) {
+			throw new SweepError('input-empty', `${file} is empty: there is no header to read.`, { file });
+		}
 		const bom = bomLength(bytes, file);
 		const body = bytes.subarray(bom);
 		const delimiter = delimiterGiven ?? sniffFileDelimiter(body);
 		let end = firstRecordEnd(body, delimiter.charCodeAt(0));
-		if (end === -1 && bytesRead < size) {
+		if (end === -1 && bytesRead === want && bytesRead < size) {
 			if (want >= maxBytes) {
 				throw new SweepError(
 					'bad-header',

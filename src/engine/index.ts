@@ -7,6 +7,7 @@ import { MAX_RECORD_BYTES } from '../rules';
 import { LF, normalizeDelimiter, parseSample } from './dialect';
 import { SweepError } from './errors';
 import { readHead } from './header';
+import { type InputSource, openSource } from './source';
 import type { HeaderInfo } from './types';
 
 export type { SweepErrorCode, SweepErrorDetails } from './errors';
@@ -21,13 +22,16 @@ export async function inspectHeader(input: string, opts: { delimiter?: string | 
 	if (!st?.isFile()) throw new SweepError('input-missing', `${file} does not exist.`, { file });
 	if (st.size === 0) throw new SweepError('input-empty', `${file} is empty: there is no header to read.`, { file });
 	const fh = await open(file, 'r');
+	let source: InputSource | undefined;
 	try {
-		const head = await readHead(fh, st.size, file, normalizeDelimiter(opts.delimiter), MAX_RECORD_BYTES);
+		source = await openSource(file, fh, st.size);
+		const head = await readHead(source, source.size, file, normalizeDelimiter(opts.delimiter), MAX_RECORD_BYTES);
 		const rest = head.sample.subarray(head.dataStart - head.bom);
 		const lastLF = rest.lastIndexOf(LF);
 		const sample = lastLF < 0 ? [] : parseSample(rest.subarray(0, lastLF + 1).toString('utf8'), head.delimiter, 5);
 		return { header: head.names, delimiter: head.delimiter, sample };
 	} finally {
+		await source?.close();
 		await fh.close();
 	}
 }

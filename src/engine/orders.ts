@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { MAX_ORDERS_BYTES, type PartitionSpec } from '../rules';
+import { decompressWhole } from './compression';
 import { bomLength, sniffFileDelimiter } from './dialect';
 import { SweepError } from './errors';
 import { datePrefix, encodeKey } from './keys';
@@ -27,6 +28,8 @@ async function readOrdersRows(abs: string): Promise<OrdersRow[]> {
 		const why = code === 'ENOENT' ? 'does not exist' : code === 'EISDIR' ? 'is a folder' : (e as Error).message;
 		throw new SweepError('bad-orders', `Orders file ${abs} ${why}.`, { file: abs, cause: e });
 	}
+	// A gzip or zstd orders file (recognised by its bytes) is decompressed off the calling thread.
+	bytes = await decompressWhole(bytes, abs, MAX_ORDERS_BYTES);
 	if (bytes.length > MAX_ORDERS_BYTES) {
 		throw new SweepError(
 			'bad-orders',

@@ -24,6 +24,8 @@ export interface WorkerInit {
 	strictUtf8: boolean;
 	/** Line ending appended to a final record that has none (the header's). */
 	eol: string;
+	/** Compress each partition's region of a chunk as its own gzip member / zstd frame; null for plain output. */
+	compress: { codec: 'gzip' | 'zstd'; level: number } | null;
 }
 
 export interface ChunkTask {

@@ -41,6 +41,13 @@ export interface ExtractOptions {
 	maxRejects?: number | null;
 	/** Stop (exit 1) when more partitions than this appear; default 100,000. */
 	maxPartitions?: number;
+	/**
+	 * Compress each partition file: `gzip` (`AAPL.csv.gz`), `zstd` (`AAPL.csv.zst`, needs Node 22.15+) or `none`
+	 * (the default). The files decompress to exactly the bytes of an uncompressed run.
+	 */
+	compress?: 'none' | 'gzip' | 'zstd';
+	/** The codec's level (gzip 1–9, default 6; zstd 1–19, default 3); null/undefined = the default. */
+	compressLevel?: number | null;
 	/** Stop on the first byte sequence that is not valid UTF-8 (default: pass it through unchanged). */
 	strictUtf8?: boolean;
 	/** Byte cap of one chunk (and so of one record); default 64 MiB. */
@@ -92,7 +99,22 @@ export interface ManifestPartition {
 /** `_manifest.json` (README "What extraction does"). */
 export interface Manifest {
 	version: 1;
-	source: { path: string; bytes: number; header: string[]; delimiter: string };
+	source: {
+		path: string;
+		/** Bytes on disk (compressed bytes for a compressed file). */
+		bytes: number;
+		header: string[];
+		delimiter: string;
+		/** How the input was compressed (recognised by its first bytes); always written, absent in older manifests. */
+		compression?: 'none' | 'gzip' | 'zstd';
+		/** Bytes after decompression, for a compressed input. */
+		decompressedBytes?: number;
+	};
+	/**
+	 * How the partition files are written (`_rejects.csv` and `_manifest.json` are never compressed); always written,
+	 * absent in older manifests.
+	 */
+	output?: { compression: 'none' | 'gzip' | 'zstd'; compressionLevel: number | null };
 	columns: string[];
 	partitionBy: string[];
 	orders: null | { path: string; keys: number };

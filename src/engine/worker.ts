@@ -4,7 +4,32 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { ChunkDataError, ChunkProcessor } from './chunkProcessor';
-import type { ChunkFailed, ChunkTask, WorkerInit } from './protocol';
+import { compressBlock } from './compression';
+import type { ChunkDone, ChunkFailed, ChunkTask, WorkerInit } from './protocol';
+
+/**
+ * Replaces each partition's region of `done.data` by its compressed form (one gzip member or zstd frame per
+ * partition per chunk), back to back in a result buffer of the processor's; the plain one goes back to its spares.
+ */
+function compressRegions(processor: ChunkProcessor, done: ChunkDone, init: WorkerInit): void {
+	const c = init.compress;
+	if (!c || done.buckets.length === 0) return;
+	const data = new Uint8Array(done.data);
+	const parts = done.buckets.map((b) => compressBlock(c, data.subarray(b.offset, b.offset + b.length)));
+	let total = 0;
+	for (const p of parts) total += p.length;
+	const out = processor.spare.take(total);
+	const view = new Uint8Array(out);
+	let at = 0;
+	done.buckets.forEach((b, i) => {
+		view.set(parts[i], at);
+		b.offset = at;
+		b.length = parts[i].length;
+		at += parts[i].length;
+	});
+	processor.spare.give(done.data);
+	done.data = out;
+}
 
 if (parentPort) {
 	const port = parentPort;
@@ -13,6 +38,7 @@ if (parentPort) {
 		try {
 			for (const b of task.spare) processor.spare.give(b);
 			const done = processor.process(task.seq, task.bytes, task.offset, task.length, 0, task.isLast);
+			compressRegions(processor, done, workerData as WorkerInit);
 			port.postMessage(done, [done.input, done.data, done.rejectData]);
 		} catch (e) {
 			const failed: ChunkFailed =

@@ -4,6 +4,20 @@
  * (docs/rules.md). Plain TypeScript: no `vscode`, no I/O, nothing from the other layers.
  */
 export { accept, type Checked, refusal, refuse } from './checked';
+export {
+	COMPRESSED_NAME,
+	COMPRESSION_LEVELS,
+	COMPRESSION_SUFFIX,
+	COMPRESSIONS,
+	type Compression,
+	isExtractableName,
+	nodeHasZstd,
+	parseCompression,
+	parseCompressionLevel,
+	withoutCompressionSuffix,
+	ZSTD_NODE_VERSION,
+	zstdOutputProblem,
+} from './compression';
 export { OVERRIDE_HINT, OVERRIDE_PROBLEM, type Override, parseCount, parseOverride } from './counts';
 export { DELIMITER_NAMES, parseDelimiter, SNIFF_CANDIDATES } from './delimiter';
 export * from './limits';

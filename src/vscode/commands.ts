@@ -60,7 +60,7 @@ async function extractCommand(
 ): Promise<Manifest | undefined> {
 	const uri = toUri(target) ?? activeTabUri();
 	if (!uri) {
-		void s.ui.warn('Sweep: open or select a .csv or .tsv file to extract.');
+		void s.ui.warn('Sweep: open or select a .csv or .tsv file (or .csv.gz, .csv.zst) to extract.');
 		return undefined;
 	}
 	if (uri.scheme !== 'file') {
@@ -68,7 +68,9 @@ async function extractCommand(
 		return undefined;
 	}
 	if (!isCsvPath(uri.fsPath)) {
-		void s.ui.error(`Sweep extracts .csv and .tsv files; ${path.basename(uri.fsPath)} is neither.`);
+		void s.ui.error(
+			`Sweep extracts .csv and .tsv files (also .gz or .zst compressed); ${path.basename(uri.fsPath)} is neither.`,
+		);
 		return undefined;
 	}
 	return s.extractions.request({ uri, ordersUri, options: parseExtractOptions(rawOptions), withOrders });

@@ -222,6 +222,7 @@ export class Extractions implements vscode.Disposable {
 					mapping: o.columnMapping ?? settings.columnMapping,
 					ordersFile,
 					delimiter: settings.delimiter,
+					compress: settings.compression,
 					workers: config.workers,
 					chunkSize: config.chunkSize,
 					configSources: config.sources,
@@ -341,7 +342,7 @@ export class Extractions implements vscode.Disposable {
 			canSelectMany: false,
 			openLabel: 'Use Orders File',
 			title: `Sweep: orders file for ${path.basename(uri.fsPath)}`,
-			filters: { 'CSV / TSV': ['csv', 'tsv', 'CSV', 'TSV'], 'All files': ['*'] },
+			filters: { 'CSV / TSV': ['csv', 'tsv', 'CSV', 'TSV', 'gz', 'zst'], 'All files': ['*'] },
 		});
 		return picked?.[0]?.fsPath;
 	}

@@ -1,3 +1,4 @@
+import * as zlib from 'node:zlib';
 /**
  * Parsing of Sweep's settings into typed values. Plain Node (no `vscode`): `settings.ts` feeds it
  * what `WorkspaceConfiguration.get/inspect` return, tests feed it literals. Parsers accept any JSON
@@ -5,7 +6,17 @@
  * partition spec may be) live in src/rules, shared with the CLI and the engine: a value the engine
  * would refuse is a warning here, never a failed run.
  */
-import { DEFAULT_PARTITION_BY, parseDelimiter as delimiterRule, parsePartitionList, refusal, show } from '../rules';
+import {
+	type Compression,
+	DEFAULT_PARTITION_BY,
+	parseDelimiter as delimiterRule,
+	nodeHasZstd,
+	parseCompression,
+	parsePartitionList,
+	refusal,
+	show,
+	zstdOutputProblem,
+} from '../rules';
 
 export { show };
 
@@ -45,6 +56,8 @@ export interface FileSettings {
 	columnMapping: Record<string, string>;
 	/** `sweep.delimiter`: one character, or null to sniff. */
 	delimiter: string | null;
+	/** `sweep.compression`: how partition files are written. */
+	compression: Compression;
 	/** `sweep.outputDirectory`, unexpanded (may hold `${…}` variables). */
 	outputDirectory: string;
 	outputDirectoryOrigin: SettingOrigin;
@@ -136,6 +149,27 @@ export function parseDelimiter(raw: unknown): { value: string | null; warning?: 
 	return { value: null, warning };
 }
 
+/**
+ * `sweep.compression` through the compression rule; zstd on an extension host whose Node lacks it (before 22.15) is
+ * a warning too, and plain files are written.
+ */
+export function parseCompressionSetting(raw: unknown): { value: Compression; warning?: string } {
+	const r = parseCompression(raw);
+	if (!r.ok) {
+		return {
+			value: 'none',
+			warning: `${refusal('setting sweep.compression =', show(raw), r.problem)}; writing plain files`,
+		};
+	}
+	if (r.value === 'zstd' && !nodeHasZstd(zlib)) {
+		return {
+			value: 'none',
+			warning: `setting sweep.compression = "zstd": ${zstdOutputProblem(process.version)}; writing plain files`,
+		};
+	}
+	return { value: r.value };
+}
+
 /** A path setting that may be unset (`sweep.ordersFile`). */
 function parseOptionalPath(key: string, raw: unknown): { value: string | null; warning?: string } {
 	if (raw === undefined || raw === null || (typeof raw === 'string' && raw.trim() === '')) return { value: null };
@@ -169,6 +203,7 @@ export function readFileSettings(reader: SettingsReader, trusted: boolean): File
 		partitionBy: take(parsePartitionBy(reader.get('partitionBy'))),
 		columnMapping: take(parseColumnMapping(reader.get('columnMapping'))),
 		delimiter: take(parseDelimiter(reader.get('delimiter'))),
+		compression: take(parseCompressionSetting(reader.get('compression'))),
 		outputDirectory,
 		outputDirectoryOrigin: out.origin,
 		ordersFile: take(parseOptionalPath('ordersFile', orders.value)),

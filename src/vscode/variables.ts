@@ -1,6 +1,7 @@
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { SweepError } from '../engine/errors';
+import { isExtractableName, withoutCompressionSuffix } from '../rules/compression';
 
 /** What `${…}` variables in a path setting stand for. Plain values: this module never imports `vscode`. */
 export interface VariableContext {
@@ -37,7 +38,8 @@ export function expandVariables(template: string, ctx: VariableContext, setting 
 	const values: Record<string, () => string> = {
 		fileDirname: () => p.dirname(ctx.file),
 		fileBasename: () => p.basename(ctx.file),
-		fileBasenameNoExtension: () => p.parse(ctx.file).name,
+		// `trades.csv.gz` → `trades`: a compression suffix goes too (so the default folder is processed/trades).
+		fileBasenameNoExtension: () => p.parse(withoutCompressionSuffix(ctx.file)).name,
 		fileExtname: () => p.extname(ctx.file),
 		workspaceFolder: () => needFolder(ctx, setting, 'workspaceFolder'),
 		workspaceFolderBasename: () => p.basename(needFolder(ctx, setting, 'workspaceFolderBasename')),
@@ -126,7 +128,7 @@ export function checkOutputDirectory(check: OutputCheck): string | undefined {
 	return undefined;
 }
 
-/** True for `.csv` / `.tsv` files, in any case. */
+/** True for `.csv` / `.tsv` files, also gzip- or zstd-compressed (`.csv.gz`, `.tsv.zst`), in any case. */
 export function isCsvPath(file: string): boolean {
-	return /\.(csv|tsv)$/i.test(file);
+	return isExtractableName(file);
 }

@@ -57,7 +57,10 @@ describe('vscode: extracting a file', function () {
 			assert.equal(m?.outDir, path.join(fake.ws, 'data', 'processed', 'Tab'));
 			vscodeFake.window.tabGroups.activeTabGroup.activeTab = { input: { uri: Uri.file(writeFile('notes.txt', 'x')) } };
 			assert.equal(await run('sweep.extract'), undefined);
-			assert.equal(lastShown().text, 'Sweep extracts .csv and .tsv files; notes.txt is neither.');
+			assert.equal(
+				lastShown().text,
+				'Sweep extracts .csv and .tsv files (also .gz or .zst compressed); notes.txt is neither.',
+			);
 			assert.equal(lastShown().kind, 'error');
 		} finally {
 			vscodeFake.window.tabGroups.activeTabGroup.activeTab = undefined;

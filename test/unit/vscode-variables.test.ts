@@ -115,8 +115,9 @@ describe('vscode: output folder checks', () => {
 });
 
 describe('vscode: which files Sweep extracts', () => {
-	it('.csv and .tsv in any case', () => {
-		for (const f of ['a.csv', 'a.CSV', '/x/y.Tsv', 'b.tsv']) assert.equal(isCsvPath(f), true, f);
-		for (const f of ['a.csv.gz', 'a.txt', 'csv', 'a.json', 'a.csvx']) assert.equal(isCsvPath(f), false, f);
+	it('.csv and .tsv in any case, also compressed (.gz, .zst)', () => {
+		for (const f of ['a.csv', 'a.CSV', '/x/y.Tsv', 'b.tsv', 'a.csv.gz', 'b.TSV.zst'])
+			assert.equal(isCsvPath(f), true, f);
+		for (const f of ['a.gz', 'a.txt', 'csv', 'a.json', 'a.csvx', 'a.csv.bz2']) assert.equal(isCsvPath(f), false, f);
 	});
 });
