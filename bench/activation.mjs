@@ -166,7 +166,7 @@ async function child(bundle, warm) {
 		]);
 		if (ready) readyMs = performance.now() - t0;
 	}
-	// Give a status bar that appears after detection its chance (SPEC: within a second of activation).
+	// Give a status bar that appears after detection its chance (it should show within a second of activation).
 	const waitUntil = t0 + 1500;
 	while (marks.statusBarShownMs === null && performance.now() < waitUntil) await new Promise((r) => setTimeout(r, 10));
 	process.stdout.write(

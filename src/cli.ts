@@ -15,12 +15,14 @@ import {
 	type Checked,
 	DEFAULT_MAX_PARTITIONS,
 	formatCount,
+	MANIFEST_FILE,
 	parseCompression,
 	parseCompressionLevel,
 	parseCount,
 	parseDelimiter,
 	parseOverride,
 	parsePartitionList,
+	REJECTS_FILE,
 	refusal,
 	splitPartitionList,
 } from './rules';
@@ -37,7 +39,7 @@ The input may be gzip- or zstd-compressed (input.csv.gz, input.csv.zst; recognis
 
 Commands:
   config     Show the System Configuration: CPUs, workers, available memory, chunk size.
-  extract    Write one CSV per partition key, plus _manifest.json and _rejects.csv.
+  extract    Write one CSV per partition key, plus ${MANIFEST_FILE} and ${REJECTS_FILE}.
 
 Options:
   --workers N               Worker threads (over sweep.workers and SWEEP_WORKERS; 0 or auto = detect).

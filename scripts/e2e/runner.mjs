@@ -396,6 +396,22 @@ async function runUi() {
 			.first();
 		await item.waitFor({ state: 'visible', timeout: 10_000 });
 		await sleep(300);
+		// Sweep's commands sit in a group of their own (package.json "group": "sweep@…"): the run of entries between
+		// the separators (or the menu's edges) around "Extract Partitions" holds Sweep's commands and nothing else.
+		const entries = await page
+			.locator('.context-view .monaco-menu .actions-container > .action-item')
+			.evaluateAll((els) =>
+				els.map((e) => (e.querySelector('.separator') ? '|' : e.innerText.replace(/\s+/g, ' ').trim())),
+			);
+		const at = entries.findIndex((e) => e.startsWith('Extract Partitions') && !e.includes('Orders'));
+		const from = entries.lastIndexOf('|', at) + 1;
+		const to = entries.indexOf('|', at) < 0 ? entries.length : entries.indexOf('|', at);
+		const group = entries.slice(from, to);
+		const ours = ['Preview CSV', 'Extract Partitions', 'Extract Partitions Matching Orders…'];
+		if (at < 0 || !group.every((e) => ours.some((o) => e.startsWith(o))) || group.length < 2) {
+			throw new Error(`Sweep's commands are not a group of their own in the menu: ${JSON.stringify(entries)}`);
+		}
+		log(`  context menu: ${entries.join(' · ')}`);
 		// From the window's top-left corner to just past the menu: the Explorer, the file and its menu.
 		const menu = await page.locator('.context-view .monaco-menu').first().boundingBox();
 		const clip = menu ? { x: 0, y: 0, width: menu.x + menu.width + 24, height: menu.y + menu.height + 24 } : undefined;

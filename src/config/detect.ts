@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
-/** What detection found out about the machine (SPEC §1). */
+/** What detection found out about the machine (README "Workers and chunk size"). */
 export interface SystemInfo {
 	/** Logical CPUs usable by this process; null when nothing could be detected. */
 	cpuCount: number | null;
@@ -45,7 +45,7 @@ export interface DetectOptions {
 	procSelfCgroup?: string;
 }
 
-/** How long detection may take before Sweep falls back to Node's `os` module (SPEC §1). */
+/** How long detection may take before Sweep falls back to Node's `os` module (README "Workers and chunk size"). */
 export const DETECTION_TIMEOUT_MS = 2_000;
 const DEFAULT_CGROUP_ROOT = '/sys/fs/cgroup';
 const DEFAULT_PROC_SELF_CGROUP = '/proc/self/cgroup';

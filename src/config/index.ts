@@ -1,5 +1,5 @@
 /**
- * System detection, override resolution and the System Configuration report (SPEC §1–3).
+ * System detection, override resolution and the System Configuration report (README "Workers and chunk size").
  * Plain Node: never imports `vscode`; callers pass settings in as plain values.
  */
 export { type DetectOptions, type Detector, detectSystem, type SystemInfo } from './detect';

@@ -11,7 +11,7 @@ export function formatBytes(n: number): string {
 	return `${formatCount(Number(whole))}.${fraction} GB`;
 }
 
-/** The System Configuration report of SPEC §3, byte for byte (lines joined with `\n`, no trailing newline). */
+/** The System Configuration report of README "Workers and chunk size", byte for byte (lines joined with `\n`, no trailing newline). */
 export function formatReport(config: ResolvedConfig): string {
 	const suffix = (label: string | null) => (label === null ? '' : ` (${label})`);
 	const lines = [

@@ -126,6 +126,16 @@ export function parseSample(text: string, delimiter: string, maxRecords: number)
 	}
 }
 
+/** How much of a file's start sniffing looks at (cut back to the last line break in it). */
+const SNIFF_BYTES = 64 * 1024;
+
+/** Sniffs the delimiter of a file from the start of its body (after any BOM): see {@link sniffDelimiter}. */
+export function sniffFileDelimiter(body: Buffer): string {
+	const sample = body.subarray(0, SNIFF_BYTES);
+	const lastLF = sample.lastIndexOf(LF);
+	return sniffDelimiter(sample.subarray(0, lastLF >= 0 ? lastLF + 1 : sample.length).toString('latin1'));
+}
+
 /**
  * Picks the delimiter from `, ; TAB |` that splits the sample's first records into the most columns,
  * consistently. `sample` should end at a record boundary.

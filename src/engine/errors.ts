@@ -1,6 +1,6 @@
 /**
  * Every failure Sweep reports is a SweepError with a code; the code decides the CLI exit status
- * (SPEC §4): 2 = bad usage or bad input found before anything was written, 1 = failed during the
+ * (README "Command line"): 2 = bad usage or bad input found before anything was written, 1 = failed during the
  * run (output folder left as it was), 130 = interrupted.
  */
 export type SweepErrorCode =

@@ -1,5 +1,5 @@
 import { type PartitionSpec, parsePartitionList, refusal, show } from '../rules';
-import { bomLength, bytesOf, firstRecordEnd, LF, sniffDelimiter, splitRecord, textOf } from './dialect';
+import { bomLength, bytesOf, firstRecordEnd, LF, sniffFileDelimiter, splitRecord, textOf } from './dialect';
 import { SweepError } from './errors';
 import type { ByteReader } from './source';
 
@@ -19,8 +19,6 @@ export interface FileHead {
 	/** The bytes read to find the header (at least the header itself), for previews. */
 	sample: Buffer;
 }
-
-const SNIFF_BYTES = 64 * 1024;
 
 /**
  * Reads the header record (and sniffs the delimiter unless given). `size` is the content's size, or Infinity when
@@ -43,12 +41,7 @@ export async function readHead(
 		}
 		const bom = bomLength(bytes, file);
 		const body = bytes.subarray(bom);
-		let delimiter = delimiterGiven;
-		if (delimiter === null) {
-			const sniff = body.subarray(0, SNIFF_BYTES);
-			const lastLF = sniff.lastIndexOf(LF);
-			delimiter = sniffDelimiter(sniff.subarray(0, lastLF >= 0 ? lastLF + 1 : sniff.length).toString('latin1'));
-		}
+		const delimiter = delimiterGiven ?? sniffFileDelimiter(body);
 		let end = firstRecordEnd(body, delimiter.charCodeAt(0));
 		if (end === -1 && bytesRead === want && bytesRead < size) {
 			if (want >= maxBytes) {

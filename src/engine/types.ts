@@ -1,6 +1,7 @@
 import type { ResourceLimits } from 'node:worker_threads';
+import type { REJECTS_FILE } from '../rules';
 
-/** Where a configuration figure came from (SPEC §4 `sources`). */
+/** Where a configuration figure came from (README "Command line", `sources`). */
 export type ConfigSource = 'detected' | 'fallback' | 'env' | 'setting' | 'flag';
 
 export interface ConfigSources {
@@ -74,7 +75,7 @@ export interface ExtractHooks {
 	onProgress?: (progress: ExtractProgress) => void;
 }
 
-/** Per-partition figures (SPEC §6); a field is present only when its column exists. */
+/** Per-partition figures (the manifest, README "What extraction does"); a field is present only when its column exists. */
 export interface PartitionStats {
 	firstTimestamp?: string;
 	lastTimestamp?: string;
@@ -95,7 +96,7 @@ export interface ManifestPartition {
 	stats: PartitionStats;
 }
 
-/** `_manifest.json` (SPEC §6). */
+/** `_manifest.json` (README "What extraction does"). */
 export interface Manifest {
 	version: 1;
 	source: {
@@ -123,7 +124,7 @@ export interface Manifest {
 	rowsRejected: number;
 	rowsFilteredOut: number;
 	partitions: ManifestPartition[];
-	rejects: '_rejects.csv' | null;
+	rejects: typeof REJECTS_FILE | null;
 	startedAt: string;
 	durationMs: number;
 	/** Absolute output folder (not in the file; filled in for callers). */

@@ -16,6 +16,8 @@ export const MAX_CHUNK_SIZE = 10_000_000;
 export const MAX_RECORD_BYTES = 64 * 1024 * 1024;
 /** Partition files kept open at once; the rest are reopened to append (fewer when descriptors run out). */
 export const MAX_OPEN_FILES = 512;
+/** Orders files are read whole: larger ones are refused. */
+export const MAX_ORDERS_BYTES = 512 * 1024 * 1024;
 /** A run stops beyond this many partitions unless `--max-partitions` says otherwise. */
 export const DEFAULT_MAX_PARTITIONS = 100_000;
 /** Buckets `hash(COL, N)` may ask for: N from 1 to this. */

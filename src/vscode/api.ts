@@ -31,7 +31,7 @@ export interface SweepApi {
 	 * unanswered with `interactive: false`), `busy` (that file was already in progress) or `unexpected`.
 	 * Cleared by a successful run.
 	 */
-	lastError(): { code: string; message: string } | undefined;
+	lastError(): LastError | undefined;
 	/** Cancels the running extraction, as its Cancel button does; false when none runs. */
 	cancel(): boolean;
 	/** Resolves when no extraction runs or waits. */
@@ -66,7 +66,7 @@ export function createApi(parts: {
 		whenReady: () => config.whenReady(),
 		lastManifest: () => extractions.lastManifest(),
 		isRunning: () => extractions.isRunning(),
-		lastError: (): LastError | undefined => extractions.lastError(),
+		lastError: () => extractions.lastError(),
 		cancel: () => extractions.cancel(),
 		whenIdle: () => extractions.whenIdle(),
 		notifications: () => ui.notices(),

@@ -115,7 +115,7 @@ async function showSummary(s: CommandServices, target: unknown): Promise<void> {
 			await s.summary.showFile(active.fsPath);
 			return;
 		}
-		void s.ui.info('Sweep: no summary to show yet. Run an extraction, or right-click a _manifest.json.');
+		void s.ui.info(`Sweep: no summary to show yet. Run an extraction, or right-click a ${MANIFEST}.`);
 	} catch (e) {
 		const line = errorLine(e);
 		s.ui.log.error(e instanceof Error ? e : line);

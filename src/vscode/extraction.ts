@@ -1,12 +1,13 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { ResolvedConfig } from '../config';
-import { isSweepError, SweepError } from '../engine/errors';
+import { isSweepError, SweepError, type SweepErrorCode } from '../engine/errors';
 import type { ExtractOptions, ExtractProgress, Manifest } from '../engine/types';
 import { MANIFEST_FILE as MANIFEST, partitionColumnOf, REJECTS_FILE as REJECTS } from '../rules';
 import { columnChoices, replacePartitionColumn } from './columns';
 import type { ExtractCommandOptions } from './commandArgs';
 import { loadEngine } from './engine';
+import { type Job, JobQueue } from './jobQueue';
 import {
 	alreadyRunningMessage,
 	CANCELLED_MESSAGE,
@@ -48,18 +49,26 @@ export interface ExtractRequest {
 	signal?: AbortSignal;
 }
 
-/** How the last request ended badly: a SweepError code, `cancelled` (a prompt was declined) or `unexpected`. */
+/**
+ * How the last request ended badly: a SweepError code, `cancelled` (a prompt was declined), `busy` (that file was
+ * already in progress) or `unexpected`.
+ */
 export interface LastError {
-	code: string;
+	code: SweepErrorCode | 'cancelled' | 'busy' | 'unexpected';
 	message: string;
 }
 
-interface Job {
-	key: string;
-	uri: vscode.Uri;
-	name: string;
-	state: 'asking' | 'queued' | 'running';
-	abort: AbortController;
+/** What one run has settled so far, and what the prompts may still change. */
+interface RunState {
+	req: ExtractRequest;
+	job: Job;
+	settings: FileSettings;
+	outDir: string;
+	interactive: boolean;
+	partitionBy: string[];
+	force: boolean;
+	/** Columns the user was already asked to replace: each is asked about once. */
+	askedColumns: Set<string>;
 }
 
 interface Services {
@@ -81,10 +90,7 @@ class Declined extends Error {}
  * (see {@link ExtractCommandOptions}), so the whole flow is drivable from tests.
  */
 export class Extractions implements vscode.Disposable {
-	private readonly jobs = new Map<string, Job>();
-	/** Settles when the last job queued so far is done; never rejects. */
-	private tail: Promise<void> = Promise.resolve();
-	private running: Job | undefined;
+	private readonly queue = new JobQueue();
 	private last: Manifest | undefined;
 	private lastErr: LastError | undefined;
 	private readonly shownNotices = new Set<string>();
@@ -104,19 +110,20 @@ export class Extractions implements vscode.Disposable {
 
 	/** True while a run is in progress or waiting for its turn. */
 	isRunning(): boolean {
-		return this.jobs.size > 0;
+		return this.queue.size > 0;
 	}
 
 	/** Cancels the running extraction (like its Cancel button); false when none runs. */
 	cancel(): boolean {
-		if (!this.running) return false;
-		this.running.abort.abort();
+		const running = this.queue.running;
+		if (!running) return false;
+		running.abort.abort();
 		return true;
 	}
 
 	/** Resolves when no run is in progress, queued or waiting for an answer to "queue it?". */
-	async whenIdle(): Promise<void> {
-		while (this.jobs.size > 0) await Promise.race([this.tail, new Promise((r) => setTimeout(r, 50))]);
+	whenIdle(): Promise<void> {
+		return this.queue.whenIdle();
 	}
 
 	/**
@@ -125,11 +132,8 @@ export class Extractions implements vscode.Disposable {
 	 */
 	async shutdown(): Promise<void> {
 		this.closed = true;
-		for (const job of this.jobs.values()) job.abort.abort();
-		for (let tail = this.tail; ; tail = this.tail) {
-			await tail;
-			if (tail === this.tail) return;
-		}
+		this.queue.abortAll();
+		await this.queue.drained();
 	}
 
 	/** Handles one request; resolves to the manifest, or undefined when it did not run to the end. */
@@ -137,7 +141,7 @@ export class Extractions implements vscode.Disposable {
 		const key = fileKey(req.uri);
 		const name = path.basename(req.uri.fsPath);
 		if (this.closed) return undefined;
-		const existing = this.jobs.get(key);
+		const existing = this.queue.get(key);
 		if (existing) {
 			this.lastErr = { code: 'busy', message: alreadyRunningMessage(name, existing.state !== 'running') };
 			void this.s.ui.info(this.lastErr.message, 'Show Progress').then((c) => {
@@ -145,95 +149,76 @@ export class Extractions implements vscode.Disposable {
 			});
 			return undefined;
 		}
-		const job: Job = { key, uri: req.uri, name, state: 'asking', abort: new AbortController() };
+		const others = this.queue.all();
+		const job = this.queue.enter(key, name);
 		if (req.signal?.aborted) job.abort.abort();
 		req.signal?.addEventListener('abort', () => job.abort.abort(), { once: true });
-		const others = [...this.jobs.values()];
-		this.jobs.set(key, job);
 		try {
-			if (others.length > 0) {
-				const busyWith = (this.running ?? others[0]).name;
-				const question = queueQuestion(busyWith, name);
-				let answer = req.options.ifBusy;
-				if (answer === undefined && req.options.interactive !== false) {
-					answer = (await this.s.ui.info(question, 'Queue', 'Cancel')) === 'Queue' ? 'queue' : 'cancel';
-				}
-				if (answer !== 'queue' || job.abort.signal.aborted) {
-					this.lastErr = { code: 'cancelled', message: `${question} (not queued)` };
-					return undefined;
-				}
+			if (others.length > 0 && !(await this.agreeToQueue(req, job, (this.queue.running ?? others[0]).name))) {
+				return undefined;
 			}
-			job.state = 'queued';
-			const before = this.tail;
-			let release!: () => void;
-			const mine = new Promise<void>((resolve) => {
-				release = resolve;
-			});
-			this.tail = before.then(() => mine);
-			try {
-				if (this.jobs.size > 1) {
-					this.s.ui.log.info(`Queued ${req.uri.fsPath}`);
-					const turn = await waitWithProgress(`Sweep: ${name} is queued`, before, job.abort.signal);
-					if (!turn) {
+			const wait = (turn: Promise<void>) => {
+				this.s.ui.log.info(`Queued ${req.uri.fsPath}`);
+				return waitWithProgress(`Sweep: ${name} is queued`, turn, job.abort.signal).then((turnCame) => {
+					if (!turnCame) {
 						this.lastErr = { code: 'cancelled', message: `Queued extraction of ${name} cancelled` };
 						this.s.ui.log.info(this.lastErr.message);
-						return undefined;
 					}
-				} else {
-					await before;
-				}
-				if (job.abort.signal.aborted) return undefined;
-				job.state = 'running';
-				this.running = job;
-				return await this.run(job, req);
-			} finally {
-				if (this.running === job) this.running = undefined;
-				release();
-			}
+					return turnCame;
+				});
+			};
+			return await this.queue.runInTurn(job, wait, () => this.run(job, req));
 		} finally {
-			this.jobs.delete(key);
+			this.queue.leave(job);
 		}
 	}
 
+	/** Another file is in progress: asks (unless `ifBusy` answers) whether to queue this one. */
+	private async agreeToQueue(req: ExtractRequest, job: Job, busyWith: string): Promise<boolean> {
+		const question = queueQuestion(busyWith, job.name);
+		let answer = req.options.ifBusy;
+		if (answer === undefined && req.options.interactive !== false) {
+			answer = (await this.s.ui.info(question, 'Queue', 'Cancel')) === 'Queue' ? 'queue' : 'cancel';
+		}
+		if (answer === 'queue' && !job.abort.signal.aborted) return true;
+		this.lastErr = { code: 'cancelled', message: `${question} (not queued)` };
+		return false;
+	}
+
+	/**
+	 * One run: settles the output folder and the orders file, then runs the engine; an error the user can answer
+	 * (a missing partition column, a folder Sweep did not write) is asked about and the run tried again.
+	 */
 	private async run(job: Job, req: ExtractRequest): Promise<Manifest | undefined> {
-		const { ui, settings: settingsService, config: systemConfig } = this.s;
 		const o = req.options;
-		const interactive = o.interactive !== false;
-		const input = req.uri.fsPath;
 		const started = Date.now();
 		try {
+			const interactive = o.interactive !== false;
 			await this.ensureSaved(req.uri, job.name, o.saveDirty, interactive);
-			await systemConfig.whenReady();
-			const folder = vscode.workspace.getWorkspaceFolder(req.uri);
-			const settings = settingsService.forResource(req.uri);
-			const config = systemConfig.resolveFor(req.uri, settings)!;
+			await this.s.config.whenReady();
+			const settings = this.s.settings.forResource(req.uri);
+			const config = this.s.config.resolveFor(req.uri, settings)!;
 			this.showNotices(settings);
-			const ctx = { file: input, workspaceFolder: folder?.uri.fsPath };
-
-			const outDir = resolvePathSetting(
-				o.outDir ?? settings.outputDirectory,
-				ctx,
-				o.outDir ? 'the outDir argument' : 'sweep.outputDirectory',
-			);
-			const refusal = checkOutputDirectory({
-				outDir,
-				input,
-				workspaceFolders: (vscode.workspace.workspaceFolders ?? []).map((f) => f.uri.fsPath),
-				trusted: vscode.workspace.isTrusted,
-				origin: o.outDir ? 'argument' : 'setting',
-			});
-			if (refusal) throw new SweepError('output-invalid', `Sweep will not write there: ${refusal}.`, { file: outDir });
-
+			const ctx = { file: req.uri.fsPath, workspaceFolder: vscode.workspace.getWorkspaceFolder(req.uri)?.uri.fsPath };
+			const outDir = this.outDirFor(req, settings, ctx);
 			const ordersFile = await this.ordersFor(req, settings, ctx, interactive);
-
-			let partitionBy = o.partitionBy ?? settings.partitionBy;
+			const partitionBy = o.partitionBy ?? settings.partitionBy;
 			if (o.partitionBy && o.savePartitionBy) await this.savePartitionBy(req.uri, partitionBy);
-			let force = o.force === true;
-			for (let attempt = 0; ; attempt++) {
+			const state: RunState = {
+				req,
+				job,
+				settings,
+				outDir,
+				interactive,
+				partitionBy,
+				force: o.force === true,
+				askedColumns: new Set(),
+			};
+			for (;;) {
 				const options: ExtractOptions = {
-					input,
+					input: req.uri.fsPath,
 					outDir,
-					partitionBy,
+					partitionBy: state.partitionBy,
 					mapping: o.columnMapping ?? settings.columnMapping,
 					ordersFile,
 					delimiter: settings.delimiter,
@@ -241,7 +226,7 @@ export class Extractions implements vscode.Disposable {
 					workers: config.workers,
 					chunkSize: config.chunkSize,
 					configSources: config.sources,
-					force,
+					force: state.force,
 				};
 				this.logStart(options, config);
 				try {
@@ -250,29 +235,64 @@ export class Extractions implements vscode.Disposable {
 					this.finish(manifest, Date.now() - started, o.notify !== false);
 					return manifest;
 				} catch (e) {
-					const column = isSweepError(e) && e.code === 'missing-column' ? e.details.column : undefined;
-					if (column !== undefined && o.partitionBy === undefined && interactive && attempt < 8) {
-						if (isPartitionColumn(partitionBy, column)) {
-							const pick = await this.pickColumn(req.uri, job.name, settings, column);
-							if (!pick) throw new Declined(`No partition column picked for ${job.name}`);
-							partitionBy = replacePartitionColumn(partitionBy, column, pick.column);
-							if (pick.save) await this.savePartitionBy(req.uri, partitionBy);
-							continue;
-						}
-					}
-					if (isSweepError(e) && e.code === 'output-foreign' && o.force === undefined && interactive && !force) {
-						const answer = await ui.ask(foreignOutputQuestion(outDir), undefined, 'Replace');
-						if (answer !== 'Replace') throw new Declined(`Output folder ${outDir} kept; nothing extracted`);
-						force = true;
-						continue;
-					}
-					throw e;
+					if (!(await this.recover(e, state))) throw e;
 				}
 			}
 		} catch (e) {
 			this.fail(e, Date.now() - started);
 			return undefined;
 		}
+	}
+
+	/**
+	 * Recovers from an error by asking, where a question can fix it: a partition column that is not in the header
+	 * (pick another; each column is asked about once) or an output folder Sweep did not write (replace it; asked
+	 * once). True when `state` changed and the run should be tried again; false when the error stands.
+	 */
+	private async recover(e: unknown, state: RunState): Promise<boolean> {
+		if (!isSweepError(e) || !state.interactive) return false;
+		const { req, job } = state;
+		if (e.code === 'missing-column' && req.options.partitionBy === undefined) {
+			const column = e.details.column;
+			if (column === undefined || state.askedColumns.has(column)) return false;
+			if (!isPartitionColumn(state.partitionBy, column)) return false;
+			state.askedColumns.add(column);
+			const pick = await this.pickColumn(req.uri, job.name, state.settings, column);
+			if (!pick) throw new Declined(`No partition column picked for ${job.name}`);
+			state.partitionBy = replacePartitionColumn(state.partitionBy, column, pick.column);
+			if (pick.save) await this.savePartitionBy(req.uri, state.partitionBy);
+			return true;
+		}
+		if (e.code === 'output-foreign' && req.options.force === undefined && !state.force) {
+			const answer = await this.s.ui.ask(foreignOutputQuestion(state.outDir), undefined, 'Replace');
+			if (answer !== 'Replace') throw new Declined(`Output folder ${state.outDir} kept; nothing extracted`);
+			state.force = true;
+			return true;
+		}
+		return false;
+	}
+
+	/** The output folder of a run (the argument or `sweep.outputDirectory`, expanded), refused where unsafe. */
+	private outDirFor(
+		req: ExtractRequest,
+		settings: FileSettings,
+		ctx: { file: string; workspaceFolder?: string },
+	): string {
+		const given = req.options.outDir;
+		const outDir = resolvePathSetting(
+			given ?? settings.outputDirectory,
+			ctx,
+			given ? 'the outDir argument' : 'sweep.outputDirectory',
+		);
+		const refusal = checkOutputDirectory({
+			outDir,
+			input: req.uri.fsPath,
+			workspaceFolders: (vscode.workspace.workspaceFolders ?? []).map((f) => f.uri.fsPath),
+			trusted: vscode.workspace.isTrusted,
+			origin: given ? 'argument' : 'setting',
+		});
+		if (refusal) throw new SweepError('output-invalid', `Sweep will not write there: ${refusal}.`, { file: outDir });
+		return outDir;
 	}
 
 	/** Saves a dirty editor of the file first, asking unless `saveDirty` answers. */
@@ -489,7 +509,7 @@ export class Extractions implements vscode.Disposable {
 	}
 
 	dispose(): void {
-		for (const job of this.jobs.values()) job.abort.abort();
+		this.queue.abortAll();
 	}
 }
 

@@ -4,6 +4,7 @@
  */
 import { SweepError } from '../engine/errors';
 import type { ConfigSource, Manifest, ManifestPartition, PartitionStats } from '../engine/types';
+import { MANIFEST_FILE, REJECTS_FILE } from '../rules';
 
 const SOURCES: readonly ConfigSource[] = ['detected', 'fallback', 'env', 'setting', 'flag'];
 
@@ -47,7 +48,7 @@ function stats(x: unknown): PartitionStats {
  * Parses and checks a manifest's text. Throws SweepError `usage` when the text is not JSON or not
  * a version-1 manifest; fields of the wrong type are replaced by neutral values.
  */
-export function parseManifest(text: string, file = '_manifest.json'): Manifest {
+export function parseManifest(text: string, file = MANIFEST_FILE): Manifest {
 	let raw: unknown;
 	try {
 		raw = JSON.parse(text);
@@ -93,7 +94,7 @@ export function parseManifest(text: string, file = '_manifest.json'): Manifest {
 		rowsRejected: count(raw.rowsRejected),
 		rowsFilteredOut: count(raw.rowsFilteredOut),
 		partitions,
-		rejects: raw.rejects === '_rejects.csv' ? '_rejects.csv' : null,
+		rejects: raw.rejects === REJECTS_FILE ? REJECTS_FILE : null,
 		startedAt: typeof raw.startedAt === 'string' ? raw.startedAt : '',
 		durationMs: count(raw.durationMs),
 	};

@@ -6,6 +6,7 @@ import type { ResolvedConfig, SystemInfo } from '../config';
 import { formatBytes, formatCount } from '../config';
 import { isSweepError } from '../engine/errors';
 import type { ExtractProgress, Manifest } from '../engine/types';
+import { MANIFEST_FILE } from '../rules';
 
 /** Status bar text before the first detection has finished. */
 export const DETECTING_TEXT = '$(server-process) Sweep: detecting…';
@@ -144,7 +145,7 @@ export function dirtyQuestion(file: string): string {
 
 /** The modal question for an output folder Sweep did not write. */
 export function foreignOutputQuestion(outDir: string): string {
-	return `The output folder ${outDir} already exists, is not empty and was not written by Sweep (it has no _manifest.json). Replace it?`;
+	return `The output folder ${outDir} already exists, is not empty and was not written by Sweep (it has no ${MANIFEST_FILE}). Replace it?`;
 }
 
 /** Placeholder of the partition-column quick pick. */

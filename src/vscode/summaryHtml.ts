@@ -3,8 +3,9 @@
  * loads from anywhere, the one style block and the one script carry a nonce, every value from the
  * manifest is escaped. Colours come from the editor theme's CSS variables.
  */
-import { formatCount } from '../config';
+
 import type { ConfigSource, Manifest, ManifestPartition } from '../engine/types';
+import { formatCount, MANIFEST_FILE, REJECTS_FILE } from '../rules';
 import { formatDuration, plural, writtenPartitions } from './messages';
 
 /** Bars in the chart. */
@@ -178,7 +179,7 @@ function tableHtml(m: Manifest): string {
 		.join('\n');
 	const note =
 		m.partitions.length > shown.length
-			? `<p class="muted">Showing the first ${formatCount(shown.length)} of ${formatCount(m.partitions.length)} partitions; _manifest.json lists them all.</p>`
+			? `<p class="muted">Showing the first ${formatCount(shown.length)} of ${formatCount(m.partitions.length)} partitions; ${MANIFEST_FILE} lists them all.</p>`
 			: '';
 	return `${note}<table id="partitions"><thead><tr>${head}</tr></thead><tbody>\n${body}\n</tbody></table>`;
 }
@@ -261,7 +262,7 @@ export function buildSummaryHtml(input: SummaryInput): string {
 	const rejects =
 		m.rejects === null
 			? ''
-			: `<p><a class="action" role="button" tabindex="0" data-file="_rejects.csv">Open _rejects.csv</a> · ${plural(m.rowsRejected, 'rejected record')}</p>`;
+			: `<p><a class="action" role="button" tabindex="0" data-file="${REJECTS_FILE}">Open ${REJECTS_FILE}</a> · ${plural(m.rowsRejected, 'rejected record')}</p>`;
 	const top = topPartitions(m).length;
 	return `<!DOCTYPE html>
 <html lang="en">

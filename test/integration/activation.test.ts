@@ -4,7 +4,7 @@ import * as vscode from 'vscode';
 import { note } from './context';
 import { count, EXTENSION_ID, statusFigures, sweepApi, waitFor } from './helpers';
 
-/** SPEC §1, written out again here so the test does not lean on the code it checks. */
+/** The detection rules of README "Workers and chunk size", written out again here so the test does not lean on the code it checks. */
 function expectedWorkers(cores: number): number {
 	if (cores <= 2) return 1;
 	if (cores <= 4) return cores - 1;
@@ -40,11 +40,11 @@ describe('activation and status bar', () => {
 		}
 	});
 
-	it('detects the system (SPEC §1) when nothing overrides it', async () => {
+	it('detects the system (README "Workers and chunk size") when nothing overrides it', async () => {
 		const api = await sweepApi();
 		const config = api.config();
 		assert.ok(config, 'a resolved configuration once detection is done');
-		// systeminformation taking over 2 s (a loaded machine) falls back to Node's os module (SPEC §1): still
+		// systeminformation taking over 2 s (a loaded machine) falls back to Node's os module (README "Workers and chunk size"): still
 		// detection, labelled as such, with the same rules.
 		const fellBack = config.system.method !== 'systeminformation';
 		if (fellBack) note(`detection fell back to ${config.system.method}: ${config.system.fallbackReason}`);

@@ -24,7 +24,7 @@ interface Truth {
 }
 const truthOf = (csv: string): Truth => JSON.parse(fs.readFileSync(`${csv}.truth.json`, 'utf8'));
 
-/** The manifest without what SPEC §8 lets differ between runs (config, times) and the in-memory outDir. */
+/** The manifest without what README "What Sweep guarantees" lets differ between runs (config, times) and the in-memory outDir. */
 function comparable(m: Manifest): unknown {
 	const { config: _c, startedAt: _s, durationMs: _d, outDir: _o, ...rest } = m;
 	return { ...rest, source: { ...rest.source, path: path.resolve(rest.source.path) } };

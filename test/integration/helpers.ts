@@ -57,7 +57,7 @@ export function count(n: number): string {
 	return String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ',');
 }
 
-/** The status bar text SPEC §7 prescribes for these figures (before any run): `6 workers · 80,000 rows`. */
+/** The status bar text README "Using Sweep in VS Code" gives for these figures (before any run): `6 workers · 80,000 rows`. */
 export function statusFigures(workers: number, chunkSize: number): string {
 	return `${workers} ${workers === 1 ? 'worker' : 'workers'} · ${count(chunkSize)} rows`;
 }

@@ -47,7 +47,7 @@ export function run(): Promise<void> {
 		ui: 'bdd',
 		reporter: 'spec',
 		color: false,
-		// Hang guards only (SPEC §8): a test that takes this long is stuck, not slow.
+		// Hang guards only (speed is measured in `npm run bench`, never asserted): a test that takes this long is stuck, not slow.
 		timeout: 180_000,
 		slow: 20_000,
 	});

@@ -31,12 +31,12 @@ function sweepLogFiles(): string[] {
 }
 
 describe('Show System Configuration', () => {
-	it('returns the SPEC §3 report for the resolved configuration', async () => {
+	it('returns the System Configuration report for the resolved configuration', async () => {
 		const api = await sweepApi();
 		const c = api.config()!;
 		const report = await vscode.commands.executeCommand<string>('sweep.showConfiguration');
 		assert.equal(typeof report, 'string');
-		// A figure that did not come from detection names its source, e.g. `(fallback: os)` (SPEC §3).
+		// A figure that did not come from detection names its source, e.g. `(fallback: os)` (README "Workers and chunk size").
 		const from = (label: string | null) => (label === null ? '' : ` (${label})`);
 		assert.equal(
 			report,

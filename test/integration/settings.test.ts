@@ -7,7 +7,7 @@ import { setWorkspaceSetting, statusFigures, sweepApi, waitFor } from './helpers
 /** Settings edited the way a user edits them: in the workspace's .vscode/settings.json (and once the user's). */
 describe('settings take effect without a reload', () => {
 	let api: SweepApi;
-	/** The figures with no setting: detected (or Node's os fallback on a loaded machine, SPEC §1). */
+	/** The figures with no setting: detected (or Node's os fallback on a loaded machine, README "Workers and chunk size"). */
 	let detected: ResolvedConfig;
 
 	before(async () => {

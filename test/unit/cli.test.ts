@@ -205,7 +205,7 @@ describe('cli: sweep config (dist/cli.js)', () => {
 		assert.match(bad.stdout, /^ {2}Warning: SWEEP_WORKERS="abc" is not a positive integer; ignored$/m);
 	});
 
-	it('prints the SPEC §4 JSON with --json', async () => {
+	it('prints the README JSON with --json', async () => {
 		const r = await sweep(['config', '--json', '--chunk-size', '50000'], { SWEEP_WORKERS: 'abc' });
 		assert.equal(r.code, 0, r.stderr);
 		const json = JSON.parse(r.stdout);

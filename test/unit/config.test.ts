@@ -21,10 +21,10 @@ function detected(cpuCount: number, availableMemoryBytes: number): SystemInfo {
 	return { cpuCount, availableMemoryBytes, method: 'systeminformation' };
 }
 
-/** 8 cores, 15.23 GB: SPEC §3's example machine. */
+/** 8 cores, 15.23 GB: the README's example machine. */
 const EXAMPLE = detected(8, Math.round(15.23 * GB));
 
-describe('config: SPEC §1 rules', () => {
+describe('config: detection rules (README "Workers and chunk size")', () => {
 	const table: [number, number, number, number][] = [
 		[2, 4, 1, 20_000],
 		[4, 16, 3, 80_000],
@@ -55,7 +55,7 @@ describe('config: SPEC §1 rules', () => {
 	});
 });
 
-describe('config: SPEC §3 report', () => {
+describe('config: the System Configuration report', () => {
 	it('prints the example report byte for byte', () => {
 		const expected =
 			'System Configuration:\n' +
@@ -117,7 +117,7 @@ describe('config: SPEC §3 report', () => {
 	});
 });
 
-describe('config: SPEC §2 precedence', () => {
+describe('config: override precedence', () => {
 	const flags = { workers: '4', chunkSize: '40000' };
 	const settings = { workers: 5, chunkSize: 50_000 };
 	const env = { SWEEP_WORKERS: '7', SWEEP_CHUNK_SIZE: '70000' };

@@ -8,7 +8,7 @@ import { generateTrades } from './helpers/engine';
 import { diffSnapshots, leftovers, makeTmp, removeTmp, snapshot } from './helpers/fsutil';
 import { reference } from './reference';
 
-/** `node dist/cli.js extract` where exit statuses and process limits matter (SPEC §4). */
+/** `node dist/cli.js extract` where exit statuses and process limits matter (README "Command line"). */
 
 let tmp: string;
 

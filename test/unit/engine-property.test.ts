@@ -11,7 +11,7 @@ import { reference } from './reference';
 
 /**
  * Property: for random CSVs, `extract` at any worker count and chunk size writes exactly the reference's bytes,
- * and manifests that agree with each other except for config and timing (SPEC §8 "Identical output").
+ * and manifests that agree with each other except for config and timing (README "What Sweep guarantees", "Same output, whatever the settings").
  *
  * Runs are few because every extract starts a worker pool; raise them with SWEEP_FC_RUNS=<factor> and replay a
  * failure with SWEEP_FC_SEED=<seed> SWEEP_FC_PATH=<path> (fast-check prints both for a failing case, and the

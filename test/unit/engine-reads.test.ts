@@ -41,7 +41,7 @@ function build(shift: number, seams: number[]): [string, string][] {
 	return records;
 }
 
-/** Partition files as SPEC §8 says: header, then each record's bytes; the final one gets the header's CRLF. */
+/** Partition files as README "What extraction does" says: header, then each record's bytes; the final one gets the header's CRLF. */
 function expected(records: [string, string][]): Map<string, string> {
 	const names: Record<string, string> = { P: 'P.csv', Q: 'Q.csv', Z: 'Z.csv', [PATTERN_KEY]: 'a%22%0D%0A.csv' };
 	const files = new Map<string, string[]>();

@@ -164,7 +164,7 @@ describe('engine test reference (the oracle itself)', () => {
 		assert.deepEqual(filesOf(mapped), { 'B.csv': 'symbol,n\nB,2\n' });
 	});
 
-	it('names files per SPEC §8', () => {
+	it('names files as README "What extraction does" says', () => {
 		const cases: [string, string][] = [
 			['AAPL', 'AAPL'],
 			['../x', '%2E.%2Fx'],

@@ -15,7 +15,7 @@ import { expectSweepError } from './helpers/engine';
 import { diffSnapshots, isInside, leftovers, makeTmp, removeTmp, snapshot } from './helpers/fsutil';
 import { reference } from './reference';
 
-/** Scenarios from issue 3 and SPEC §5/§8, through the engine API, each in its own temp folder. */
+/** Scenarios from issue 3 and README "What extraction does", through the engine API, each in its own temp folder. */
 
 let tmp: string;
 const b = (s: string) => Buffer.from(s, 'latin1');

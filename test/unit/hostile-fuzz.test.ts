@@ -169,7 +169,7 @@ async function run(
 const bomLength = (b: Buffer) => (b[0] === 0xef && b[1] === 0xbb && b[2] === 0xbf ? 3 : 0);
 
 /**
- * How a run must end, judged by the header alone (SPEC §5/§8; the generator's data holds no `; TAB |`, so the
+ * How a run must end, judged by the header alone (README "What extraction does"; the generator's data holds no `; TAB |`, so the
  * sniffed delimiter is always the comma): null = it completes, else the SweepError code of a header that cannot be
  * used.
  */
@@ -258,7 +258,7 @@ async function checkReader(
 	const firstLine = 1 + input.subarray(0, header.end).filter((c) => c === 0x0a).length;
 	const records = splitRecords(input, header.end, input.length, 0x2c, firstLine);
 	const ends = new Map(records.map((r, i) => [r.end, i + 1]));
-	// A record's size counts its line ending; SPEC §8: one over the cap stops the run, naming its first line.
+	// A record's size counts its line ending; README: one over the cap stops the run, naming its first line.
 	const tooLarge = records.find((r) => r.end - r.start > o.maxChunkBytes);
 	const what = `readSize ${o.readSize}, maxChunkBytes ${o.maxChunkBytes}, chunkSize ${o.chunkSize}${ctx}`;
 	const fh = await open(file, 'r');

@@ -8,7 +8,7 @@ import { checkOutput, splitRecords } from '../fixtures/hostile/oracle';
 import { diffSnapshots, leftovers, makeTmp, removeTmp, snapshot } from './helpers/fsutil';
 
 /**
- * Issue 7, where files go: partition keys never decide a path outside the output folder, names follow SPEC §8 (safe on
+ * Issue 7, where files go: partition keys never decide a path outside the output folder, names follow README "What extraction does" (safe on
  * Windows, macOS and Linux), and symbolic links are never followed to write elsewhere.
  */
 
@@ -19,7 +19,7 @@ const LONG_E = 'é'.repeat(300);
 const NFC = 'é'.normalize('NFC');
 const NFD = 'é'.normalize('NFD');
 
-/** Key value -> the file name SPEC §8 gives it (in this order of first appearance). */
+/** Key value -> the file name README "What extraction does" gives it (in this order of first appearance). */
 const KEYS: [string, string][] = [
 	['..', '%2E%2E.csv'],
 	['.', '%2E.csv'],
@@ -67,7 +67,7 @@ function field(v: string): string {
 	return /[",\r\n]/.test(v) ? `"${v.replaceAll('"', '""')}"` : v;
 }
 
-/** Checks a file name against SPEC §8's rules (independently of how it was derived). */
+/** Checks a file name against the README's rules (independently of how it was derived). */
 function assertSafeName(name: string): void {
 	assert.match(name, /^[A-Za-z0-9._%~+-]+\.csv$/, `${name}: only A–Z a–z 0–9 . - _ % ~ + characters`);
 	const stem = name.slice(0, -4);
@@ -85,7 +85,7 @@ describe('hostile paths', function () {
 	});
 	afterEach(() => removeTmp(dir));
 
-	it('keeps every partition file inside the output folder, named per SPEC §8, and maps keys to files both ways', async () => {
+	it('keeps every partition file inside the output folder, named per the README, and maps keys to files both ways', async () => {
 		const rows = ['symbol,n'];
 		// Each key twice, the second time after all the others, so records of one key span chunks.
 		for (const round of [0, 1000]) for (const [i, [k]] of KEYS.entries()) rows.push(`${field(k)},${round + i}`);

@@ -1,6 +1,6 @@
 /**
  * The test oracle: a deliberately simple extraction built on csv-parse (parse everything, group, write) that the
- * engine's output must match byte for byte. It follows SPEC §5/§8 and the lead's decisions:
+ * engine's output must match byte for byte. It follows README "What extraction does", README "What Sweep guarantees" and the lead's decisions:
  *
  * - records end at LF or CRLF (a bare CR is data), `""` is a quote, a quote inside an unquoted field is data;
  * - each record is written as its original bytes; a final record without a line ending gets the header's;
@@ -214,7 +214,7 @@ export function quoteName(name: string, delimiter: string): string {
 const DEVICE = /^(CON|PRN|AUX|NUL|COM[1-9]|LPT[1-9])(?=\.|$)/i;
 const SAFE_BYTE = /^[A-Za-z0-9._-]$/;
 
-/** SPEC §8 "File names" for one key value (its bytes), before joining and length/case handling. */
+/** README "What extraction does", "File names", for one key value (its bytes), before joining and length/case handling. */
 export function encodeKeyValue(value: Buffer): string {
 	if (value.length === 0) return '~empty';
 	let s = '';

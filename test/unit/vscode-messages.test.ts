@@ -42,7 +42,7 @@ function manifest(over: Partial<Manifest> = {}): Manifest {
 }
 
 describe('vscode: status bar text and tooltip', () => {
-	it('shows workers and chunk size as SPEC §7 says', () => {
+	it('shows workers and chunk size as the README says', () => {
 		assert.equal(statusBarText(resolveConfig(machine, {})), '$(server-process) 6 workers · 80,000 rows');
 		const one = resolveConfig({ cpuCount: 2, availableMemoryBytes: 4 * GB, method: 'systeminformation' }, {});
 		assert.equal(statusBarText(one), '$(server-process) 1 worker · 20,000 rows');
