@@ -1,6 +1,7 @@
 // Builds the CommonJS bundles Sweep ships:
 //   dist/extension.js         the VS Code extension (vscode is provided by the host, so external)
 //   dist/worker.js            the worker_threads entry the pool starts (must never pull in vscode)
+//   dist/coordinator.js       the thread extract() runs an extraction on, so the calling thread stays free
 //   dist/cli.js               the command-line interface on the same engine
 //   dist/systeminformation.js loaded lazily by both, only when detection runs
 //   dist/engine.js            the engine for the extension, loaded on the first extraction
@@ -86,6 +87,7 @@ const builds = [
 	},
 	{ ...common, entryPoints: ['src/engine/errors.ts'], outfile: 'dist/errors.js' },
 	{ ...common, entryPoints: ['src/engine/worker.ts'], outfile: 'dist/worker.js' },
+	{ ...common, entryPoints: ['src/engine/coordinator.ts'], outfile: 'dist/coordinator.js' },
 	{
 		...common,
 		entryPoints: ['src/cli.ts'],
