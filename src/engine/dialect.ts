@@ -39,9 +39,10 @@ export function bomLength(bytes: Uint8Array, file: string): number {
 /**
  * Where the first record of `bytes` ends: the index just past its LF, or -1 when no LF outside quotes is found.
  * Uses the same quoting rule as every other scanner in Sweep (a quote opens a field only at field start).
+ * `inQuoteAtStart`: `bytes` starts inside a quoted field (the preview's sampler tries both states after a seek).
  */
-export function firstRecordEnd(bytes: Uint8Array, delimiter: number): number {
-	let inQuote = false;
+export function firstRecordEnd(bytes: Uint8Array, delimiter: number, inQuoteAtStart = false): number {
+	let inQuote = inQuoteAtStart;
 	let fieldStart = true;
 	for (let i = 0; i < bytes.length; i++) {
 		const c = bytes[i];
