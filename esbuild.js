@@ -2,6 +2,7 @@
 //   dist/extension.js         the VS Code extension (vscode is provided by the host, so external)
 //   dist/worker.js            the worker_threads entry the pool starts (must never pull in vscode)
 //   dist/sourceWorker.js      the thread that decompresses a .gz / .zst input
+//   dist/coordinator.js       the thread extract() runs an extraction on, so the calling thread stays free
 //   dist/cli.js               the command-line interface on the same engine
 //   dist/systeminformation.js loaded lazily by both, only when detection runs
 //   dist/engine.js            the engine for the extension, loaded on the first extraction
@@ -115,6 +116,7 @@ const builds = [
 	},
 	{ ...common, entryPoints: ['src/engine/worker.ts'], outfile: 'dist/worker.js' },
 	{ ...common, entryPoints: ['src/engine/sourceWorker.ts'], outfile: 'dist/sourceWorker.js' },
+	{ ...common, entryPoints: ['src/engine/coordinator.ts'], outfile: 'dist/coordinator.js' },
 	{
 		...common,
 		entryPoints: ['src/cli.ts'],

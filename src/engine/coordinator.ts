@@ -1,0 +1,33 @@
+/**
+ * Coordinator thread entry (bundled as dist/coordinator.js, started by offThread.ts): runs one extraction with the
+ * options in `workerData`, so that the thread which called `extract()` only relays messages.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { deserializeError, serializeError } from './coordinatorErrors';
+import type { CoordinatorOptions, FromCoordinator, SettledConfig, ToCoordinator } from './coordinatorProtocol';
+import { extract } from './extract';
+
+if (parentPort) {
+	const port = parentPort;
+	const post = (msg: FromCoordinator) => port.postMessage(msg);
+	const { pendingConfig: pending, ...rest } = workerData as CoordinatorOptions;
+	const abort = new AbortController();
+	let settle: { resolve: (c: SettledConfig) => void; reject: (e: unknown) => void } | undefined;
+	const pendingConfig = pending
+		? new Promise<SettledConfig>((resolve, reject) => {
+				settle = { resolve, reject };
+			})
+		: undefined;
+	port.on('message', (msg: ToCoordinator) => {
+		if (msg.type === 'abort') abort.abort();
+		else if (msg.type === 'config') settle?.resolve(msg.config);
+		else settle?.reject(deserializeError(msg.error));
+	});
+	extract(
+		{ ...rest, pendingConfig },
+		{ signal: abort.signal, onProgress: (progress) => post({ type: 'progress', progress }) },
+	)
+		.then((manifest) => post({ type: 'done', manifest }))
+		.catch((e) => post({ type: 'failed', error: serializeError(e) }))
+		.finally(() => port.close());
+}
