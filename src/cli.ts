@@ -18,6 +18,8 @@ export const USAGE = `Usage:
   sweep extract <input.csv> [--out DIR] [--partition-by COL[,COL...]] [--orders FILE]
                 [--map CANONICAL=SOURCE]... [--delimiter C] [--workers N] [--chunk-size N]
                 [--force] [--json] [--max-rejects N] [--max-partitions N] [--strict-utf8]
+                [--layout flat|hive] [--keep-partition-columns] [--max-rows-per-file N]
+                [--columns COL[,COL...]]
 
 Commands:
   config     Show the System Configuration: CPUs, workers, available memory, chunk size.
@@ -29,7 +31,15 @@ Options:
   --json                    config: the figures as JSON; extract: the manifest as JSON on stdout.
   --out DIR                 Output folder (default: <input folder>/processed/<input name>).
   --partition-by COLS       Comma-separated output columns naming partitions (default: symbol);
-                            date(COL) takes the YYYY-MM-DD day that starts an ISO-8601 value of COL.
+                            date(COL), year(COL), month(COL) and hour(COL) take the YYYY-MM-DD,
+                            YYYY, YYYY-MM or YYYY-MM-DDTHH that starts an ISO-8601 value of COL;
+                            hash(COL, N) a bucket 0..N-1 (FNV-1a of the value); "... as NAME" names one.
+  --layout flat|hive        flat (default): AAPL.csv; hive: symbol=AAPL/data.csv, one folder per
+                            partition column, partition columns left out of the files.
+  --keep-partition-columns  hive layout: keep the partition columns in the files too.
+  --max-rows-per-file N     At most N records per file; files are numbered (AAPL-00001.csv,
+                            part-00001.csv), each with the header.
+  --columns COLS            Write only these output columns, in this order (comma-separated).
   --orders FILE             Keep only rows whose partition key appears in this CSV.
   --map CANONICAL=SOURCE    Rename source column SOURCE to CANONICAL (repeatable; also applies to --orders).
   --delimiter C             One character, or "tab" (default: sniffed from , ; TAB |).
@@ -65,6 +75,10 @@ const EXTRACT_OPTIONS = {
 	'max-rejects': { type: 'string' },
 	'max-partitions': { type: 'string' },
 	'strict-utf8': { type: 'boolean' },
+	layout: { type: 'string' },
+	'keep-partition-columns': { type: 'boolean' },
+	'max-rows-per-file': { type: 'string' },
+	columns: { type: 'string' },
 } satisfies Record<string, OptionSpec>;
 
 /** A parsed command line. */
@@ -148,6 +162,17 @@ export function parseCommandLine(argv: string[]): Command {
 			strictUtf8: v['strict-utf8'] === true,
 		},
 	};
+	if (v.layout !== undefined) {
+		if (v.layout !== 'flat' && v.layout !== 'hive') {
+			throw usageError(`--layout ${JSON.stringify(v.layout)} must be flat or hive`);
+		}
+		cmd.options.layout = v.layout;
+	}
+	if (v['keep-partition-columns'] === true) cmd.options.keepPartitionColumns = true;
+	if (v['max-rows-per-file'] !== undefined) {
+		cmd.options.maxRowsPerFile = parseCount('--max-rows-per-file', v['max-rows-per-file'], 1);
+	}
+	if (v.columns !== undefined) cmd.options.columns = parseColumnList('--columns', v.columns);
 	if (v['max-partitions'] !== undefined) {
 		cmd.options.maxPartitions = parseCount('--max-partitions', v['max-partitions'], 1);
 	}
@@ -196,8 +221,36 @@ function nonEmpty(flag: string, value: string | undefined): string | undefined {
 	return value;
 }
 
-function parsePartitionBy(raw: string): string[] {
+/** Splits a partition list at the commas outside parentheses (`hash(COL, N)` holds one). */
+function splitSpecs(raw: string): string[] {
+	const out: string[] = [];
+	let depth = 0;
+	let start = 0;
+	for (let i = 0; i < raw.length; i++) {
+		if (raw[i] === '(') depth++;
+		else if (raw[i] === ')') depth = Math.max(0, depth - 1);
+		else if (raw[i] === ',' && depth === 0) {
+			out.push(raw.slice(start, i));
+			start = i + 1;
+		}
+	}
+	out.push(raw.slice(start));
+	return out;
+}
+
+function parseColumnList(flag: string, raw: string): string[] {
 	const columns = raw.split(',').map((c) => c.trim());
+	if (columns.some((c) => c === '')) throw usageError(`${flag} ${JSON.stringify(raw)} has an empty column name`);
+	const seen = new Set<string>();
+	for (const c of columns) {
+		if (seen.has(c)) throw usageError(`${flag} names column '${c}' twice`);
+		seen.add(c);
+	}
+	return columns;
+}
+
+function parsePartitionBy(raw: string): string[] {
+	const columns = splitSpecs(raw).map((c) => c.trim());
 	if (columns.some((c) => c === '')) throw usageError(`--partition-by ${JSON.stringify(raw)} has an empty column name`);
 	const seen = new Set<string>();
 	for (const c of columns) {

@@ -5,10 +5,11 @@ import { BufferPool } from './bufferPool';
 import { type Chunk, lineAt, readChunks } from './chunkReader';
 import { bytesOf, formatHeader, normalizeDelimiter } from './dialect';
 import { abortedError, SweepError } from './errors';
-import { FileNamer } from './fileNames';
 import { planColumns, readHead } from './header';
 import { encodeKey } from './keys';
+import { LAYOUTS, type Layout, MAX_PARTS, PartitionNamer, partitionFile } from './layout';
 import { loadOrders, type Orders } from './orders';
+import { type OutputColumns, planOutputColumns } from './outputColumns';
 import {
 	commitOutput,
 	describeFsError,
@@ -33,9 +34,12 @@ export function defaultOutDir(input: string): string {
 }
 
 interface PartitionState {
-	id: number;
 	parts: string[];
-	file: string;
+	/** Flat base name or hive folder path (layout.ts). */
+	stem: string;
+	/** Its files so far (one unless capped) and the writer id of the last. */
+	files: { file: string; rows: number }[];
+	id: number;
 	rows: number;
 	stats: ChunkStats;
 }
@@ -104,6 +108,14 @@ export async function extract(options: ExtractOptions, hooks: ExtractHooks = {})
 	const mapping = options.mapping ?? {};
 	const partitionBy = options.partitionBy && options.partitionBy.length > 0 ? options.partitionBy : ['symbol'];
 	const delimiterGiven = options.delimiter ? normalizeDelimiter(options.delimiter) : null;
+	const layout: Layout = options.layout ?? 'flat';
+	if (!LAYOUTS.includes(layout)) {
+		throw new SweepError('usage', `layout must be flat or hive (got ${JSON.stringify(options.layout)}).`);
+	}
+	const maxRowsPerFile =
+		options.maxRowsPerFile === undefined || options.maxRowsPerFile === null
+			? null
+			: positiveInt(options.maxRowsPerFile, 'max rows per file');
 	if (signal?.aborted) throw abortedError();
 
 	const input = path.resolve(options.input);
@@ -135,11 +147,19 @@ export async function extract(options: ExtractOptions, hooks: ExtractHooks = {})
 				line: 1,
 			});
 		}
+		const output = planOutputColumns(plan.rawColumns, plan.keySpecs, {
+			columns: options.columns,
+			layout,
+			keepPartitionColumns: options.keepPartitionColumns ?? false,
+			file: input,
+		});
 		const orders = options.ordersFile ? await loadOrders(options.ordersFile, mapping, plan.keySpecs) : null;
 		const init: WorkerInit = {
 			delimiter: head.delimiter.charCodeAt(0),
 			fieldCount: head.names.length,
 			keyColumns: plan.keyColumns,
+			runs: output.runs,
+			recordEnds: maxRowsPerFile !== null,
 			timestampIndex: plan.timestampIndex,
 			priceIndex: plan.priceIndex,
 			quantityIndex: plan.quantityIndex,
@@ -184,7 +204,10 @@ export async function extract(options: ExtractOptions, hooks: ExtractHooks = {})
 				maxChunkBytes,
 				maxPartitions,
 				maxRejects,
-				header: formatHeader(plan.rawColumns, head.delimiter, head.eol),
+				header: formatHeader(output.rawNames, head.delimiter, head.eol),
+				layout,
+				maxRowsPerFile,
+				partitionNames: plan.keySpecs.map((k) => k.name),
 				extension: path.extname(input).toLowerCase() === '.tsv' ? '.tsv' : path.extname(input) || '.csv',
 				options,
 				signal,
@@ -206,6 +229,9 @@ export async function extract(options: ExtractOptions, hooks: ExtractHooks = {})
 				size,
 				head,
 				plan,
+				output,
+				layout,
+				maxRowsPerFile,
 				orders,
 				options,
 				workers,
@@ -264,6 +290,9 @@ interface PipelineArgs {
 	maxPartitions: number;
 	maxRejects: number | null;
 	header: Buffer;
+	layout: Layout;
+	maxRowsPerFile: number | null;
+	partitionNames: string[];
 	extension: string;
 	options: ExtractOptions;
 	signal?: AbortSignal;
@@ -287,7 +316,7 @@ interface PipelineResult {
 async function runPipeline(a: PipelineArgs): Promise<PipelineResult> {
 	const pool = a.pool;
 	const writer = new PartitionWriter(a.outPlan.tmpDir, a.options.maxOpenFiles ?? 512);
-	const namer = new FileNamer(a.extension);
+	const namer = new PartitionNamer(a.layout, a.partitionNames);
 	const byKey = new Map<string, PartitionState>();
 	const partitions: PartitionState[] = [];
 	let rejectsId = -1;
@@ -325,14 +354,51 @@ async function runPipeline(a: PipelineArgs): Promise<PipelineResult> {
 						{ file: a.input },
 					);
 				}
-				const file = namer.name(b.parts);
-				p = { id: writer.add(file, a.header), parts: b.parts, file, rows: 0, stats: emptyStats() };
+				const stem = namer.stem(b.parts);
+				const file = partitionFile(a.layout, stem, a.maxRowsPerFile === null ? null : 1, a.extension);
+				p = {
+					parts: b.parts,
+					stem,
+					files: [{ file, rows: 0 }],
+					id: writer.add(file, a.header),
+					rows: 0,
+					stats: emptyStats(),
+				};
 				byKey.set(b.key, p);
 				partitions.push(p);
 			}
 			p.rows += b.rows;
 			mergeStats(p.stats, b.stats);
-			writer.append(p.id, data.subarray(b.offset, b.offset + b.length));
+			if (a.maxRowsPerFile === null) {
+				p.files[0].rows += b.rows;
+				writer.append(p.id, data.subarray(b.offset, b.offset + b.length));
+			} else {
+				// Split the partition's records over its files: at most maxRowsPerFile each, in record order.
+				const ends = new Int32Array(done.recordEnds as ArrayBuffer);
+				let at = b.offset;
+				for (let r = 0; r < b.rows; ) {
+					let current = p.files[p.files.length - 1];
+					if (current.rows === a.maxRowsPerFile) {
+						const part = p.files.length + 1;
+						if (part > MAX_PARTS) {
+							throw new SweepError(
+								'max-partitions',
+								`Partition ${JSON.stringify(p.parts.map((v) => textOf(v).text).join(', '))} needs more than ${MAX_PARTS} files of ${a.maxRowsPerFile} records; raise --max-rows-per-file.`,
+								{ file: a.input },
+							);
+						}
+						current = { file: partitionFile(a.layout, p.stem, part, a.extension), rows: 0 };
+						p.files.push(current);
+						p.id = writer.add(current.file, a.header);
+					}
+					const take = Math.min(a.maxRowsPerFile - current.rows, b.rows - r);
+					const end = ends[b.endsAt + r + take - 1];
+					writer.append(p.id, data.subarray(at, end));
+					at = end;
+					r += take;
+					current.rows += take;
+				}
+			}
 			totals.rowsWritten += b.rows;
 		}
 		if (done.rejects.length > 0) {
@@ -467,6 +533,9 @@ function buildManifest(m: {
 	size: number;
 	head: Awaited<ReturnType<typeof readHead>>;
 	plan: ReturnType<typeof planColumns>;
+	output: OutputColumns;
+	layout: Layout;
+	maxRowsPerFile: number | null;
 	orders: Orders | null;
 	options: ExtractOptions;
 	workers: number;
@@ -488,7 +557,14 @@ function buildManifest(m: {
 		if (s.pricedQuantity !== 0) out.stats.vwap = s.notional / s.pricedQuantity;
 		return out;
 	};
-	const partitions = m.run.partitions.map((p) => toPartition(p.parts, p.file, p.rows, p.stats));
+	const partitions = m.run.partitions.map((p) => {
+		const out = toPartition(p.parts, p.files[0].file, p.rows, p.stats);
+		if (m.maxRowsPerFile !== null) {
+			const { stats, ...rest } = out;
+			return { ...rest, files: p.files.map((f) => ({ ...f })), stats };
+		}
+		return out;
+	});
 	if (m.orders) {
 		const present = new Set(m.run.partitions.map((p) => encodeKey(p.parts)));
 		m.orders.keys.forEach((k, i) => {
@@ -499,8 +575,11 @@ function buildManifest(m: {
 	return {
 		version: 1,
 		source: { path: m.input, bytes: m.size, header: m.head.names, delimiter: m.head.delimiter },
-		columns: m.plan.columns,
+		columns: m.output.rawNames.map((n) => textOf(n).text),
 		partitionBy: m.plan.keySpecs.map((k) => k.spec),
+		partitionNames: m.plan.keySpecs.map((k) => k.name),
+		layout: m.layout,
+		maxRowsPerFile: m.maxRowsPerFile,
 		orders: m.orders ? { path: m.orders.path, keys: m.orders.keys.length } : null,
 		config: { workers: m.workers, chunkSize: m.chunkSize, sources },
 		rowsRead: m.run.rowsRead,

@@ -1,7 +1,7 @@
 import type { FileHandle } from 'node:fs/promises';
 import { bomLength, bytesOf, firstRecordEnd, LF, sniffDelimiter, splitRecord, textOf } from './dialect';
 import { SweepError } from './errors';
-import { type KeyColumnSpec, parseKeyColumn } from './keys';
+import { KEY_KINDS, type KeyColumnSpec, parseKeyColumns } from './keys';
 
 export interface FileHead {
 	/** Bytes of the BOM skipped (0 or 3). */
@@ -88,7 +88,7 @@ export interface ColumnPlan {
 	/** Output column names (the header with mapped names), as text and as byte strings. */
 	columns: string[];
 	rawColumns: string[];
-	keyColumns: { index: number; date: boolean; name: string }[];
+	keyColumns: { index: number; kind: number; buckets: number; name: string }[];
 	keySpecs: KeyColumnSpec[];
 	timestampIndex: number;
 	priceIndex: number;
@@ -147,8 +147,7 @@ export function planColumns(
 		}
 	}
 	const columnTexts = columns.map(textOf);
-	if (partitionBy.length === 0) throw new SweepError('usage', 'Partition by at least one column.');
-	const keySpecs = partitionBy.map(parseKeyColumn);
+	const keySpecs = parseKeyColumns(partitionBy);
 	const keyColumns = keySpecs.map((k) => {
 		const raw = bytesOf(k.column);
 		const index = columns.indexOf(raw);
@@ -166,7 +165,7 @@ export function planColumns(
 				{ file },
 			);
 		}
-		return { index, date: k.date, name: k.column };
+		return { index, kind: KEY_KINDS.indexOf(k.kind), buckets: k.buckets, name: k.column };
 	});
 	const unique = (name: string) => (counts.get(name) === 1 ? columns.indexOf(name) : -1);
 	const quantityIndex = unique('quantity') >= 0 ? unique('quantity') : unique('qty');

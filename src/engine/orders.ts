@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { bomLength, LF, sniffDelimiter } from './dialect';
 import { SweepError } from './errors';
-import { datePrefix, encodeKey, type KeyColumnSpec } from './keys';
+import { derivedKey, encodeKey, grainNeeds, type KeyColumnSpec } from './keys';
 
 export interface Orders {
 	path: string;
@@ -97,12 +97,11 @@ export async function loadOrders(
 		}
 		const values = keySpecs.map((k, j) => {
 			const v = record[indexes[j]];
-			if (!k.date) return v;
-			const day = datePrefix(v);
+			const day = derivedKey(k, v);
 			if (day === null) {
 				throw new SweepError(
 					'bad-orders',
-					`Orders file ${abs}, line ${info.lines}: ${JSON.stringify(v)} in column ${JSON.stringify(k.column)} does not start with a YYYY-MM-DD date.`,
+					`Orders file ${abs}, line ${info.lines}: ${JSON.stringify(v)} in column ${JSON.stringify(k.column)} does not start with ${grainNeeds(k.kind)}.`,
 					{ file: abs, line: info.lines },
 				);
 			}

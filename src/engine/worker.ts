@@ -13,7 +13,9 @@ if (parentPort) {
 		try {
 			for (const b of task.spare) processor.spare.give(b);
 			const done = processor.process(task.seq, task.bytes, task.offset, task.length, 0, task.isLast);
-			port.postMessage(done, [done.input, done.data, done.rejectData]);
+			const transfer = [done.input, done.data, done.rejectData];
+			if (done.recordEnds) transfer.push(done.recordEnds);
+			port.postMessage(done, transfer);
 		} catch (e) {
 			const failed: ChunkFailed =
 				e instanceof ChunkDataError

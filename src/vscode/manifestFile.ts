@@ -69,6 +69,12 @@ export function parseManifest(text: string, file = '_manifest.json'): Manifest {
 			stats: stats(p.stats),
 		};
 		if (Array.isArray(p.keyHex)) part.keyHex = stringList(p.keyHex);
+		if (Array.isArray(p.files)) {
+			part.files = p.files
+				.filter(isObject)
+				.filter((f) => typeof f.file === 'string' && f.file !== '')
+				.map((f) => ({ file: f.file as string, rows: count(f.rows) }));
+		}
 		return part;
 	});
 	return {
@@ -81,6 +87,9 @@ export function parseManifest(text: string, file = '_manifest.json'): Manifest {
 		},
 		columns: stringList(raw.columns),
 		partitionBy: stringList(raw.partitionBy),
+		partitionNames: Array.isArray(raw.partitionNames) ? stringList(raw.partitionNames) : undefined,
+		layout: raw.layout === 'hive' ? 'hive' : 'flat',
+		maxRowsPerFile: typeof raw.maxRowsPerFile === 'number' ? count(raw.maxRowsPerFile) : null,
 		orders:
 			orders === null ? null : { path: typeof orders.path === 'string' ? orders.path : '', keys: count(orders.keys) },
 		config: {

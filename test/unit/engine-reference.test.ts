@@ -239,14 +239,28 @@ describe('engine test reference (the oracle itself)', () => {
 					mapping: c.mapping,
 					orders: c.orders,
 					ext: c.ext,
+					layout: c.layout,
+					keepPartitionColumns: c.keepPartitionColumns,
+					maxRowsPerFile: c.maxRowsPerFile,
+					columns: c.columns,
 				});
 				assert.equal(r.rowsRead, r.rowsWritten + r.rowsRejected + r.rowsFilteredOut);
 				assert.equal(
 					r.partitions.reduce((n, p) => n + p.rows, 0),
 					r.rowsWritten,
 				);
-				const names = new Set(r.partitions.filter((p) => p.file).map((p) => p.file?.toLowerCase()));
+				const all = r.partitions.flatMap((p) => (p.files ? p.files.map((f) => f.file) : p.file ? [p.file] : []));
+				const names = new Set(all.map((f) => f.toLowerCase()));
 				assert.equal(names.size, r.files.size, 'file names are unique ignoring case');
+				for (const p of r.partitions) {
+					if (c.maxRowsPerFile && p.files) {
+						assert.ok(p.files.every((f) => f.rows >= 1 && f.rows <= (c.maxRowsPerFile as number)));
+						assert.equal(
+							p.files.reduce((n, f) => n + f.rows, 0),
+							p.rows,
+						);
+					}
+				}
 			}),
 			{ numRuns: 300 },
 		);
