@@ -394,13 +394,13 @@ export function hiveValue(value: Buffer, allLetters = false): string {
 	let s = '';
 	value.forEach((b, i) => {
 		const c = String.fromCharCode(b);
-		const escape =
+		const encode =
 			b < 0x20 ||
 			b >= 0x7f ||
 			HIVE_CHARS.has(c) ||
 			(i === value.length - 1 && c === '.') ||
 			(allLetters && /[A-Za-z]/.test(c));
-		s += escape ? `%${b.toString(16).toUpperCase().padStart(2, '0')}` : c;
+		s += encode ? `%${b.toString(16).toUpperCase().padStart(2, '0')}` : c;
 	});
 	if (value.toString('latin1') === HIVE_NULL) s = `%5F${s.slice(1)}`;
 	if (s.length <= 120) return s;
