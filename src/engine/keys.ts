@@ -61,7 +61,7 @@ export function parseKeyColumn(raw: string): KeyColumnSpec {
 			);
 		}
 	}
-	const call = /^([A-Za-z_][A-Za-z0-9_]*)\s*\((.*)\)$/s.exec(body);
+	const call = /^([A-Za-z_][A-Za-z0-9_]*)\((.*)\)$/s.exec(body);
 	let column = body;
 	let kind: KeyKind = 'value';
 	let buckets = 0;

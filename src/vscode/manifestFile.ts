@@ -87,9 +87,11 @@ export function parseManifest(text: string, file = '_manifest.json'): Manifest {
 		},
 		columns: stringList(raw.columns),
 		partitionBy: stringList(raw.partitionBy),
-		partitionNames: Array.isArray(raw.partitionNames) ? stringList(raw.partitionNames) : undefined,
-		layout: raw.layout === 'hive' ? 'hive' : 'flat',
-		maxRowsPerFile: typeof raw.maxRowsPerFile === 'number' ? count(raw.maxRowsPerFile) : null,
+		...(Array.isArray(raw.partitionNames) ? { partitionNames: stringList(raw.partitionNames) } : {}),
+		...(raw.layout === 'hive' || raw.layout === 'flat' ? { layout: raw.layout } : {}),
+		...('maxRowsPerFile' in raw
+			? { maxRowsPerFile: typeof raw.maxRowsPerFile === 'number' ? count(raw.maxRowsPerFile) : null }
+			: {}),
 		orders:
 			orders === null ? null : { path: typeof orders.path === 'string' ? orders.path : '', keys: count(orders.keys) },
 		config: {

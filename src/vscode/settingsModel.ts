@@ -4,6 +4,9 @@
  * and fall back safely, with one sentence per bad value.
  */
 
+import { isSweepError } from '../engine/errors';
+import { parseKeyColumns } from '../engine/keys';
+
 /** Default of `sweep.outputDirectory` (mirrors package.json). */
 // biome-ignore lint/suspicious/noTemplateCurlyInString: VS Code-style variables, expanded by expandVariables.
 export const DEFAULT_OUTPUT_DIRECTORY = '${fileDirname}/processed/${fileBasenameNoExtension}';
@@ -45,6 +48,14 @@ export interface FileSettings {
 	/** `sweep.outputDirectory`, unexpanded (may hold `${…}` variables). */
 	outputDirectory: string;
 	outputDirectoryOrigin: SettingOrigin;
+	/** `sweep.layout`. */
+	layout: 'flat' | 'hive';
+	/** `sweep.keepPartitionColumns`. */
+	keepPartitionColumns: boolean;
+	/** `sweep.maxRowsPerFile`, or null for one file per partition. */
+	maxRowsPerFile: number | null;
+	/** `sweep.columns`, or null for all columns. */
+	columns: string[] | null;
 	/** `sweep.ordersFile`, unexpanded, or null. */
 	ordersFile: string | null;
 	ordersFileOrigin: SettingOrigin;
@@ -89,7 +100,17 @@ export function parsePartitionBy(raw: unknown): { value: string[]; warning?: str
 	if (raw === undefined || raw === null) return { value: [...DEFAULT_PARTITION_BY] };
 	const list = typeof raw === 'string' ? [raw] : raw;
 	if (Array.isArray(list) && list.length > 0 && list.every((c) => typeof c === 'string' && c.trim() !== '')) {
-		return { value: list.map((c: string) => c.trim()) };
+		const value = list.map((c: string) => c.trim());
+		try {
+			parseKeyColumns(value); // the engine's own check: expressions, hash(COL, N), `as` names
+		} catch (e) {
+			if (!isSweepError(e)) throw e;
+			return {
+				value: [...DEFAULT_PARTITION_BY],
+				warning: `setting sweep.partitionBy = ${show(raw)}: ${e.message.replace(/\.$/, '')}; using ${show(DEFAULT_PARTITION_BY)}`,
+			};
+		}
+		return { value };
 	}
 	return {
 		value: [...DEFAULT_PARTITION_BY],
@@ -131,6 +152,49 @@ export function parseDelimiter(raw: unknown): { value: string | null; warning?: 
 	};
 }
 
+/** `sweep.layout`: `flat` or `hive`. */
+export function parseLayout(raw: unknown): { value: 'flat' | 'hive'; warning?: string } {
+	if (raw === undefined || raw === null || raw === 'flat') return { value: 'flat' };
+	if (raw === 'hive') return { value: 'hive' };
+	return { value: 'flat', warning: `setting sweep.layout = ${show(raw)} is not "flat" or "hive"; using "flat"` };
+}
+
+/** `sweep.keepPartitionColumns`: a boolean. */
+export function parseKeepPartitionColumns(raw: unknown): { value: boolean; warning?: string } {
+	if (raw === undefined || raw === null) return { value: false };
+	if (typeof raw === 'boolean') return { value: raw };
+	return {
+		value: false,
+		warning: `setting sweep.keepPartitionColumns = ${show(raw)} is not true or false; using false`,
+	};
+}
+
+/** `sweep.maxRowsPerFile`: a whole number >= 1, or null. */
+export function parseMaxRowsPerFile(raw: unknown): { value: number | null; warning?: string } {
+	if (raw === undefined || raw === null) return { value: null };
+	if (typeof raw === 'number' && Number.isSafeInteger(raw) && raw >= 1) return { value: raw };
+	return {
+		value: null,
+		warning: `setting sweep.maxRowsPerFile = ${show(raw)} is not a whole number >= 1; files are not capped`,
+	};
+}
+
+/** `sweep.columns`: a list of distinct, non-empty column names, or null (all columns). */
+export function parseColumns(raw: unknown): { value: string[] | null; warning?: string } {
+	if (raw === undefined || raw === null) return { value: null };
+	if (
+		Array.isArray(raw) &&
+		raw.every((c) => typeof c === 'string' && c.trim() !== '') &&
+		new Set(raw.map((c: string) => c.trim())).size === raw.length
+	) {
+		return { value: raw.length === 0 ? null : raw.map((c: string) => c.trim()) };
+	}
+	return {
+		value: null,
+		warning: `setting sweep.columns = ${show(raw)} is not a list of distinct column names; all columns are written`,
+	};
+}
+
 /** A path setting that may be unset (`sweep.ordersFile`). */
 function parseOptionalPath(key: string, raw: unknown): { value: string | null; warning?: string } {
 	if (raw === undefined || raw === null || (typeof raw === 'string' && raw.trim() === '')) return { value: null };
@@ -164,6 +228,10 @@ export function readFileSettings(reader: SettingsReader, trusted: boolean): File
 		partitionBy: take(parsePartitionBy(reader.get('partitionBy'))),
 		columnMapping: take(parseColumnMapping(reader.get('columnMapping'))),
 		delimiter: take(parseDelimiter(reader.get('delimiter'))),
+		layout: take(parseLayout(reader.get('layout'))),
+		keepPartitionColumns: take(parseKeepPartitionColumns(reader.get('keepPartitionColumns'))),
+		maxRowsPerFile: take(parseMaxRowsPerFile(reader.get('maxRowsPerFile'))),
+		columns: take(parseColumns(reader.get('columns'))),
 		outputDirectory,
 		outputDirectoryOrigin: out.origin,
 		ordersFile: take(parseOptionalPath('ordersFile', orders.value)),
