@@ -2,10 +2,14 @@
 /**
  * DuckDB doing the benchmark's job: partition a CSV by a column into one CSV folder per value.
  *
- *   node bench/duckdb-partition.mjs INPUT OUTDIR [--threads 2] [--column symbol]
+ *   node bench/duckdb-partition.mjs INPUT OUTDIR [--threads 2] [--column symbol] [--by-day]
  *   node bench/duckdb-partition.mjs --probe      (prints DuckDB's version, exits 3 if it cannot load)
  *
  * Runs `COPY (SELECT * FROM read_csv(INPUT, all_varchar=true)) TO OUTDIR (FORMAT CSV, PARTITION_BY (col))`.
+ * `--by-day` writes Sweep's `--layout hive --partition-by symbol,date(timestamp)` layout:
+ * `SELECT *, timestamp[1:10] AS timestamp_date …` with `PARTITION_BY (symbol, timestamp_date)` (DuckDB leaves
+ * partition columns out of the files by default, as Sweep's hive layout does). DuckDB cannot combine PARTITION_BY
+ * with FILE_SIZE_BYTES, so it has no row for `--max-rows-per-file`.
  */
 import { parseArgs } from 'node:util';
 
@@ -15,6 +19,7 @@ const { values, positionals } = parseArgs({
 		threads: { type: 'string', default: '2' },
 		column: { type: 'string', default: 'symbol' },
 		probe: { type: 'boolean', default: false },
+		'by-day': { type: 'boolean', default: false },
 	},
 });
 
@@ -39,8 +44,9 @@ if (positionals.length !== 2) {
 	process.exit(2);
 }
 const [input, outDir] = positionals;
+const byDay = values['by-day'];
 await connection.run(
-	`COPY (SELECT * FROM read_csv(${quote(input)}, all_varchar=true)) ` +
-		`TO ${quote(outDir)} (FORMAT CSV, PARTITION_BY (${values.column}), OVERWRITE_OR_IGNORE)`,
+	`COPY (SELECT *${byDay ? ', timestamp[1:10] AS timestamp_date' : ''} FROM read_csv(${quote(input)}, all_varchar=true)) ` +
+		`TO ${quote(outDir)} (FORMAT CSV, PARTITION_BY (${byDay ? 'symbol, timestamp_date' : values.column}), OVERWRITE_OR_IGNORE)`,
 );
 connection.closeSync();
