@@ -1,7 +1,8 @@
 import type { FileHandle } from 'node:fs/promises';
+import { type PartitionSpec, parsePartitionList, refusal, show } from '../rules';
 import { bomLength, bytesOf, firstRecordEnd, LF, sniffDelimiter, splitRecord, textOf } from './dialect';
 import { SweepError } from './errors';
-import { KEY_KINDS, type KeyColumnSpec, parseKeyColumns } from './keys';
+import { KEY_KINDS } from './keys';
 
 export interface FileHead {
 	/** Bytes of the BOM skipped (0 or 3). */
@@ -89,7 +90,7 @@ export interface ColumnPlan {
 	columns: string[];
 	rawColumns: string[];
 	keyColumns: { index: number; kind: number; buckets: number; name: string }[];
-	keySpecs: KeyColumnSpec[];
+	keySpecs: PartitionSpec[];
 	timestampIndex: number;
 	priceIndex: number;
 	quantityIndex: number;
@@ -147,7 +148,9 @@ export function planColumns(
 		}
 	}
 	const columnTexts = columns.map(textOf);
-	const keySpecs = parseKeyColumns(partitionBy);
+	const parsed = parsePartitionList(partitionBy);
+	if (!parsed.ok) throw new SweepError('usage', refusal('partitionBy', show(partitionBy), parsed.problem));
+	const keySpecs = parsed.value;
 	const keyColumns = keySpecs.map((k) => {
 		const raw = bytesOf(k.column);
 		const index = columns.indexOf(raw);
@@ -165,7 +168,7 @@ export function planColumns(
 				{ file },
 			);
 		}
-		return { index, kind: KEY_KINDS.indexOf(k.kind), buckets: k.buckets, name: k.column };
+		return { index, kind: KEY_KINDS.indexOf(k.fn), buckets: k.buckets ?? 0, name: k.column };
 	});
 	const unique = (name: string) => (counts.get(name) === 1 ? columns.indexOf(name) : -1);
 	const quantityIndex = unique('quantity') >= 0 ? unique('quantity') : unique('qty');

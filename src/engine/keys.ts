@@ -1,4 +1,4 @@
-import { SweepError } from './errors';
+import type { PartitionFn, PartitionSpec } from '../rules';
 
 /**
  * Partition keys inside the engine are "byte strings": each value decoded as latin1, so one char = one byte and
@@ -11,120 +11,6 @@ export function encodeKey(parts: readonly string[]): string {
 	let key = '';
 	for (const p of parts) key += `${p.length}:${p}`;
 	return key;
-}
-
-/** What a partition column takes from its column's value. */
-export type KeyKind = 'value' | 'date' | 'year' | 'month' | 'hour' | 'hash';
-
-/** Kinds as small integers, for the worker's hot loop (same order as KEY_KINDS). */
-export const KEY_KINDS: readonly KeyKind[] = ['value', 'date', 'year', 'month', 'hour', 'hash'];
-
-/**
- * A partition column: a plain output column, a time grain of one (`date(COL)`, `year(COL)`, `month(COL)`,
- * `hour(COL)`) or a hash bucket of one (`hash(COL, N)`), optionally named (`date(timestamp) as day`).
- */
-export interface KeyColumnSpec {
-	/** The spec as the user wrote it (trimmed): `symbol`, `date(timestamp) as day`. */
-	spec: string;
-	/** The output column it reads. */
-	column: string;
-	kind: KeyKind;
-	/** For `hash(COL, N)`: N (>= 1); 0 otherwise. */
-	buckets: number;
-	/** The partition's name (hive folder name): the `as` name, the column for a plain column, else `COL_kind`. */
-	name: string;
-	/** True for `date(COL)` (kept for callers that only know days). */
-	date: boolean;
-}
-
-/** Largest N of `hash(COL, N)`: the hash has 32 bits. */
-export const MAX_HASH_BUCKETS = 0xffffffff;
-
-/**
- * Parses one partition spec. Grammar (function names in lower case):
- * `COL` | `date(COL)` | `year(COL)` | `month(COL)` | `hour(COL)` | `hash(COL, N)`, each optionally followed by
- * ` as NAME` (NAME: a letter or `_`, then letters, digits, `_`). Anything else of the form `name(…)` is an unknown
- * expression. Throws SweepError `usage` with one line naming the problem.
- */
-export function parseKeyColumn(raw: string): KeyColumnSpec {
-	const spec = raw.trim();
-	let body = spec;
-	let alias: string | null = null;
-	const as = /^(.*?)\s+as\s+(\S.*)$/.exec(spec);
-	if (as) {
-		body = as[1].trim();
-		alias = as[2].trim();
-		if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(alias)) {
-			throw new SweepError(
-				'usage',
-				`Partition ${JSON.stringify(spec)}: ${JSON.stringify(alias)} is not a valid name (use letters, digits and _, not starting with a digit).`,
-			);
-		}
-	}
-	const call = /^([A-Za-z_][A-Za-z0-9_]*)\((.*)\)$/s.exec(body);
-	let column = body;
-	let kind: KeyKind = 'value';
-	let buckets = 0;
-	if (call) {
-		const fn = call[1];
-		const args = call[2];
-		if (fn === 'date' || fn === 'year' || fn === 'month' || fn === 'hour') {
-			kind = fn;
-			column = args.trim();
-		} else if (fn === 'hash') {
-			const comma = args.lastIndexOf(',');
-			const n = comma < 0 ? '' : args.slice(comma + 1).trim();
-			column = comma < 0 ? args.trim() : args.slice(0, comma).trim();
-			if (!/^\d+$/.test(n) || Number(n) < 1 || Number(n) > MAX_HASH_BUCKETS) {
-				throw new SweepError(
-					'usage',
-					`Partition ${JSON.stringify(spec)}: hash(COL, N) needs N, the number of buckets, as a whole number from 1 to ${MAX_HASH_BUCKETS}.`,
-				);
-			}
-			kind = 'hash';
-			buckets = Number(n);
-		} else {
-			throw new SweepError(
-				'usage',
-				`Partition ${JSON.stringify(spec)}: unknown expression ${fn}(…); use date(COL), year(COL), month(COL), hour(COL) or hash(COL, N).`,
-			);
-		}
-		if (column === '') throw new SweepError('usage', `Partition ${JSON.stringify(spec)} names no column.`);
-	}
-	const name = alias ?? (kind === 'value' ? column : `${column}_${kind}`);
-	return { spec, column, kind, buckets, name, date: kind === 'date' };
-}
-
-/**
- * Parses a whole partition list and checks that the names differ (ignoring case, as hive folders and most engines'
- * column names do). Throws SweepError `usage`.
- */
-export function parseKeyColumns(specs: readonly string[]): KeyColumnSpec[] {
-	if (specs.length === 0) throw new SweepError('usage', 'Partition by at least one column.');
-	const parsed = specs.map(parseKeyColumn);
-	const seen = new Map<string, string>();
-	for (const k of parsed) {
-		const lower = k.name.toLowerCase();
-		const other = seen.get(lower);
-		if (other !== undefined) {
-			throw new SweepError(
-				'usage',
-				`Partitions ${JSON.stringify(other)} and ${JSON.stringify(k.spec)} have the same name ${JSON.stringify(k.name)}; name one with "as NAME".`,
-			);
-		}
-		seen.set(lower, k.spec);
-	}
-	return parsed;
-}
-
-/**
- * FNV-1a, 32 bits, over `bytes[s, e)`: h = 0x811C9DC5; for each byte h = (h XOR byte) * 0x01000193 mod 2^32.
- * `hash(COL, N)` puts a value in bucket h mod N. Test vectors in the README.
- */
-export function fnv1a32(bytes: Uint8Array, s: number, e: number): number {
-	let h = 0x811c9dc5;
-	for (let i = s; i < e; i++) h = Math.imul(h ^ bytes[i], 0x01000193);
-	return h >>> 0;
 }
 
 const isDigit = (c: number) => c >= 0x30 && c <= 0x39;
@@ -150,6 +36,19 @@ export function datePrefix(value: string): string | null {
 	return startsWithDate(bytes, 0, bytes.length) ? value.slice(0, 10) : null;
 }
 
+/** What a key takes from its column, as small integers for the worker's hot loop (indexes into this list). */
+export const KEY_KINDS: readonly PartitionFn[] = ['value', 'date', 'year', 'month', 'hour', 'hash'];
+
+/**
+ * FNV-1a, 32 bits, over `bytes[s, e)`: h = 0x811C9DC5; for each byte h = (h XOR byte) × 0x01000193 mod 2^32.
+ * `hash(COL, N)` puts a value in bucket h mod N (docs/output.md has test vectors).
+ */
+export function fnv1a32(bytes: Uint8Array, s: number, e: number): number {
+	let h = 0x811c9dc5;
+	for (let i = s; i < e; i++) h = Math.imul(h ^ bytes[i], 0x01000193);
+	return h >>> 0;
+}
+
 const AFTER_HOUR = new Set([0x3a, 0x2e, 0x2c, 0x5a, 0x7a, 0x2b, 0x2d]); // : . , Z z + -
 
 /**
@@ -168,27 +67,27 @@ export function startsWithHour(bytes: Uint8Array, s: number, e: number): boolean
 }
 
 /**
- * The key a grain or hash takes from a byte-string value, or null when the value does not start with what the
- * grain needs: `date` `YYYY-MM-DD`, `year` `YYYY`, `month` `YYYY-MM` (all from a valid date, startsWithDate),
- * `hour` `YYYY-MM-DDTHH` (startsWithHour; a space separator becomes `T`), `hash` the bucket in decimal.
- * The worker computes the same keys on bytes (chunkProcessor.ts); this is the one definition for the orders file.
+ * The key a spec takes from a byte-string value, or null when the value does not start with what its grain needs:
+ * `date` `YYYY-MM-DD`, `year` `YYYY`, `month` `YYYY-MM` (all from a valid date, startsWithDate), `hour`
+ * `YYYY-MM-DDTHH` (startsWithHour; a space separator becomes `T`), `hash` the bucket in decimal. The worker computes
+ * the same keys on bytes (chunkProcessor.ts); this is the definition the orders file uses.
  */
-export function derivedKey(spec: Pick<KeyColumnSpec, 'kind' | 'buckets'>, value: string): string | null {
+export function derivedKey(spec: Pick<PartitionSpec, 'fn' | 'buckets'>, value: string): string | null {
 	const bytes = Buffer.from(value, 'latin1');
-	switch (spec.kind) {
+	switch (spec.fn) {
 		case 'value':
 			return value;
 		case 'hash':
-			return String(fnv1a32(bytes, 0, bytes.length) % spec.buckets);
+			return String(fnv1a32(bytes, 0, bytes.length) % (spec.buckets ?? 1));
 		case 'hour':
 			return startsWithHour(bytes, 0, bytes.length) ? `${value.slice(0, 10)}T${value.slice(11, 13)}` : null;
 		default:
 			if (!startsWithDate(bytes, 0, bytes.length)) return null;
-			return value.slice(0, spec.kind === 'year' ? 4 : spec.kind === 'month' ? 7 : 10);
+			return value.slice(0, spec.fn === 'year' ? 4 : spec.fn === 'month' ? 7 : 10);
 	}
 }
 
 /** What a grain needs, for messages: `does not start with …`. */
-export function grainNeeds(kind: KeyKind): string {
-	return kind === 'hour' ? 'a YYYY-MM-DDTHH date and hour' : 'a YYYY-MM-DD date';
+export function grainNeeds(fn: PartitionFn): string {
+	return fn === 'hour' ? 'a YYYY-MM-DDTHH date and hour' : 'a YYYY-MM-DD date';
 }

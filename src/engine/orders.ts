@@ -1,9 +1,10 @@
 import { readFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { parse } from 'csv-parse/sync';
+import type { PartitionSpec } from '../rules';
 import { bomLength, LF, sniffDelimiter } from './dialect';
 import { SweepError } from './errors';
-import { derivedKey, encodeKey, grainNeeds, type KeyColumnSpec } from './keys';
+import { derivedKey, encodeKey, grainNeeds } from './keys';
 
 export interface Orders {
 	path: string;
@@ -23,7 +24,7 @@ const MAX_ORDERS_BYTES = 512 * 1024 * 1024;
 export async function loadOrders(
 	file: string,
 	mapping: Readonly<Record<string, string>>,
-	keySpecs: readonly KeyColumnSpec[],
+	keySpecs: readonly PartitionSpec[],
 ): Promise<Orders> {
 	const abs = path.resolve(file);
 	let bytes: Buffer;
@@ -101,7 +102,7 @@ export async function loadOrders(
 			if (day === null) {
 				throw new SweepError(
 					'bad-orders',
-					`Orders file ${abs}, line ${info.lines}: ${JSON.stringify(v)} in column ${JSON.stringify(k.column)} does not start with ${grainNeeds(k.kind)}.`,
+					`Orders file ${abs}, line ${info.lines}: ${JSON.stringify(v)} in column ${JSON.stringify(k.column)} does not start with ${grainNeeds(k.fn)}.`,
 					{ file: abs, line: info.lines },
 				);
 			}

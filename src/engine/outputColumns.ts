@@ -4,9 +4,10 @@
  * `--keep-partition-columns`. Each kept field keeps its original bytes; the worker copies runs of adjacent kept
  * fields in one go, so that leaving out one column costs one or two copies per record.
  */
+
+import type { PartitionSpec } from '../rules';
 import { bytesOf, textOf } from './dialect';
 import { SweepError } from './errors';
-import type { KeyColumnSpec } from './keys';
 import type { Layout } from './layout';
 
 export interface OutputColumns {
@@ -25,7 +26,7 @@ const list = (names: readonly string[]) => names.map((n) => JSON.stringify(n)).j
 
 export function planOutputColumns(
 	rawColumns: readonly string[],
-	keySpecs: readonly KeyColumnSpec[],
+	keySpecs: readonly PartitionSpec[],
 	opts: { columns?: readonly string[] | null; layout: Layout; keepPartitionColumns: boolean; file: string },
 ): OutputColumns {
 	const texts = rawColumns.map(textOf);
@@ -56,12 +57,12 @@ export function planOutputColumns(
 	} else indexes = rawColumns.map((_, i) => i);
 	if (opts.layout === 'hive') {
 		if (!opts.keepPartitionColumns) {
-			const dropped = new Set(keySpecs.filter((k) => k.kind === 'value').map((k) => bytesOf(k.column)));
+			const dropped = new Set(keySpecs.filter((k) => k.fn === 'value').map((k) => bytesOf(k.column)));
 			indexes = indexes.filter((i) => !dropped.has(rawColumns[i]));
 		}
 		// A folder name that is also a column of the files would give readers two columns of that name.
 		for (const k of keySpecs) {
-			if (k.kind === 'value' && k.name === k.column) continue;
+			if (k.fn === 'value' && k.name === k.column) continue;
 			const clash = indexes.find((i) => texts[i].toLowerCase() === k.name.toLowerCase());
 			if (clash !== undefined) {
 				throw new SweepError(

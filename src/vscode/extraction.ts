@@ -3,9 +3,10 @@ import * as vscode from 'vscode';
 import type { ResolvedConfig } from '../config';
 import { isSweepError, SweepError } from '../engine/errors';
 import type { ExtractOptions, Manifest } from '../engine/types';
+import { MANIFEST_FILE as MANIFEST, partitionColumnOf, REJECTS_FILE as REJECTS } from '../rules';
 import { columnChoices, replacePartitionColumn } from './columns';
 import type { ExtractCommandOptions } from './commandArgs';
-import { loadEngine, MANIFEST_FILE as MANIFEST, REJECTS_FILE as REJECTS } from './engine';
+import { loadEngine } from './engine';
 import {
 	alreadyRunningMessage,
 	CANCELLED_MESSAGE,
@@ -481,9 +482,9 @@ export class Extractions implements vscode.Disposable {
 	}
 }
 
-/** Whether `column` is one of the partition columns (plain or inside `date(…)`). */
+/** Whether `column` is one of the partition columns (plain or inside a function such as `date(…)`). */
 function isPartitionColumn(partitionBy: readonly string[], column: string): boolean {
-	return partitionBy.some((spec) => spec === column || /^date\((.*)\)$/i.exec(spec.trim())?.[1]?.trim() === column);
+	return partitionBy.some((spec) => spec === column || partitionColumnOf(spec) === column);
 }
 
 function fileKey(uri: vscode.Uri): string {

@@ -31,12 +31,12 @@ describe('engine: output for other engines', function () {
 		const input = path.join(dir, 'bad.csv');
 		fs.writeFileSync(input, 'symbol,ts,price\nA,2024-03-15T10:00:00Z,1\n');
 		const cases: [string[], RegExp][] = [
-			[['--partition-by', 'foo(ts)'], /unknown expression foo\(…\)/],
-			[['--partition-by', 'hash(symbol, 0)'], /hash\(COL, N\) needs N/],
-			[['--partition-by', 'hash(symbol, x)'], /hash\(COL, N\) needs N/],
-			[['--partition-by', 'hash(symbol)'], /hash\(COL, N\) needs N/],
-			[['--partition-by', 'date(ts) as 1day'], /"1day" is not a valid name/],
-			[['--partition-by', 'date(ts) as d,month(ts) as D'], /have the same name "D"/],
+			[['--partition-by', 'foo(ts)'], /foo\(ts\): unknown function foo\(\)/],
+			[['--partition-by', 'hash(symbol, 0)'], /N must be a whole number from 1 to 100,000 \(got 0\)/],
+			[['--partition-by', 'hash(symbol, x)'], /N must be a whole number from 1 to 100,000 \(got x\)/],
+			[['--partition-by', 'hash(symbol)'], /hash needs a bucket count/],
+			[['--partition-by', 'date(ts) as a/b'], /"a\/b" is not a valid name/],
+			[['--partition-by', 'date(ts) as d,month(ts) as D'], /are both named D/],
 			[['--partition-by', 'date(nope)'], /Partition column "nope" is not in the header/],
 			[['--max-rows-per-file', '0'], /--max-rows-per-file "0" is not a whole number >= 1/],
 			[['--max-rows-per-file', '1.5'], /--max-rows-per-file "1.5" is not a whole number >= 1/],
