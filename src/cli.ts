@@ -15,8 +15,10 @@ import {
 	type Checked,
 	DEFAULT_MAX_PARTITIONS,
 	formatCount,
+	parseColumnList,
 	parseCount,
 	parseDelimiter,
+	parseLayout,
 	parseOverride,
 	parsePartitionList,
 	refusal,
@@ -180,18 +182,15 @@ export function parseCommandLine(argv: string[]): Command {
 			strictUtf8: v['strict-utf8'] === true,
 		},
 	};
-	if (v.layout !== undefined) {
-		if (v.layout !== 'flat' && v.layout !== 'hive') {
-			throw usageError(`--layout ${JSON.stringify(v.layout)} must be flat or hive`);
-		}
-		cmd.options.layout = v.layout;
-	}
+	if (v.layout !== undefined) cmd.options.layout = flagValue('--layout', v.layout, parseLayout(v.layout));
 	if (v['keep-partition-columns'] === true) cmd.options.keepPartitionColumns = true;
 	if (v['max-rows-per-file'] !== undefined) {
 		const raw = v['max-rows-per-file'];
 		cmd.options.maxRowsPerFile = flagValue('--max-rows-per-file', raw, parseCount(raw, 1));
 	}
-	if (v.columns !== undefined) cmd.options.columns = parseColumnList('--columns', v.columns);
+	if (v.columns !== undefined) {
+		cmd.options.columns = flagValue('--columns', v.columns, parseColumnList(v.columns)) ?? undefined;
+	}
 	if (v['max-partitions'] !== undefined) {
 		cmd.options.maxPartitions = flagValue('--max-partitions', v['max-partitions'], parseCount(v['max-partitions'], 1));
 	}
@@ -248,17 +247,6 @@ function flagValue<T>(flag: string, raw: string, checked: Checked<T>): T {
 function parsePartitionBy(raw: string): Checked<string[]> {
 	const checked = parsePartitionList(splitPartitionList(raw));
 	return checked.ok ? { ok: true, value: checked.value.map((p) => p.spec) } : checked;
-}
-
-function parseColumnList(flag: string, raw: string): string[] {
-	const columns = raw.split(',').map((c) => c.trim());
-	if (columns.some((c) => c === '')) throw usageError(`${flag} ${JSON.stringify(raw)} has an empty column name`);
-	const seen = new Set<string>();
-	for (const c of columns) {
-		if (seen.has(c)) throw usageError(`${flag} names column '${c}' twice`);
-		seen.add(c);
-	}
-	return columns;
 }
 
 function parseMappings(raws: string[]): Record<string, string> {

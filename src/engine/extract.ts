@@ -3,12 +3,16 @@ import type { Stats } from 'node:fs';
 import { type FileHandle, open, stat, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import {
+	type Checked,
 	DEFAULT_MAX_PARTITIONS,
 	DEFAULT_PARTITION_BY,
+	type Layout,
 	MANIFEST_FILE,
 	MAX_OPEN_FILES,
 	MAX_RECORD_BYTES,
+	parseColumnList,
 	parseCount,
+	parseLayout,
 	REJECTS_FILE,
 	refusal,
 	show,
@@ -19,7 +23,7 @@ import { bytesOf, formatHeader, normalizeDelimiter } from './dialect';
 import { abortedError, SweepError } from './errors';
 import { type ColumnPlan, type FileHead, planColumns, readHead } from './header';
 import { encodeKey } from './keys';
-import { LAYOUTS, type Layout, MAX_PARTS, PartitionNamer, partitionFile } from './layout';
+import { MAX_PARTS, PartitionNamer, partitionFile } from './layout';
 import { loadOrders, type Orders } from './orders';
 import { type OutputColumns, planOutputColumns } from './outputColumns';
 import { commitOutput, describeFsError, discardOutput, type OutputPlan, prepareOutput } from './outputFolder';
@@ -46,6 +50,12 @@ interface PartitionState {
 }
 
 /** A count option by the counts rule (src/rules); a refused one is a usage error in the rule's words. */
+/** The value of an option its rule accepted; a refused one is a usage error in the rule's words. */
+function checked<T>(what: string, value: unknown, rule: Checked<T>): T {
+	if (!rule.ok) throw new SweepError('usage', refusal(what, show(value), rule.problem));
+	return rule.value;
+}
+
 function count(value: unknown, what: string, min: 0 | 1): number {
 	const checked = parseCount(value, min);
 	if (!checked.ok) throw new SweepError('usage', refusal(what, show(value), checked.problem));
@@ -134,10 +144,7 @@ export function normalizeExtractOptions(options: ExtractOptions): ExtractSetting
 		figures = checkFigures({ workers: workers as number, chunkSize: chunkSize as number, configSources });
 	}
 	const input = path.resolve(options.input);
-	const layout = options.layout ?? 'flat';
-	if (!LAYOUTS.includes(layout)) {
-		throw new SweepError('usage', `layout ${show(options.layout)} must be flat or hive`);
-	}
+	const layout = checked('layout', options.layout, parseLayout(options.layout));
 	return {
 		input,
 		outDir: options.outDir ?? defaultOutDir(input),
@@ -157,7 +164,7 @@ export function normalizeExtractOptions(options: ExtractOptions): ExtractSetting
 		layout,
 		keepPartitionColumns: options.keepPartitionColumns ?? false,
 		maxRowsPerFile: options.maxRowsPerFile == null ? null : count(options.maxRowsPerFile, 'maxRowsPerFile', 1),
-		columns: options.columns && options.columns.length > 0 ? options.columns : null,
+		columns: checked('columns', options.columns, parseColumnList(options.columns)),
 		workerResourceLimits: options.workerResourceLimits,
 		workerScript: options.workerScript,
 	};

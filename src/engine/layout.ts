@@ -9,10 +9,10 @@
  *   the order given, values escaped as DuckDB and Spark write them (escapeHiveValue).
  */
 import { createHash } from 'node:crypto';
+import type { Layout } from '../rules';
 import { FileNamer } from './fileNames';
 
-export type Layout = 'flat' | 'hive';
-export const LAYOUTS: readonly Layout[] = ['flat', 'hive'];
+export type { Layout } from '../rules';
 
 /** Digits of a part number: name order is record order up to MAX_PARTS files per partition. */
 export const PART_DIGITS = 5;

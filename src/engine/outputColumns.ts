@@ -5,10 +5,9 @@
  * fields in one go, so that leaving out one column costs one or two copies per record.
  */
 
-import type { PartitionSpec } from '../rules';
+import type { Layout, PartitionSpec } from '../rules';
 import { bytesOf, textOf } from './dialect';
 import { SweepError } from './errors';
-import type { Layout } from './layout';
 
 export interface OutputColumns {
 	/** Indexes of the written fields, in output order. */
@@ -32,10 +31,8 @@ export function planOutputColumns(
 	const texts = rawColumns.map(textOf);
 	let indexes: number[];
 	if (opts.columns && opts.columns.length > 0) {
-		const seen = new Set<string>();
+		// Names are distinct and non-empty (rules/output.ts parseColumnList).
 		indexes = opts.columns.map((c) => {
-			if (seen.has(c)) throw new SweepError('usage', `--columns names ${JSON.stringify(c)} twice.`);
-			seen.add(c);
 			const raw = bytesOf(c);
 			const at = rawColumns.reduce<number[]>((acc, n, i) => (n === raw ? acc.concat(i) : acc), []);
 			if (at.length === 0) {

@@ -7,6 +7,7 @@ export { accept, type Checked, refusal, refuse } from './checked';
 export { OVERRIDE_HINT, OVERRIDE_PROBLEM, type Override, parseCount, parseOverride } from './counts';
 export { DELIMITER_NAMES, parseDelimiter, SNIFF_CANDIDATES } from './delimiter';
 export * from './limits';
+export { LAYOUTS, type Layout, parseColumnList, parseLayout } from './output';
 export {
 	defaultPartitionName,
 	formatPartitionSpec,

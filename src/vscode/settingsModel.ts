@@ -5,7 +5,18 @@
  * partition spec may be) live in src/rules, shared with the CLI and the engine: a value the engine
  * would refuse is a warning here, never a failed run.
  */
-import { DEFAULT_PARTITION_BY, parseDelimiter as delimiterRule, parsePartitionList, refusal, show } from '../rules';
+import {
+	type Checked,
+	DEFAULT_PARTITION_BY,
+	parseDelimiter as delimiterRule,
+	type Layout,
+	parseLayout as layoutRule,
+	parseColumnList,
+	parseCount,
+	parsePartitionList,
+	refusal,
+	show,
+} from '../rules';
 
 export { show };
 
@@ -144,11 +155,21 @@ export function parseDelimiter(raw: unknown): { value: string | null; warning?: 
 	return { value: null, warning };
 }
 
+/** A setting read by its rule (src/rules); a refused value falls back, with one warning in the rule's words. */
+function byRule<T>(
+	key: string,
+	raw: unknown,
+	rule: Checked<T>,
+	fallback: T,
+	using: string,
+): { value: T; warning?: string } {
+	if (rule.ok) return { value: rule.value };
+	return { value: fallback, warning: `${refusal(`setting sweep.${key} =`, show(raw), rule.problem)}; ${using}` };
+}
+
 /** `sweep.layout`: `flat` or `hive`. */
-export function parseLayout(raw: unknown): { value: 'flat' | 'hive'; warning?: string } {
-	if (raw === undefined || raw === null || raw === 'flat') return { value: 'flat' };
-	if (raw === 'hive') return { value: 'hive' };
-	return { value: 'flat', warning: `setting sweep.layout = ${show(raw)} is not "flat" or "hive"; using "flat"` };
+export function parseLayout(raw: unknown): { value: Layout; warning?: string } {
+	return byRule('layout', raw, layoutRule(raw), 'flat', 'using "flat"');
 }
 
 /** `sweep.keepPartitionColumns`: a boolean. */
@@ -161,30 +182,27 @@ export function parseKeepPartitionColumns(raw: unknown): { value: boolean; warni
 	};
 }
 
-/** `sweep.maxRowsPerFile`: a whole number >= 1, or null. */
+/** `sweep.maxRowsPerFile`: a whole number >= 1 (the count rule), or null. */
 export function parseMaxRowsPerFile(raw: unknown): { value: number | null; warning?: string } {
 	if (raw === undefined || raw === null) return { value: null };
-	if (typeof raw === 'number' && Number.isSafeInteger(raw) && raw >= 1) return { value: raw };
-	return {
-		value: null,
-		warning: `setting sweep.maxRowsPerFile = ${show(raw)} is not a whole number >= 1; files are not capped`,
-	};
+	return byRule(
+		'maxRowsPerFile',
+		raw,
+		parseCount(typeof raw === 'number' ? raw : Number.NaN, 1),
+		null,
+		'files are not capped',
+	);
 }
 
-/** `sweep.columns`: a list of distinct, non-empty column names, or null (all columns). */
+/** `sweep.columns`: distinct, non-empty column names (the column-list rule), or null (all columns). */
 export function parseColumns(raw: unknown): { value: string[] | null; warning?: string } {
-	if (raw === undefined || raw === null) return { value: null };
-	if (
-		Array.isArray(raw) &&
-		raw.every((c) => typeof c === 'string' && c.trim() !== '') &&
-		new Set(raw.map((c: string) => c.trim())).size === raw.length
-	) {
-		return { value: raw.length === 0 ? null : raw.map((c: string) => c.trim()) };
+	if (typeof raw === 'string') {
+		return {
+			value: null,
+			warning: `setting sweep.columns = ${show(raw)} is not a list of column names; all columns are written`,
+		};
 	}
-	return {
-		value: null,
-		warning: `setting sweep.columns = ${show(raw)} is not a list of distinct column names; all columns are written`,
-	};
+	return byRule('columns', raw, parseColumnList(raw), null, 'all columns are written');
 }
 
 /** A path setting that may be unset (`sweep.ordersFile`). */

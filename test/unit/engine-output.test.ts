@@ -42,9 +42,9 @@ describe('engine: output for other engines', function () {
 			[['--max-rows-per-file', '1.5'], /--max-rows-per-file "1.5" is not a whole number >= 1/],
 			[['--max-rows-per-file', '-3'], /--max-rows-per-file "-3" is not a whole number >= 1/],
 			[['--columns', 'price,nope'], /Column "nope" in --columns is not in the header/],
-			[['--columns', 'price,price'], /--columns names column 'price' twice/],
-			[['--columns', 'price,'], /has an empty column name/],
-			[['--layout', 'tree'], /--layout "tree" must be flat or hive/],
+			[['--columns', 'price,price'], /--columns "price,price": names column "price" twice/],
+			[['--columns', 'price,'], /--columns "price,": has an empty column name/],
+			[['--layout', 'tree'], /--layout "tree" is not flat or hive/],
 			[['--layout', 'hive', '--columns', 'symbol'], /No columns are left to write/],
 			[['--layout', 'hive', '--partition-by', 'symbol,date(ts) as price'], /also hold a column "price"/],
 		];

@@ -91,7 +91,7 @@ describe('vscode: settings parsing', () => {
 			['flat', false, null, null],
 		);
 		assert.deepEqual(parseLayout('HIVE').value, 'flat');
-		assert.match(parseLayout('HIVE').warning ?? '', /sweep\.layout = "HIVE" is not "flat" or "hive"/);
+		assert.match(parseLayout('HIVE').warning ?? '', /^setting sweep\.layout = "HIVE" is not flat or hive; using "flat"$/);
 		assert.match(parseKeepPartitionColumns('yes').warning ?? '', /sweep\.keepPartitionColumns = "yes"/);
 		for (const bad of [0, -1, 1.5, '100', Number.NaN]) {
 			const r = parseMaxRowsPerFile(bad);
