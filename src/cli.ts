@@ -10,6 +10,7 @@ import { detectSystem, formatCount, formatReport, type ResolvedConfig, resolveCo
 import { parseOverride } from './config/resolve';
 import { defaultOutDir, extract } from './engine';
 import { isSweepError, SweepError } from './engine/errors';
+import { parseFormat, parseParquetCompression, parseParquetTypes } from './engine/parquet/options';
 import type { ExtractOptions, ExtractProgress, Manifest } from './engine/types';
 
 /** Usage text printed by `--help` and pointed to by usage errors. */
@@ -18,6 +19,7 @@ export const USAGE = `Usage:
   sweep extract <input.csv> [--out DIR] [--partition-by COL[,COL...]] [--orders FILE]
                 [--map CANONICAL=SOURCE]... [--delimiter C] [--workers N] [--chunk-size N]
                 [--force] [--json] [--max-rejects N] [--max-partitions N] [--strict-utf8]
+                [--format csv|parquet] [--parquet-types infer|string] [--compress CODEC]
 
 Commands:
   config     Show the System Configuration: CPUs, workers, available memory, chunk size.
@@ -37,6 +39,10 @@ Options:
   --max-rejects N           Stop (exit 1) when more than N records are rejected.
   --max-partitions N        Stop (exit 1) beyond N partitions (default 100,000).
   --strict-utf8             Stop (exit 1) on bytes that are not valid UTF-8 (default: kept as they are).
+  --format csv|parquet      Write each partition as CSV (default) or as a Parquet file (AAPL.parquet).
+  --parquet-types MODE      infer (default): each column's type decided over the whole run (int64, double,
+                            boolean, date, timestamp, else string); string: every value as text.
+  --compress CODEC          With --format parquet: snappy (default), zstd (Node 22.15+), gzip or none.
   -h, --help                Show this help.
   --version                 Show the version.
 
@@ -65,6 +71,9 @@ const EXTRACT_OPTIONS = {
 	'max-rejects': { type: 'string' },
 	'max-partitions': { type: 'string' },
 	'strict-utf8': { type: 'boolean' },
+	format: { type: 'string' },
+	'parquet-types': { type: 'string' },
+	compress: { type: 'string' },
 } satisfies Record<string, OptionSpec>;
 
 /** A parsed command line. */
@@ -151,6 +160,7 @@ export function parseCommandLine(argv: string[]): Command {
 	if (v['max-partitions'] !== undefined) {
 		cmd.options.maxPartitions = parseCount('--max-partitions', v['max-partitions'], 1);
 	}
+	parseParquetFlags(cmd.options, v.format, v['parquet-types'], v.compress);
 	checkFlags(cmd);
 	return cmd;
 }
@@ -188,6 +198,31 @@ function checkFlags(cmd: { workers?: string; chunkSize?: string }): void {
 		if (parseOverride(raw).kind === 'invalid') {
 			throw usageError(`${flag} ${JSON.stringify(raw)} is not a positive integer (give a whole number >= 1, or auto)`);
 		}
+	}
+}
+
+/** --format, --parquet-types and --compress (the Parquet codec), with the engine's parsers. */
+function parseParquetFlags(
+	options: Omit<ExtractOptions, 'workers' | 'chunkSize' | 'configSources'>,
+	format: string | undefined,
+	types: string | undefined,
+	compress: string | undefined,
+): void {
+	const fmt = format === undefined ? 'csv' : parseFormat(format);
+	if (typeof fmt !== 'string') throw usageError(`--format ${JSON.stringify(format)}: give csv or parquet`);
+	options.format = fmt;
+	if (types !== undefined) {
+		const t = parseParquetTypes(types);
+		if (typeof t !== 'string') throw usageError(`--parquet-types ${JSON.stringify(types)}: give infer or string`);
+		if (fmt !== 'parquet') throw usageError('--parquet-types applies only with --format parquet');
+		options.parquetTypes = t;
+	}
+	if (compress !== undefined) {
+		const c = parseParquetCompression(compress);
+		if (typeof c !== 'string')
+			throw usageError(`--compress ${JSON.stringify(compress)}: give snappy, zstd, gzip or none`);
+		if (fmt !== 'parquet') throw usageError('--compress applies only with --format parquet');
+		options.parquetCompression = c;
 	}
 }
 

@@ -18,6 +18,23 @@ import {
 	prepareOutput,
 	REJECTS,
 } from './outputFolder';
+import {
+	hasZstd,
+	type ParquetCompression,
+	parseFormat,
+	parseParquetCompression,
+	parseParquetTypes,
+	ROW_GROUP_BYTES,
+	ROW_GROUP_ROWS,
+} from './parquet/options';
+import { convertAll, TEMP_CSV } from './parquet/phase';
+import {
+	type ColumnType,
+	decideTypes,
+	mergeClassification,
+	newClassification,
+	type ParquetTypesMode,
+} from './parquet/types';
 import { ChunkLineError, WorkerPool } from './pool';
 import type { ChunkDone, ChunkStats, WorkerInit } from './protocol';
 import type { ConfigSources, ExtractHooks, ExtractOptions, Manifest, ManifestPartition } from './types';
@@ -104,6 +121,7 @@ export async function extract(options: ExtractOptions, hooks: ExtractHooks = {})
 	const mapping = options.mapping ?? {};
 	const partitionBy = options.partitionBy && options.partitionBy.length > 0 ? options.partitionBy : ['symbol'];
 	const delimiterGiven = options.delimiter ? normalizeDelimiter(options.delimiter) : null;
+	const parquet = parquetOptions(options);
 	if (signal?.aborted) throw abortedError();
 
 	const input = path.resolve(options.input);
@@ -135,6 +153,7 @@ export async function extract(options: ExtractOptions, hooks: ExtractHooks = {})
 				line: 1,
 			});
 		}
+		if (parquet) checkParquetColumns(plan.columns, input);
 		const orders = options.ordersFile ? await loadOrders(options.ordersFile, mapping, plan.keySpecs) : null;
 		const init: WorkerInit = {
 			delimiter: head.delimiter.charCodeAt(0),
@@ -146,6 +165,7 @@ export async function extract(options: ExtractOptions, hooks: ExtractHooks = {})
 			orders: orders ? orders.keys : null,
 			strictUtf8: options.strictUtf8 ?? false,
 			eol: head.eol,
+			parquetTypes: parquet?.types,
 		};
 		// Started now, so that a worker's start-up overlaps preparing the output (and a pending configuration).
 		pool = new WorkerPool({
@@ -185,7 +205,12 @@ export async function extract(options: ExtractOptions, hooks: ExtractHooks = {})
 				maxPartitions,
 				maxRejects,
 				header: formatHeader(plan.rawColumns, head.delimiter, head.eol),
-				extension: path.extname(input).toLowerCase() === '.tsv' ? '.tsv' : path.extname(input) || '.csv',
+				extension: parquet
+					? '.parquet'
+					: path.extname(input).toLowerCase() === '.tsv'
+						? '.tsv'
+						: path.extname(input) || '.csv',
+				parquet: parquet ? { ...parquet, columns: plan.columns } : null,
 				options,
 				signal,
 				onProgress,
@@ -231,6 +256,43 @@ export async function extract(options: ExtractOptions, hooks: ExtractHooks = {})
 	}
 }
 
+/** The Parquet settings of a run, or null for CSV output. Bad values are usage errors (exit 2). */
+function parquetOptions(options: ExtractOptions): { types: ParquetTypesMode; codec: ParquetCompression } | null {
+	const format = parseFormat(options.format ?? 'csv');
+	if (typeof format !== 'string') throw new SweepError('usage', `${format.error}.`);
+	if (format === 'csv') return null;
+	const types = parseParquetTypes(options.parquetTypes ?? 'infer');
+	if (typeof types !== 'string') throw new SweepError('usage', `${types.error}.`);
+	const codec = parseParquetCompression(options.parquetCompression ?? 'snappy');
+	if (typeof codec !== 'string') throw new SweepError('usage', `${codec.error}.`);
+	if (codec === 'zstd' && !hasZstd())
+		throw new SweepError(
+			'usage',
+			`zstd-compressed Parquet needs Node 22.15 or later (this is Node ${process.versions.node}); use snappy, gzip or none.`,
+		);
+	return { types, codec };
+}
+
+/** Parquet columns need distinct, non-empty names (a CSV header may repeat or leave them empty). */
+function checkParquetColumns(columns: string[], input: string): void {
+	const seen = new Set<string>();
+	columns.forEach((c, i) => {
+		if (c === '')
+			throw new SweepError(
+				'bad-header',
+				`Parquet output needs a name for every column; column ${i + 1} of ${input} has none (rename it with --map).`,
+				{ file: input, line: 1 },
+			);
+		if (seen.has(c))
+			throw new SweepError(
+				'bad-header',
+				`Parquet output needs distinct column names; ${JSON.stringify(c)} appears twice in the header of ${input}.`,
+				{ file: input, line: 1 },
+			);
+		seen.add(c);
+	});
+}
+
 function wrapIoError(e: unknown): unknown {
 	if (e instanceof SweepError) return e;
 	const err = e as NodeJS.ErrnoException;
@@ -265,6 +327,8 @@ interface PipelineArgs {
 	maxRejects: number | null;
 	header: Buffer;
 	extension: string;
+	/** Parquet output (the partitions are first written as temporary CSVs), or null. */
+	parquet: { types: ParquetTypesMode; codec: ParquetCompression; columns: string[] } | null;
 	options: ExtractOptions;
 	signal?: AbortSignal;
 	onProgress?: ExtractHooks['onProgress'];
@@ -277,6 +341,9 @@ interface PipelineResult {
 	rowsWritten: number;
 	rowsRejected: number;
 	rowsFilteredOut: number;
+	/** Parquet output: each column's type, the type mode and the codec. */
+	columnTypes: ColumnType[] | null;
+	parquet: { types: ParquetTypesMode; codec: ParquetCompression } | null;
 }
 
 /**
@@ -291,6 +358,9 @@ async function runPipeline(a: PipelineArgs): Promise<PipelineResult> {
 	const byKey = new Map<string, PartitionState>();
 	const partitions: PartitionState[] = [];
 	let rejectsId = -1;
+	/** Parquet: the classification of every written field so far (merged chunk by chunk; order does not matter). */
+	const classes = a.parquet ? newClassification(a.init.fieldCount) : null;
+	let columnTypes: ColumnType[] | null = null;
 	const totals = { rowsRead: 0, rowsWritten: 0, rowsRejected: 0, rowsFilteredOut: 0 };
 	let committedBytes = a.head.dataStart;
 	/** Line of the next chunk to commit (workers number lines within their chunk). */
@@ -326,7 +396,8 @@ async function runPipeline(a: PipelineArgs): Promise<PipelineResult> {
 					);
 				}
 				const file = namer.name(b.parts);
-				p = { id: writer.add(file, a.header), parts: b.parts, file, rows: 0, stats: emptyStats() };
+				const id = writer.add(a.parquet ? file + TEMP_CSV : file, a.header);
+				p = { id, parts: b.parts, file, rows: 0, stats: emptyStats() };
 				byKey.set(b.key, p);
 				partitions.push(p);
 			}
@@ -356,6 +427,7 @@ async function runPipeline(a: PipelineArgs): Promise<PipelineResult> {
 				);
 			}
 		}
+		if (classes && done.types) mergeClassification(classes, done.types);
 		totals.rowsRead += done.rowsRead;
 		totals.rowsFilteredOut += done.rowsFilteredOut;
 		committedBytes = chunk.endOffset;
@@ -421,6 +493,21 @@ async function runPipeline(a: PipelineArgs): Promise<PipelineResult> {
 			await commit(next.chunk, await abortable(next.result, internal.signal));
 		}
 		await writer.close();
+		if (a.parquet && classes) {
+			columnTypes = decideTypes(classes, a.parquet.types);
+			await convertAll({
+				pool,
+				dir: a.outPlan.tmpDir,
+				files: partitions.map((p) => p.file),
+				delimiter: a.init.delimiter,
+				columns: a.parquet.columns,
+				types: columnTypes,
+				codec: a.parquet.codec,
+				workers: a.workers,
+				createdBy: 'Sweep (hyparquet-writer)',
+				signal: internal.signal,
+			});
+		}
 		progress(true);
 	} catch (e) {
 		await writer.closeHandles();
@@ -440,7 +527,7 @@ async function runPipeline(a: PipelineArgs): Promise<PipelineResult> {
 		a.signal?.removeEventListener('abort', onAbort);
 		await pool.destroy();
 	}
-	return { partitions, ...totals };
+	return { partitions, ...totals, columnTypes, parquet: a.parquet };
 }
 
 /** Rejects as soon as `signal` aborts, so a cancel never waits for a chunk to finish. */
@@ -509,6 +596,18 @@ function buildManifest(m: {
 		rowsFilteredOut: m.run.rowsFilteredOut,
 		partitions,
 		rejects: m.run.rowsRejected > 0 ? REJECTS : null,
+		...(m.run.columnTypes && m.run.parquet
+			? {
+					format: 'parquet' as const,
+					parquet: {
+						types: m.run.parquet.types,
+						compression: m.run.parquet.codec,
+						rowGroupRows: ROW_GROUP_ROWS,
+						rowGroupBytes: ROW_GROUP_BYTES,
+						columns: m.plan.columns.map((name, i) => ({ name, type: m.run.columnTypes![i] })),
+					},
+				}
+			: {}),
 		startedAt: m.startedAt,
 		durationMs: Date.now() - m.started,
 	};

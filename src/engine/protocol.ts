@@ -24,6 +24,11 @@ export interface WorkerInit {
 	strictUtf8: boolean;
 	/** Line ending appended to a final record that has none (the header's). */
 	eol: string;
+	/**
+	 * Parquet output: classify every written field for type inference (ChunkDone.types). Absent for CSV output.
+	 * In 'string' mode only invalid UTF-8 is looked for.
+	 */
+	parquetTypes?: 'infer' | 'string';
 }
 
 export interface ChunkTask {
@@ -87,7 +92,33 @@ export interface ChunkDone {
 	rowsFilteredOut: number;
 	/** Line breaks in the chunk, so the main thread can number the next chunk's lines. */
 	lines: number;
+	/** With WorkerInit.parquetTypes: the classification (parquet/types.ts) of this chunk's written fields. */
+	types?: Int32Array;
 }
+
+/** Convert one partition's temporary CSV into Parquet (parquet/convert.ts). */
+export interface ParquetTask {
+	type: 'parquet';
+	request: import('./parquet/convert').ConvertRequest;
+}
+
+export interface ParquetDone {
+	type: 'parquet-done';
+	rows: number;
+	rowGroups: number;
+}
+
+/** A conversion that failed; an I/O error keeps its code, syscall and path. */
+export interface ParquetFailed {
+	type: 'parquet-failed';
+	message: string;
+	code?: string;
+	syscall?: string;
+	path?: string;
+	stack?: string;
+}
+
+export type ToWorker = ChunkTask | ParquetTask;
 
 export interface ChunkFailed {
 	type: 'failed';
@@ -100,4 +131,4 @@ export interface ChunkFailed {
 	stack?: string;
 }
 
-export type FromWorker = ChunkDone | ChunkFailed;
+export type FromWorker = ChunkDone | ChunkFailed | ParquetDone | ParquetFailed;

@@ -1,4 +1,6 @@
 import type { ResourceLimits } from 'node:worker_threads';
+import type { OutputFormat, ParquetCompression } from './parquet/options';
+import type { ColumnType, ParquetTypesMode } from './parquet/types';
 
 /** Where a configuration figure came from (SPEC §4 `sources`). */
 export type ConfigSource = 'detected' | 'fallback' | 'env' | 'setting' | 'flag';
@@ -50,6 +52,12 @@ export interface ExtractOptions {
 	workerResourceLimits?: ResourceLimits;
 	/** Worker entry to start instead of the bundled `worker.js` (tests start crashing fixtures). */
 	workerScript?: string;
+	/** Output format of the partitions; default 'csv'. */
+	format?: OutputFormat;
+	/** Parquet: decide each column's type over the run ('infer', default) or keep every value as text ('string'). */
+	parquetTypes?: ParquetTypesMode;
+	/** Parquet: the codec of the column chunks; default 'snappy'. */
+	parquetCompression?: ParquetCompression;
 }
 
 /** Progress reported while a run goes on (throttled to a few per second). */
@@ -102,6 +110,16 @@ export interface Manifest {
 	rowsFilteredOut: number;
 	partitions: ManifestPartition[];
 	rejects: '_rejects.csv' | null;
+	/** Present for Parquet output only (CSV manifests are unchanged). */
+	format?: 'parquet';
+	/** Parquet output: the type mode, the codec, the row-group size and each output column's Parquet type. */
+	parquet?: {
+		types: ParquetTypesMode;
+		compression: ParquetCompression;
+		rowGroupRows: number;
+		rowGroupBytes: number;
+		columns: { name: string; type: ColumnType }[];
+	};
 	startedAt: string;
 	durationMs: number;
 	/** Absolute output folder (not in the file; filled in for callers). */
