@@ -210,7 +210,7 @@ function parseParquetFlags(
 ): void {
 	const fmt = format === undefined ? 'csv' : parseFormat(format);
 	if (typeof fmt !== 'string') throw usageError(`--format ${JSON.stringify(format)}: give csv or parquet`);
-	options.format = fmt;
+	if (format !== undefined) options.format = fmt;
 	if (types !== undefined) {
 		const t = parseParquetTypes(types);
 		if (typeof t !== 'string') throw usageError(`--parquet-types ${JSON.stringify(types)}: give infer or string`);

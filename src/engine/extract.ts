@@ -19,7 +19,6 @@ import {
 	REJECTS,
 } from './outputFolder';
 import {
-	hasZstd,
 	type ParquetCompression,
 	parseFormat,
 	parseParquetCompression,
@@ -27,7 +26,7 @@ import {
 	ROW_GROUP_BYTES,
 	ROW_GROUP_ROWS,
 } from './parquet/options';
-import { convertAll, TEMP_CSV } from './parquet/phase';
+import { convertAll, hasZstd, TEMP_CSV } from './parquet/phase';
 import {
 	type ColumnType,
 	decideTypes,

@@ -230,6 +230,8 @@ export class Extractions implements vscode.Disposable {
 					mapping: settings.columnMapping,
 					ordersFile,
 					delimiter: settings.delimiter,
+					format: settings.format,
+					parquetTypes: settings.format === 'parquet' ? settings.parquetTypes : undefined,
 					workers: config.workers,
 					chunkSize: config.chunkSize,
 					configSources: config.sources,
@@ -400,6 +402,7 @@ export class Extractions implements vscode.Disposable {
 		log.info(`  column mapping: ${JSON.stringify(o.mapping ?? {})}`);
 		log.info(`  delimiter: ${o.delimiter ? JSON.stringify(o.delimiter) : 'sniffed'}`);
 		log.info(`  orders: ${o.ordersFile ?? 'none'}`);
+		if (o.format === 'parquet') log.info(`  format: parquet (types: ${o.parquetTypes ?? 'infer'})`);
 		log.info(
 			`  workers: ${o.workers} (${source(config.labels.workers)}), chunk size: ${o.chunkSize} rows (${source(config.labels.chunkSize)})`,
 		);

@@ -4,6 +4,9 @@
  * and fall back safely, with one sentence per bad value.
  */
 
+import { type OutputFormat, parseFormat, parseParquetTypes } from '../engine/parquet/options';
+import type { ParquetTypesMode } from '../engine/parquet/types';
+
 /** Default of `sweep.outputDirectory` (mirrors package.json). */
 // biome-ignore lint/suspicious/noTemplateCurlyInString: VS Code-style variables, expanded by expandVariables.
 export const DEFAULT_OUTPUT_DIRECTORY = '${fileDirname}/processed/${fileBasenameNoExtension}';
@@ -42,6 +45,10 @@ export interface FileSettings {
 	columnMapping: Record<string, string>;
 	/** `sweep.delimiter`: one character, or null to sniff. */
 	delimiter: string | null;
+	/** `sweep.format`: `csv` or `parquet`. */
+	format: OutputFormat;
+	/** `sweep.parquetTypes`: `infer` or `string` (Parquet output only). */
+	parquetTypes: ParquetTypesMode;
 	/** `sweep.outputDirectory`, unexpanded (may hold `${…}` variables). */
 	outputDirectory: string;
 	outputDirectoryOrigin: SettingOrigin;
@@ -131,6 +138,19 @@ export function parseDelimiter(raw: unknown): { value: string | null; warning?: 
 	};
 }
 
+/** `sweep.format` / `sweep.parquetTypes`: one of a few words (the engine's parser); a bad value warns and uses the default. */
+function parseChoice<T extends string>(
+	key: string,
+	raw: unknown,
+	parser: (v: unknown) => T | { error: string },
+	fallback: T,
+): { value: T; warning?: string } {
+	if (raw === undefined || raw === null || raw === '') return { value: fallback };
+	const v = parser(raw);
+	if (typeof v === 'string') return { value: v };
+	return { value: fallback, warning: `setting sweep.${key} = ${show(raw)}: ${v.error}; using ${fallback}` };
+}
+
 /** A path setting that may be unset (`sweep.ordersFile`). */
 function parseOptionalPath(key: string, raw: unknown): { value: string | null; warning?: string } {
 	if (raw === undefined || raw === null || (typeof raw === 'string' && raw.trim() === '')) return { value: null };
@@ -164,6 +184,8 @@ export function readFileSettings(reader: SettingsReader, trusted: boolean): File
 		partitionBy: take(parsePartitionBy(reader.get('partitionBy'))),
 		columnMapping: take(parseColumnMapping(reader.get('columnMapping'))),
 		delimiter: take(parseDelimiter(reader.get('delimiter'))),
+		format: take(parseChoice('format', reader.get('format'), parseFormat, 'csv')),
+		parquetTypes: take(parseChoice('parquetTypes', reader.get('parquetTypes'), parseParquetTypes, 'infer')),
 		outputDirectory,
 		outputDirectoryOrigin: out.origin,
 		ordersFile: take(parseOptionalPath('ordersFile', orders.value)),

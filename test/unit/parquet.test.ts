@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { extract, type Manifest, SweepError } from '../../src/engine';
-import { hasZstd } from '../../src/engine/parquet/options';
+import { hasZstd } from '../../src/engine/parquet/phase';
 import {
 	classify,
 	decideTypes,

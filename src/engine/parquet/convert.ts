@@ -7,7 +7,7 @@
  * the partition's records, never on how the input was chunked, and the file is byte-identical for any worker count
  * and chunk size.
  */
-import { closeSync, openSync, readSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync, writeSync } from 'node:fs';
 import * as zlib from 'node:zlib';
 import { ByteWriter, ParquetWriter } from 'hyparquet-writer';
 import { ESCAPED, splitRecord, unquoteField } from './fields';
@@ -77,8 +77,8 @@ function compressors(codec: ParquetCodec): { name: string; fns: Record<string, (
 }
 
 /** A hyparquet-writer Writer that appends to a file descriptor with synchronous writes (1 MB at a time). */
-function fdWriter(fd: number): ByteWriter {
-	const w = new ByteWriter(1 << 20) as ByteWriter & { index: number };
+function fdWriter(fd: number, initial: number): ByteWriter {
+	const w = new ByteWriter(initial) as ByteWriter & { index: number };
 	const flush = () => {
 		let off = 0;
 		while (off < w.index) off += writeSync(fd, new Uint8Array(w.buffer, off, w.index - off));
@@ -104,6 +104,8 @@ function detach(o: unknown): void {
 	}
 }
 
+let window: Buffer | null = null;
+
 export interface ConvertResult {
 	rows: number;
 	rowGroups: number;
@@ -119,13 +121,18 @@ export function convertPartition(req: ConvertRequest): ConvertResult {
 	try {
 		dst = openSync(req.dst, 'wx');
 		const writer = new ParquetWriter({
-			writer: fdWriter(dst),
+			writer: fdWriter(dst, Math.min(1 << 20, Math.max(1 << 12, fstatSync(src).size))),
 			schema: schema as never,
 			codec: codec.name as never,
 			compressors: codec.fns as never,
 			createdBy: req.createdBy,
 		});
-		let buf = Buffer.allocUnsafe(Math.max(1 << 16, Math.min(req.rowGroupBytes * 2, 64 << 20)));
+		// One read window per worker, reused from partition to partition (5,000 small partitions must not each
+		// allocate one), sized to the partition when it is small; grown only for a record larger than it.
+		const want = Math.min(fstatSync(src).size + 1, req.rowGroupBytes * 2);
+		if (!window || window.length < want || window.length > req.rowGroupBytes * 2)
+			window = Buffer.allocUnsafe(Math.max(want, 1 << 16));
+		let buf = window;
 		let filled = 0;
 		let start = 0;
 		let eof = false;
@@ -145,6 +152,7 @@ export function convertPartition(req: ConvertRequest): ConvertResult {
 				const bigger = Buffer.allocUnsafe(buf.length * 2);
 				buf.copy(bigger, 0, 0, filled);
 				buf = bigger;
+				window = bigger;
 			}
 			const got = readSync(src, buf, filled, buf.length - filled, null);
 			if (got === 0) eof = true;

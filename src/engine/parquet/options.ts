@@ -1,8 +1,8 @@
 /**
  * The Parquet options, one parser each, shared by the CLI, the settings and the engine.
- * (To move into src/rules/ with the other option parsers once that module exists.)
+ * (To move into src/rules/ with the other option parsers once that module exists.) Pure: no imports, so the
+ * extension can use them for settings without loading the engine.
  */
-import * as zlib from 'node:zlib';
 import type { ParquetTypesMode } from './types';
 
 export type OutputFormat = 'csv' | 'parquet';
@@ -27,8 +27,3 @@ function oneOf<T extends string>(value: unknown, allowed: readonly T[], what: st
 export const parseFormat = (v: unknown) => oneOf(v, FORMATS, 'format');
 export const parseParquetTypes = (v: unknown) => oneOf(v, PARQUET_TYPES, 'parquet types');
 export const parseParquetCompression = (v: unknown) => oneOf(v, PARQUET_COMPRESSIONS, 'Parquet compression');
-
-/** Whether this Node can write zstd (zlib.zstdCompressSync: Node 22.15+, 23.8+). */
-export function hasZstd(): boolean {
-	return typeof (zlib as { zstdCompressSync?: unknown }).zstdCompressSync === 'function';
-}

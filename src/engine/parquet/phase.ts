@@ -6,6 +6,7 @@
  */
 import { unlink } from 'node:fs/promises';
 import * as path from 'node:path';
+import * as zlib from 'node:zlib';
 import { abortedError } from '../errors';
 import type { WorkerPool } from '../pool';
 import type { ParquetCompression } from './options';
@@ -62,4 +63,9 @@ export async function convertAll(a: ConvertAllArgs): Promise<void> {
 	});
 	aborted.catch(() => undefined);
 	await Promise.race([Promise.all(Array.from({ length: Math.max(1, a.workers) }, one)), aborted]);
+}
+
+/** Whether this Node can write zstd (zlib.zstdCompressSync: Node 22.15+, 23.8+). */
+export function hasZstd(): boolean {
+	return typeof (zlib as { zstdCompressSync?: unknown }).zstdCompressSync === 'function';
 }
