@@ -209,7 +209,16 @@ export async function extract(options: ExtractOptions, hooks: ExtractHooks = {})
 					: path.extname(input).toLowerCase() === '.tsv'
 						? '.tsv'
 						: path.extname(input) || '.csv',
-				parquet: parquet ? { ...parquet, columns: plan.columns } : null,
+				parquet: parquet
+					? {
+							...parquet,
+							columns: plan.columns,
+							// The main thread idles while partitions are converted: with a detected worker count (cores
+							// minus the main thread's share), conversion takes that core too. A count given by the user is kept.
+							convertWorkers:
+								configSources?.workers === 'detected' || configSources?.workers === 'fallback' ? workers + 1 : workers,
+						}
+					: null,
 				options,
 				signal,
 				onProgress,
@@ -327,7 +336,13 @@ interface PipelineArgs {
 	header: Buffer;
 	extension: string;
 	/** Parquet output (the partitions are first written as temporary CSVs), or null. */
-	parquet: { types: ParquetTypesMode; codec: ParquetCompression; columns: string[] } | null;
+	parquet: {
+		types: ParquetTypesMode;
+		codec: ParquetCompression;
+		columns: string[];
+		/** Worker threads for the conversion phase. */
+		convertWorkers: number;
+	} | null;
 	options: ExtractOptions;
 	signal?: AbortSignal;
 	onProgress?: ExtractHooks['onProgress'];
@@ -494,6 +509,7 @@ async function runPipeline(a: PipelineArgs): Promise<PipelineResult> {
 		await writer.close();
 		if (a.parquet && classes) {
 			columnTypes = decideTypes(classes, a.parquet.types);
+			pool.grow(a.parquet.convertWorkers);
 			await convertAll({
 				pool,
 				dir: a.outPlan.tmpDir,
@@ -502,7 +518,7 @@ async function runPipeline(a: PipelineArgs): Promise<PipelineResult> {
 				columns: a.parquet.columns,
 				types: columnTypes,
 				codec: a.parquet.codec,
-				workers: a.workers,
+				workers: a.parquet.convertWorkers,
 				createdBy: 'Sweep (hyparquet-writer)',
 				signal: internal.signal,
 			});
@@ -526,7 +542,12 @@ async function runPipeline(a: PipelineArgs): Promise<PipelineResult> {
 		a.signal?.removeEventListener('abort', onAbort);
 		await pool.destroy();
 	}
-	return { partitions, ...totals, columnTypes, parquet: a.parquet };
+	return {
+		partitions,
+		...totals,
+		columnTypes,
+		parquet: a.parquet && { types: a.parquet.types, codec: a.parquet.codec },
+	};
 }
 
 /** Rejects as soon as `signal` aborts, so a cancel never waits for a chunk to finish. */

@@ -23,7 +23,7 @@ import {
 } from '../../src/engine/parquet/types';
 import { requireCli, runCli } from './helpers/cli';
 import { expectSweepError } from './helpers/engine';
-import { makeTmp, removeTmp } from './helpers/fsutil';
+import { diffSnapshots, leftovers, makeTmp, removeTmp, snapshot } from './helpers/fsutil';
 
 const bytes = (s: string) => Buffer.from(s, 'utf8');
 const cls = (s: string) => classify(bytes(s), 0, bytes(s).length);
@@ -468,6 +468,79 @@ describe('parquet: bad input and unsupported combinations', function () {
 				['A', 3n, 'q"q'],
 			]);
 		}
+	});
+});
+
+describe('parquet: cancel and failure during conversion', function () {
+	this.timeout(300_000);
+	let tmp: string;
+	beforeEach(() => {
+		tmp = makeTmp('sweep-parquet-cancel-');
+	});
+	afterEach(() => removeTmp(tmp));
+
+	it('a cancel while partitions are converted leaves the previous output exactly as it was', async () => {
+		const input = path.join(tmp, 'in.csv');
+		const lines = ['symbol,n,x'];
+		for (let i = 0; i < 60_000; i++) lines.push(`S${i % 40},${i},v${i % 7}`);
+		fs.writeFileSync(input, `${lines.join('\n')}\n`);
+		const out = path.join(tmp, 'out');
+		await extract({ input, outDir: out, workers: 1, chunkSize: 1000, format: 'parquet' });
+		const before = snapshot(out);
+		const ac = new AbortController();
+		const run = extract(
+			{ input, outDir: out, workers: 2, chunkSize: 1000, format: 'parquet', force: true },
+			{ signal: ac.signal },
+		);
+		// Abort as soon as the first Parquet file of the new run appears in its temporary folder (phase 2 has begun).
+		const started = Date.now();
+		for (;;) {
+			const tmpDir = fs.readdirSync(tmp).find((n) => n.startsWith('out.sweep-tmp-'));
+			if (tmpDir && fs.readdirSync(path.join(tmp, tmpDir)).some((n) => n.endsWith('.parquet'))) break;
+			assert.ok(Date.now() - started < 120_000, 'conversion phase seen');
+			await new Promise((r) => setTimeout(r, 2));
+		}
+		ac.abort();
+		const t = Date.now();
+		await expectSweepError(run, 'aborted');
+		console.log(`      cancelled in ${Date.now() - t} ms`);
+		assert.equal(diffSnapshots(before, snapshot(out)), '');
+		assert.deepEqual(leftovers(out), []);
+	});
+
+	it('a write failure while converting (file-size limit) exits 1 and leaves the previous output', async () => {
+		requireCli();
+		const input = path.join(tmp, 'in.csv');
+		const lines = ['symbol,n,x'];
+		for (let i = 0; i < 30_000; i++)
+			lines.push(`S${i % 3},${i},${((i * 2654435761) >>> 0).toString(16).padStart(8, '0').repeat(3)}`);
+		fs.writeFileSync(input, `${lines.join('\n')}\n`);
+		// The largest temporary CSV, from a CSV run; the limit lets it be written but not its Parquet file, which is
+		// larger here (string columns of unique values, no compression: a 4-byte length per value instead of a comma).
+		const csv = await extract({ input, outDir: path.join(tmp, 'csv'), workers: 1, chunkSize: 1000 });
+		const largest = Math.max(...csv.partitions.map((p) => fs.statSync(path.join(tmp, 'csv', p.file!)).size));
+		const out = path.join(tmp, 'out');
+		fs.mkdirSync(out);
+		fs.writeFileSync(path.join(out, '_manifest.json'), '{}');
+		const before = snapshot(out);
+		const args = [
+			'extract',
+			input,
+			'--out',
+			out,
+			'--format',
+			'parquet',
+			'--parquet-types',
+			'string',
+			'--compress',
+			'none',
+		];
+		const r = await runCli([...args, '--workers', '1'], { shellPrefix: `ulimit -f ${Math.ceil(largest / 1024) + 1};` });
+		assert.match(r.stderr, /file-size limit/);
+		assert.equal(r.code, 1, r.stderr);
+		assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+		assert.equal(diffSnapshots(before, snapshot(out)), '');
+		assert.deepEqual(leftovers(out), []);
 	});
 });
 
