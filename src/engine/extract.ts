@@ -509,11 +509,16 @@ async function runPipeline(a: PipelineArgs): Promise<PipelineResult> {
 		await writer.close();
 		if (a.parquet && classes) {
 			columnTypes = decideTypes(classes, a.parquet.types);
+			// Phase 1's buffers are no longer needed: let them go before the conversions take memory.
+			chunkBuffers.drain(Number.POSITIVE_INFINITY);
+			resultBuffers.drain(Number.POSITIVE_INFINITY);
+			written.length = 0;
 			pool.grow(a.parquet.convertWorkers);
 			await convertAll({
 				pool,
 				dir: a.outPlan.tmpDir,
-				files: partitions.map((p) => p.file),
+				// Largest first, so that one big partition does not start last and run on alone.
+				files: [...partitions].sort((x, y) => y.rows - x.rows || x.id - y.id).map((p) => p.file),
 				delimiter: a.init.delimiter,
 				columns: a.parquet.columns,
 				types: columnTypes,

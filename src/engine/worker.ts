@@ -34,7 +34,10 @@ if (parentPort) {
 	const init = workerData as WorkerInit;
 	const processor = new ChunkProcessor(init);
 	port.on('message', (task: ToWorker) => {
-		if (task.type === 'parquet') return convert(port, task);
+		if (task.type === 'parquet') {
+			processor.spare.drain(Number.POSITIVE_INFINITY); // chunk results are over: free the spare buffers
+			return convert(port, task);
+		}
 		try {
 			for (const b of task.spare) processor.spare.give(b);
 			const done = processor.process(task.seq, task.bytes, task.offset, task.length, 0, task.isLast);

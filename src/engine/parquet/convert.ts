@@ -284,7 +284,9 @@ function typedValue(type: ColumnType, b: Uint8Array, s: number, e: number): unkn
 		case 'timestamp_local': {
 			const t = parseTimestamp(b, s, e);
 			if (!t || t.zoned !== (type === 'timestamp')) return null;
-			return BigInt(t.ms) * 1000n + BigInt(t.micros);
+			// One BigInt where the microsecond count is exact as a double (years 1685-2255), else exact BigInt arithmetic.
+			const us = t.ms * 1000 + t.micros;
+			return Number.isSafeInteger(us) ? BigInt(us) : BigInt(t.ms) * 1000n + BigInt(t.micros);
 		}
 		default:
 			throw new Error(`unexpected column type ${type}`);

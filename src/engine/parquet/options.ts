@@ -13,9 +13,9 @@ export const PARQUET_TYPES: readonly ParquetTypesMode[] = ['infer', 'string'];
 export const PARQUET_COMPRESSIONS: readonly ParquetCompression[] = ['snappy', 'zstd', 'gzip', 'none'];
 
 /** Rows per row group (fewer when a group would hold more than ROW_GROUP_BYTES of CSV). */
-export const ROW_GROUP_ROWS = 65_536;
+export const ROW_GROUP_ROWS = 32_768;
 /** CSV bytes per row group at most (a single larger record gets a group of its own). */
-export const ROW_GROUP_BYTES = 8 * 1024 * 1024;
+export const ROW_GROUP_BYTES = 4 * 1024 * 1024;
 
 /** One of `allowed` (case-insensitive, trimmed), or an error message naming the value and the choices. */
 function oneOf<T extends string>(value: unknown, allowed: readonly T[], what: string): T | { error: string } {
