@@ -1,23 +1,27 @@
 import { isUtf8 } from 'node:buffer';
+import type { Stats } from 'node:fs';
 import { type FileHandle, open, stat, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
+import {
+	DEFAULT_MAX_PARTITIONS,
+	DEFAULT_PARTITION_BY,
+	MANIFEST_FILE,
+	MAX_OPEN_FILES,
+	MAX_RECORD_BYTES,
+	parseCount,
+	REJECTS_FILE,
+	refusal,
+	show,
+} from '../rules';
 import { BufferPool } from './bufferPool';
 import { type Chunk, lineAt, readChunks } from './chunkReader';
 import { bytesOf, formatHeader, normalizeDelimiter } from './dialect';
 import { abortedError, SweepError } from './errors';
 import { FileNamer } from './fileNames';
-import { planColumns, readHead } from './header';
+import { type ColumnPlan, type FileHead, planColumns, readHead } from './header';
 import { encodeKey } from './keys';
 import { loadOrders, type Orders } from './orders';
-import {
-	commitOutput,
-	describeFsError,
-	discardOutput,
-	MANIFEST,
-	type OutputPlan,
-	prepareOutput,
-	REJECTS,
-} from './outputFolder';
+import { commitOutput, describeFsError, discardOutput, type OutputPlan, prepareOutput } from './outputFolder';
 import {
 	type ParquetCompression,
 	parseFormat,
@@ -39,9 +43,6 @@ import type { ChunkDone, ChunkStats, WorkerInit } from './protocol';
 import type { ConfigSources, ExtractHooks, ExtractOptions, Manifest, ManifestPartition } from './types';
 import { PartitionWriter } from './writer';
 
-const DEFAULT_MAX_CHUNK_BYTES = 64 * 1024 * 1024;
-const DEFAULT_MAX_PARTITIONS = 100_000;
-
 /** `<input folder>/processed/<input name without extension>`. */
 export function defaultOutDir(input: string): string {
 	const abs = path.resolve(input);
@@ -56,10 +57,11 @@ interface PartitionState {
 	stats: ChunkStats;
 }
 
-function positiveInt(value: number, what: string): number {
-	if (!Number.isInteger(value) || value < 1)
-		throw new SweepError('usage', `${what} must be a positive integer (got ${value}).`);
-	return value;
+/** A count option by the counts rule (src/rules); a refused one is a usage error in the rule's words. */
+function count(value: unknown, what: string, min: 0 | 1): number {
+	const checked = parseCount(value, min);
+	if (!checked.ok) throw new SweepError('usage', refusal(what, show(value), checked.problem));
+	return checked.value;
 }
 
 /** Text of a byte string (see keys.ts) for people, and whether its bytes were valid UTF-8. */
@@ -97,171 +99,71 @@ function quoted(bytes: Uint8Array): Buffer {
 	]);
 }
 
+/** Workers and chunk size of a run, and where they came from. */
+interface Figures {
+	workers: number;
+	chunkSize: number;
+	configSources?: ConfigSources;
+}
+
+/** {@link ExtractOptions} with every default filled in and every value checked by its rule (src/rules). */
+export interface ExtractSettings {
+	/** Absolute path of the input. */
+	input: string;
+	outDir: string;
+	partitionBy: readonly string[];
+	mapping: Readonly<Record<string, string>>;
+	ordersFile: string | null;
+	/** The delimiter given, or null to sniff it. */
+	delimiter: string | null;
+	/** The figures, or a promise of them (the CLI's detection, settled while the run starts). */
+	figures: Figures | Promise<Figures>;
+	force: boolean;
+	maxRejects: number | null;
+	maxPartitions: number;
+	strictUtf8: boolean;
+	maxChunkBytes: number;
+	maxOpenFiles: number;
+	workerResourceLimits?: ExtractOptions['workerResourceLimits'];
+	workerScript?: string;
+	/** Parquet output (docs/parquet.md), or null for CSV. */
+	parquet: { types: ParquetTypesMode; codec: ParquetCompression } | null;
+}
+
 /**
- * Extracts the partitions of a CSV file (SPEC §5): streams it from disk in chunks through a pool of worker
- * threads, writes one file per partition plus `_manifest.json` and `_rejects.csv` into a temporary sibling of
- * the output folder, and puts it in place only when everything succeeded. Resolves to the manifest.
- *
- * Output is byte-identical for any worker count and chunk size: chunks are committed strictly in file order,
- * and within a chunk the worker keeps each partition's records in source order.
+ * Fills in and checks extract()'s options before anything is opened: a value its rule refuses is a usage error in
+ * the rule's words (the CLI and the settings reader refuse the same values, see docs/rules.md).
  */
-export async function extract(options: ExtractOptions, hooks: ExtractHooks = {}): Promise<Manifest> {
-	const started = Date.now();
-	const startedAt = new Date(started).toISOString();
-	const { signal, onProgress } = hooks;
-	const pending = options.pendingConfig;
-	pending?.catch(() => undefined); // a rejection is reported where it is awaited, not as an unhandled one
-	let workers = pending ? 0 : positiveInt(options.workers as number, 'workers');
-	let chunkSize = pending ? 0 : positiveInt(options.chunkSize as number, 'chunk size');
-	let configSources = options.configSources;
-	const maxChunkBytes = Math.min(options.maxChunkBytes ?? DEFAULT_MAX_CHUNK_BYTES, 512 * 1024 * 1024);
-	const maxPartitions = options.maxPartitions ?? DEFAULT_MAX_PARTITIONS;
-	const maxRejects = options.maxRejects ?? null;
-	const mapping = options.mapping ?? {};
-	const partitionBy = options.partitionBy && options.partitionBy.length > 0 ? options.partitionBy : ['symbol'];
-	const delimiterGiven = options.delimiter ? normalizeDelimiter(options.delimiter) : null;
-	const parquet = parquetOptions(options);
-	if (signal?.aborted) throw abortedError();
-
+export function normalizeExtractOptions(options: ExtractOptions): ExtractSettings {
+	let figures: Figures | Promise<Figures>;
+	if (options.pendingConfig) {
+		figures = options.pendingConfig.then(checkFigures);
+		figures.catch(() => undefined); // a rejection is reported where it is awaited, not as an unhandled one
+	} else {
+		const { workers, chunkSize, configSources } = options;
+		figures = checkFigures({ workers: workers as number, chunkSize: chunkSize as number, configSources });
+	}
 	const input = path.resolve(options.input);
-	const st = await stat(input).catch((e: NodeJS.ErrnoException) => {
-		throw new SweepError(
-			'input-missing',
-			e.code === 'ENOENT' ? `${input} does not exist.` : `Cannot read ${input}: ${describeFsError(e)}.`,
-			{ file: input, cause: e },
-		);
-	});
-	if (st.isDirectory()) throw new SweepError('input-missing', `${input} is a folder, not a CSV file.`, { file: input });
-	if (st.size === 0)
-		throw new SweepError('input-empty', `${input} is empty: there is no header to read.`, { file: input });
-
-	let fh: FileHandle;
-	try {
-		fh = await open(input, 'r');
-	} catch (e) {
-		throw new SweepError('input-missing', `Cannot read ${input}: ${describeFsError(e)}.`, { file: input, cause: e });
-	}
-	let pool: WorkerPool | undefined;
-	try {
-		const size = st.size;
-		const head = await readHead(fh, size, input, delimiterGiven, maxChunkBytes);
-		const plan = planColumns(head.rawNames, mapping, partitionBy, input);
-		if (options.strictUtf8 && head.names.some((n, i) => bytesOf(n) !== head.rawNames[i])) {
-			throw new SweepError('invalid-utf8', `${input}: the header (line 1) holds bytes that are not valid UTF-8.`, {
-				file: input,
-				line: 1,
-			});
-		}
-		if (parquet) checkParquetColumns(plan.columns, input);
-		const orders = options.ordersFile ? await loadOrders(options.ordersFile, mapping, plan.keySpecs) : null;
-		const init: WorkerInit = {
-			delimiter: head.delimiter.charCodeAt(0),
-			fieldCount: head.names.length,
-			keyColumns: plan.keyColumns,
-			timestampIndex: plan.timestampIndex,
-			priceIndex: plan.priceIndex,
-			quantityIndex: plan.quantityIndex,
-			orders: orders ? orders.keys : null,
-			strictUtf8: options.strictUtf8 ?? false,
-			eol: head.eol,
-			parquetTypes: parquet?.types,
-		};
-		// Started now, so that a worker's start-up overlaps preparing the output (and a pending configuration).
-		pool = new WorkerPool({
-			size: pending ? 1 : workers,
-			init,
-			script: options.workerScript,
-			resourceLimits: options.workerResourceLimits,
-		});
-		const outPlan = await prepareOutput(options.outDir ?? defaultOutDir(input), {
-			force: options.force ?? false,
-			input,
-			inputBytes: size - head.dataStart,
-		});
-		if (signal?.aborted) {
-			await discardOutput(outPlan);
-			throw abortedError();
-		}
-		try {
-			if (pending) {
-				const settled = await pending;
-				workers = positiveInt(settled.workers, 'workers');
-				chunkSize = positiveInt(settled.chunkSize, 'chunk size');
-				configSources = settled.configSources ?? configSources;
-				pool.grow(workers);
-			}
-			const run = await runPipeline({
-				pool,
-				fh,
-				input,
-				size,
-				head,
-				init,
-				outPlan,
-				workers,
-				chunkSize,
-				maxChunkBytes,
-				maxPartitions,
-				maxRejects,
-				header: formatHeader(plan.rawColumns, head.delimiter, head.eol),
-				extension: parquet
-					? '.parquet'
-					: path.extname(input).toLowerCase() === '.tsv'
-						? '.tsv'
-						: path.extname(input) || '.csv',
-				parquet: parquet
-					? {
-							...parquet,
-							columns: plan.columns,
-							// The main thread idles while partitions are converted: with a detected worker count (cores
-							// minus the main thread's share), conversion takes that core too. A count given by the user is kept.
-							convertWorkers:
-								configSources?.workers === 'detected' || configSources?.workers === 'fallback' ? workers + 1 : workers,
-						}
-					: null,
-				options,
-				signal,
-				onProgress,
-				started,
-			});
-			// The file must be what it was when we started: same size, same modification time.
-			const after = await fh.stat();
-			const now = await stat(input).catch(() => null);
-			if (after.size !== size || after.mtimeMs !== st.mtimeMs || !now || now.ino !== st.ino) {
-				throw new SweepError(
-					'file-changed',
-					`${input} changed while it was read (size ${size} → ${after.size}); the output was discarded. Run again once the file is complete.`,
-					{ file: input },
-				);
-			}
-			const manifest = buildManifest({
-				input,
-				size,
-				head,
-				plan,
-				orders,
-				options,
-				workers,
-				chunkSize,
-				configSources,
-				startedAt,
-				started,
-				run,
-			});
-			await writeFile(path.join(outPlan.tmpDir, MANIFEST), `${JSON.stringify(manifest, null, 2)}\n`);
-			if (signal?.aborted) throw abortedError();
-			await commitOutput(outPlan);
-			return { ...manifest, outDir: outPlan.outDir };
-		} catch (e) {
-			await discardOutput(outPlan);
-			if (signal?.aborted) throw abortedError();
-			throw wrapIoError(e);
-		}
-	} finally {
-		// The pipeline destroys the pool when it ends; this covers every way out before it ran.
-		await pool?.destroy();
-		await fh.close();
-	}
+	return {
+		input,
+		outDir: options.outDir ?? defaultOutDir(input),
+		partitionBy: options.partitionBy && options.partitionBy.length > 0 ? options.partitionBy : DEFAULT_PARTITION_BY,
+		mapping: options.mapping ?? {},
+		ordersFile: options.ordersFile || null,
+		delimiter: normalizeDelimiter(options.delimiter),
+		figures,
+		force: options.force ?? false,
+		maxRejects: options.maxRejects == null ? null : count(options.maxRejects, 'maxRejects', 0),
+		maxPartitions:
+			options.maxPartitions == null ? DEFAULT_MAX_PARTITIONS : count(options.maxPartitions, 'maxPartitions', 1),
+		strictUtf8: options.strictUtf8 ?? false,
+		// Tests lower the cap; nothing may raise it past 512 MB.
+		maxChunkBytes: Math.min(options.maxChunkBytes ?? MAX_RECORD_BYTES, 512 * 1024 * 1024),
+		maxOpenFiles: options.maxOpenFiles ?? MAX_OPEN_FILES,
+		workerResourceLimits: options.workerResourceLimits,
+		workerScript: options.workerScript,
+		parquet: parquetOptions(options),
+	};
 }
 
 /** The Parquet settings of a run, or null for CSV output. Bad values are usage errors (exit 2). */
@@ -301,6 +203,120 @@ function checkParquetColumns(columns: string[], input: string): void {
 	});
 }
 
+function checkFigures(f: Figures): Figures {
+	return {
+		workers: count(f.workers, 'workers', 1),
+		chunkSize: count(f.chunkSize, 'chunkSize', 1),
+		configSources: f.configSources,
+	};
+}
+
+/**
+ * Extracts the partitions of a CSV file (README "What extraction does"): streams it from disk in chunks through a
+ * pool of worker threads, writes one file per partition plus `_manifest.json` and `_rejects.csv` into a temporary
+ * sibling of the output folder, and puts it in place only when everything succeeded. Resolves to the manifest.
+ *
+ * Output is byte-identical for any worker count and chunk size: chunks are committed strictly in file order,
+ * and within a chunk the worker keeps each partition's records in source order.
+ */
+export async function extract(options: ExtractOptions, hooks: ExtractHooks = {}): Promise<Manifest> {
+	const started = Date.now();
+	const o = normalizeExtractOptions(options);
+	const { signal } = hooks;
+	if (signal?.aborted) throw abortedError();
+	const { fh, st } = await openInput(o.input);
+	let outPlan: OutputPlan | undefined;
+	try {
+		const head = await readHead(fh, st.size, o.input, o.delimiter, o.maxChunkBytes);
+		const plan = planColumns(head.rawNames, o.mapping, o.partitionBy, o.input);
+		if (o.strictUtf8 && head.names.some((n, i) => bytesOf(n) !== head.rawNames[i])) {
+			throw new SweepError('invalid-utf8', `${o.input}: the header (line 1) holds bytes that are not valid UTF-8.`, {
+				file: o.input,
+				line: 1,
+			});
+		}
+		if (o.parquet) checkParquetColumns(plan.columns, o.input);
+		const orders = o.ordersFile ? await loadOrders(o.ordersFile, o.mapping, plan.keySpecs) : null;
+		const init: WorkerInit = {
+			delimiter: head.delimiter.charCodeAt(0),
+			fieldCount: head.names.length,
+			keyColumns: plan.keyColumns,
+			timestampIndex: plan.timestampIndex,
+			priceIndex: plan.priceIndex,
+			quantityIndex: plan.quantityIndex,
+			orders: orders ? orders.keys : null,
+			strictUtf8: o.strictUtf8,
+			eol: head.eol,
+			parquetTypes: o.parquet?.types,
+		};
+		// The pool's one owner. Started now, so that a worker's start-up overlaps preparing the output (and a
+		// pending configuration); destroyed as soon as the pipeline is over, before the manifest is written.
+		const pool = new WorkerPool({
+			size: o.figures instanceof Promise ? 1 : o.figures.workers,
+			init,
+			script: o.workerScript,
+			resourceLimits: o.workerResourceLimits,
+		});
+		let figures: Figures;
+		let run: PipelineResult;
+		try {
+			outPlan = await prepareOutput(o.outDir, { force: o.force, input: o.input, inputBytes: st.size - head.dataStart });
+			if (signal?.aborted) throw abortedError();
+			figures = await o.figures;
+			pool.grow(figures.workers);
+			run = await runPipeline({ pool, fh, size: st.size, head, plan, init, outPlan, o, figures, hooks, started });
+		} finally {
+			await pool.destroy();
+		}
+		await checkUnchanged(fh, o.input, st);
+		const manifest = buildManifest({ o, size: st.size, head, plan, orders, figures, started, run });
+		await writeFile(path.join(outPlan.tmpDir, MANIFEST_FILE), `${JSON.stringify(manifest, null, 2)}\n`);
+		if (signal?.aborted) throw abortedError();
+		await commitOutput(outPlan);
+		return { ...manifest, outDir: outPlan.outDir };
+	} catch (e) {
+		if (outPlan === undefined) throw e;
+		await discardOutput(outPlan);
+		if (signal?.aborted) throw abortedError();
+		throw wrapIoError(e);
+	} finally {
+		await fh.close();
+	}
+}
+
+/** Opens the input for reading; a missing, empty or unreadable input (or a folder) is an input error. */
+async function openInput(input: string): Promise<{ fh: FileHandle; st: Stats }> {
+	const st = await stat(input).catch((e: NodeJS.ErrnoException) => {
+		throw new SweepError(
+			'input-missing',
+			e.code === 'ENOENT' ? `${input} does not exist.` : `Cannot read ${input}: ${describeFsError(e)}.`,
+			{ file: input, cause: e },
+		);
+	});
+	if (st.isDirectory()) throw new SweepError('input-missing', `${input} is a folder, not a CSV file.`, { file: input });
+	if (st.size === 0) {
+		throw new SweepError('input-empty', `${input} is empty: there is no header to read.`, { file: input });
+	}
+	try {
+		return { fh: await open(input, 'r'), st };
+	} catch (e) {
+		throw new SweepError('input-missing', `Cannot read ${input}: ${describeFsError(e)}.`, { file: input, cause: e });
+	}
+}
+
+/** The file must be what it was when the run started: same size, same modification time, same inode. */
+async function checkUnchanged(fh: FileHandle, input: string, st: Stats): Promise<void> {
+	const after = await fh.stat();
+	const now = await stat(input).catch(() => null);
+	if (after.size !== st.size || after.mtimeMs !== st.mtimeMs || !now || now.ino !== st.ino) {
+		throw new SweepError(
+			'file-changed',
+			`${input} changed while it was read (size ${st.size} → ${after.size}); the output was discarded. Run again once the file is complete.`,
+			{ file: input },
+		);
+	}
+}
+
 function wrapIoError(e: unknown): unknown {
 	if (e instanceof SweepError) return e;
 	const err = e as NodeJS.ErrnoException;
@@ -320,32 +336,17 @@ function wrapIoError(e: unknown): unknown {
 }
 
 interface PipelineArgs {
-	/** Started by extract(); destroyed here once the pipeline is done. */
+	/** Owned by extract(), which destroys it. */
 	pool: WorkerPool;
 	fh: FileHandle;
-	input: string;
 	size: number;
-	head: Awaited<ReturnType<typeof readHead>>;
+	head: FileHead;
+	plan: ColumnPlan;
 	init: WorkerInit;
 	outPlan: OutputPlan;
-	workers: number;
-	chunkSize: number;
-	maxChunkBytes: number;
-	maxPartitions: number;
-	maxRejects: number | null;
-	header: Buffer;
-	extension: string;
-	/** Parquet output (the partitions are first written as temporary CSVs), or null. */
-	parquet: {
-		types: ParquetTypesMode;
-		codec: ParquetCompression;
-		columns: string[];
-		/** Worker threads for the conversion phase. */
-		convertWorkers: number;
-	} | null;
-	options: ExtractOptions;
-	signal?: AbortSignal;
-	onProgress?: ExtractHooks['onProgress'];
+	o: ExtractSettings;
+	figures: Figures;
+	hooks: ExtractHooks;
 	started: number;
 }
 
@@ -355,9 +356,8 @@ interface PipelineResult {
 	rowsWritten: number;
 	rowsRejected: number;
 	rowsFilteredOut: number;
-	/** Parquet output: each column's type, the type mode and the codec. */
+	/** Parquet output: each column's type. */
 	columnTypes: ColumnType[] | null;
-	parquet: { types: ParquetTypesMode; codec: ParquetCompression } | null;
 }
 
 /**
@@ -366,193 +366,244 @@ interface PipelineResult {
  * size however large the file.
  */
 async function runPipeline(a: PipelineArgs): Promise<PipelineResult> {
-	const pool = a.pool;
-	const writer = new PartitionWriter(a.outPlan.tmpDir, a.options.maxOpenFiles ?? 512);
-	const namer = new FileNamer(a.extension);
-	const byKey = new Map<string, PartitionState>();
-	const partitions: PartitionState[] = [];
-	let rejectsId = -1;
-	/** Parquet: the classification of every written field so far (merged chunk by chunk; order does not matter). */
-	const classes = a.parquet ? newClassification(a.init.fieldCount) : null;
-	let columnTypes: ColumnType[] | null = null;
-	const totals = { rowsRead: 0, rowsWritten: 0, rowsRejected: 0, rowsFilteredOut: 0 };
-	let committedBytes = a.head.dataStart;
-	/** Line of the next chunk to commit (workers number lines within their chunk). */
-	let line = a.head.dataLine;
-	/** File offset of each chunk not yet committed, to name the line of a worker's data error. */
-	const chunkOffsets = new Map<number, number>();
-	let lastProgress = 0;
-	const progress = (force: boolean) => {
-		if (!a.onProgress) return;
-		const now = Date.now();
-		if (!force && now - lastProgress < 200) return;
-		lastProgress = now;
-		a.onProgress({
-			bytesRead: committedBytes,
-			totalBytes: a.size,
-			rowsRead: totals.rowsRead,
-			partitions: partitions.length,
-			elapsedMs: now - a.started,
-		});
-	};
-
-	const commit = async (chunk: Chunk, done: ChunkDone) => {
-		const startLine = line;
-		const data = new Uint8Array(done.data);
-		for (const b of done.buckets) {
-			let p = byKey.get(b.key);
-			if (p === undefined) {
-				if (partitions.length >= a.maxPartitions) {
-					throw new SweepError(
-						'max-partitions',
-						`More than ${a.maxPartitions} partitions (at line ${startLine} or after); is the partition column right? Raise the limit with --max-partitions.`,
-						{ file: a.input },
-					);
-				}
-				const file = namer.name(b.parts);
-				const id = writer.add(a.parquet ? file + TEMP_CSV : file, a.header);
-				p = { id, parts: b.parts, file, rows: 0, stats: emptyStats() };
-				byKey.set(b.key, p);
-				partitions.push(p);
-			}
-			p.rows += b.rows;
-			mergeStats(p.stats, b.stats);
-			writer.append(p.id, data.subarray(b.offset, b.offset + b.length));
-			totals.rowsWritten += b.rows;
-		}
-		if (done.rejects.length > 0) {
-			if (rejectsId < 0) rejectsId = writer.add(REJECTS, Buffer.from('line,reason,raw\n'));
-			const raw = new Uint8Array(done.rejectData);
-			for (const r of done.rejects) r.line += startLine;
-			const lines = done.rejects.map((r) =>
-				Buffer.concat([
-					Buffer.from(`${r.line},"${r.reason.replaceAll('"', '""')}",`, 'utf8'),
-					quoted(raw.subarray(r.start, r.end)),
-					Buffer.from('\n'),
-				]),
-			);
-			writer.append(rejectsId, Buffer.concat(lines));
-			totals.rowsRejected += done.rejects.length;
-			if (a.maxRejects !== null && totals.rowsRejected > a.maxRejects) {
-				throw new SweepError(
-					'max-rejects',
-					`Stopped: more than ${a.maxRejects} rejected records (the last on line ${done.rejects[done.rejects.length - 1].line}: ${done.rejects[done.rejects.length - 1].reason}).`,
-					{ file: a.input, line: done.rejects[done.rejects.length - 1].line },
-				);
-			}
-		}
-		if (classes && done.types) mergeClassification(classes, done.types);
-		totals.rowsRead += done.rowsRead;
-		totals.rowsFilteredOut += done.rowsFilteredOut;
-		committedBytes = chunk.endOffset;
-		line += done.lines;
-		chunkOffsets.delete(chunk.seq);
-		chunkBuffers.give(done.input);
-		written.push(done.data);
-		if (writer.full) {
-			await writer.flush();
-			for (const b of written.splice(0)) resultBuffers.give(b);
-		}
-		progress(false);
-	};
-
-	// Chunks in flight (read, being processed, or waiting to be committed), oldest first.
-	const inFlight: { chunk: Chunk; result: Promise<ChunkDone> }[] = [];
-	const maxInFlight = a.workers * 2 + 1;
-	const chunkBuffers = new BufferPool(maxInFlight + 1);
-	// Result buffers circulate: one per chunk in flight, plus those the writer holds until its next flush. Each task
-	// carries at most one back to a worker, so workers only make a new one while the circulation is still growing.
-	const resultBuffers = new BufferPool(maxInFlight + 4);
-	/** Result buffers whose bytes the writer still holds (free again after its next flush). */
-	const written: ArrayBuffer[] = [];
-	const internal = new AbortController();
-	const onAbort = () => internal.abort();
-	a.signal?.addEventListener('abort', onAbort, { once: true });
-	if (a.signal?.aborted) internal.abort(); // aborted while the file was opened and the output prepared
+	const signal = a.hooks.signal ?? new AbortController().signal;
+	const committer = new Committer(a, signal);
 	try {
 		const chunks = readChunks(a.fh, {
-			file: a.input,
+			file: a.o.input,
 			start: a.head.dataStart,
 			size: a.size,
 			startLine: a.head.dataLine,
 			delimiter: a.init.delimiter,
-			chunkSize: a.chunkSize,
-			maxChunkBytes: a.maxChunkBytes,
-			signal: internal.signal,
-			buffers: chunkBuffers,
+			chunkSize: a.figures.chunkSize,
+			maxChunkBytes: a.o.maxChunkBytes,
+			signal,
+			buffers: committer.chunkBuffers,
 		});
 		for await (const chunk of chunks) {
-			if (internal.signal.aborted) throw abortedError();
-			const meta = { ...chunk, bytes: new ArrayBuffer(0) };
-			chunkOffsets.set(chunk.seq, chunk.fileOffset);
-			const result = pool.run({
-				type: 'chunk',
-				seq: chunk.seq,
-				bytes: chunk.bytes,
-				offset: chunk.offset,
-				length: chunk.length,
-				spare: resultBuffers.drain(1),
-				isLast: chunk.isLast,
-			});
-			result.catch(() => undefined); // observed when its turn comes
-			inFlight.push({ chunk: meta, result });
-			while (inFlight.length >= maxInFlight) {
-				const next = inFlight.shift()!;
-				await commit(next.chunk, await abortable(next.result, internal.signal));
-			}
+			if (signal.aborted) throw abortedError();
+			committer.dispatch(chunk);
+			await committer.drain(committer.maxInFlight - 1);
 		}
-		if (internal.signal.aborted) throw abortedError();
-		while (inFlight.length > 0) {
-			const next = inFlight.shift()!;
-			await commit(next.chunk, await abortable(next.result, internal.signal));
-		}
-		await writer.close();
-		if (a.parquet && classes) {
-			columnTypes = decideTypes(classes, a.parquet.types);
-			// Phase 1's buffers are no longer needed: let them go before the conversions take memory.
-			chunkBuffers.drain(Number.POSITIVE_INFINITY);
-			resultBuffers.drain(Number.POSITIVE_INFINITY);
-			written.length = 0;
-			pool.grow(a.parquet.convertWorkers);
-			await convertAll({
-				pool,
-				dir: a.outPlan.tmpDir,
-				// Largest first, so that one big partition does not start last and run on alone.
-				files: [...partitions].sort((x, y) => y.rows - x.rows || x.id - y.id).map((p) => p.file),
-				delimiter: a.init.delimiter,
-				columns: a.parquet.columns,
-				types: columnTypes,
-				codec: a.parquet.codec,
-				workers: a.parquet.convertWorkers,
-				createdBy: 'Sweep (hyparquet-writer)',
-				signal: internal.signal,
-			});
-		}
-		progress(true);
+		if (signal.aborted) throw abortedError();
+		await committer.drain(0);
+		return await committer.close();
 	} catch (e) {
-		await writer.closeHandles();
-		if (e instanceof ChunkLineError) {
-			const at = chunkOffsets.get(e.seq);
-			const fileLine =
-				at === undefined ? undefined : (await lineAt(a.fh, a.head.dataStart, a.head.dataLine, at)) + e.line;
-			const where = fileLine === undefined ? `in ${a.input}` : `on line ${fileLine} of ${a.input}`;
+		throw await committer.fail(e);
+	}
+}
+
+/**
+ * Commits chunk results strictly in file order: names new partitions, appends each partition's bytes to its file,
+ * writes rejects, keeps the totals and the line count, and recycles the buffers. It holds the chunks in flight
+ * (read, being processed, or waiting for their turn), oldest first.
+ */
+class Committer {
+	readonly maxInFlight: number;
+	/** Chunk buffers: one per chunk in flight, plus the one being read. */
+	readonly chunkBuffers: BufferPool;
+	/**
+	 * Result buffers circulate: one per chunk in flight, plus those the writer holds until its next flush. Each task
+	 * carries at most one back to a worker, so workers only make a new one while the circulation is still growing.
+	 */
+	private readonly resultBuffers: BufferPool;
+	/** Result buffers whose bytes the writer still holds (free again after its next flush). */
+	private readonly written: ArrayBuffer[] = [];
+	private readonly inFlight: { chunk: Chunk; result: Promise<ChunkDone> }[] = [];
+	/** File offset of each chunk not yet committed, to name the line of a worker's data error. */
+	private readonly chunkOffsets = new Map<number, number>();
+	private readonly writer: PartitionWriter;
+	private readonly namer: FileNamer;
+	private readonly header: Buffer;
+	private readonly byKey = new Map<string, PartitionState>();
+	private readonly partitions: PartitionState[] = [];
+	private rejectsId = -1;
+	private readonly totals = { rowsRead: 0, rowsWritten: 0, rowsRejected: 0, rowsFilteredOut: 0 };
+	private committedBytes: number;
+	/** Line of the next chunk to commit (workers number lines within their chunk). */
+	private line: number;
+	private lastProgress = 0;
+	/** Parquet: the classification of every written field so far (merged chunk by chunk; order does not matter). */
+	private readonly classes: Int32Array | null;
+
+	constructor(
+		private readonly a: PipelineArgs,
+		private readonly signal: AbortSignal,
+	) {
+		this.maxInFlight = a.figures.workers * 2 + 1;
+		this.chunkBuffers = new BufferPool(this.maxInFlight + 1);
+		this.resultBuffers = new BufferPool(this.maxInFlight + 4);
+		this.writer = new PartitionWriter(a.outPlan.tmpDir, a.o.maxOpenFiles);
+		const ext = path.extname(a.o.input);
+		this.namer = new FileNamer(a.o.parquet ? '.parquet' : ext.toLowerCase() === '.tsv' ? '.tsv' : ext || '.csv');
+		this.classes = a.o.parquet ? newClassification(a.init.fieldCount) : null;
+		this.header = formatHeader(a.plan.rawColumns, a.head.delimiter, a.head.eol);
+		this.committedBytes = a.head.dataStart;
+		this.line = a.head.dataLine;
+	}
+
+	/** Hands a chunk to the pool; its result is committed by a later drain(). */
+	dispatch(chunk: Chunk): void {
+		this.chunkOffsets.set(chunk.seq, chunk.fileOffset);
+		const result = this.a.pool.run({
+			type: 'chunk',
+			seq: chunk.seq,
+			bytes: chunk.bytes,
+			offset: chunk.offset,
+			length: chunk.length,
+			spare: this.resultBuffers.drain(1),
+			isLast: chunk.isLast,
+		});
+		result.catch(() => undefined); // observed when its turn comes
+		this.inFlight.push({ chunk: { ...chunk, bytes: new ArrayBuffer(0) }, result });
+	}
+
+	/** Commits the oldest chunks, in order, until at most `keep` are in flight. */
+	async drain(keep: number): Promise<void> {
+		while (this.inFlight.length > keep) {
+			const next = this.inFlight.shift()!;
+			await this.commit(next.chunk, await abortable(next.result, this.signal));
+		}
+	}
+
+	private async commit(chunk: Chunk, done: ChunkDone): Promise<void> {
+		const startLine = this.line;
+		this.addBuckets(done, startLine);
+		if (done.rejects.length > 0) this.addRejects(done, startLine);
+		if (this.classes && done.types) mergeClassification(this.classes, done.types);
+		this.totals.rowsRead += done.rowsRead;
+		this.totals.rowsFilteredOut += done.rowsFilteredOut;
+		this.committedBytes = chunk.endOffset;
+		this.line += done.lines;
+		this.chunkOffsets.delete(chunk.seq);
+		this.chunkBuffers.give(done.input);
+		this.written.push(done.data);
+		if (this.writer.full) {
+			await this.writer.flush();
+			for (const b of this.written.splice(0)) this.resultBuffers.give(b);
+		}
+		this.progress(false);
+	}
+
+	private addBuckets(done: ChunkDone, startLine: number): void {
+		const data = new Uint8Array(done.data);
+		const max = this.a.o.maxPartitions;
+		for (const b of done.buckets) {
+			let p = this.byKey.get(b.key);
+			if (p === undefined) {
+				if (this.partitions.length >= max) {
+					throw new SweepError(
+						'max-partitions',
+						`More than ${max} partitions (at line ${startLine} or after); is the partition column right? Raise the limit with --max-partitions.`,
+						{ file: this.a.o.input },
+					);
+				}
+				const file = this.namer.name(b.parts);
+				// Parquet: the partition is first written as a temporary CSV beside its Parquet file (docs/parquet.md).
+				const id = this.writer.add(this.a.o.parquet ? file + TEMP_CSV : file, this.header);
+				p = { id, parts: b.parts, file, rows: 0, stats: emptyStats() };
+				this.byKey.set(b.key, p);
+				this.partitions.push(p);
+			}
+			p.rows += b.rows;
+			mergeStats(p.stats, b.stats);
+			this.writer.append(p.id, data.subarray(b.offset, b.offset + b.length));
+			this.totals.rowsWritten += b.rows;
+		}
+	}
+
+	private addRejects(done: ChunkDone, startLine: number): void {
+		if (this.rejectsId < 0) this.rejectsId = this.writer.add(REJECTS_FILE, Buffer.from('line,reason,raw\n'));
+		const raw = new Uint8Array(done.rejectData);
+		for (const r of done.rejects) r.line += startLine;
+		const lines = done.rejects.map((r) =>
+			Buffer.concat([
+				Buffer.from(`${r.line},"${r.reason.replaceAll('"', '""')}",`, 'utf8'),
+				quoted(raw.subarray(r.start, r.end)),
+				Buffer.from('\n'),
+			]),
+		);
+		this.writer.append(this.rejectsId, Buffer.concat(lines));
+		this.totals.rowsRejected += done.rejects.length;
+		const max = this.a.o.maxRejects;
+		if (max !== null && this.totals.rowsRejected > max) {
+			const last = done.rejects[done.rejects.length - 1];
 			throw new SweepError(
-				'invalid-utf8',
-				`Stopped: ${e.what} ${where} (run without strict UTF-8 to pass such bytes through).`,
-				{ file: a.input, line: fileLine },
+				'max-rejects',
+				`Stopped: more than ${max} rejected records (the last on line ${last.line}: ${last.reason}).`,
+				{ file: this.a.o.input, line: last.line },
 			);
 		}
-		throw e;
-	} finally {
-		a.signal?.removeEventListener('abort', onAbort);
-		await pool.destroy();
 	}
-	return {
-		partitions,
-		...totals,
-		columnTypes,
-		parquet: a.parquet && { types: a.parquet.types, codec: a.parquet.codec },
-	};
+
+	/** Progress for the hooks, at most every 200 ms unless `force`. */
+	private progress(force: boolean): void {
+		const onProgress = this.a.hooks.onProgress;
+		if (!onProgress) return;
+		const now = Date.now();
+		if (!force && now - this.lastProgress < 200) return;
+		this.lastProgress = now;
+		onProgress({
+			bytesRead: this.committedBytes,
+			totalBytes: this.a.size,
+			rowsRead: this.totals.rowsRead,
+			partitions: this.partitions.length,
+			elapsedMs: now - this.a.started,
+		});
+	}
+
+	/** Writes out what is left and closes the files, once every chunk is committed. */
+	async close(): Promise<PipelineResult> {
+		await this.writer.close();
+		const columnTypes = this.classes && this.a.o.parquet ? await this.convert(this.a.o.parquet) : null;
+		this.progress(true);
+		return { partitions: this.partitions, ...this.totals, columnTypes };
+	}
+
+	/** Parquet: decides the column types and converts every partition in the workers (docs/parquet.md). */
+	private async convert(pq: NonNullable<ExtractSettings['parquet']>): Promise<ColumnType[]> {
+		const types = decideTypes(this.classes!, pq.types);
+		// Phase 1's buffers are no longer needed: let them go before the conversions take memory.
+		this.chunkBuffers.drain(Number.POSITIVE_INFINITY);
+		this.resultBuffers.drain(Number.POSITIVE_INFINITY);
+		this.written.length = 0;
+		// The main thread idles while partitions are converted: with a detected worker count (cores minus the main
+		// thread's share), conversion takes that core too. A count the user gave is kept.
+		const source = this.a.figures.configSources?.workers;
+		const workers = this.a.figures.workers + (source === 'detected' || source === 'fallback' ? 1 : 0);
+		this.a.pool.grow(workers);
+		await convertAll({
+			pool: this.a.pool,
+			dir: this.a.outPlan.tmpDir,
+			// Largest first, so that one big partition does not start last and run on alone.
+			files: [...this.partitions].sort((x, y) => y.rows - x.rows || x.id - y.id).map((p) => p.file),
+			delimiter: this.a.init.delimiter,
+			columns: this.a.plan.columns,
+			types,
+			codec: pq.codec,
+			workers,
+			createdBy: 'Sweep (hyparquet-writer)',
+			signal: this.signal,
+		});
+		return types;
+	}
+
+	/** Closes the files after a failure; the error to throw (a worker's data error names the file's line). */
+	async fail(e: unknown): Promise<unknown> {
+		await this.writer.closeHandles();
+		if (!(e instanceof ChunkLineError)) return e;
+		const at = this.chunkOffsets.get(e.seq);
+		const head = this.a.head;
+		const fileLine =
+			at === undefined ? undefined : (await lineAt(this.a.fh, head.dataStart, head.dataLine, at)) + e.line;
+		const input = this.a.o.input;
+		const where = fileLine === undefined ? `in ${input}` : `on line ${fileLine} of ${input}`;
+		return new SweepError(
+			'invalid-utf8',
+			`Stopped: ${e.what} ${where} (run without strict UTF-8 to pass such bytes through).`,
+			{ file: input, line: fileLine },
+		);
+	}
 }
 
 /** Rejects as soon as `signal` aborts, so a cancel never waits for a chunk to finish. */
@@ -575,16 +626,12 @@ function abortable<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
 }
 
 function buildManifest(m: {
-	input: string;
+	o: ExtractSettings;
 	size: number;
-	head: Awaited<ReturnType<typeof readHead>>;
-	plan: ReturnType<typeof planColumns>;
+	head: FileHead;
+	plan: ColumnPlan;
 	orders: Orders | null;
-	options: ExtractOptions;
-	workers: number;
-	chunkSize: number;
-	configSources: ConfigSources | undefined;
-	startedAt: string;
+	figures: Figures;
 	started: number;
 	run: PipelineResult;
 }): Manifest {
@@ -607,33 +654,33 @@ function buildManifest(m: {
 			if (!present.has(k)) partitions.push(toPartition(m.orders!.parts[i], null, 0, emptyStats()));
 		});
 	}
-	const sources = m.configSources ?? { workers: 'flag', chunkSize: 'flag' };
+	const sources = m.figures.configSources ?? { workers: 'flag', chunkSize: 'flag' };
 	return {
 		version: 1,
-		source: { path: m.input, bytes: m.size, header: m.head.names, delimiter: m.head.delimiter },
+		source: { path: m.o.input, bytes: m.size, header: m.head.names, delimiter: m.head.delimiter },
 		columns: m.plan.columns,
 		partitionBy: m.plan.keySpecs.map((k) => k.spec),
 		orders: m.orders ? { path: m.orders.path, keys: m.orders.keys.length } : null,
-		config: { workers: m.workers, chunkSize: m.chunkSize, sources },
+		config: { workers: m.figures.workers, chunkSize: m.figures.chunkSize, sources },
 		rowsRead: m.run.rowsRead,
 		rowsWritten: m.run.rowsWritten,
 		rowsRejected: m.run.rowsRejected,
 		rowsFilteredOut: m.run.rowsFilteredOut,
 		partitions,
-		rejects: m.run.rowsRejected > 0 ? REJECTS : null,
-		...(m.run.columnTypes && m.run.parquet
+		rejects: m.run.rowsRejected > 0 ? REJECTS_FILE : null,
+		...(m.run.columnTypes && m.o.parquet
 			? {
 					format: 'parquet' as const,
 					parquet: {
-						types: m.run.parquet.types,
-						compression: m.run.parquet.codec,
+						types: m.o.parquet.types,
+						compression: m.o.parquet.codec,
 						rowGroupRows: ROW_GROUP_ROWS,
 						rowGroupBytes: ROW_GROUP_BYTES,
 						columns: m.plan.columns.map((name, i) => ({ name, type: m.run.columnTypes![i] })),
 					},
 				}
 			: {}),
-		startedAt: m.startedAt,
+		startedAt: new Date(m.started).toISOString(),
 		durationMs: Date.now() - m.started,
 	};
 }
