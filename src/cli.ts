@@ -10,7 +10,6 @@ import { detectSystem, formatReport, type ResolvedConfig, resolveConfig } from '
 import { badOverrideFlag } from './config/resolve';
 import { defaultOutDir, extract } from './engine';
 import { isSweepError, SweepError } from './engine/errors';
-import { parseFormat, parseParquetCompression, parseParquetTypes } from './engine/parquet/options';
 import type { ExtractOptions, ExtractProgress, Manifest } from './engine/types';
 import {
 	type Checked,
@@ -18,7 +17,10 @@ import {
 	formatCount,
 	parseCount,
 	parseDelimiter,
+	parseOutputFormat,
 	parseOverride,
+	parseParquetCompression,
+	parseParquetTypes,
 	parsePartitionList,
 	refusal,
 	splitPartitionList,
@@ -224,19 +226,15 @@ function parseParquetFlags(
 	types: string | undefined,
 	compress: string | undefined,
 ): void {
-	const fmt = format === undefined ? 'csv' : parseFormat(format);
-	if (typeof fmt !== 'string') throw usageError(`--format ${JSON.stringify(format)}: give csv or parquet`);
+	const fmt = format === undefined ? 'csv' : flagValue('--format', format, parseOutputFormat(format));
 	if (format !== undefined) options.format = fmt;
 	if (types !== undefined) {
-		const t = parseParquetTypes(types);
-		if (typeof t !== 'string') throw usageError(`--parquet-types ${JSON.stringify(types)}: give infer or string`);
+		const t = flagValue('--parquet-types', types, parseParquetTypes(types));
 		if (fmt !== 'parquet') throw usageError('--parquet-types applies only with --format parquet');
 		options.parquetTypes = t;
 	}
 	if (compress !== undefined) {
-		const c = parseParquetCompression(compress);
-		if (typeof c !== 'string')
-			throw usageError(`--compress ${JSON.stringify(compress)}: give snappy, zstd, gzip or none`);
+		const c = flagValue('--compress', compress, parseParquetCompression(compress));
 		if (fmt !== 'parquet') throw usageError('--compress applies only with --format parquet');
 		options.parquetCompression = c;
 	}

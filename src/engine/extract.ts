@@ -3,12 +3,17 @@ import type { Stats } from 'node:fs';
 import { type FileHandle, open, stat, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import {
+	type Checked,
 	DEFAULT_MAX_PARTITIONS,
 	DEFAULT_PARTITION_BY,
 	MANIFEST_FILE,
 	MAX_OPEN_FILES,
 	MAX_RECORD_BYTES,
+	type ParquetCompression,
 	parseCount,
+	parseOutputFormat,
+	parseParquetCompression,
+	parseParquetTypes,
 	REJECTS_FILE,
 	refusal,
 	show,
@@ -22,14 +27,7 @@ import { type ColumnPlan, type FileHead, planColumns, readHead } from './header'
 import { encodeKey } from './keys';
 import { loadOrders, type Orders } from './orders';
 import { commitOutput, describeFsError, discardOutput, type OutputPlan, prepareOutput } from './outputFolder';
-import {
-	type ParquetCompression,
-	parseFormat,
-	parseParquetCompression,
-	parseParquetTypes,
-	ROW_GROUP_BYTES,
-	ROW_GROUP_ROWS,
-} from './parquet/options';
+import { ROW_GROUP_BYTES, ROW_GROUP_ROWS } from './parquet/options';
 import { convertAll, hasZstd, TEMP_CSV } from './parquet/phase';
 import {
 	type ColumnType,
@@ -168,13 +166,18 @@ export function normalizeExtractOptions(options: ExtractOptions): ExtractSetting
 
 /** The Parquet settings of a run, or null for CSV output. Bad values are usage errors (exit 2). */
 function parquetOptions(options: ExtractOptions): { types: ParquetTypesMode; codec: ParquetCompression } | null {
-	const format = parseFormat(options.format ?? 'csv');
-	if (typeof format !== 'string') throw new SweepError('usage', `${format.error}.`);
+	const rule = <T>(what: string, raw: unknown, checked: Checked<T>): T => {
+		if (checked.ok) return checked.value;
+		throw new SweepError('usage', refusal(what, show(raw), checked.problem));
+	};
+	const format = rule('format', options.format, parseOutputFormat(options.format));
 	if (format === 'csv') return null;
-	const types = parseParquetTypes(options.parquetTypes ?? 'infer');
-	if (typeof types !== 'string') throw new SweepError('usage', `${types.error}.`);
-	const codec = parseParquetCompression(options.parquetCompression ?? 'snappy');
-	if (typeof codec !== 'string') throw new SweepError('usage', `${codec.error}.`);
+	const types = rule('parquetTypes', options.parquetTypes, parseParquetTypes(options.parquetTypes));
+	const codec = rule(
+		'parquetCompression',
+		options.parquetCompression,
+		parseParquetCompression(options.parquetCompression),
+	);
 	if (codec === 'zstd' && !hasZstd())
 		throw new SweepError(
 			'usage',

@@ -8,6 +8,17 @@ export { OVERRIDE_HINT, OVERRIDE_PROBLEM, type Override, parseCount, parseOverri
 export { DELIMITER_NAMES, parseDelimiter, SNIFF_CANDIDATES } from './delimiter';
 export * from './limits';
 export {
+	OUTPUT_FORMATS,
+	type OutputFormat,
+	PARQUET_COMPRESSIONS,
+	PARQUET_TYPES_MODES,
+	type ParquetCompression,
+	type ParquetTypesMode,
+	parseOutputFormat,
+	parseParquetCompression,
+	parseParquetTypes,
+} from './output';
+export {
 	defaultPartitionName,
 	formatPartitionSpec,
 	PARTITION_FUNCTIONS,

@@ -5,12 +5,20 @@
  * partition spec may be) live in src/rules, shared with the CLI and the engine: a value the engine
  * would refuse is a warning here, never a failed run.
  */
-import { DEFAULT_PARTITION_BY, parseDelimiter as delimiterRule, parsePartitionList, refusal, show } from '../rules';
+import {
+	type Checked,
+	DEFAULT_PARTITION_BY,
+	parseDelimiter as delimiterRule,
+	type OutputFormat,
+	type ParquetTypesMode,
+	parseOutputFormat,
+	parseParquetTypes,
+	parsePartitionList,
+	refusal,
+	show,
+} from '../rules';
 
 export { show };
-
-import { type OutputFormat, parseFormat, parseParquetTypes } from '../engine/parquet/options';
-import type { ParquetTypesMode } from '../engine/parquet/types';
 
 /** Default of `sweep.outputDirectory` (mirrors package.json). */
 // biome-ignore lint/suspicious/noTemplateCurlyInString: VS Code-style variables, expanded by expandVariables.
@@ -143,17 +151,19 @@ export function parseDelimiter(raw: unknown): { value: string | null; warning?: 
 	return { value: null, warning };
 }
 
-/** `sweep.format` / `sweep.parquetTypes`: one of a few words (the engine's parser); a bad value warns and uses the default. */
+/** `sweep.format` / `sweep.parquetTypes`: their rules (src/rules/output.ts); a bad value warns and uses the default. */
 function parseChoice<T extends string>(
 	key: string,
 	raw: unknown,
-	parser: (v: unknown) => T | { error: string },
+	rule: (v: unknown) => Checked<T>,
 	fallback: T,
 ): { value: T; warning?: string } {
-	if (raw === undefined || raw === null || raw === '') return { value: fallback };
-	const v = parser(raw);
-	if (typeof v === 'string') return { value: v };
-	return { value: fallback, warning: `setting sweep.${key} = ${show(raw)}: ${v.error}; using ${fallback}` };
+	const checked = rule(raw);
+	if (checked.ok) return { value: checked.value };
+	return {
+		value: fallback,
+		warning: `${refusal(`setting sweep.${key} =`, show(raw), checked.problem)}; using ${fallback}`,
+	};
 }
 
 /** A path setting that may be unset (`sweep.ordersFile`). */
@@ -189,7 +199,7 @@ export function readFileSettings(reader: SettingsReader, trusted: boolean): File
 		partitionBy: take(parsePartitionBy(reader.get('partitionBy'))),
 		columnMapping: take(parseColumnMapping(reader.get('columnMapping'))),
 		delimiter: take(parseDelimiter(reader.get('delimiter'))),
-		format: take(parseChoice('format', reader.get('format'), parseFormat, 'csv')),
+		format: take(parseChoice('format', reader.get('format'), parseOutputFormat, 'csv')),
 		parquetTypes: take(parseChoice('parquetTypes', reader.get('parquetTypes'), parseParquetTypes, 'infer')),
 		outputDirectory,
 		outputDirectoryOrigin: out.origin,

@@ -21,12 +21,34 @@ import {
 	T_TS_LOCAL,
 	T_TS_UTC,
 } from '../../src/engine/parquet/types';
+import { parseOutputFormat, parseParquetCompression, parseParquetTypes } from '../../src/rules';
 import { requireCli, runCli } from './helpers/cli';
 import { expectSweepError } from './helpers/engine';
 import { diffSnapshots, leftovers, makeTmp, removeTmp, snapshot } from './helpers/fsutil';
 
 const bytes = (s: string) => Buffer.from(s, 'utf8');
 const cls = (s: string) => classify(bytes(s), 0, bytes(s).length);
+
+describe('parquet: option rules (src/rules/output.ts)', () => {
+	it('accepts the words in any case, defaults when absent, refuses anything else in one sentence', () => {
+		assert.deepEqual(parseOutputFormat(' Parquet '), { ok: true, value: 'parquet' });
+		assert.deepEqual(parseOutputFormat(undefined), { ok: true, value: 'csv' });
+		assert.deepEqual(parseParquetTypes(null), { ok: true, value: 'infer' });
+		assert.deepEqual(parseParquetTypes('STRING'), { ok: true, value: 'string' });
+		assert.deepEqual(parseParquetCompression(''), { ok: true, value: 'snappy' });
+		assert.deepEqual(parseParquetCompression('zstd'), { ok: true, value: 'zstd' });
+		assert.deepEqual(parseOutputFormat('xml'), { ok: false, problem: 'is not csv or parquet' });
+		assert.deepEqual(parseParquetCompression(3), { ok: false, problem: 'is not snappy, zstd, gzip or none' });
+	});
+
+	it('the engine refuses a bad value as a usage error in the rule words', async () => {
+		const e = await expectSweepError(
+			extract({ input: 'nope.csv', workers: 1, chunkSize: 1, format: 'xml' as never }),
+			'usage',
+		);
+		assert.equal(e.message, 'format "xml" is not csv or parquet');
+	});
+});
 
 describe('parquet: type rules', () => {
 	it('classifies each value by the documented rules', () => {

@@ -22,7 +22,9 @@
  * Empty fields are NULL and do not narrow anything; a column whose values are all empty is string (all NULL).
  */
 
-export type ParquetTypesMode = 'infer' | 'string';
+import type { ParquetTypesMode } from '../../rules/output';
+
+export type { ParquetTypesMode };
 
 /** The type a column is written as (recorded in the manifest). */
 export type ColumnType =
