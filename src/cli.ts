@@ -18,6 +18,7 @@ export const USAGE = `Usage:
   sweep extract <input.csv> [--out DIR] [--partition-by COL[,COL...]] [--orders FILE]
                 [--map CANONICAL=SOURCE]... [--delimiter C] [--workers N] [--chunk-size N]
                 [--force] [--json] [--max-rejects N] [--max-partitions N] [--strict-utf8]
+                [--append [--allow-duplicate-input]]
 
 Commands:
   config     Show the System Configuration: CPUs, workers, available memory, chunk size.
@@ -37,6 +38,10 @@ Options:
   --max-rejects N           Stop (exit 1) when more than N records are rejected.
   --max-partitions N        Stop (exit 1) beyond N partitions (default 100,000).
   --strict-utf8             Stop (exit 1) on bytes that are not valid UTF-8 (default: kept as they are).
+  --append                  Add the input's rows to the existing Sweep output in --out, in place, all or
+                            nothing; its partition columns, mapping, delimiter and orders file apply.
+                            With --force: append even if a partition file's size differs from the manifest.
+  --allow-duplicate-input   With --append: add an input whose content (SHA-256) the output already holds.
   -h, --help                Show this help.
   --version                 Show the version.
 
@@ -65,6 +70,8 @@ const EXTRACT_OPTIONS = {
 	'max-rejects': { type: 'string' },
 	'max-partitions': { type: 'string' },
 	'strict-utf8': { type: 'boolean' },
+	append: { type: 'boolean' },
+	'allow-duplicate-input': { type: 'boolean' },
 } satisfies Record<string, OptionSpec>;
 
 /** A parsed command line. */
@@ -148,6 +155,11 @@ export function parseCommandLine(argv: string[]): Command {
 			strictUtf8: v['strict-utf8'] === true,
 		},
 	};
+	if (v.append === true) cmd.options.append = true;
+	if (v['allow-duplicate-input'] === true) {
+		if (v.append !== true) throw usageError('--allow-duplicate-input goes with --append');
+		cmd.options.allowDuplicateInput = true;
+	}
 	if (v['max-partitions'] !== undefined) {
 		cmd.options.maxPartitions = parseCount('--max-partitions', v['max-partitions'], 1);
 	}
@@ -340,7 +352,9 @@ async function runExtract(cmd: Extract<Command, { kind: 'extract' }>, io: CliIO)
 		completed = true;
 		progress?.clear();
 		io.stdout.write(
-			cmd.json ? `${JSON.stringify(manifest, null, 2)}\n` : summary(manifest, cmd.options.input, cmd.options.outDir),
+			cmd.json
+				? `${JSON.stringify(manifest, null, 2)}\n`
+				: summary(manifest, cmd.options.input, cmd.options.outDir, cmd.options.append === true),
 		);
 		return 0;
 	} catch (e) {
@@ -359,18 +373,25 @@ async function runExtract(cmd: Extract<Command, { kind: 'extract' }>, io: CliIO)
 const MIB = 2 ** 20;
 
 /** The short end-of-run summary printed on stdout without --json. */
-function summary(m: Manifest, input: string, requestedOut: string | undefined): string {
+function summary(m: Manifest, input: string, requestedOut: string | undefined, append: boolean): string {
 	const seconds = Math.max(m.durationMs, 1) / 1000;
 	const files = m.partitions.filter((p) => p.file !== null).length;
 	const outDir = m.outDir ?? path.resolve(requestedOut ?? defaultOutDir(input));
+	const last = m.inputs?.[m.inputs.length - 1];
+	const bytes = append && last ? last.bytes : m.source.bytes;
 	const lines = [
 		`Read ${formatCount(m.rowsRead)} rows: ${formatCount(m.rowsWritten)} written, ${formatCount(m.rowsRejected)} ` +
 			`rejected, ${formatCount(m.rowsFilteredOut)} filtered out`,
 		`Partitions: ${formatCount(m.partitions.length)}` +
 			(files === m.partitions.length ? '' : ` (${formatCount(files)} with rows)`),
-		`Time: ${seconds.toFixed(2)} s (${(m.source.bytes / MIB / seconds).toFixed(1)} MB/s)`,
+		`Time: ${seconds.toFixed(2)} s (${(bytes / MIB / seconds).toFixed(1)} MB/s)`,
 		`Output: ${outDir}`,
 	];
+	if (append && last && m.inputs) {
+		lines.unshift(
+			`Appended ${formatCount(last.rowsRead)} rows (${formatCount(last.rowsWritten)} written, ${formatCount(last.rowsRejected)} rejected, ${formatCount(last.rowsFilteredOut)} filtered out); the output now holds ${m.inputs.length} inputs:`,
+		);
+	}
 	if (m.rejects !== null) lines.push(`Rejects: ${path.join(outDir, m.rejects)}`);
 	return `${lines.join('\n')}\n`;
 }

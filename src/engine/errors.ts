@@ -15,6 +15,11 @@ export type SweepErrorCode =
 	| 'output-foreign'
 	| 'output-invalid'
 	| 'no-space'
+	| 'manifest-invalid'
+	| 'append-mismatch'
+	| 'duplicate-input'
+	| 'output-modified'
+	| 'output-busy'
 	| 'record-too-large'
 	| 'invalid-utf8'
 	| 'max-rejects'
@@ -36,6 +41,11 @@ const BEFORE_WRITING: ReadonlySet<SweepErrorCode> = new Set([
 	'output-foreign',
 	'output-invalid',
 	'no-space',
+	'manifest-invalid',
+	'append-mismatch',
+	'duplicate-input',
+	'output-modified',
+	'output-busy',
 ]);
 
 export interface SweepErrorDetails {

@@ -1,12 +1,24 @@
 import { isUtf8 } from 'node:buffer';
 import { type FileHandle, open, stat, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
+import {
+	type AppendBase,
+	appendSettings,
+	checkAppendColumns,
+	checkAppendSpace,
+	duplicateError,
+	earlierInput,
+	openAppendTarget,
+	ordersSha256,
+} from './append';
 import { BufferPool } from './bufferPool';
 import { type Chunk, lineAt, readChunks } from './chunkReader';
 import { bytesOf, formatHeader, normalizeDelimiter } from './dialect';
 import { abortedError, SweepError } from './errors';
 import { FileNamer } from './fileNames';
-import { planColumns, readHead } from './header';
+import { hashFile } from './hasher';
+import { type ColumnPlan, type FileHead, planColumns, readHead } from './header';
+import { AppendJournal, hasJournal, MANIFEST_NEXT, recoverAppend, writeDurably } from './journal';
 import { encodeKey } from './keys';
 import { loadOrders, type Orders } from './orders';
 import {
@@ -20,7 +32,15 @@ import {
 } from './outputFolder';
 import { ChunkLineError, WorkerPool } from './pool';
 import type { ChunkDone, ChunkStats, WorkerInit } from './protocol';
-import type { ConfigSources, ExtractHooks, ExtractOptions, Manifest, ManifestPartition } from './types';
+import type {
+	ConfigSources,
+	ExtractHooks,
+	ExtractOptions,
+	Manifest,
+	ManifestInput,
+	ManifestPartition,
+	PartitionStats,
+} from './types';
 import { PartitionWriter } from './writer';
 
 const DEFAULT_MAX_CHUNK_BYTES = 64 * 1024 * 1024;
@@ -38,6 +58,34 @@ interface PartitionState {
 	file: string;
 	rows: number;
 	stats: ChunkStats;
+	/** The file's size once the run is done. */
+	bytes: number;
+}
+
+/** The extension partition files take: the (first) input's, `.csv` when it has none. */
+function extensionOf(input: string): string {
+	return path.extname(input).toLowerCase() === '.tsv' ? '.tsv' : path.extname(input) || '.csv';
+}
+
+/** A partition key from the manifest as the engine's byte strings (keys.ts). */
+function partsOf(p: ManifestPartition): string[] {
+	return p.keyHex
+		? p.keyHex.map((h) => Buffer.from(h, 'hex').toString('latin1'))
+		: p.key.map((k) => Buffer.from(k, 'utf8').toString('latin1'));
+}
+
+/** A partition's stats from the manifest, to merge an append's into (the raw sums keep VWAP exact). */
+function statsFrom(s: PartitionStats): ChunkStats {
+	const bytes = (t: string | undefined) => (t === undefined ? null : Buffer.from(t, 'utf8').toString('latin1'));
+	return {
+		firstTimestamp: bytes(s.firstTimestamp),
+		lastTimestamp: bytes(s.lastTimestamp),
+		minPrice: s.minPrice ?? null,
+		maxPrice: s.maxPrice ?? null,
+		quantity: s.quantity ?? null,
+		notional: s.notional ?? 0,
+		pricedQuantity: s.pricedQuantity ?? 0,
+	};
 }
 
 function positiveInt(value: number, what: string): number {
@@ -125,17 +173,35 @@ export async function extract(options: ExtractOptions, hooks: ExtractHooks = {})
 		throw new SweepError('input-missing', `Cannot read ${input}: ${describeFsError(e)}.`, { file: input, cause: e });
 	}
 	let pool: WorkerPool | undefined;
+	let hasher: ReturnType<typeof hashFile> | undefined;
 	try {
 		const size = st.size;
-		const head = await readHead(fh, size, input, delimiterGiven, maxChunkBytes);
-		const plan = planColumns(head.rawNames, mapping, partitionBy, input);
+		const mtime = st.mtime.toISOString();
+		let appendTo: AppendBase | null = null;
+		let settings = { mapping, partitionBy, delimiter: delimiterGiven, ordersFile: options.ordersFile ?? null };
+		if (options.append) {
+			const outDir = path.resolve(options.outDir ?? defaultOutDir(input));
+			// An append killed outright is undone before anything else looks at the folder.
+			if (await hasJournal(outDir)) await recoverAppend(outDir);
+			appendTo = await openAppendTarget(outDir, input, options.force ?? false);
+			settings = appendSettings(appendTo, { ...options, delimiter: delimiterGiven });
+			if (!options.allowDuplicateInput) {
+				const same = earlierInput(appendTo, { path: input, bytes: size, mtime });
+				if (same) throw duplicateError(input, appendTo, same);
+			}
+		}
+		const head = await readHead(fh, size, input, settings.delimiter, maxChunkBytes);
+		const plan = planColumns(head.rawNames, settings.mapping, settings.partitionBy, input);
 		if (options.strictUtf8 && head.names.some((n, i) => bytesOf(n) !== head.rawNames[i])) {
 			throw new SweepError('invalid-utf8', `${input}: the header (line 1) holds bytes that are not valid UTF-8.`, {
 				file: input,
 				line: 1,
 			});
 		}
-		const orders = options.ordersFile ? await loadOrders(options.ordersFile, mapping, plan.keySpecs) : null;
+		const orders = settings.ordersFile ? await loadOrders(settings.ordersFile, settings.mapping, plan.keySpecs) : null;
+		if (appendTo) checkAppendColumns(appendTo, input, plan, orders);
+		// An appended file's last record, if it lacks a line ending, gets the output's (the first input's header's).
+		const eol = appendTo ? appendTo.manifest.eol : head.eol;
 		const init: WorkerInit = {
 			delimiter: head.delimiter.charCodeAt(0),
 			fieldCount: head.names.length,
@@ -145,7 +211,7 @@ export async function extract(options: ExtractOptions, hooks: ExtractHooks = {})
 			quantityIndex: plan.quantityIndex,
 			orders: orders ? orders.keys : null,
 			strictUtf8: options.strictUtf8 ?? false,
-			eol: head.eol,
+			eol,
 		};
 		// Started now, so that a worker's start-up overlaps preparing the output (and a pending configuration).
 		pool = new WorkerPool({
@@ -154,16 +220,28 @@ export async function extract(options: ExtractOptions, hooks: ExtractHooks = {})
 			script: options.workerScript,
 			resourceLimits: options.workerResourceLimits,
 		});
-		const outPlan = await prepareOutput(options.outDir ?? defaultOutDir(input), {
-			force: options.force ?? false,
-			input,
-			inputBytes: size - head.dataStart,
-		});
+		let outPlan: OutputPlan;
+		if (appendTo) {
+			await checkAppendSpace(appendTo.outDir, size - head.dataStart);
+			// An append writes in place; the journal makes it all or nothing.
+			outPlan = { outDir: appendTo.outDir, tmpDir: appendTo.outDir, id: '' };
+		} else {
+			outPlan = await prepareOutput(options.outDir ?? defaultOutDir(input), {
+				force: options.force ?? false,
+				input,
+				inputBytes: size - head.dataStart,
+			});
+		}
+		// The input's SHA-256, in a thread of its own while the pipeline reads the file.
+		hasher = hashFile(fh.fd, size);
 		if (signal?.aborted) {
-			await discardOutput(outPlan);
+			if (!appendTo) await discardOutput(outPlan);
 			throw abortedError();
 		}
+		let journal: AppendJournal | null = null;
+		let committed = false;
 		try {
+			if (appendTo) journal = await AppendJournal.begin(appendTo.outDir, appendTo.manifestSha256, appendTo.sizes);
 			if (pending) {
 				const settled = await pending;
 				workers = positiveInt(settled.workers, 'workers');
@@ -184,22 +262,29 @@ export async function extract(options: ExtractOptions, hooks: ExtractHooks = {})
 				maxChunkBytes,
 				maxPartitions,
 				maxRejects,
-				header: formatHeader(plan.rawColumns, head.delimiter, head.eol),
-				extension: path.extname(input).toLowerCase() === '.tsv' ? '.tsv' : path.extname(input) || '.csv',
+				header: formatHeader(plan.rawColumns, head.delimiter, eol),
+				extension: extensionOf(appendTo ? appendTo.manifest.source.path : input),
 				options,
 				signal,
 				onProgress,
 				started,
+				base: appendTo,
+				journal,
 			});
 			// The file must be what it was when we started: same size, same modification time.
 			const after = await fh.stat();
 			const now = await stat(input).catch(() => null);
-			if (after.size !== size || after.mtimeMs !== st.mtimeMs || !now || now.ino !== st.ino) {
+			const hash = await abortable(hasher.result, signal);
+			if (after.size !== size || after.mtimeMs !== st.mtimeMs || !now || now.ino !== st.ino || hash.bytes !== size) {
 				throw new SweepError(
 					'file-changed',
-					`${input} changed while it was read (size ${size} → ${after.size}); the output was discarded. Run again once the file is complete.`,
+					`${input} changed while it was read (size ${size} → ${after.size}); the output was ${appendTo ? 'put back as it was' : 'discarded'}. Run again once the file is complete.`,
 					{ file: input },
 				);
+			}
+			if (appendTo && !options.allowDuplicateInput) {
+				const same = earlierInput(appendTo, { sha256: hash.sha256 });
+				if (same) throw duplicateError(input, appendTo, same);
 			}
 			const manifest = buildManifest({
 				input,
@@ -207,31 +292,71 @@ export async function extract(options: ExtractOptions, hooks: ExtractHooks = {})
 				head,
 				plan,
 				orders,
-				options,
+				mapping: settings.mapping,
 				workers,
 				chunkSize,
 				configSources,
 				startedAt,
 				started,
 				run,
+				eol,
+				base: appendTo?.manifest ?? null,
+				entry: {
+					path: input,
+					bytes: size,
+					mtime,
+					sha256: hash.sha256,
+					rowsRead: run.rowsRead,
+					rowsWritten: run.rowsWritten,
+					rowsRejected: run.rowsRejected,
+					rowsFilteredOut: run.rowsFilteredOut,
+					rejects: run.rowsRejected,
+				},
 			});
-			await writeFile(path.join(outPlan.tmpDir, MANIFEST), `${JSON.stringify(manifest, null, 2)}\n`);
 			if (signal?.aborted) throw abortedError();
-			await commitOutput(outPlan);
+			const text = `${JSON.stringify(manifest, null, 2)}\n`;
+			if (appendTo && journal) {
+				// The commit: the new manifest replaces the old one in one rename, after every appended byte is on disk.
+				await writeDurably(appendTo.outDir, MANIFEST, MANIFEST_NEXT, text);
+				committed = true;
+				// If the journal cannot be removed now, the next run sees the new manifest and removes it.
+				await journal.finish().catch(() => undefined);
+			} else {
+				await writeFile(path.join(outPlan.tmpDir, MANIFEST), text);
+				if (signal?.aborted) throw abortedError();
+				await commitOutput(outPlan);
+			}
 			return { ...manifest, outDir: outPlan.outDir };
 		} catch (e) {
-			await discardOutput(outPlan);
+			if (journal && !committed) await rollBack(journal, outPlan.outDir, e);
+			else if (!appendTo) await discardOutput(outPlan);
 			if (signal?.aborted) throw abortedError();
-			throw wrapIoError(e);
+			throw wrapIoError(e, appendTo !== null);
 		}
 	} finally {
 		// The pipeline destroys the pool when it ends; this covers every way out before it ran.
 		await pool?.destroy();
+		await hasher?.stop();
 		await fh.close();
 	}
 }
 
-function wrapIoError(e: unknown): unknown {
+/** Undoes a failed append; if even that fails, the journal stays and the next run on the folder undoes it. */
+async function rollBack(journal: AppendJournal, outDir: string, cause: unknown): Promise<void> {
+	try {
+		await journal.rollback();
+	} catch (e) {
+		const why = e instanceof Error ? e.message : String(e);
+		const first = cause instanceof Error ? cause.message : String(cause);
+		throw new SweepError(
+			'io',
+			`${first} Putting ${outDir} back as it was failed too (${why}); the next Sweep run on that folder will do it.`,
+			{ file: outDir, cause },
+		);
+	}
+}
+
+function wrapIoError(e: unknown, append = false): unknown {
 	if (e instanceof SweepError) return e;
 	const err = e as NodeJS.ErrnoException;
 	if (err && typeof err.code === 'string' && err.syscall) {
@@ -239,7 +364,7 @@ function wrapIoError(e: unknown): unknown {
 		const what = err.code === 'EFBIG' ? 'the file-size limit was reached' : describeFsError(err);
 		return new SweepError(
 			'io',
-			`Writing the output failed: ${what}${where}. The previous output, if any, is untouched.`,
+			`Writing the output failed: ${what}${where}. ${append ? 'The output is as it was before the append.' : 'The previous output, if any, is untouched.'}`,
 			{
 				file: err.path,
 				cause: e,
@@ -255,7 +380,7 @@ interface PipelineArgs {
 	fh: FileHandle;
 	input: string;
 	size: number;
-	head: Awaited<ReturnType<typeof readHead>>;
+	head: FileHead;
 	init: WorkerInit;
 	outPlan: OutputPlan;
 	workers: number;
@@ -269,6 +394,10 @@ interface PipelineArgs {
 	signal?: AbortSignal;
 	onProgress?: ExtractHooks['onProgress'];
 	started: number;
+	/** The output an append adds to (its partitions come first, its files grow), or null. */
+	base: AppendBase | null;
+	/** An append's journal: files are recorded in it before they are created. */
+	journal: AppendJournal | null;
 }
 
 interface PipelineResult {
@@ -277,6 +406,8 @@ interface PipelineResult {
 	rowsWritten: number;
 	rowsRejected: number;
 	rowsFilteredOut: number;
+	/** Size of `_rejects.csv` at the end, or null when there is none. */
+	rejectsBytes: number | null;
 }
 
 /**
@@ -291,6 +422,37 @@ async function runPipeline(a: PipelineArgs): Promise<PipelineResult> {
 	const byKey = new Map<string, PartitionState>();
 	const partitions: PartitionState[] = [];
 	let rejectsId = -1;
+	if (a.journal) {
+		const journal = a.journal;
+		writer.beforeCreate = (names) => journal.willCreate(names);
+	}
+	if (a.base) {
+		// The output's partitions, in its order, with their files, counts and stats: an append goes on from there.
+		for (const m of a.base.manifest.partitions) {
+			if (m.file === null) continue;
+			const parts = partsOf(m);
+			const file = namer.name(parts);
+			if (file !== m.file) {
+				throw new SweepError(
+					'manifest-invalid',
+					`Cannot append: ${MANIFEST} in ${a.base.outDir} names the file of key ${JSON.stringify(m.key)} ${m.file}, but Sweep names it ${file} (was the manifest edited?).`,
+					{ file: path.join(a.base.outDir, MANIFEST) },
+				);
+			}
+			const size = a.base.sizes[file];
+			const p: PartitionState = {
+				id: writer.addExisting(file, size),
+				parts,
+				file,
+				rows: m.rows,
+				stats: statsFrom(m.stats),
+				bytes: size,
+			};
+			byKey.set(encodeKey(parts), p);
+			partitions.push(p);
+		}
+		if (a.base.manifest.rejects !== null) rejectsId = writer.addExisting(REJECTS, a.base.sizes[REJECTS]);
+	}
 	const totals = { rowsRead: 0, rowsWritten: 0, rowsRejected: 0, rowsFilteredOut: 0 };
 	let committedBytes = a.head.dataStart;
 	/** Line of the next chunk to commit (workers number lines within their chunk). */
@@ -326,7 +488,7 @@ async function runPipeline(a: PipelineArgs): Promise<PipelineResult> {
 					);
 				}
 				const file = namer.name(b.parts);
-				p = { id: writer.add(file, a.header), parts: b.parts, file, rows: 0, stats: emptyStats() };
+				p = { id: writer.add(file, a.header), parts: b.parts, file, rows: 0, stats: emptyStats(), bytes: 0 };
 				byKey.set(b.key, p);
 				partitions.push(p);
 			}
@@ -420,7 +582,8 @@ async function runPipeline(a: PipelineArgs): Promise<PipelineResult> {
 			const next = inFlight.shift()!;
 			await commit(next.chunk, await abortable(next.result, internal.signal));
 		}
-		await writer.close();
+		// An append's bytes must be on disk before its manifest commits them.
+		await writer.close(a.base !== null);
 		progress(true);
 	} catch (e) {
 		await writer.closeHandles();
@@ -440,11 +603,13 @@ async function runPipeline(a: PipelineArgs): Promise<PipelineResult> {
 		a.signal?.removeEventListener('abort', onAbort);
 		await pool.destroy();
 	}
-	return { partitions, ...totals };
+	for (const p of partitions) p.bytes = writer.size(p.id);
+	return { partitions, ...totals, rejectsBytes: rejectsId < 0 ? null : writer.size(rejectsId) };
 }
 
 /** Rejects as soon as `signal` aborts, so a cancel never waits for a chunk to finish. */
-function abortable<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
+function abortable<T>(p: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+	if (!signal) return p;
 	if (signal.aborted) return Promise.reject(abortedError());
 	return new Promise<T>((resolve, reject) => {
 		const onAbort = () => reject(abortedError());
@@ -465,50 +630,85 @@ function abortable<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
 function buildManifest(m: {
 	input: string;
 	size: number;
-	head: Awaited<ReturnType<typeof readHead>>;
-	plan: ReturnType<typeof planColumns>;
+	head: FileHead;
+	plan: ColumnPlan;
 	orders: Orders | null;
-	options: ExtractOptions;
+	mapping: Record<string, string>;
 	workers: number;
 	chunkSize: number;
 	configSources: ConfigSources | undefined;
 	startedAt: string;
 	started: number;
 	run: PipelineResult;
+	eol: '\n' | '\r\n';
+	/** The manifest an append adds to, or null. */
+	base: AppendBase['manifest'] | null;
+	/** This run's input. */
+	entry: ManifestInput;
 }): Manifest {
-	const toPartition = (parts: string[], file: string | null, rows: number, s: ChunkStats): ManifestPartition => {
-		const texts = parts.map(textOf);
-		const out: ManifestPartition = { key: texts.map((t) => t.text), file, rows, stats: {} };
-		if (texts.some((t) => !t.valid)) out.keyHex = parts.map((p) => Buffer.from(p, 'latin1').toString('hex'));
+	const toPartition = (p: {
+		parts: string[];
+		file: string | null;
+		rows: number;
+		bytes?: number;
+		stats: ChunkStats;
+	}) => {
+		const texts = p.parts.map(textOf);
+		const s = p.stats;
+		const out: ManifestPartition = {
+			key: texts.map((t) => t.text),
+			file: p.file,
+			rows: p.rows,
+			...(p.file === null ? {} : { bytes: p.bytes }),
+			stats: {},
+		};
+		if (texts.some((t) => !t.valid)) out.keyHex = p.parts.map((v) => Buffer.from(v, 'latin1').toString('hex'));
 		if (s.firstTimestamp !== null) out.stats.firstTimestamp = textOf(s.firstTimestamp).text;
 		if (s.lastTimestamp !== null) out.stats.lastTimestamp = textOf(s.lastTimestamp).text;
 		if (s.minPrice !== null) out.stats.minPrice = s.minPrice;
 		if (s.maxPrice !== null) out.stats.maxPrice = s.maxPrice;
 		if (s.quantity !== null) out.stats.quantity = s.quantity;
-		if (s.pricedQuantity !== 0) out.stats.vwap = s.notional / s.pricedQuantity;
+		if (s.pricedQuantity !== 0) {
+			out.stats.vwap = s.notional / s.pricedQuantity;
+			out.stats.notional = s.notional;
+			out.stats.pricedQuantity = s.pricedQuantity;
+		}
 		return out;
 	};
-	const partitions = m.run.partitions.map((p) => toPartition(p.parts, p.file, p.rows, p.stats));
+	const partitions = m.run.partitions.map(toPartition);
 	if (m.orders) {
 		const present = new Set(m.run.partitions.map((p) => encodeKey(p.parts)));
 		m.orders.keys.forEach((k, i) => {
-			if (!present.has(k)) partitions.push(toPartition(m.orders!.parts[i], null, 0, emptyStats()));
+			if (!present.has(k)) {
+				partitions.push(toPartition({ parts: m.orders!.parts[i], file: null, rows: 0, stats: emptyStats() }));
+			}
 		});
 	}
 	const sources = m.configSources ?? { workers: 'flag', chunkSize: 'flag' };
+	const b = m.base;
+	const rowsRejected = (b?.rowsRejected ?? 0) + m.run.rowsRejected;
 	return {
 		version: 1,
-		source: { path: m.input, bytes: m.size, header: m.head.names, delimiter: m.head.delimiter },
+		// The first input's (an append keeps it; `inputs` lists them all).
+		source: b ? b.source : { path: m.input, bytes: m.size, header: m.head.names, delimiter: m.head.delimiter },
 		columns: m.plan.columns,
 		partitionBy: m.plan.keySpecs.map((k) => k.spec),
-		orders: m.orders ? { path: m.orders.path, keys: m.orders.keys.length } : null,
+		orders: b
+			? b.orders
+			: m.orders
+				? { path: m.orders.path, keys: m.orders.keys.length, keysSha256: ordersSha256(m.orders) }
+				: null,
 		config: { workers: m.workers, chunkSize: m.chunkSize, sources },
-		rowsRead: m.run.rowsRead,
-		rowsWritten: m.run.rowsWritten,
-		rowsRejected: m.run.rowsRejected,
-		rowsFilteredOut: m.run.rowsFilteredOut,
+		rowsRead: (b?.rowsRead ?? 0) + m.run.rowsRead,
+		rowsWritten: (b?.rowsWritten ?? 0) + m.run.rowsWritten,
+		rowsRejected,
+		rowsFilteredOut: (b?.rowsFilteredOut ?? 0) + m.run.rowsFilteredOut,
 		partitions,
-		rejects: m.run.rowsRejected > 0 ? REJECTS : null,
+		rejects: rowsRejected > 0 ? REJECTS : null,
+		...(m.run.rejectsBytes === null ? {} : { rejectsBytes: m.run.rejectsBytes }),
+		inputs: [...(b?.inputs ?? []), m.entry],
+		eol: m.eol,
+		mapping: m.mapping,
 		startedAt: m.startedAt,
 		durationMs: Date.now() - m.started,
 	};

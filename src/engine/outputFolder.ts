@@ -3,6 +3,7 @@ import { constants } from 'node:fs';
 import { access, lstat, mkdir, readdir, rename, rm, statfs } from 'node:fs/promises';
 import * as path from 'node:path';
 import { SweepError } from './errors';
+import { JOURNAL, recoverAppend } from './journal';
 
 /** Sweep's own files in an output folder start with `_`; this one marks a folder as Sweep's. */
 export const MANIFEST = '_manifest.json';
@@ -19,7 +20,7 @@ export interface OutputPlan {
 const TMP = '.sweep-tmp-';
 const OLD = '.sweep-old-';
 
-function pidAlive(pid: number): boolean {
+export function pidAlive(pid: number): boolean {
 	if (!Number.isInteger(pid) || pid <= 0) return false;
 	if (pid === process.pid) return true;
 	try {
@@ -131,6 +132,8 @@ export async function prepareOutput(
 			});
 		}
 		const entries = await readdir(outDir);
+		// An append killed outright is undone first (and a live one makes this run stop: output-busy).
+		if (entries.includes(JOURNAL)) await recoverAppend(outDir);
 		if (entries.length > 0 && !entries.includes(MANIFEST) && !opts.force) {
 			throw new SweepError(
 				'output-foreign',

@@ -34,8 +34,18 @@ export interface ExtractOptions {
 	 * take the place of `workers`, `chunkSize` and `configSources`.
 	 */
 	pendingConfig?: Promise<{ workers: number; chunkSize: number; configSources?: ConfigSources }>;
-	/** Replace an existing non-empty output folder that Sweep did not write. */
+	/**
+	 * Replace an existing non-empty output folder that Sweep did not write; with `append`, append even though a
+	 * partition file's size differs from the manifest.
+	 */
 	force?: boolean;
+	/**
+	 * Add this input's records to the existing Sweep output in `outDir`, in place, as one run over the earlier
+	 * inputs followed by this one would (see docs/append.md).
+	 */
+	append?: boolean;
+	/** With `append`: append even though an input with the same SHA-256 is already listed in the manifest. */
+	allowDuplicateInput?: boolean;
 	/** Stop (exit 1) when more than this many records are rejected. */
 	maxRejects?: number | null;
 	/** Stop (exit 1) when more partitions than this appear; default 100,000. */
@@ -75,6 +85,9 @@ export interface PartitionStats {
 	maxPrice?: number;
 	quantity?: number;
 	vwap?: number;
+	/** Σ price × quantity and Σ quantity behind `vwap` (present with it), so that an append merges VWAP exactly. */
+	notional?: number;
+	pricedQuantity?: number;
 }
 
 export interface ManifestPartition {
@@ -85,7 +98,25 @@ export interface ManifestPartition {
 	/** File name inside the output folder, or null for an order key with no rows. */
 	file: string | null;
 	rows: number;
+	/** Size of `file` in bytes when the run ended (an append refuses a file whose size differs). */
+	bytes?: number;
 	stats: PartitionStats;
+}
+
+/** One input that went into an output, in the order they went in (the first run's, then each append's). */
+export interface ManifestInput {
+	path: string;
+	bytes: number;
+	/** Modification time of the input, ISO 8601. */
+	mtime: string;
+	/** SHA-256 of the input's bytes, hex. */
+	sha256: string;
+	rowsRead: number;
+	rowsWritten: number;
+	rowsRejected: number;
+	rowsFilteredOut: number;
+	/** Rows of `_rejects.csv` from this input (they follow those of the inputs before it; lines are this file's). */
+	rejects: number;
 }
 
 /** `_manifest.json` (SPEC §6). */
@@ -94,7 +125,12 @@ export interface Manifest {
 	source: { path: string; bytes: number; header: string[]; delimiter: string };
 	columns: string[];
 	partitionBy: string[];
-	orders: null | { path: string; keys: number };
+	orders: null | {
+		path: string;
+		keys: number;
+		/** SHA-256 of the distinct keys in order (an append refuses an orders file whose keys changed). */
+		keysSha256?: string;
+	};
 	config: { workers: number; chunkSize: number; sources: { workers: ConfigSource; chunkSize: ConfigSource } };
 	rowsRead: number;
 	rowsWritten: number;
@@ -102,6 +138,14 @@ export interface Manifest {
 	rowsFilteredOut: number;
 	partitions: ManifestPartition[];
 	rejects: '_rejects.csv' | null;
+	/** Size of `_rejects.csv` in bytes when the run ended, when there is one. */
+	rejectsBytes?: number;
+	/** Every input that went into this output, in order (an append adds one). */
+	inputs?: ManifestInput[];
+	/** The output's line ending (the first input's header's), given to a final record that has none. */
+	eol?: '\n' | '\r\n';
+	/** The column mapping in effect (canonical → source); an append uses it unless given another. */
+	mapping?: Record<string, string>;
 	startedAt: string;
 	durationMs: number;
 	/** Absolute output folder (not in the file; filled in for callers). */

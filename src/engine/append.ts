@@ -1,0 +1,282 @@
+/**
+ * Appending to an existing Sweep output (docs/append.md): reading and checking the folder and its manifest, and
+ * deciding which settings the append runs with. The pipeline itself is extract()'s.
+ */
+import { lstat, readdir, readFile, realpath, statfs } from 'node:fs/promises';
+import * as path from 'node:path';
+import { SweepError } from './errors';
+import type { ColumnPlan } from './header';
+import { JOURNAL, MANIFEST_NEXT, sha256 } from './journal';
+import type { Orders } from './orders';
+import { MANIFEST, REJECTS } from './outputFolder';
+import type { ExtractOptions, Manifest, ManifestInput } from './types';
+
+/** The existing output an append adds to. */
+export interface AppendBase {
+	outDir: string;
+	manifest: Manifest & { inputs: ManifestInput[]; eol: '\n' | '\r\n' };
+	/** SHA-256 of `_manifest.json` as it is now (the journal's witness of "not committed yet"). */
+	manifestSha256: string;
+	/** Current size of every file the append may grow: the partition files and `_rejects.csv`. */
+	sizes: Record<string, number>;
+}
+
+const isObject = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
+const isStringArray = (x: unknown): x is string[] => Array.isArray(x) && x.every((s) => typeof s === 'string');
+const list = (xs: readonly string[]) => xs.join(',');
+
+/**
+ * Reads and checks the output folder an append goes into. Refuses (exit 2): a missing folder, a link, a folder
+ * without `_manifest.json` or whose manifest is corrupt or from a Sweep without append support, a folder that holds
+ * the input, a listed file that is missing or (unless `force`) whose size differs from the manifest, and a file
+ * Sweep did not list (a new partition could collide with it).
+ */
+export async function openAppendTarget(outDirGiven: string, input: string, force: boolean): Promise<AppendBase> {
+	const outDir = path.resolve(outDirGiven);
+	const st = await lstat(outDir).catch(() => null);
+	if (!st) {
+		throw new SweepError(
+			'output-invalid',
+			`Cannot append: the output folder ${outDir} does not exist (run without --append first).`,
+			{ file: outDir },
+		);
+	}
+	if (st.isSymbolicLink()) {
+		throw new SweepError(
+			'output-invalid',
+			`The output folder ${outDir} is a symbolic link; Sweep does not write through links. Give the real path instead.`,
+			{ file: outDir },
+		);
+	}
+	if (!st.isDirectory()) {
+		throw new SweepError('output-invalid', `The output path ${outDir} exists and is not a folder.`, { file: outDir });
+	}
+	const realOut = await realpath(outDir);
+	const realInput = await realpath(input).catch(() => input);
+	const rel = path.relative(realOut, realInput);
+	if (rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel))) {
+		throw new SweepError(
+			'output-invalid',
+			`The output folder ${outDir} contains the input file; Sweep never appends a folder's own file to it.`,
+			{ file: outDir },
+		);
+	}
+	const manifestFile = path.join(outDir, MANIFEST);
+	const bytes = await readFile(manifestFile).catch((e: NodeJS.ErrnoException) => {
+		if (e.code === 'ENOENT') {
+			throw new SweepError(
+				'output-foreign',
+				`Cannot append: ${outDir} is not a Sweep output folder (it has no ${MANIFEST}).`,
+				{ file: outDir },
+			);
+		}
+		throw new SweepError('output-invalid', `Cannot read ${manifestFile}: ${e.message}.`, { file: manifestFile });
+	});
+	const manifest = checkManifest(bytes, manifestFile);
+
+	// Every listed file must be there, a regular file of the size the manifest says (unless --force).
+	const sizes: Record<string, number> = {};
+	const listed = new Set<string>([MANIFEST]);
+	const expect: [string, number][] = manifest.partitions
+		.filter((p) => p.file !== null)
+		.map((p) => [p.file as string, p.bytes as number]);
+	if (manifest.rejects !== null) expect.push([REJECTS, manifest.rejectsBytes as number]);
+	for (const [name, size] of expect) {
+		listed.add(name);
+		const fst = await lstat(path.join(outDir, name)).catch(() => null);
+		if (!fst?.isFile()) {
+			throw new SweepError(
+				'output-modified',
+				`Cannot append: ${path.join(outDir, name)} is listed in ${MANIFEST} but ${fst ? 'is not a regular file' : 'is missing'}; extract the output again.`,
+				{ file: path.join(outDir, name) },
+			);
+		}
+		if (fst.size !== size && !force) {
+			throw new SweepError(
+				'output-modified',
+				`Cannot append: ${path.join(outDir, name)} was changed since Sweep wrote it (${fst.size} bytes, the manifest says ${size}); use --force to append anyway.`,
+				{ file: path.join(outDir, name) },
+			);
+		}
+		sizes[name] = fst.size;
+	}
+	for (const name of await readdir(outDir)) {
+		if (listed.has(name) || name === JOURNAL || name === MANIFEST_NEXT) continue;
+		throw new SweepError(
+			'output-modified',
+			`Cannot append: ${path.join(outDir, name)} is in the output folder but not in its ${MANIFEST} (a new partition could need that name); move it out of the folder.`,
+			{ file: path.join(outDir, name) },
+		);
+	}
+	return { outDir, manifest, manifestSha256: sha256(bytes), sizes };
+}
+
+/** Parses `_manifest.json` and checks it holds what an append needs. */
+function checkManifest(bytes: Buffer, file: string): AppendBase['manifest'] {
+	const bad = (why: string) =>
+		new SweepError('manifest-invalid', `Cannot append: ${file} ${why}.`, {
+			file,
+		});
+	let raw: unknown;
+	try {
+		raw = JSON.parse(bytes.toString('utf8'));
+	} catch {
+		throw bad('is not valid JSON (corrupt?); extract the output again');
+	}
+	if (!isObject(raw)) throw bad('is not a Sweep manifest');
+	if (raw.version !== 1) {
+		throw bad(`is version ${JSON.stringify(raw.version)}; this Sweep appends to version 1 outputs`);
+	}
+	if (!Array.isArray(raw.inputs) || raw.eol === undefined) {
+		throw bad('was written by a Sweep without append support (it has no inputs list); extract the output again');
+	}
+	const src = raw.source;
+	const ok =
+		raw.inputs.every((i) => isObject(i) && typeof i.sha256 === 'string' && typeof i.path === 'string') &&
+		(raw.eol === '\n' || raw.eol === '\r\n') &&
+		isObject(src) &&
+		typeof src.delimiter === 'string' &&
+		isStringArray(raw.columns) &&
+		isStringArray(raw.partitionBy) &&
+		(raw.mapping === undefined || isObject(raw.mapping)) &&
+		(raw.orders === null || (isObject(raw.orders) && typeof raw.orders.path === 'string')) &&
+		['rowsRead', 'rowsWritten', 'rowsRejected', 'rowsFilteredOut'].every((k) => Number.isSafeInteger(raw[k])) &&
+		(raw.rejects === null || (raw.rejects === REJECTS && Number.isSafeInteger(raw.rejectsBytes))) &&
+		Array.isArray(raw.partitions) &&
+		raw.partitions.every(
+			(p) =>
+				isObject(p) &&
+				isStringArray(p.key) &&
+				(p.keyHex === undefined || isStringArray(p.keyHex)) &&
+				Number.isSafeInteger(p.rows) &&
+				isObject(p.stats) &&
+				(p.file === null ||
+					(typeof p.file === 'string' &&
+						p.file !== '' &&
+						!/[/\\]/.test(p.file) &&
+						!p.file.startsWith('_') &&
+						!p.file.startsWith('.') &&
+						Number.isSafeInteger(p.bytes))),
+		);
+	if (!ok)
+		throw bad('is not a complete Sweep manifest (a field is missing or of the wrong type); extract the output again');
+	return raw as unknown as AppendBase['manifest'];
+}
+
+/** The settings an append runs with: the output's own, unless given (and then they must agree). */
+export function appendSettings(
+	base: AppendBase,
+	options: ExtractOptions,
+): {
+	mapping: Record<string, string>;
+	partitionBy: string[];
+	delimiter: string;
+	ordersFile: string | null;
+} {
+	const m = base.manifest;
+	const differ = (what: string) =>
+		new SweepError('append-mismatch', `Cannot append to ${base.outDir}: ${what}.`, { file: base.outDir });
+	if (options.partitionBy && options.partitionBy.length > 0 && list(options.partitionBy) !== list(m.partitionBy)) {
+		throw differ(
+			`it is partitioned by ${list(m.partitionBy)}, not by ${list(options.partitionBy)} (leave out --partition-by to use the output's)`,
+		);
+	}
+	if (options.delimiter && options.delimiter !== m.source.delimiter) {
+		throw differ(`its delimiter is ${JSON.stringify(m.source.delimiter)}, not ${JSON.stringify(options.delimiter)}`);
+	}
+	let ordersFile = m.orders ? m.orders.path : null;
+	if (options.ordersFile) {
+		if (!m.orders) throw differ('it was extracted without an orders file, and this run gives one');
+		ordersFile = options.ordersFile;
+	}
+	return {
+		mapping: options.mapping && Object.keys(options.mapping).length > 0 ? options.mapping : (m.mapping ?? {}),
+		partitionBy: m.partitionBy,
+		delimiter: m.source.delimiter,
+		ordersFile,
+	};
+}
+
+/** Refuses an input whose output columns (after mapping) or orders differ from the output's. */
+export function checkAppendColumns(base: AppendBase, input: string, plan: ColumnPlan, orders: Orders | null): void {
+	const m = base.manifest;
+	const differ = (what: string) =>
+		new SweepError('append-mismatch', `Cannot append ${input} to ${base.outDir}: ${what}.`, {
+			file: input,
+		});
+	if (list(plan.columns) !== list(m.columns) || plan.columns.length !== m.columns.length) {
+		const n = Math.max(plan.columns.length, m.columns.length);
+		let i = 0;
+		while (i < n && plan.columns[i] === m.columns[i]) i++;
+		const show = (c: string | undefined) => (c === undefined ? 'nothing' : JSON.stringify(c));
+		throw differ(
+			`its column ${i + 1} is ${show(plan.columns[i])} after mapping, the output's is ${show(m.columns[i])} (the output's columns: ${list(m.columns)})`,
+		);
+	}
+	if (m.orders && orders) {
+		const sha = ordersSha256(orders);
+		if (orders.keys.length !== m.orders.keys || (m.orders.keysSha256 && m.orders.keysSha256 !== sha)) {
+			throw differ(
+				`the orders file ${orders.path} holds other keys than when the output was made (${orders.keys.length} keys now, ${m.orders.keys} then)`,
+			);
+		}
+	}
+}
+
+/** SHA-256 of an orders file's distinct keys in order (its identity for an append). */
+export function ordersSha256(orders: Orders): string {
+	return sha256(Buffer.from(orders.keys.join('\n'), 'latin1'));
+}
+
+/** The input listed earlier with the same content (or the same path, size and time), if any. */
+export function earlierInput(
+	base: AppendBase,
+	match: { sha256?: string; path?: string; bytes?: number; mtime?: string },
+): { index: number; input: ManifestInput } | null {
+	const inputs = base.manifest.inputs;
+	for (let i = 0; i < inputs.length; i++) {
+		const e = inputs[i];
+		if (
+			match.sha256 !== undefined
+				? e.sha256 === match.sha256
+				: e.path === match.path && e.bytes === match.bytes && e.mtime === match.mtime
+		)
+			return { index: i, input: e };
+	}
+	return null;
+}
+
+export function duplicateError(
+	input: string,
+	base: AppendBase,
+	found: { index: number; input: ManifestInput },
+): SweepError {
+	const e = found.input;
+	return new SweepError(
+		'duplicate-input',
+		`${input} is already in ${base.outDir}: the same content (SHA-256 ${e.sha256.slice(0, 12)}…) was added by the ${ordinal(found.index + 1)} of its ${base.manifest.inputs.length} runs, from ${e.path} (modified ${e.mtime}). Use --allow-duplicate-input to add it again.`,
+		{ file: input },
+	);
+}
+
+function ordinal(n: number): string {
+	const s = n % 100 >= 11 && n % 100 <= 13 ? 'th' : (['th', 'st', 'nd', 'rd'][n % 10] ?? 'th');
+	return `${n}${s}`;
+}
+
+/** Free space for the append (about the input's size), checked before anything is written. */
+export async function checkAppendSpace(outDir: string, bytes: number): Promise<void> {
+	try {
+		const fs = await statfs(outDir);
+		const free = fs.bavail * fs.bsize;
+		if (free < bytes) {
+			throw new SweepError(
+				'no-space',
+				`Not enough free space in ${outDir}: ${free} bytes free, the append needs about ${bytes} (the input's size).`,
+				{ file: outDir },
+			);
+		}
+	} catch (e) {
+		if (e instanceof SweepError) throw e;
+	}
+}

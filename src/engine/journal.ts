@@ -1,0 +1,236 @@
+import { createHash } from 'node:crypto';
+import { constants } from 'node:fs';
+import { type FileHandle, link, lstat, open, readFile, rename, rm, unlink } from 'node:fs/promises';
+import * as path from 'node:path';
+import { SweepError } from './errors';
+import { MANIFEST, pidAlive } from './outputFolder';
+
+/**
+ * The append journal, kept next to the output files while an append runs (see docs/append.md). JSON lines: the
+ * first holds what the folder was (the SHA-256 of its `_manifest.json` and the size of every file an append may
+ * grow); each later line names files about to be created. It is written and fsynced before the first byte is
+ * appended, and each later line before the files it names exist, so after a crash or a power loss the next run
+ * can put every file back exactly as it was: truncate grown files, delete created ones.
+ */
+export const JOURNAL = '_append-journal.json';
+/** The new manifest is written here, fsynced, then renamed over `_manifest.json`: the moment an append commits. */
+export const MANIFEST_NEXT = '_manifest.json.next';
+const JOURNAL_NEXT = '_append-journal.json.next';
+
+interface JournalHead {
+	sweepAppendJournal: 1;
+	/** SHA-256 of `_manifest.json` before the append: while it is still that file, the append has not committed. */
+	manifestSha256: string;
+	/** Size of every existing file an append may grow, before the append. */
+	sizes: Record<string, number>;
+	pid: number;
+	startedAt: string;
+}
+
+const NOFOLLOW = constants.O_NOFOLLOW ?? 0;
+
+export function sha256(bytes: Uint8Array | string): string {
+	return createHash('sha256').update(bytes).digest('hex');
+}
+
+/** fsync of a folder, so that a rename or an unlink in it survives a power loss (not possible on Windows). */
+export async function syncFolder(dir: string): Promise<void> {
+	let fh: FileHandle | undefined;
+	try {
+		fh = await open(dir, 'r');
+		await fh.sync();
+	} catch {
+		// Windows cannot open or fsync a folder; its file systems order metadata on their own.
+	} finally {
+		await fh?.close().catch(() => undefined);
+	}
+}
+
+/** Writes `text` to `dir/name` durably: a temporary file, fsync, rename, fsync of the folder. */
+export async function writeDurably(dir: string, name: string, tmpName: string, text: string): Promise<void> {
+	const tmp = path.join(dir, tmpName);
+	const fh = await open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | NOFOLLOW, 0o644);
+	try {
+		await fh.writeFile(text);
+		await fh.sync();
+	} finally {
+		await fh.close();
+	}
+	await rename(tmp, path.join(dir, name));
+	await syncFolder(dir);
+}
+
+/** An append in progress: what to undo if it does not finish. */
+export class AppendJournal {
+	private readonly created = new Set<string>();
+
+	private constructor(
+		private readonly dir: string,
+		private readonly head: JournalHead,
+		private fh: FileHandle | null,
+	) {}
+
+	/** Writes the journal durably before anything is appended. */
+	static async begin(dir: string, manifestSha256: string, sizes: Record<string, number>): Promise<AppendJournal> {
+		const head: JournalHead = {
+			sweepAppendJournal: 1,
+			manifestSha256,
+			sizes,
+			pid: process.pid,
+			startedAt: new Date().toISOString(),
+		};
+		// Written beside, then linked into place: a link never replaces an existing journal (another append's).
+		const tmp = path.join(dir, JOURNAL_NEXT);
+		const out = await open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | NOFOLLOW, 0o644);
+		try {
+			await out.writeFile(`${JSON.stringify(head)}\n`);
+			await out.sync();
+		} finally {
+			await out.close();
+		}
+		try {
+			await link(tmp, path.join(dir, JOURNAL));
+		} catch (e) {
+			await rm(tmp, { force: true });
+			if ((e as NodeJS.ErrnoException).code === 'EEXIST') throw busy(dir);
+			throw e;
+		}
+		await unlink(tmp);
+		await syncFolder(dir);
+		const fh = await open(path.join(dir, JOURNAL), constants.O_WRONLY | constants.O_APPEND | NOFOLLOW);
+		return new AppendJournal(dir, head, fh);
+	}
+
+	/** Records (durably) that these files are about to be created; call before creating them. */
+	async willCreate(names: string[]): Promise<void> {
+		const fresh = names.filter((n) => !this.created.has(n));
+		if (fresh.length === 0) return;
+		if (!this.fh) throw new Error('the append journal is closed');
+		await this.fh.write(`${JSON.stringify({ created: fresh })}\n`);
+		await this.fh.datasync();
+		for (const n of fresh) this.created.add(n);
+	}
+
+	/** The append committed (its manifest is in place): the journal goes. */
+	async finish(): Promise<void> {
+		await this.close();
+		await unlink(path.join(this.dir, JOURNAL));
+		await syncFolder(this.dir);
+	}
+
+	/** Puts every file back as it was before the append, then removes the journal. */
+	async rollback(): Promise<void> {
+		await this.close();
+		await undo(this.dir, this.head, [...this.created]);
+	}
+
+	private async close(): Promise<void> {
+		const fh = this.fh;
+		this.fh = null;
+		await fh?.close().catch(() => undefined);
+	}
+}
+
+async function undo(dir: string, head: JournalHead, created: string[]): Promise<void> {
+	for (const [name, size] of Object.entries(head.sizes)) {
+		let fh: FileHandle | undefined;
+		try {
+			fh = await open(path.join(dir, name), constants.O_WRONLY | NOFOLLOW);
+			const st = await fh.stat();
+			if (st.size > size) {
+				await fh.truncate(size);
+				await fh.sync();
+			}
+		} catch (e) {
+			if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+		} finally {
+			await fh?.close().catch(() => undefined);
+		}
+	}
+	for (const name of [...created, MANIFEST_NEXT]) await rm(path.join(dir, name), { force: true });
+	await syncFolder(dir);
+	await unlink(path.join(dir, JOURNAL));
+	await syncFolder(dir);
+}
+
+function busy(dir: string, pid?: number): SweepError {
+	return new SweepError(
+		'output-busy',
+		`Another Sweep run${pid ? ` (process ${pid})` : ''} is appending to ${dir}; try again when it is done.`,
+		{ file: dir },
+	);
+}
+
+function isSafeName(name: unknown): name is string {
+	return typeof name === 'string' && name !== '' && !name.includes('/') && !name.includes('\\') && name !== '..';
+}
+
+/**
+ * Finishes what an append that was killed outright left in `dir`: if the journal is there and `_manifest.json`
+ * is still the one from before that append, every file is put back as it was; if the new manifest made it into
+ * place, the append had committed and only the journal goes. Resolves to what was done. Call it with the folder's
+ * run lock held, before anything else reads or writes the folder.
+ */
+export async function recoverAppend(dir: string): Promise<'none' | 'rolled-back' | 'completed'> {
+	await rm(path.join(dir, JOURNAL_NEXT), { force: true }).catch(() => undefined);
+	let text: string;
+	try {
+		text = await readFile(path.join(dir, JOURNAL), 'latin1');
+	} catch (e) {
+		if ((e as NodeJS.ErrnoException).code === 'ENOENT') return 'none';
+		throw e;
+	}
+	const journalFile = path.join(dir, JOURNAL);
+	const corrupt = (why: string) =>
+		new SweepError(
+			'manifest-invalid',
+			`${journalFile} (left by an interrupted append) cannot be read: ${why}. Sweep cannot undo that append; extract the output again.`,
+			{ file: journalFile },
+		);
+	const lines = text.split('\n');
+	let head: JournalHead;
+	try {
+		head = JSON.parse(lines[0]) as JournalHead;
+	} catch {
+		throw corrupt('its first line is not JSON');
+	}
+	if (
+		head?.sweepAppendJournal !== 1 ||
+		typeof head.manifestSha256 !== 'string' ||
+		typeof head.sizes !== 'object' ||
+		head.sizes === null ||
+		!Object.entries(head.sizes).every(([n, s]) => isSafeName(n) && Number.isSafeInteger(s) && s >= 0)
+	) {
+		throw corrupt('it is not a Sweep append journal');
+	}
+	// A journal of a live append is that append's business (this is not a lock: the run lock is).
+	if (head.pid !== process.pid && pidAlive(head.pid)) throw busy(dir, head.pid);
+	const created: string[] = [];
+	for (const line of lines.slice(1)) {
+		if (line.trim() === '') continue;
+		try {
+			const entry = JSON.parse(line) as { created?: unknown };
+			if (Array.isArray(entry.created)) for (const n of entry.created) if (isSafeName(n)) created.push(n);
+		} catch {
+			// A line torn by the crash: its files were not created yet (each line is fsynced before they are).
+		}
+	}
+	const manifest = await readFile(path.join(dir, MANIFEST)).catch(() => null);
+	if (manifest !== null && sha256(manifest) !== head.manifestSha256) {
+		// The new manifest was renamed into place: the append is complete.
+		await rm(path.join(dir, MANIFEST_NEXT), { force: true });
+		await unlink(journalFile);
+		await syncFolder(dir);
+		return 'completed';
+	}
+	await undo(dir, head, created);
+	return 'rolled-back';
+}
+
+/** True when `dir` holds an append journal (an append is running, or one was killed). */
+export async function hasJournal(dir: string): Promise<boolean> {
+	return lstat(path.join(dir, JOURNAL)).then(
+		() => true,
+		() => false,
+	);
+}
