@@ -5,6 +5,9 @@
 //   dist/systeminformation.js loaded lazily by both, only when detection runs
 //   dist/engine.js            the engine for the extension, loaded on the first extraction
 //   dist/errors.js            SweepError, shared by extension.js and engine.js (one class, so instanceof works)
+//   dist/preview.js           the preview's reader (head, rows, profile worker), loaded when a preview opens
+//   dist/previewWorker.js     the worker_threads entry of the preview's column profile
+//   dist/previewPanel.js      the preview's webview panel (extension side), loaded when a preview opens
 // Flags: --production (minify, no source maps), --watch (rebuild on change).
 const path = require('node:path');
 const esbuild = require('esbuild');
@@ -62,6 +65,16 @@ const separateEngine = {
 		build.onResolve({ filter: /^\.\.\/engine$/ }, (a) =>
 			a.importer.includes(`${path.sep}vscode${path.sep}`) ? { path: './engine.js', external: true } : undefined,
 		);
+		// The preview likewise: its reader (dist/preview.js) and its panel (dist/previewPanel.js), loaded when a
+		// preview first opens.
+		build.onResolve({ filter: /^\.\.\/preview$/ }, (a) =>
+			a.importer.includes(`${path.sep}vscode${path.sep}`) ? { path: './preview.js', external: true } : undefined,
+		);
+		build.onResolve({ filter: /^\.\/previewPanel$/ }, (a) =>
+			a.importer.endsWith(`${path.sep}vscode${path.sep}preview.ts`)
+				? { path: './previewPanel.js', external: true }
+				: undefined,
+		);
 		build.onResolve({ filter: /(^|\/)errors$/ }, (a) =>
 			/[\\/]engine[\\/]errors$/.test(path.resolve(a.resolveDir, a.path))
 				? { path: './errors.js', external: true }
@@ -85,6 +98,20 @@ const builds = [
 		plugins: [...common.plugins, separateEngine],
 	},
 	{ ...common, entryPoints: ['src/engine/errors.ts'], outfile: 'dist/errors.js' },
+	{
+		...common,
+		entryPoints: ['src/preview/index.ts'],
+		outfile: 'dist/preview.js',
+		plugins: [...common.plugins, separateEngine],
+	},
+	{ ...common, entryPoints: ['src/preview/previewWorker.ts'], outfile: 'dist/previewWorker.js' },
+	{
+		...common,
+		entryPoints: ['src/vscode/previewPanel.ts'],
+		outfile: 'dist/previewPanel.js',
+		external: ['vscode'],
+		plugins: [...common.plugins, separateEngine],
+	},
 	{ ...common, entryPoints: ['src/engine/worker.ts'], outfile: 'dist/worker.js' },
 	{
 		...common,

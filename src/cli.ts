@@ -1,16 +1,27 @@
 /**
- * The `sweep` command line (SPEC §4): `sweep config` prints the System Configuration, `sweep extract`
+ * The `sweep` command line (README "Command line"): `sweep config` prints the System Configuration, `sweep extract`
  * partitions a CSV on the same engine the extension uses. Exit status: 0 done, 1 failed during the
  * run, 2 bad usage or input found before writing, 130 interrupted.
  */
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { version } from '../package.json';
-import { detectSystem, formatCount, formatReport, type ResolvedConfig, resolveConfig } from './config';
-import { parseOverride } from './config/resolve';
+import { detectSystem, formatReport, type ResolvedConfig, resolveConfig } from './config';
+import { badOverrideFlag } from './config/resolve';
 import { defaultOutDir, extract } from './engine';
 import { isSweepError, SweepError } from './engine/errors';
 import type { ExtractOptions, ExtractProgress, Manifest } from './engine/types';
+import {
+	type Checked,
+	DEFAULT_MAX_PARTITIONS,
+	formatCount,
+	parseCount,
+	parseDelimiter,
+	parseOverride,
+	parsePartitionList,
+	refusal,
+	splitPartitionList,
+} from './rules';
 
 /** Usage text printed by `--help` and pointed to by usage errors. */
 export const USAGE = `Usage:
@@ -33,10 +44,11 @@ Options:
                             date(COL) takes the YYYY-MM-DD day that starts an ISO-8601 value of COL.
   --orders FILE             Keep only rows whose partition key appears in this CSV.
   --map CANONICAL=SOURCE    Rename source column SOURCE to CANONICAL (repeatable; also applies to --orders).
-  --delimiter C             One character, or "tab" (default: sniffed from , ; TAB |).
+  --delimiter C             One ASCII character, or comma, semicolon, pipe, tab (default: auto, sniffed
+                            from , ; TAB |).
   --force                   Replace an existing non-empty output folder Sweep did not write.
   --max-rejects N           Stop (exit 1) when more than N records are rejected.
-  --max-partitions N        Stop (exit 1) beyond N partitions (default 100,000).
+  --max-partitions N        Stop (exit 1) beyond N partitions (default ${formatCount(DEFAULT_MAX_PARTITIONS)}).
   --strict-utf8             Stop (exit 1) on bytes that are not valid UTF-8 (default: kept as they are).
   --append                  Add the input's rows to the existing Sweep output in --out, in place, all or
                             nothing; its partition columns, mapping, delimiter and orders file apply.
@@ -146,12 +158,18 @@ export function parseCommandLine(argv: string[]): Command {
 		options: {
 			input,
 			outDir: nonEmpty('--out', v.out),
-			partitionBy: v['partition-by'] === undefined ? undefined : parsePartitionBy(v['partition-by']),
+			partitionBy:
+				v['partition-by'] === undefined
+					? undefined
+					: flagValue('--partition-by', v['partition-by'], parsePartitionBy(v['partition-by'])),
 			mapping: v.map === undefined ? undefined : parseMappings(v.map),
 			ordersFile: nonEmpty('--orders', v.orders) ?? null,
-			delimiter: v.delimiter === undefined ? null : parseDelimiter(v.delimiter),
+			delimiter: v.delimiter === undefined ? null : flagValue('--delimiter', v.delimiter, parseDelimiter(v.delimiter)),
 			force: v.force === true,
-			maxRejects: v['max-rejects'] === undefined ? null : parseCount('--max-rejects', v['max-rejects'], 0),
+			maxRejects:
+				v['max-rejects'] === undefined
+					? null
+					: flagValue('--max-rejects', v['max-rejects'], parseCount(v['max-rejects'], 0)),
 			strictUtf8: v['strict-utf8'] === true,
 		},
 	};
@@ -161,7 +179,7 @@ export function parseCommandLine(argv: string[]): Command {
 		cmd.options.allowDuplicateInput = true;
 	}
 	if (v['max-partitions'] !== undefined) {
-		cmd.options.maxPartitions = parseCount('--max-partitions', v['max-partitions'], 1);
+		cmd.options.maxPartitions = flagValue('--max-partitions', v['max-partitions'], parseCount(v['max-partitions'], 1));
 	}
 	checkFlags(cmd);
 	return cmd;
@@ -197,9 +215,7 @@ function checkFlags(cmd: { workers?: string; chunkSize?: string }): void {
 		['--workers', cmd.workers],
 		['--chunk-size', cmd.chunkSize],
 	] as const) {
-		if (parseOverride(raw).kind === 'invalid') {
-			throw usageError(`${flag} ${JSON.stringify(raw)} is not a positive integer (give a whole number >= 1, or auto)`);
-		}
+		if (parseOverride(raw).kind === 'invalid') throw badOverrideFlag(flag, raw);
 	}
 }
 
@@ -208,15 +224,16 @@ function nonEmpty(flag: string, value: string | undefined): string | undefined {
 	return value;
 }
 
-function parsePartitionBy(raw: string): string[] {
-	const columns = raw.split(',').map((c) => c.trim());
-	if (columns.some((c) => c === '')) throw usageError(`--partition-by ${JSON.stringify(raw)} has an empty column name`);
-	const seen = new Set<string>();
-	for (const c of columns) {
-		if (seen.has(c)) throw usageError(`--partition-by names column '${c}' twice`);
-		seen.add(c);
-	}
-	return columns;
+/** The value of a flag its rule accepted; a refused one is a usage error in the rule's words. */
+function flagValue<T>(flag: string, raw: string, checked: Checked<T>): T {
+	if (checked.ok) return checked.value;
+	throw usageError(refusal(flag, JSON.stringify(raw), checked.problem));
+}
+
+/** `--partition-by` takes a comma-separated list of specs (commas inside `hash(COL, N)` belong to the spec). */
+function parsePartitionBy(raw: string): Checked<string[]> {
+	const checked = parsePartitionList(splitPartitionList(raw));
+	return checked.ok ? { ok: true, value: checked.value.map((p) => p.spec) } : checked;
 }
 
 function parseMappings(raws: string[]): Record<string, string> {
@@ -232,25 +249,6 @@ function parseMappings(raws: string[]): Record<string, string> {
 		mapping[canonical] = source;
 	}
 	return mapping;
-}
-
-function parseDelimiter(raw: string): string {
-	const named: Record<string, string> = { tab: '\t', '\\t': '\t', comma: ',', semicolon: ';', pipe: '|' };
-	const d = named[raw.toLowerCase()] ?? raw;
-	if ([...d].length !== 1) {
-		throw usageError(`--delimiter ${JSON.stringify(raw)} must be one character, or tab`);
-	}
-	if (d === '"' || d === '\n' || d === '\r') throw usageError(`--delimiter ${JSON.stringify(raw)} cannot be used`);
-	return d;
-}
-
-function parseCount(flag: string, raw: string, min: number): number {
-	const text = raw.trim();
-	const n = /^\d+$/.test(text) ? Number(text) : Number.NaN;
-	if (!Number.isSafeInteger(n) || n < min) {
-		throw usageError(`${flag} ${JSON.stringify(raw)} is not a whole number >= ${min}`);
-	}
-	return n;
 }
 
 /** parseArgs' messages run over several lines and talk about its own syntax: say it shorter. */
@@ -302,7 +300,7 @@ async function resolve(cmd: { workers?: string; chunkSize?: string }, env: CliIO
 	return resolveConfig(system, { flags: { workers: cmd.workers, chunkSize: cmd.chunkSize }, env });
 }
 
-/** The JSON `sweep config --json` prints (SPEC §4). */
+/** The JSON `sweep config --json` prints (README "Command line"). */
 function configJson(c: ResolvedConfig) {
 	return {
 		cpuCount: c.cpuCount,

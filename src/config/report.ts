@@ -1,13 +1,9 @@
+import { formatCount } from '../rules';
 import type { ResolvedConfig } from './resolve';
 
-const GIB = 2 ** 30;
+export { formatCount };
 
-/** An integer with `,` between thousands, whatever the locale: `80,000`. */
-export function formatCount(n: number): string {
-	const sign = n < 0 ? '-' : '';
-	const digits = String(Math.trunc(Math.abs(n)));
-	return sign + digits.replace(/\B(?=(\d{3})+(?!\d))/g, ',');
-}
+const GIB = 2 ** 30;
 
 /** Bytes as GB (2^30 bytes) with two decimals and `,` between thousands: `15.23 GB`. */
 export function formatBytes(n: number): string {

@@ -1,17 +1,21 @@
 import { SweepError } from '../engine/errors';
 import type { ConfigSource } from '../engine/types';
-import type { SystemInfo } from './detect';
-import { formatCount } from './report';
 import {
 	DEFAULT_CHUNK_SIZE,
 	DEFAULT_WORKERS,
-	deriveChunkSize,
-	deriveWorkers,
+	formatCount,
 	MAX_CHUNK_SIZE,
 	MAX_WORKERS,
-} from './rules';
+	OVERRIDE_HINT,
+	OVERRIDE_PROBLEM,
+	type Override,
+	parseOverride,
+	show,
+} from '../rules';
+import type { SystemInfo } from './detect';
+import { deriveChunkSize, deriveWorkers } from './rules';
 
-/** Raw override values, as the user wrote them (SPEC §2). */
+/** Raw override values, as the user wrote them (README "Workers and chunk size"). */
 export interface OverrideInputs {
 	/** Raw CLI strings (`--workers`, `--chunk-size`); a bad one is a usage error. */
 	flags?: { workers?: string; chunkSize?: string };
@@ -67,7 +71,7 @@ const CHUNK_SIZE: FigureSpec = {
 
 /**
  * Resolves workers and chunk size, each on its own: flag > setting > environment > detected >
- * fallback (SPEC §2). Pure. Bad settings and environment values are ignored with a warning; a bad
+ * fallback (README "Workers and chunk size"). Pure. Bad settings and environment values are ignored with a warning; a bad
  * flag throws SweepError `usage`. Values above the maximum are clamped with a warning.
  */
 export function resolveConfig(system: SystemInfo, inputs: OverrideInputs = {}): ResolvedConfig {
@@ -95,24 +99,9 @@ export function resolveConfig(system: SystemInfo, inputs: OverrideInputs = {}): 
 	};
 }
 
-type Parsed = { kind: 'unset' } | { kind: 'value'; value: number } | { kind: 'invalid' };
-
-/**
- * Reads one raw override. Empty, `0`, `auto` and `null` mean "not set"; a positive integer (a JSON
- * number or a string of digits) is a value; anything else (`-1`, `2.5`, `eight`, `1e3`, `true`) is invalid.
- */
-export function parseOverride(raw: unknown): Parsed {
-	if (raw === undefined || raw === null) return { kind: 'unset' };
-	if (typeof raw === 'number') {
-		if (raw === 0) return { kind: 'unset' };
-		return Number.isInteger(raw) && raw > 0 ? { kind: 'value', value: raw } : { kind: 'invalid' };
-	}
-	if (typeof raw !== 'string') return { kind: 'invalid' };
-	const text = raw.trim();
-	if (text === '' || text.toLowerCase() === 'auto' || text.toLowerCase() === 'null') return { kind: 'unset' };
-	if (!/^\d+$/.test(text)) return { kind: 'invalid' };
-	const value = Number(text);
-	return value === 0 ? { kind: 'unset' } : { kind: 'value', value };
+/** The usage error of a bad `--workers` / `--chunk-size` flag (the CLI checks flags with it before detection runs). */
+export function badOverrideFlag(flag: string, raw: string | undefined): SweepError {
+	return new SweepError('usage', `${flag} ${JSON.stringify(raw)} ${OVERRIDE_PROBLEM} ${OVERRIDE_HINT}`);
 }
 
 function resolveFigure(
@@ -124,25 +113,20 @@ function resolveFigure(
 	warnings: string[],
 ): { value: number; source: ConfigSource; label: string | null } {
 	const flagValue = parseOverride(flag);
-	if (flagValue.kind === 'invalid') {
-		throw new SweepError(
-			'usage',
-			`${spec.flag} ${JSON.stringify(flag)} is not a positive integer (give a whole number >= 1, or auto)`,
-		);
-	}
+	if (flagValue.kind === 'invalid') throw badOverrideFlag(spec.flag, flag);
 	const settingValue = parseOverride(setting);
 	if (settingValue.kind === 'invalid') {
-		warnings.push(`setting ${spec.setting} = ${showJson(setting)} is not a positive integer; ignored`);
+		warnings.push(`setting ${spec.setting} = ${show(setting)} ${OVERRIDE_PROBLEM}; ignored`);
 	}
 	const envRaw = env?.[spec.env];
 	const envValue = parseOverride(envRaw);
 	if (envValue.kind === 'invalid') {
-		warnings.push(`${spec.env}=${JSON.stringify(envRaw)} is not a positive integer; ignored`);
+		warnings.push(`${spec.env}=${JSON.stringify(envRaw)} ${OVERRIDE_PROBLEM}; ignored`);
 	}
 
-	const overrides: [Parsed, ConfigSource, string, string][] = [
+	const overrides: [Override, ConfigSource, string, string][] = [
 		[flagValue, 'flag', spec.flag, `${spec.flag} ${flag?.trim()}`],
-		[settingValue, 'setting', `setting ${spec.setting}`, `setting ${spec.setting} = ${showJson(setting)}`],
+		[settingValue, 'setting', `setting ${spec.setting}`, `setting ${spec.setting} = ${show(setting)}`],
 		[envValue, 'env', spec.env, `${spec.env}=${envRaw?.trim()}`],
 	];
 	for (const [parsed, source, label, shown] of overrides) {
@@ -170,13 +154,4 @@ function fallbackWarning(system: SystemInfo): string {
 		`System detection failed, using defaults (${formatCount(DEFAULT_WORKERS)} worker, chunk size ` +
 		`${formatCount(DEFAULT_CHUNK_SIZE)}): ${why}`
 	);
-}
-
-/** A settings value as the user would recognise it from settings.json. */
-function showJson(value: unknown): string {
-	try {
-		return JSON.stringify(value) ?? String(value);
-	} catch {
-		return String(value);
-	}
 }

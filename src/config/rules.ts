@@ -1,13 +1,7 @@
-/** SPEC §1: the figures Sweep derives from the machine, as pure functions of numbers. */
-
-/** Workers used when nothing could be detected (SPEC §1, second fallback). */
-export const DEFAULT_WORKERS = 1;
-/** Chunk size used when nothing could be detected (SPEC §1, second fallback). */
-export const DEFAULT_CHUNK_SIZE = 100_000;
-/** Workers above this are clamped (SPEC §2). */
-export const MAX_WORKERS = 256;
-/** Chunk sizes above this are clamped (SPEC §2). */
-export const MAX_CHUNK_SIZE = 10_000_000;
+/**
+ * The figures Sweep derives from the machine, as pure functions of numbers (README "Workers and chunk size"). The
+ * fixed defaults and maximums live in src/rules/limits.ts.
+ */
 
 /** Share of the available memory a run may keep in flight. */
 const MEMORY_SHARE = 0.05;

@@ -4,11 +4,16 @@
  */
 import { lstat, readdir, readFile, realpath, statfs } from 'node:fs/promises';
 import * as path from 'node:path';
+import {
+	APPEND_JOURNAL_FILE as JOURNAL,
+	MANIFEST_FILE as MANIFEST,
+	MANIFEST_NEXT_FILE as MANIFEST_NEXT,
+	REJECTS_FILE as REJECTS,
+} from '../rules';
 import { SweepError } from './errors';
 import type { ColumnPlan } from './header';
-import { JOURNAL, MANIFEST_NEXT, sha256 } from './journal';
+import { sha256 } from './journal';
 import type { Orders } from './orders';
-import { MANIFEST, REJECTS } from './outputFolder';
 import type { ExtractOptions, Manifest, ManifestInput } from './types';
 
 /** The existing output an append adds to. */
@@ -167,6 +172,7 @@ function checkManifest(bytes: Buffer, file: string): AppendBase['manifest'] {
 export function appendSettings(
 	base: AppendBase,
 	options: ExtractOptions,
+	delimiterGiven: string | null,
 ): {
 	mapping: Record<string, string>;
 	partitionBy: string[];
@@ -181,8 +187,8 @@ export function appendSettings(
 			`it is partitioned by ${list(m.partitionBy)}, not by ${list(options.partitionBy)} (leave out --partition-by to use the output's)`,
 		);
 	}
-	if (options.delimiter && options.delimiter !== m.source.delimiter) {
-		throw differ(`its delimiter is ${JSON.stringify(m.source.delimiter)}, not ${JSON.stringify(options.delimiter)}`);
+	if (delimiterGiven && delimiterGiven !== m.source.delimiter) {
+		throw differ(`its delimiter is ${JSON.stringify(m.source.delimiter)}, not ${JSON.stringify(delimiterGiven)}`);
 	}
 	let ordersFile = m.orders ? m.orders.path : null;
 	if (options.ordersFile) {

@@ -1,4 +1,5 @@
 import { parse } from 'csv-parse/sync';
+import { parseDelimiter, refusal, SNIFF_CANDIDATES, show } from '../rules';
 import { SweepError } from './errors';
 
 /** Byte values the scanners look for. */
@@ -16,9 +17,6 @@ export function countLF(buf: Buffer, from: number, to: number): number {
 	}
 	return n;
 }
-
-/** Delimiters tried when none is given, in order of preference on a tie. */
-export const SNIFF_CANDIDATES = [',', ';', '\t', '|'] as const;
 
 const UTF8_BOM = [0xef, 0xbb, 0xbf];
 
@@ -41,9 +39,10 @@ export function bomLength(bytes: Uint8Array, file: string): number {
 /**
  * Where the first record of `bytes` ends: the index just past its LF, or -1 when no LF outside quotes is found.
  * Uses the same quoting rule as every other scanner in Sweep (a quote opens a field only at field start).
+ * `inQuoteAtStart`: `bytes` starts inside a quoted field (the preview's sampler tries both states after a seek).
  */
-export function firstRecordEnd(bytes: Uint8Array, delimiter: number): number {
-	let inQuote = false;
+export function firstRecordEnd(bytes: Uint8Array, delimiter: number, inQuoteAtStart = false): number {
+	let inQuote = inQuoteAtStart;
 	let fieldStart = true;
 	for (let i = 0; i < bytes.length; i++) {
 		const c = bytes[i];
@@ -148,16 +147,11 @@ export function sniffDelimiter(sample: string): string {
 	return best;
 }
 
-/** Checks a user-given delimiter: one character, not a quote or line break. `tab` and `\t` mean TAB. */
-export function normalizeDelimiter(given: string): string {
-	const d = given === 'tab' || given === '\\t' ? '\t' : given;
-	if (d.length !== 1 || d === '"' || d === '\n' || d === '\r' || d.charCodeAt(0) > 0x7f) {
-		throw new SweepError(
-			'usage',
-			`delimiter ${JSON.stringify(given)} must be one ASCII character other than a quote or line break`,
-		);
-	}
-	return d;
+/** The delimiter an engine caller gave, by the delimiter rule (src/rules): one character, or null to sniff. */
+export function normalizeDelimiter(given: string | null | undefined): string | null {
+	const checked = parseDelimiter(given);
+	if (!checked.ok) throw new SweepError('usage', refusal('delimiter', show(given), checked.problem));
+	return checked.value;
 }
 
 /**

@@ -1,6 +1,19 @@
 import { isUtf8 } from 'node:buffer';
+import type { Stats } from 'node:fs';
 import { type FileHandle, open, stat, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
+import {
+	DEFAULT_MAX_PARTITIONS,
+	DEFAULT_PARTITION_BY,
+	MANIFEST_FILE,
+	MANIFEST_NEXT_FILE,
+	MAX_OPEN_FILES,
+	MAX_RECORD_BYTES,
+	parseCount,
+	REJECTS_FILE,
+	refusal,
+	show,
+} from '../rules';
 import {
 	type AppendBase,
 	appendSettings,
@@ -16,20 +29,12 @@ import { type Chunk, lineAt, readChunks } from './chunkReader';
 import { bytesOf, formatHeader, normalizeDelimiter } from './dialect';
 import { abortedError, SweepError } from './errors';
 import { FileNamer } from './fileNames';
-import { hashFile } from './hasher';
+import { type FileHash, hashFile } from './hasher';
 import { type ColumnPlan, type FileHead, planColumns, readHead } from './header';
-import { AppendJournal, hasJournal, MANIFEST_NEXT, recoverAppend, writeDurably } from './journal';
+import { AppendJournal, hasJournal, recoverAppend, writeDurably } from './journal';
 import { encodeKey } from './keys';
 import { loadOrders, type Orders } from './orders';
-import {
-	commitOutput,
-	describeFsError,
-	discardOutput,
-	MANIFEST,
-	type OutputPlan,
-	prepareOutput,
-	REJECTS,
-} from './outputFolder';
+import { commitOutput, describeFsError, discardOutput, type OutputPlan, prepareOutput } from './outputFolder';
 import { ChunkLineError, WorkerPool } from './pool';
 import type { ChunkDone, ChunkStats, WorkerInit } from './protocol';
 import type {
@@ -42,9 +47,6 @@ import type {
 	PartitionStats,
 } from './types';
 import { PartitionWriter } from './writer';
-
-const DEFAULT_MAX_CHUNK_BYTES = 64 * 1024 * 1024;
-const DEFAULT_MAX_PARTITIONS = 100_000;
 
 /** `<input folder>/processed/<input name without extension>`. */
 export function defaultOutDir(input: string): string {
@@ -64,7 +66,8 @@ interface PartitionState {
 
 /** The extension partition files take: the (first) input's, `.csv` when it has none. */
 function extensionOf(input: string): string {
-	return path.extname(input).toLowerCase() === '.tsv' ? '.tsv' : path.extname(input) || '.csv';
+	const ext = path.extname(input);
+	return ext.toLowerCase() === '.tsv' ? '.tsv' : ext || '.csv';
 }
 
 /** A partition key from the manifest as the engine's byte strings (keys.ts). */
@@ -88,10 +91,11 @@ function statsFrom(s: PartitionStats): ChunkStats {
 	};
 }
 
-function positiveInt(value: number, what: string): number {
-	if (!Number.isInteger(value) || value < 1)
-		throw new SweepError('usage', `${what} must be a positive integer (got ${value}).`);
-	return value;
+/** A count option by the counts rule (src/rules); a refused one is a usage error in the rule's words. */
+function count(value: unknown, what: string, min: 0 | 1): number {
+	const checked = parseCount(value, min);
+	if (!checked.ok) throw new SweepError('usage', refusal(what, show(value), checked.problem));
+	return checked.value;
 }
 
 /** Text of a byte string (see keys.ts) for people, and whether its bytes were valid UTF-8. */
@@ -129,77 +133,123 @@ function quoted(bytes: Uint8Array): Buffer {
 	]);
 }
 
+/** Workers and chunk size of a run, and where they came from. */
+interface Figures {
+	workers: number;
+	chunkSize: number;
+	configSources?: ConfigSources;
+}
+
+/** {@link ExtractOptions} with every default filled in and every value checked by its rule (src/rules). */
+export interface ExtractSettings {
+	/** Absolute path of the input. */
+	input: string;
+	outDir: string;
+	partitionBy: readonly string[];
+	mapping: Readonly<Record<string, string>>;
+	ordersFile: string | null;
+	/** The delimiter given, or null to sniff it. */
+	delimiter: string | null;
+	/** The figures, or a promise of them (the CLI's detection, settled while the run starts). */
+	figures: Figures | Promise<Figures>;
+	force: boolean;
+	maxRejects: number | null;
+	maxPartitions: number;
+	strictUtf8: boolean;
+	maxChunkBytes: number;
+	maxOpenFiles: number;
+	workerResourceLimits?: ExtractOptions['workerResourceLimits'];
+	workerScript?: string;
+	append: boolean;
+	allowDuplicateInput: boolean;
+}
+
 /**
- * Extracts the partitions of a CSV file (SPEC §5): streams it from disk in chunks through a pool of worker
- * threads, writes one file per partition plus `_manifest.json` and `_rejects.csv` into a temporary sibling of
- * the output folder, and puts it in place only when everything succeeded. Resolves to the manifest.
+ * Fills in and checks extract()'s options before anything is opened: a value its rule refuses is a usage error in
+ * the rule's words (the CLI and the settings reader refuse the same values, see docs/rules.md).
+ */
+export function normalizeExtractOptions(options: ExtractOptions): ExtractSettings {
+	let figures: Figures | Promise<Figures>;
+	if (options.pendingConfig) {
+		figures = options.pendingConfig.then(checkFigures);
+		figures.catch(() => undefined); // a rejection is reported where it is awaited, not as an unhandled one
+	} else {
+		const { workers, chunkSize, configSources } = options;
+		figures = checkFigures({ workers: workers as number, chunkSize: chunkSize as number, configSources });
+	}
+	const input = path.resolve(options.input);
+	return {
+		input,
+		outDir: options.outDir ?? defaultOutDir(input),
+		partitionBy: options.partitionBy && options.partitionBy.length > 0 ? options.partitionBy : DEFAULT_PARTITION_BY,
+		mapping: options.mapping ?? {},
+		ordersFile: options.ordersFile || null,
+		delimiter: normalizeDelimiter(options.delimiter),
+		figures,
+		force: options.force ?? false,
+		maxRejects: options.maxRejects == null ? null : count(options.maxRejects, 'maxRejects', 0),
+		maxPartitions:
+			options.maxPartitions == null ? DEFAULT_MAX_PARTITIONS : count(options.maxPartitions, 'maxPartitions', 1),
+		strictUtf8: options.strictUtf8 ?? false,
+		// Tests lower the cap; nothing may raise it past 512 MB.
+		maxChunkBytes: Math.min(options.maxChunkBytes ?? MAX_RECORD_BYTES, 512 * 1024 * 1024),
+		maxOpenFiles: options.maxOpenFiles ?? MAX_OPEN_FILES,
+		workerResourceLimits: options.workerResourceLimits,
+		workerScript: options.workerScript,
+		append: options.append ?? false,
+		allowDuplicateInput: options.allowDuplicateInput ?? false,
+	};
+}
+
+function checkFigures(f: Figures): Figures {
+	return {
+		workers: count(f.workers, 'workers', 1),
+		chunkSize: count(f.chunkSize, 'chunkSize', 1),
+		configSources: f.configSources,
+	};
+}
+
+/**
+ * Extracts the partitions of a CSV file (README "What extraction does"): streams it from disk in chunks through a
+ * pool of worker threads, writes one file per partition plus `_manifest.json` and `_rejects.csv` into a temporary
+ * sibling of the output folder, and puts it in place only when everything succeeded. Resolves to the manifest.
  *
  * Output is byte-identical for any worker count and chunk size: chunks are committed strictly in file order,
  * and within a chunk the worker keeps each partition's records in source order.
  */
 export async function extract(options: ExtractOptions, hooks: ExtractHooks = {}): Promise<Manifest> {
 	const started = Date.now();
-	const startedAt = new Date(started).toISOString();
-	const { signal, onProgress } = hooks;
-	const pending = options.pendingConfig;
-	pending?.catch(() => undefined); // a rejection is reported where it is awaited, not as an unhandled one
-	let workers = pending ? 0 : positiveInt(options.workers as number, 'workers');
-	let chunkSize = pending ? 0 : positiveInt(options.chunkSize as number, 'chunk size');
-	let configSources = options.configSources;
-	const maxChunkBytes = Math.min(options.maxChunkBytes ?? DEFAULT_MAX_CHUNK_BYTES, 512 * 1024 * 1024);
-	const maxPartitions = options.maxPartitions ?? DEFAULT_MAX_PARTITIONS;
-	const maxRejects = options.maxRejects ?? null;
-	const mapping = options.mapping ?? {};
-	const partitionBy = options.partitionBy && options.partitionBy.length > 0 ? options.partitionBy : ['symbol'];
-	const delimiterGiven = options.delimiter ? normalizeDelimiter(options.delimiter) : null;
+	let o = normalizeExtractOptions(options);
+	const { signal } = hooks;
 	if (signal?.aborted) throw abortedError();
-
-	const input = path.resolve(options.input);
-	const st = await stat(input).catch((e: NodeJS.ErrnoException) => {
-		throw new SweepError(
-			'input-missing',
-			e.code === 'ENOENT' ? `${input} does not exist.` : `Cannot read ${input}: ${describeFsError(e)}.`,
-			{ file: input, cause: e },
-		);
-	});
-	if (st.isDirectory()) throw new SweepError('input-missing', `${input} is a folder, not a CSV file.`, { file: input });
-	if (st.size === 0)
-		throw new SweepError('input-empty', `${input} is empty: there is no header to read.`, { file: input });
-
-	let fh: FileHandle;
-	try {
-		fh = await open(input, 'r');
-	} catch (e) {
-		throw new SweepError('input-missing', `Cannot read ${input}: ${describeFsError(e)}.`, { file: input, cause: e });
-	}
-	let pool: WorkerPool | undefined;
+	const { fh, st } = await openInput(o.input);
+	let outPlan: OutputPlan | undefined;
+	let journal: AppendJournal | null = null;
+	let committed = false;
 	let hasher: ReturnType<typeof hashFile> | undefined;
 	try {
-		const size = st.size;
-		const mtime = st.mtime.toISOString();
 		let appendTo: AppendBase | null = null;
-		let settings = { mapping, partitionBy, delimiter: delimiterGiven, ordersFile: options.ordersFile ?? null };
-		if (options.append) {
-			const outDir = path.resolve(options.outDir ?? defaultOutDir(input));
+		if (o.append) {
+			const outDir = path.resolve(o.outDir);
 			// An append killed outright is undone before anything else looks at the folder.
 			if (await hasJournal(outDir)) await recoverAppend(outDir);
-			appendTo = await openAppendTarget(outDir, input, options.force ?? false);
-			settings = appendSettings(appendTo, { ...options, delimiter: delimiterGiven });
-			if (!options.allowDuplicateInput) {
-				const same = earlierInput(appendTo, { path: input, bytes: size, mtime });
-				if (same) throw duplicateError(input, appendTo, same);
+			appendTo = await openAppendTarget(outDir, o.input, o.force);
+			o = { ...o, ...appendSettings(appendTo, options, o.delimiter) };
+			if (!o.allowDuplicateInput) {
+				const same = earlierInput(appendTo, { path: o.input, bytes: st.size, mtime: st.mtime.toISOString() });
+				if (same) throw duplicateError(o.input, appendTo, same);
 			}
 		}
-		const head = await readHead(fh, size, input, settings.delimiter, maxChunkBytes);
-		const plan = planColumns(head.rawNames, settings.mapping, settings.partitionBy, input);
-		if (options.strictUtf8 && head.names.some((n, i) => bytesOf(n) !== head.rawNames[i])) {
-			throw new SweepError('invalid-utf8', `${input}: the header (line 1) holds bytes that are not valid UTF-8.`, {
-				file: input,
+		const head = await readHead(fh, st.size, o.input, o.delimiter, o.maxChunkBytes);
+		const plan = planColumns(head.rawNames, o.mapping, o.partitionBy, o.input);
+		if (o.strictUtf8 && head.names.some((n, i) => bytesOf(n) !== head.rawNames[i])) {
+			throw new SweepError('invalid-utf8', `${o.input}: the header (line 1) holds bytes that are not valid UTF-8.`, {
+				file: o.input,
 				line: 1,
 			});
 		}
-		const orders = settings.ordersFile ? await loadOrders(settings.ordersFile, settings.mapping, plan.keySpecs) : null;
-		if (appendTo) checkAppendColumns(appendTo, input, plan, orders);
+		const orders = o.ordersFile ? await loadOrders(o.ordersFile, o.mapping, plan.keySpecs) : null;
+		if (appendTo) checkAppendColumns(appendTo, o.input, plan, orders);
 		// An appended file's last record, if it lacks a line ending, gets the output's (the first input's header's).
 		const eol = appendTo ? appendTo.manifest.eol : head.eol;
 		const init: WorkerInit = {
@@ -210,132 +260,115 @@ export async function extract(options: ExtractOptions, hooks: ExtractHooks = {})
 			priceIndex: plan.priceIndex,
 			quantityIndex: plan.quantityIndex,
 			orders: orders ? orders.keys : null,
-			strictUtf8: options.strictUtf8 ?? false,
+			strictUtf8: o.strictUtf8,
 			eol,
 		};
-		// Started now, so that a worker's start-up overlaps preparing the output (and a pending configuration).
-		pool = new WorkerPool({
-			size: pending ? 1 : workers,
+		// The pool's one owner. Started now, so that a worker's start-up overlaps preparing the output (and a
+		// pending configuration); destroyed as soon as the pipeline is over, before the manifest is written.
+		const pool = new WorkerPool({
+			size: o.figures instanceof Promise ? 1 : o.figures.workers,
 			init,
-			script: options.workerScript,
-			resourceLimits: options.workerResourceLimits,
+			script: o.workerScript,
+			resourceLimits: o.workerResourceLimits,
 		});
-		let outPlan: OutputPlan;
-		if (appendTo) {
-			await checkAppendSpace(appendTo.outDir, size - head.dataStart);
-			// An append writes in place; the journal makes it all or nothing.
-			outPlan = { outDir: appendTo.outDir, tmpDir: appendTo.outDir, id: '' };
-		} else {
-			outPlan = await prepareOutput(options.outDir ?? defaultOutDir(input), {
-				force: options.force ?? false,
-				input,
-				inputBytes: size - head.dataStart,
-			});
-		}
-		// The input's SHA-256, in a thread of its own while the pipeline reads the file.
-		hasher = hashFile(fh.fd, size);
-		if (signal?.aborted) {
-			if (!appendTo) await discardOutput(outPlan);
-			throw abortedError();
-		}
-		let journal: AppendJournal | null = null;
-		let committed = false;
+		let figures: Figures;
+		let run: PipelineResult;
 		try {
-			if (appendTo) journal = await AppendJournal.begin(appendTo.outDir, appendTo.manifestSha256, appendTo.sizes);
-			if (pending) {
-				const settled = await pending;
-				workers = positiveInt(settled.workers, 'workers');
-				chunkSize = positiveInt(settled.chunkSize, 'chunk size');
-				configSources = settled.configSources ?? configSources;
-				pool.grow(workers);
+			if (appendTo) {
+				await checkAppendSpace(appendTo.outDir, st.size - head.dataStart);
+				if (signal?.aborted) throw abortedError();
+				// An append writes in place; its journal makes it all or nothing.
+				outPlan = { outDir: appendTo.outDir, tmpDir: appendTo.outDir, id: '' };
+				journal = await AppendJournal.begin(appendTo.outDir, appendTo.manifestSha256, appendTo.sizes);
+			} else {
+				outPlan = await prepareOutput(o.outDir, {
+					force: o.force,
+					input: o.input,
+					inputBytes: st.size - head.dataStart,
+				});
 			}
-			const run = await runPipeline({
+			// The input's SHA-256, in a thread of its own, while the pipeline reads the same file.
+			hasher = hashFile(fh.fd, st.size);
+			if (signal?.aborted) throw abortedError();
+			figures = await o.figures;
+			pool.grow(figures.workers);
+			run = await runPipeline({
 				pool,
 				fh,
-				input,
-				size,
+				size: st.size,
 				head,
+				plan,
 				init,
 				outPlan,
-				workers,
-				chunkSize,
-				maxChunkBytes,
-				maxPartitions,
-				maxRejects,
-				header: formatHeader(plan.rawColumns, head.delimiter, eol),
-				extension: extensionOf(appendTo ? appendTo.manifest.source.path : input),
-				options,
-				signal,
-				onProgress,
+				o,
+				figures,
+				hooks,
 				started,
 				base: appendTo,
 				journal,
 			});
-			// The file must be what it was when we started: same size, same modification time.
-			const after = await fh.stat();
-			const now = await stat(input).catch(() => null);
-			const hash = await abortable(hasher.result, signal);
-			if (after.size !== size || after.mtimeMs !== st.mtimeMs || !now || now.ino !== st.ino || hash.bytes !== size) {
-				throw new SweepError(
-					'file-changed',
-					`${input} changed while it was read (size ${size} → ${after.size}); the output was ${appendTo ? 'put back as it was' : 'discarded'}. Run again once the file is complete.`,
-					{ file: input },
-				);
-			}
-			if (appendTo && !options.allowDuplicateInput) {
-				const same = earlierInput(appendTo, { sha256: hash.sha256 });
-				if (same) throw duplicateError(input, appendTo, same);
-			}
-			const manifest = buildManifest({
-				input,
-				size,
-				head,
-				plan,
-				orders,
-				mapping: settings.mapping,
-				workers,
-				chunkSize,
-				configSources,
-				startedAt,
-				started,
-				run,
-				eol,
-				base: appendTo?.manifest ?? null,
-				entry: {
-					path: input,
-					bytes: size,
-					mtime,
-					sha256: hash.sha256,
-					rowsRead: run.rowsRead,
-					rowsWritten: run.rowsWritten,
-					rowsRejected: run.rowsRejected,
-					rowsFilteredOut: run.rowsFilteredOut,
-					rejects: run.rowsRejected,
-				},
-			});
-			if (signal?.aborted) throw abortedError();
-			const text = `${JSON.stringify(manifest, null, 2)}\n`;
-			if (appendTo && journal) {
-				// The commit: the new manifest replaces the old one in one rename, after every appended byte is on disk.
-				await writeDurably(appendTo.outDir, MANIFEST, MANIFEST_NEXT, text);
-				committed = true;
-				// If the journal cannot be removed now, the next run sees the new manifest and removes it.
-				await journal.finish().catch(() => undefined);
-			} else {
-				await writeFile(path.join(outPlan.tmpDir, MANIFEST), text);
-				if (signal?.aborted) throw abortedError();
-				await commitOutput(outPlan);
-			}
-			return { ...manifest, outDir: outPlan.outDir };
-		} catch (e) {
-			if (journal && !committed) await rollBack(journal, outPlan.outDir, e);
-			else if (!appendTo) await discardOutput(outPlan);
-			if (signal?.aborted) throw abortedError();
-			throw wrapIoError(e, appendTo !== null);
+		} finally {
+			await pool.destroy();
 		}
+		await checkUnchanged(fh, o.input, st, appendTo !== null);
+		const hash: FileHash = await abortable(hasher.result, signal);
+		if (hash.bytes !== st.size) {
+			throw new SweepError(
+				'file-changed',
+				`${o.input} changed while it was read (it shrank); run again once it is complete.`,
+				{
+					file: o.input,
+				},
+			);
+		}
+		if (appendTo && !o.allowDuplicateInput) {
+			const same = earlierInput(appendTo, { sha256: hash.sha256 });
+			if (same) throw duplicateError(o.input, appendTo, same);
+		}
+		const manifest = buildManifest({
+			o,
+			size: st.size,
+			head,
+			plan,
+			orders,
+			figures,
+			started,
+			run,
+			eol,
+			base: appendTo?.manifest ?? null,
+			entry: {
+				path: o.input,
+				bytes: st.size,
+				mtime: st.mtime.toISOString(),
+				sha256: hash.sha256,
+				rowsRead: run.rowsRead,
+				rowsWritten: run.rowsWritten,
+				rowsRejected: run.rowsRejected,
+				rowsFilteredOut: run.rowsFilteredOut,
+				rejects: run.rowsRejected,
+			},
+		});
+		if (signal?.aborted) throw abortedError();
+		const text = `${JSON.stringify(manifest, null, 2)}\n`;
+		if (journal) {
+			// The commit: the new manifest replaces the old one in one rename, once every appended byte is on disk.
+			await writeDurably(outPlan.outDir, MANIFEST_FILE, MANIFEST_NEXT_FILE, text);
+			committed = true;
+			// If the journal cannot be removed now, the next run sees the new manifest and removes it.
+			await journal.finish().catch(() => undefined);
+		} else {
+			await writeFile(path.join(outPlan.tmpDir, MANIFEST_FILE), text);
+			if (signal?.aborted) throw abortedError();
+			await commitOutput(outPlan);
+		}
+		return { ...manifest, outDir: outPlan.outDir };
+	} catch (e) {
+		if (outPlan === undefined) throw e;
+		if (journal && !committed) await rollBack(journal, outPlan.outDir, e);
+		else if (!o.append) await discardOutput(outPlan);
+		if (signal?.aborted) throw abortedError();
+		throw wrapIoError(e, o.append);
 	} finally {
-		// The pipeline destroys the pool when it ends; this covers every way out before it ran.
-		await pool?.destroy();
 		await hasher?.stop();
 		await fh.close();
 	}
@@ -352,6 +385,39 @@ async function rollBack(journal: AppendJournal, outDir: string, cause: unknown):
 			'io',
 			`${first} Putting ${outDir} back as it was failed too (${why}); the next Sweep run on that folder will do it.`,
 			{ file: outDir, cause },
+		);
+	}
+}
+
+/** Opens the input for reading; a missing, empty or unreadable input (or a folder) is an input error. */
+async function openInput(input: string): Promise<{ fh: FileHandle; st: Stats }> {
+	const st = await stat(input).catch((e: NodeJS.ErrnoException) => {
+		throw new SweepError(
+			'input-missing',
+			e.code === 'ENOENT' ? `${input} does not exist.` : `Cannot read ${input}: ${describeFsError(e)}.`,
+			{ file: input, cause: e },
+		);
+	});
+	if (st.isDirectory()) throw new SweepError('input-missing', `${input} is a folder, not a CSV file.`, { file: input });
+	if (st.size === 0) {
+		throw new SweepError('input-empty', `${input} is empty: there is no header to read.`, { file: input });
+	}
+	try {
+		return { fh: await open(input, 'r'), st };
+	} catch (e) {
+		throw new SweepError('input-missing', `Cannot read ${input}: ${describeFsError(e)}.`, { file: input, cause: e });
+	}
+}
+
+/** The file must be what it was when the run started: same size, same modification time, same inode. */
+async function checkUnchanged(fh: FileHandle, input: string, st: Stats, append = false): Promise<void> {
+	const after = await fh.stat();
+	const now = await stat(input).catch(() => null);
+	if (after.size !== st.size || after.mtimeMs !== st.mtimeMs || !now || now.ino !== st.ino) {
+		throw new SweepError(
+			'file-changed',
+			`${input} changed while it was read (size ${st.size} → ${after.size}); the output was ${append ? 'put back as it was' : 'discarded'}. Run again once the file is complete.`,
+			{ file: input },
 		);
 	}
 }
@@ -375,24 +441,17 @@ function wrapIoError(e: unknown, append = false): unknown {
 }
 
 interface PipelineArgs {
-	/** Started by extract(); destroyed here once the pipeline is done. */
+	/** Owned by extract(), which destroys it. */
 	pool: WorkerPool;
 	fh: FileHandle;
-	input: string;
 	size: number;
 	head: FileHead;
+	plan: ColumnPlan;
 	init: WorkerInit;
 	outPlan: OutputPlan;
-	workers: number;
-	chunkSize: number;
-	maxChunkBytes: number;
-	maxPartitions: number;
-	maxRejects: number | null;
-	header: Buffer;
-	extension: string;
-	options: ExtractOptions;
-	signal?: AbortSignal;
-	onProgress?: ExtractHooks['onProgress'];
+	o: ExtractSettings;
+	figures: Figures;
+	hooks: ExtractHooks;
 	started: number;
 	/** The output an append adds to (its partitions come first, its files grow), or null. */
 	base: AppendBase | null;
@@ -416,195 +475,241 @@ interface PipelineResult {
  * size however large the file.
  */
 async function runPipeline(a: PipelineArgs): Promise<PipelineResult> {
-	const pool = a.pool;
-	const writer = new PartitionWriter(a.outPlan.tmpDir, a.options.maxOpenFiles ?? 512);
-	const namer = new FileNamer(a.extension);
-	const byKey = new Map<string, PartitionState>();
-	const partitions: PartitionState[] = [];
-	let rejectsId = -1;
-	if (a.journal) {
-		const journal = a.journal;
-		writer.beforeCreate = (names) => journal.willCreate(names);
-	}
-	if (a.base) {
-		// The output's partitions, in its order, with their files, counts and stats: an append goes on from there.
-		for (const m of a.base.manifest.partitions) {
-			if (m.file === null) continue;
-			const parts = partsOf(m);
-			const file = namer.name(parts);
-			if (file !== m.file) {
-				throw new SweepError(
-					'manifest-invalid',
-					`Cannot append: ${MANIFEST} in ${a.base.outDir} names the file of key ${JSON.stringify(m.key)} ${m.file}, but Sweep names it ${file} (was the manifest edited?).`,
-					{ file: path.join(a.base.outDir, MANIFEST) },
-				);
-			}
-			const size = a.base.sizes[file];
-			const p: PartitionState = {
-				id: writer.addExisting(file, size),
-				parts,
-				file,
-				rows: m.rows,
-				stats: statsFrom(m.stats),
-				bytes: size,
-			};
-			byKey.set(encodeKey(parts), p);
-			partitions.push(p);
-		}
-		if (a.base.manifest.rejects !== null) rejectsId = writer.addExisting(REJECTS, a.base.sizes[REJECTS]);
-	}
-	const totals = { rowsRead: 0, rowsWritten: 0, rowsRejected: 0, rowsFilteredOut: 0 };
-	let committedBytes = a.head.dataStart;
-	/** Line of the next chunk to commit (workers number lines within their chunk). */
-	let line = a.head.dataLine;
-	/** File offset of each chunk not yet committed, to name the line of a worker's data error. */
-	const chunkOffsets = new Map<number, number>();
-	let lastProgress = 0;
-	const progress = (force: boolean) => {
-		if (!a.onProgress) return;
-		const now = Date.now();
-		if (!force && now - lastProgress < 200) return;
-		lastProgress = now;
-		a.onProgress({
-			bytesRead: committedBytes,
-			totalBytes: a.size,
-			rowsRead: totals.rowsRead,
-			partitions: partitions.length,
-			elapsedMs: now - a.started,
-		});
-	};
-
-	const commit = async (chunk: Chunk, done: ChunkDone) => {
-		const startLine = line;
-		const data = new Uint8Array(done.data);
-		for (const b of done.buckets) {
-			let p = byKey.get(b.key);
-			if (p === undefined) {
-				if (partitions.length >= a.maxPartitions) {
-					throw new SweepError(
-						'max-partitions',
-						`More than ${a.maxPartitions} partitions (at line ${startLine} or after); is the partition column right? Raise the limit with --max-partitions.`,
-						{ file: a.input },
-					);
-				}
-				const file = namer.name(b.parts);
-				p = { id: writer.add(file, a.header), parts: b.parts, file, rows: 0, stats: emptyStats(), bytes: 0 };
-				byKey.set(b.key, p);
-				partitions.push(p);
-			}
-			p.rows += b.rows;
-			mergeStats(p.stats, b.stats);
-			writer.append(p.id, data.subarray(b.offset, b.offset + b.length));
-			totals.rowsWritten += b.rows;
-		}
-		if (done.rejects.length > 0) {
-			if (rejectsId < 0) rejectsId = writer.add(REJECTS, Buffer.from('line,reason,raw\n'));
-			const raw = new Uint8Array(done.rejectData);
-			for (const r of done.rejects) r.line += startLine;
-			const lines = done.rejects.map((r) =>
-				Buffer.concat([
-					Buffer.from(`${r.line},"${r.reason.replaceAll('"', '""')}",`, 'utf8'),
-					quoted(raw.subarray(r.start, r.end)),
-					Buffer.from('\n'),
-				]),
-			);
-			writer.append(rejectsId, Buffer.concat(lines));
-			totals.rowsRejected += done.rejects.length;
-			if (a.maxRejects !== null && totals.rowsRejected > a.maxRejects) {
-				throw new SweepError(
-					'max-rejects',
-					`Stopped: more than ${a.maxRejects} rejected records (the last on line ${done.rejects[done.rejects.length - 1].line}: ${done.rejects[done.rejects.length - 1].reason}).`,
-					{ file: a.input, line: done.rejects[done.rejects.length - 1].line },
-				);
-			}
-		}
-		totals.rowsRead += done.rowsRead;
-		totals.rowsFilteredOut += done.rowsFilteredOut;
-		committedBytes = chunk.endOffset;
-		line += done.lines;
-		chunkOffsets.delete(chunk.seq);
-		chunkBuffers.give(done.input);
-		written.push(done.data);
-		if (writer.full) {
-			await writer.flush();
-			for (const b of written.splice(0)) resultBuffers.give(b);
-		}
-		progress(false);
-	};
-
-	// Chunks in flight (read, being processed, or waiting to be committed), oldest first.
-	const inFlight: { chunk: Chunk; result: Promise<ChunkDone> }[] = [];
-	const maxInFlight = a.workers * 2 + 1;
-	const chunkBuffers = new BufferPool(maxInFlight + 1);
-	// Result buffers circulate: one per chunk in flight, plus those the writer holds until its next flush. Each task
-	// carries at most one back to a worker, so workers only make a new one while the circulation is still growing.
-	const resultBuffers = new BufferPool(maxInFlight + 4);
-	/** Result buffers whose bytes the writer still holds (free again after its next flush). */
-	const written: ArrayBuffer[] = [];
-	const internal = new AbortController();
-	const onAbort = () => internal.abort();
-	a.signal?.addEventListener('abort', onAbort, { once: true });
-	if (a.signal?.aborted) internal.abort(); // aborted while the file was opened and the output prepared
+	const signal = a.hooks.signal ?? new AbortController().signal;
+	const committer = new Committer(a, signal);
 	try {
 		const chunks = readChunks(a.fh, {
-			file: a.input,
+			file: a.o.input,
 			start: a.head.dataStart,
 			size: a.size,
 			startLine: a.head.dataLine,
 			delimiter: a.init.delimiter,
-			chunkSize: a.chunkSize,
-			maxChunkBytes: a.maxChunkBytes,
-			signal: internal.signal,
-			buffers: chunkBuffers,
+			chunkSize: a.figures.chunkSize,
+			maxChunkBytes: a.o.maxChunkBytes,
+			signal,
+			buffers: committer.chunkBuffers,
 		});
 		for await (const chunk of chunks) {
-			if (internal.signal.aborted) throw abortedError();
-			const meta = { ...chunk, bytes: new ArrayBuffer(0) };
-			chunkOffsets.set(chunk.seq, chunk.fileOffset);
-			const result = pool.run({
-				type: 'chunk',
-				seq: chunk.seq,
-				bytes: chunk.bytes,
-				offset: chunk.offset,
-				length: chunk.length,
-				spare: resultBuffers.drain(1),
-				isLast: chunk.isLast,
-			});
-			result.catch(() => undefined); // observed when its turn comes
-			inFlight.push({ chunk: meta, result });
-			while (inFlight.length >= maxInFlight) {
-				const next = inFlight.shift()!;
-				await commit(next.chunk, await abortable(next.result, internal.signal));
-			}
+			if (signal.aborted) throw abortedError();
+			committer.dispatch(chunk);
+			await committer.drain(committer.maxInFlight - 1);
 		}
-		if (internal.signal.aborted) throw abortedError();
-		while (inFlight.length > 0) {
-			const next = inFlight.shift()!;
-			await commit(next.chunk, await abortable(next.result, internal.signal));
-		}
-		// An append's bytes must be on disk before its manifest commits them.
-		await writer.close(a.base !== null);
-		progress(true);
+		if (signal.aborted) throw abortedError();
+		await committer.drain(0);
+		return await committer.close();
 	} catch (e) {
-		await writer.closeHandles();
-		if (e instanceof ChunkLineError) {
-			const at = chunkOffsets.get(e.seq);
-			const fileLine =
-				at === undefined ? undefined : (await lineAt(a.fh, a.head.dataStart, a.head.dataLine, at)) + e.line;
-			const where = fileLine === undefined ? `in ${a.input}` : `on line ${fileLine} of ${a.input}`;
+		throw await committer.fail(e);
+	}
+}
+
+/**
+ * Commits chunk results strictly in file order: names new partitions, appends each partition's bytes to its file,
+ * writes rejects, keeps the totals and the line count, and recycles the buffers. It holds the chunks in flight
+ * (read, being processed, or waiting for their turn), oldest first.
+ */
+class Committer {
+	readonly maxInFlight: number;
+	/** Chunk buffers: one per chunk in flight, plus the one being read. */
+	readonly chunkBuffers: BufferPool;
+	/**
+	 * Result buffers circulate: one per chunk in flight, plus those the writer holds until its next flush. Each task
+	 * carries at most one back to a worker, so workers only make a new one while the circulation is still growing.
+	 */
+	private readonly resultBuffers: BufferPool;
+	/** Result buffers whose bytes the writer still holds (free again after its next flush). */
+	private readonly written: ArrayBuffer[] = [];
+	private readonly inFlight: { chunk: Chunk; result: Promise<ChunkDone> }[] = [];
+	/** File offset of each chunk not yet committed, to name the line of a worker's data error. */
+	private readonly chunkOffsets = new Map<number, number>();
+	private readonly writer: PartitionWriter;
+	private readonly namer: FileNamer;
+	private readonly header: Buffer;
+	private readonly byKey = new Map<string, PartitionState>();
+	private readonly partitions: PartitionState[] = [];
+	private rejectsId = -1;
+	private readonly totals = { rowsRead: 0, rowsWritten: 0, rowsRejected: 0, rowsFilteredOut: 0 };
+	private committedBytes: number;
+	/** Line of the next chunk to commit (workers number lines within their chunk). */
+	private line: number;
+	private lastProgress = 0;
+
+	constructor(
+		private readonly a: PipelineArgs,
+		private readonly signal: AbortSignal,
+	) {
+		this.maxInFlight = a.figures.workers * 2 + 1;
+		this.chunkBuffers = new BufferPool(this.maxInFlight + 1);
+		this.resultBuffers = new BufferPool(this.maxInFlight + 4);
+		this.writer = new PartitionWriter(a.outPlan.tmpDir, a.o.maxOpenFiles);
+		this.namer = new FileNamer(extensionOf(a.base ? a.base.manifest.source.path : a.o.input));
+		this.header = formatHeader(a.plan.rawColumns, a.head.delimiter, a.init.eol as '\n' | '\r\n');
+		this.committedBytes = a.head.dataStart;
+		this.line = a.head.dataLine;
+		if (a.journal) {
+			const journal = a.journal;
+			this.writer.beforeCreate = (names) => journal.willCreate(names);
+		}
+		if (a.base) this.continueFrom(a.base);
+	}
+
+	/** An append goes on from the output's partitions (in its order, with their files, counts and stats). */
+	private continueFrom(base: AppendBase): void {
+		for (const m of base.manifest.partitions) {
+			if (m.file === null) continue;
+			const parts = partsOf(m);
+			const file = this.namer.name(parts);
+			if (file !== m.file) {
+				throw new SweepError(
+					'manifest-invalid',
+					`Cannot append: ${MANIFEST_FILE} in ${base.outDir} names the file of key ${JSON.stringify(m.key)} ${m.file}, but Sweep names it ${file} (was the manifest edited?).`,
+					{ file: path.join(base.outDir, MANIFEST_FILE) },
+				);
+			}
+			const size = base.sizes[file];
+			const id = this.writer.addExisting(file, size);
+			const p: PartitionState = { id, parts, file, rows: m.rows, stats: statsFrom(m.stats), bytes: size };
+			this.byKey.set(encodeKey(parts), p);
+			this.partitions.push(p);
+		}
+		if (base.manifest.rejects !== null) {
+			this.rejectsId = this.writer.addExisting(REJECTS_FILE, base.sizes[REJECTS_FILE]);
+		}
+	}
+
+	/** Hands a chunk to the pool; its result is committed by a later drain(). */
+	dispatch(chunk: Chunk): void {
+		this.chunkOffsets.set(chunk.seq, chunk.fileOffset);
+		const result = this.a.pool.run({
+			type: 'chunk',
+			seq: chunk.seq,
+			bytes: chunk.bytes,
+			offset: chunk.offset,
+			length: chunk.length,
+			spare: this.resultBuffers.drain(1),
+			isLast: chunk.isLast,
+		});
+		result.catch(() => undefined); // observed when its turn comes
+		this.inFlight.push({ chunk: { ...chunk, bytes: new ArrayBuffer(0) }, result });
+	}
+
+	/** Commits the oldest chunks, in order, until at most `keep` are in flight. */
+	async drain(keep: number): Promise<void> {
+		while (this.inFlight.length > keep) {
+			const next = this.inFlight.shift()!;
+			await this.commit(next.chunk, await abortable(next.result, this.signal));
+		}
+	}
+
+	private async commit(chunk: Chunk, done: ChunkDone): Promise<void> {
+		const startLine = this.line;
+		this.addBuckets(done, startLine);
+		if (done.rejects.length > 0) this.addRejects(done, startLine);
+		this.totals.rowsRead += done.rowsRead;
+		this.totals.rowsFilteredOut += done.rowsFilteredOut;
+		this.committedBytes = chunk.endOffset;
+		this.line += done.lines;
+		this.chunkOffsets.delete(chunk.seq);
+		this.chunkBuffers.give(done.input);
+		this.written.push(done.data);
+		if (this.writer.full) {
+			await this.writer.flush();
+			for (const b of this.written.splice(0)) this.resultBuffers.give(b);
+		}
+		this.progress(false);
+	}
+
+	private addBuckets(done: ChunkDone, startLine: number): void {
+		const data = new Uint8Array(done.data);
+		const max = this.a.o.maxPartitions;
+		for (const b of done.buckets) {
+			let p = this.byKey.get(b.key);
+			if (p === undefined) {
+				if (this.partitions.length >= max) {
+					throw new SweepError(
+						'max-partitions',
+						`More than ${max} partitions (at line ${startLine} or after); is the partition column right? Raise the limit with --max-partitions.`,
+						{ file: this.a.o.input },
+					);
+				}
+				const file = this.namer.name(b.parts);
+				const id = this.writer.add(file, this.header);
+				p = { id, parts: b.parts, file, rows: 0, stats: emptyStats(), bytes: 0 };
+				this.byKey.set(b.key, p);
+				this.partitions.push(p);
+			}
+			p.rows += b.rows;
+			mergeStats(p.stats, b.stats);
+			this.writer.append(p.id, data.subarray(b.offset, b.offset + b.length));
+			this.totals.rowsWritten += b.rows;
+		}
+	}
+
+	private addRejects(done: ChunkDone, startLine: number): void {
+		if (this.rejectsId < 0) this.rejectsId = this.writer.add(REJECTS_FILE, Buffer.from('line,reason,raw\n'));
+		const raw = new Uint8Array(done.rejectData);
+		for (const r of done.rejects) r.line += startLine;
+		const lines = done.rejects.map((r) =>
+			Buffer.concat([
+				Buffer.from(`${r.line},"${r.reason.replaceAll('"', '""')}",`, 'utf8'),
+				quoted(raw.subarray(r.start, r.end)),
+				Buffer.from('\n'),
+			]),
+		);
+		this.writer.append(this.rejectsId, Buffer.concat(lines));
+		this.totals.rowsRejected += done.rejects.length;
+		const max = this.a.o.maxRejects;
+		if (max !== null && this.totals.rowsRejected > max) {
+			const last = done.rejects[done.rejects.length - 1];
 			throw new SweepError(
-				'invalid-utf8',
-				`Stopped: ${e.what} ${where} (run without strict UTF-8 to pass such bytes through).`,
-				{ file: a.input, line: fileLine },
+				'max-rejects',
+				`Stopped: more than ${max} rejected records (the last on line ${last.line}: ${last.reason}).`,
+				{ file: this.a.o.input, line: last.line },
 			);
 		}
-		throw e;
-	} finally {
-		a.signal?.removeEventListener('abort', onAbort);
-		await pool.destroy();
 	}
-	for (const p of partitions) p.bytes = writer.size(p.id);
-	return { partitions, ...totals, rejectsBytes: rejectsId < 0 ? null : writer.size(rejectsId) };
+
+	/** Progress for the hooks, at most every 200 ms unless `force`. */
+	private progress(force: boolean): void {
+		const onProgress = this.a.hooks.onProgress;
+		if (!onProgress) return;
+		const now = Date.now();
+		if (!force && now - this.lastProgress < 200) return;
+		this.lastProgress = now;
+		onProgress({
+			bytesRead: this.committedBytes,
+			totalBytes: this.a.size,
+			rowsRead: this.totals.rowsRead,
+			partitions: this.partitions.length,
+			elapsedMs: now - this.a.started,
+		});
+	}
+
+	/** Writes out what is left and closes the files, once every chunk is committed. */
+	async close(): Promise<PipelineResult> {
+		// An append's bytes must be on disk before its manifest commits them.
+		await this.writer.close(this.a.base !== null);
+		this.progress(true);
+		for (const p of this.partitions) p.bytes = this.writer.size(p.id);
+		const rejectsBytes = this.rejectsId < 0 ? null : this.writer.size(this.rejectsId);
+		return { partitions: this.partitions, ...this.totals, rejectsBytes };
+	}
+
+	/** Closes the files after a failure; the error to throw (a worker's data error names the file's line). */
+	async fail(e: unknown): Promise<unknown> {
+		await this.writer.closeHandles();
+		if (!(e instanceof ChunkLineError)) return e;
+		const at = this.chunkOffsets.get(e.seq);
+		const head = this.a.head;
+		const fileLine =
+			at === undefined ? undefined : (await lineAt(this.a.fh, head.dataStart, head.dataLine, at)) + e.line;
+		const input = this.a.o.input;
+		const where = fileLine === undefined ? `in ${input}` : `on line ${fileLine} of ${input}`;
+		return new SweepError(
+			'invalid-utf8',
+			`Stopped: ${e.what} ${where} (run without strict UTF-8 to pass such bytes through).`,
+			{ file: input, line: fileLine },
+		);
+	}
 }
 
 /** Rejects as soon as `signal` aborts, so a cancel never waits for a chunk to finish. */
@@ -628,16 +733,12 @@ function abortable<T>(p: Promise<T>, signal: AbortSignal | undefined): Promise<T
 }
 
 function buildManifest(m: {
-	input: string;
+	o: ExtractSettings;
 	size: number;
 	head: FileHead;
 	plan: ColumnPlan;
 	orders: Orders | null;
-	mapping: Record<string, string>;
-	workers: number;
-	chunkSize: number;
-	configSources: ConfigSources | undefined;
-	startedAt: string;
+	figures: Figures;
 	started: number;
 	run: PipelineResult;
 	eol: '\n' | '\r\n';
@@ -652,7 +753,7 @@ function buildManifest(m: {
 		rows: number;
 		bytes?: number;
 		stats: ChunkStats;
-	}) => {
+	}): ManifestPartition => {
 		const texts = p.parts.map(textOf);
 		const s = p.stats;
 		const out: ManifestPartition = {
@@ -684,13 +785,13 @@ function buildManifest(m: {
 			}
 		});
 	}
-	const sources = m.configSources ?? { workers: 'flag', chunkSize: 'flag' };
+	const sources = m.figures.configSources ?? { workers: 'flag', chunkSize: 'flag' };
 	const b = m.base;
 	const rowsRejected = (b?.rowsRejected ?? 0) + m.run.rowsRejected;
 	return {
 		version: 1,
 		// The first input's (an append keeps it; `inputs` lists them all).
-		source: b ? b.source : { path: m.input, bytes: m.size, header: m.head.names, delimiter: m.head.delimiter },
+		source: b ? b.source : { path: m.o.input, bytes: m.size, header: m.head.names, delimiter: m.head.delimiter },
 		columns: m.plan.columns,
 		partitionBy: m.plan.keySpecs.map((k) => k.spec),
 		orders: b
@@ -698,18 +799,18 @@ function buildManifest(m: {
 			: m.orders
 				? { path: m.orders.path, keys: m.orders.keys.length, keysSha256: ordersSha256(m.orders) }
 				: null,
-		config: { workers: m.workers, chunkSize: m.chunkSize, sources },
+		config: { workers: m.figures.workers, chunkSize: m.figures.chunkSize, sources },
 		rowsRead: (b?.rowsRead ?? 0) + m.run.rowsRead,
 		rowsWritten: (b?.rowsWritten ?? 0) + m.run.rowsWritten,
 		rowsRejected,
 		rowsFilteredOut: (b?.rowsFilteredOut ?? 0) + m.run.rowsFilteredOut,
 		partitions,
-		rejects: rowsRejected > 0 ? REJECTS : null,
+		rejects: rowsRejected > 0 ? REJECTS_FILE : null,
 		...(m.run.rejectsBytes === null ? {} : { rejectsBytes: m.run.rejectsBytes }),
 		inputs: [...(b?.inputs ?? []), m.entry],
 		eol: m.eol,
-		mapping: m.mapping,
-		startedAt: m.startedAt,
+		mapping: { ...m.o.mapping },
+		startedAt: new Date(m.started).toISOString(),
 		durationMs: Date.now() - m.started,
 	};
 }

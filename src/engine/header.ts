@@ -1,7 +1,7 @@
 import type { FileHandle } from 'node:fs/promises';
+import { type PartitionSpec, parsePartitionList, refusal, show } from '../rules';
 import { bomLength, bytesOf, firstRecordEnd, LF, sniffDelimiter, splitRecord, textOf } from './dialect';
 import { SweepError } from './errors';
-import { type KeyColumnSpec, parseKeyColumn } from './keys';
 
 export interface FileHead {
 	/** Bytes of the BOM skipped (0 or 3). */
@@ -89,7 +89,7 @@ export interface ColumnPlan {
 	columns: string[];
 	rawColumns: string[];
 	keyColumns: { index: number; date: boolean; name: string }[];
-	keySpecs: KeyColumnSpec[];
+	keySpecs: PartitionSpec[];
 	timestampIndex: number;
 	priceIndex: number;
 	quantityIndex: number;
@@ -147,8 +147,9 @@ export function planColumns(
 		}
 	}
 	const columnTexts = columns.map(textOf);
-	if (partitionBy.length === 0) throw new SweepError('usage', 'Partition by at least one column.');
-	const keySpecs = partitionBy.map(parseKeyColumn);
+	const parsed = parsePartitionList(partitionBy);
+	if (!parsed.ok) throw new SweepError('usage', refusal('partitionBy', show(partitionBy), parsed.problem));
+	const keySpecs = parsed.value;
 	const keyColumns = keySpecs.map((k) => {
 		const raw = bytesOf(k.column);
 		const index = columns.indexOf(raw);
@@ -166,7 +167,7 @@ export function planColumns(
 				{ file },
 			);
 		}
-		return { index, date: k.date, name: k.column };
+		return { index, date: k.fn === 'date', name: k.column };
 	});
 	const unique = (name: string) => (counts.get(name) === 1 ? columns.indexOf(name) : -1);
 	const quantityIndex = unique('quantity') >= 0 ? unique('quantity') : unique('qty');

@@ -3,6 +3,7 @@
  */
 import { open, stat } from 'node:fs/promises';
 import * as path from 'node:path';
+import { MAX_RECORD_BYTES } from '../rules';
 import { LF, normalizeDelimiter, parseSample } from './dialect';
 import { SweepError } from './errors';
 import { readHead } from './header';
@@ -11,7 +12,6 @@ import type { HeaderInfo } from './types';
 export type { SweepErrorCode, SweepErrorDetails } from './errors';
 export { abortedError, isSweepError, SweepError } from './errors';
 export { defaultOutDir, extract } from './extract';
-export { MANIFEST, REJECTS } from './outputFolder';
 export type * from './types';
 
 /** The header of a file and a few sample records (for pickers), read from disk. */
@@ -22,8 +22,7 @@ export async function inspectHeader(input: string, opts: { delimiter?: string | 
 	if (st.size === 0) throw new SweepError('input-empty', `${file} is empty: there is no header to read.`, { file });
 	const fh = await open(file, 'r');
 	try {
-		const given = opts.delimiter ? normalizeDelimiter(opts.delimiter) : null;
-		const head = await readHead(fh, st.size, file, given, 64 * 1024 * 1024);
+		const head = await readHead(fh, st.size, file, normalizeDelimiter(opts.delimiter), MAX_RECORD_BYTES);
 		const rest = head.sample.subarray(head.dataStart - head.bom);
 		const lastLF = rest.lastIndexOf(LF);
 		const sample = lastLF < 0 ? [] : parseSample(rest.subarray(0, lastLF + 1).toString('utf8'), head.delimiter, 5);

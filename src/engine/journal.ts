@@ -2,8 +2,13 @@ import { createHash } from 'node:crypto';
 import { constants } from 'node:fs';
 import { type FileHandle, link, lstat, open, readFile, rename, rm, unlink } from 'node:fs/promises';
 import * as path from 'node:path';
+import {
+	APPEND_JOURNAL_FILE as JOURNAL,
+	MANIFEST_FILE as MANIFEST,
+	MANIFEST_NEXT_FILE as MANIFEST_NEXT,
+} from '../rules';
 import { SweepError } from './errors';
-import { MANIFEST, pidAlive } from './outputFolder';
+import { pidAlive } from './outputFolder';
 
 /**
  * The append journal, kept next to the output files while an append runs (see docs/append.md). JSON lines: the
@@ -12,9 +17,8 @@ import { MANIFEST, pidAlive } from './outputFolder';
  * appended, and each later line before the files it names exist, so after a crash or a power loss the next run
  * can put every file back exactly as it was: truncate grown files, delete created ones.
  */
-export const JOURNAL = '_append-journal.json';
-/** The new manifest is written here, fsynced, then renamed over `_manifest.json`: the moment an append commits. */
-export const MANIFEST_NEXT = '_manifest.json.next';
+export { JOURNAL };
+
 const JOURNAL_NEXT = '_append-journal.json.next';
 
 interface JournalHead {

@@ -11,21 +11,6 @@ export function encodeKey(parts: readonly string[]): string {
 	return key;
 }
 
-/** A partition column: a plain output column, or the trading day of one (`date(COL)`). */
-export interface KeyColumnSpec {
-	/** The name as the user wrote it: `symbol` or `date(timestamp)`. */
-	spec: string;
-	/** The output column it reads. */
-	column: string;
-	/** True for `date(COL)`: the key is the `YYYY-MM-DD` that starts the value. */
-	date: boolean;
-}
-
-export function parseKeyColumn(spec: string): KeyColumnSpec {
-	const m = /^\s*date\((.+)\)\s*$/.exec(spec);
-	return m ? { spec, column: m[1].trim(), date: true } : { spec, column: spec, date: false };
-}
-
 const isDigit = (c: number) => c >= 0x30 && c <= 0x39;
 const AFTER_DAY = new Set([0x54, 0x74, 0x20, 0x5a, 0x2b, 0x2d]); // T t space Z + -
 
@@ -47,9 +32,4 @@ export function startsWithDate(bytes: Uint8Array, s: number, e: number): boolean
 export function datePrefix(value: string): string | null {
 	const bytes = Buffer.from(value, 'latin1');
 	return startsWithDate(bytes, 0, bytes.length) ? value.slice(0, 10) : null;
-}
-
-/** Bytes of a byte string. */
-export function keyBytes(s: string): Buffer {
-	return Buffer.from(s, 'latin1');
 }

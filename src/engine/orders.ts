@@ -1,9 +1,10 @@
 import { readFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { parse } from 'csv-parse/sync';
+import type { PartitionSpec } from '../rules';
 import { bomLength, LF, sniffDelimiter } from './dialect';
 import { SweepError } from './errors';
-import { datePrefix, encodeKey, type KeyColumnSpec } from './keys';
+import { datePrefix, encodeKey } from './keys';
 
 export interface Orders {
 	path: string;
@@ -23,7 +24,7 @@ const MAX_ORDERS_BYTES = 512 * 1024 * 1024;
 export async function loadOrders(
 	file: string,
 	mapping: Readonly<Record<string, string>>,
-	keySpecs: readonly KeyColumnSpec[],
+	keySpecs: readonly PartitionSpec[],
 ): Promise<Orders> {
 	const abs = path.resolve(file);
 	let bytes: Buffer;
@@ -97,7 +98,7 @@ export async function loadOrders(
 		}
 		const values = keySpecs.map((k, j) => {
 			const v = record[indexes[j]];
-			if (!k.date) return v;
+			if (k.fn !== 'date') return v;
 			const day = datePrefix(v);
 			if (day === null) {
 				throw new SweepError(

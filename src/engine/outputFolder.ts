@@ -2,12 +2,9 @@ import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
 import { access, lstat, mkdir, readdir, rename, rm, statfs } from 'node:fs/promises';
 import * as path from 'node:path';
+import { MANIFEST_FILE as MANIFEST } from '../rules';
 import { SweepError } from './errors';
 import { JOURNAL, recoverAppend } from './journal';
-
-/** Sweep's own files in an output folder start with `_`; this one marks a folder as Sweep's. */
-export const MANIFEST = '_manifest.json';
-export const REJECTS = '_rejects.csv';
 
 export interface OutputPlan {
 	/** Where the result will be. */

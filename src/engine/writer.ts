@@ -1,6 +1,7 @@
 import { writevSync } from 'node:fs';
 import { constants, type FileHandle, open } from 'node:fs/promises';
 import * as path from 'node:path';
+import { MAX_OPEN_FILES } from '../rules';
 
 interface Partition {
 	file: string;
@@ -37,7 +38,7 @@ export class PartitionWriter {
 
 	constructor(
 		private readonly dir: string,
-		private maxOpen = 512,
+		private maxOpen = MAX_OPEN_FILES,
 		/** Write everything out once this much is buffered. */
 		private readonly budget = 16 * 1024 * 1024,
 	) {}

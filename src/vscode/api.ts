@@ -2,6 +2,9 @@ import type { ResolvedConfig } from '../config';
 import type { Manifest } from '../engine/types';
 import { activeFolder } from './activeFile';
 import type { Extractions, LastError } from './extraction';
+import type { Previews } from './preview';
+import type { PreviewMessage } from './previewHtml';
+import type { PreviewSnapshot } from './previewPanel';
 import type { StatusBar } from './statusBar';
 import type { SummarySnapshot, SummaryView } from './summaryView';
 import type { SystemConfig } from './systemConfig';
@@ -39,6 +42,12 @@ export interface SweepApi {
 	summary(): SummarySnapshot | undefined;
 	/** Asks the open Summary view to open one of its files, as a click on its row does; false when refused. */
 	openFromSummary(file: string): Promise<boolean>;
+	/** What the open previews show (head, rows loaded, profile, run). */
+	previews(): PreviewSnapshot[];
+	/** Handles a message in the preview of `file` as if its view had posted it (Run, Cancel, …). */
+	previewMessage(file: string, message: PreviewMessage): Promise<PreviewSnapshot | undefined>;
+	/** Resolves when the preview of `file` has finished or stopped its profile. */
+	whenPreviewProfiled(file: string): Promise<PreviewSnapshot | undefined>;
 }
 
 /** Builds the API over the extension's parts. */
@@ -48,8 +57,9 @@ export function createApi(parts: {
 	statusBar: StatusBar;
 	extractions: Extractions;
 	summary: SummaryView;
+	previews: Previews;
 }): SweepApi {
-	const { ui, config, statusBar, extractions, summary } = parts;
+	const { ui, config, statusBar, extractions, summary, previews } = parts;
 	return {
 		statusBar: () => statusBar.snapshot(),
 		config: () => config.resolveFor(activeFolder()?.uri),
@@ -62,5 +72,8 @@ export function createApi(parts: {
 		notifications: () => ui.notices(),
 		summary: () => summary.snapshot(),
 		openFromSummary: (file) => summary.openFile(file),
+		previews: () => previews.snapshots(),
+		previewMessage: (file, message) => previews.message(file, message),
+		whenPreviewProfiled: (file) => previews.whenProfiled(file),
 	};
 }

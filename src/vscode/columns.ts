@@ -1,4 +1,5 @@
 /** Helpers for the partition-column quick pick; plain values, no `vscode`. */
+import { defaultPartitionName, formatPartitionSpec, parsePartitionSpec } from '../rules';
 
 /** One column a user can partition by. */
 export interface ColumnChoice {
@@ -38,16 +39,24 @@ export function columnChoices(
 
 /**
  * `partitionBy` with the missing column replaced by the one picked: `date(ts)` whose `ts` is missing
- * becomes `date(picked)`; when the missing column is not found in the list, the list becomes `[picked]`.
+ * becomes `date(picked)` (a function and an `as` name are kept); when the missing column is not found in
+ * the list, the list becomes `[picked]`. `missing` may be a column or a spec (`date(ts)`).
  */
 export function replacePartitionColumn(partitionBy: readonly string[], missing: string, picked: string): string[] {
-	const inner = (spec: string) => /^date\((.*)\)$/i.exec(spec.trim())?.[1]?.trim();
+	const missingSpec = parsePartitionSpec(missing);
+	const missingColumn = missingSpec.ok ? missingSpec.value.column : missing;
 	const index = partitionBy.findIndex((spec) => {
-		const col = inner(spec);
-		return spec === missing || (col !== undefined && (col === missing || col === inner(missing)));
+		const p = parsePartitionSpec(spec);
+		return spec === missing || (p.ok && p.value.column === missingColumn);
 	});
 	if (index < 0) return [picked];
+	const p = parsePartitionSpec(partitionBy[index]);
 	const next = [...partitionBy];
-	next[index] = inner(partitionBy[index]) !== undefined ? `date(${picked})` : picked;
+	if (!p.ok) next[index] = picked;
+	else {
+		const { fn, buckets, name, column } = p.value;
+		const renamed = name === defaultPartitionName(fn, column) ? defaultPartitionName(fn, picked) : name;
+		next[index] = formatPartitionSpec({ fn, buckets, column: picked, name: renamed });
+	}
 	return next;
 }

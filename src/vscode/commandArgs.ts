@@ -11,6 +11,8 @@ export interface ExtractCommandOptions {
 	savePartitionBy?: boolean;
 	/** Output folder for this run (absolute, or relative to the workspace folder; `${…}` variables work). */
 	outDir?: string;
+	/** Column renames for this run, `{ canonical: source }` (overrides `sweep.columnMapping`). */
+	columnMapping?: Record<string, string>;
 	/** Orders file for this run (path); for `sweep.extract` too, which then keeps matching rows only. */
 	ordersFile?: string;
 	/** The file has unsaved changes: true saves it, false cancels; unset asks. */
@@ -45,6 +47,12 @@ export function parseExtractOptions(raw: unknown): ExtractCommandOptions {
 		o.partitionBy = [raw.partitionBy];
 	}
 	if (typeof raw.savePartitionBy === 'boolean') o.savePartitionBy = raw.savePartitionBy;
+	if (
+		isPlainObject(raw.columnMapping) &&
+		Object.values(raw.columnMapping).every((v) => typeof v === 'string' && v !== '')
+	) {
+		o.columnMapping = { ...(raw.columnMapping as Record<string, string>) };
+	}
 	if (typeof raw.outDir === 'string' && raw.outDir.trim() !== '') o.outDir = raw.outDir;
 	if (typeof raw.ordersFile === 'string' && raw.ordersFile.trim() !== '') o.ordersFile = raw.ordersFile;
 	if (typeof raw.saveDirty === 'boolean') o.saveDirty = raw.saveDirty;

@@ -5,4 +5,5 @@ export enum CommandId {
 	ShowConfiguration = 'sweep.showConfiguration',
 	Redetect = 'sweep.redetect',
 	ShowSummary = 'sweep.showSummary',
+	Preview = 'sweep.preview',
 }

@@ -1,9 +1,5 @@
 import type * as Engine from '../engine';
 
-/** Sweep's own file names in an output folder (the engine's `MANIFEST` / `REJECTS`). */
-export const MANIFEST_FILE = '_manifest.json';
-export const REJECTS_FILE = '_rejects.csv';
-
 let engine: typeof Engine | undefined;
 
 /**

@@ -2,10 +2,11 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { ResolvedConfig } from '../config';
 import { isSweepError, SweepError } from '../engine/errors';
-import type { ExtractOptions, Manifest } from '../engine/types';
+import type { ExtractOptions, ExtractProgress, Manifest } from '../engine/types';
+import { MANIFEST_FILE as MANIFEST, partitionColumnOf, REJECTS_FILE as REJECTS } from '../rules';
 import { columnChoices, replacePartitionColumn } from './columns';
 import type { ExtractCommandOptions } from './commandArgs';
-import { loadEngine, MANIFEST_FILE as MANIFEST, REJECTS_FILE as REJECTS } from './engine';
+import { loadEngine } from './engine';
 import {
 	alreadyRunningMessage,
 	CANCELLED_MESSAGE,
@@ -41,6 +42,10 @@ export interface ExtractRequest {
 	withOrders: boolean;
 	/** Orders file given as the command's second argument. */
 	ordersUri?: vscode.Uri;
+	/** Also told every progress report (the Preview panel shows the run). */
+	onProgress?: (progress: ExtractProgress) => void;
+	/** Cancels this request, as its notification's Cancel does (the Preview panel's Cancel). */
+	signal?: AbortSignal;
 }
 
 /** How the last request ended badly: a SweepError code, `cancelled` (a prompt was declined) or `unexpected`. */
@@ -141,6 +146,8 @@ export class Extractions implements vscode.Disposable {
 			return undefined;
 		}
 		const job: Job = { key, uri: req.uri, name, state: 'asking', abort: new AbortController() };
+		if (req.signal?.aborted) job.abort.abort();
+		req.signal?.addEventListener('abort', () => job.abort.abort(), { once: true });
 		const others = [...this.jobs.values()];
 		this.jobs.set(key, job);
 		try {
@@ -227,7 +234,7 @@ export class Extractions implements vscode.Disposable {
 					input,
 					outDir,
 					partitionBy,
-					mapping: settings.columnMapping,
+					mapping: o.columnMapping ?? settings.columnMapping,
 					ordersFile,
 					delimiter: settings.delimiter,
 					workers: config.workers,
@@ -237,7 +244,7 @@ export class Extractions implements vscode.Disposable {
 				};
 				this.logStart(options, config);
 				try {
-					const manifest = await this.execute(job, options);
+					const manifest = await this.execute(job, options, req.onProgress);
 					manifest.outDir ??= outDir;
 					this.finish(manifest, Date.now() - started, o.notify !== false);
 					return manifest;
@@ -374,7 +381,11 @@ export class Extractions implements vscode.Disposable {
 	}
 
 	/** Runs the engine under the progress notification, the status bar following along. */
-	private async execute(job: Job, options: ExtractOptions): Promise<Manifest> {
+	private async execute(
+		job: Job,
+		options: ExtractOptions,
+		onProgress?: (progress: ExtractProgress) => void,
+	): Promise<Manifest> {
 		const { statusBar } = this.s;
 		statusBar.setRunning(0, job.name);
 		try {
@@ -382,7 +393,10 @@ export class Extractions implements vscode.Disposable {
 				{
 					title: `Sweep: extracting ${job.name}`,
 					signal: job.abort.signal,
-					onProgress: (p) => statusBar.setRunning(percentOf(p), job.name),
+					onProgress: (p) => {
+						statusBar.setRunning(percentOf(p), job.name);
+						onProgress?.(p);
+					},
 				},
 				(signal, report) => loadEngine().extract(options, { signal, onProgress: report }),
 			);
@@ -474,9 +488,9 @@ export class Extractions implements vscode.Disposable {
 	}
 }
 
-/** Whether `column` is one of the partition columns (plain or inside `date(…)`). */
+/** Whether `column` is one of the partition columns (plain or inside a function such as `date(…)`). */
 function isPartitionColumn(partitionBy: readonly string[], column: string): boolean {
-	return partitionBy.some((spec) => spec === column || /^date\((.*)\)$/i.exec(spec.trim())?.[1]?.trim() === column);
+	return partitionBy.some((spec) => spec === column || partitionColumnOf(spec) === column);
 }
 
 function fileKey(uri: vscode.Uri): string {
@@ -485,7 +499,7 @@ function fileKey(uri: vscode.Uri): string {
 }
 
 /** Reveals the output folder: in the OS file manager when local, in the Explorer when remote. */
-async function openFolder(outDir: string, ui: Ui): Promise<void> {
+export async function openFolder(outDir: string, ui: Ui): Promise<void> {
 	const local = vscode.env.remoteName === undefined && vscode.env.uiKind === vscode.UIKind.Desktop;
 	if (local) {
 		await vscode.commands.executeCommand('revealFileInOS', vscode.Uri.file(path.join(outDir, MANIFEST)));

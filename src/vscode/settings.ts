@@ -100,6 +100,21 @@ export class Settings implements vscode.Disposable {
 		return true;
 	}
 
+	/**
+	 * Stores Sweep settings (`{ partitionBy: [...], columnMapping: {...}, … }`, keys without `sweep.`) in the
+	 * workspace settings of the resource's folder, like {@link savePartitionBy}. False when it is in no folder.
+	 */
+	async saveForFolder(resource: vscode.Uri, values: Record<string, unknown>): Promise<boolean> {
+		if (!vscode.workspace.getWorkspaceFolder(resource)) return false;
+		const target =
+			vscode.workspace.workspaceFile === undefined
+				? vscode.ConfigurationTarget.Workspace
+				: vscode.ConfigurationTarget.WorkspaceFolder;
+		const config = vscode.workspace.getConfiguration('sweep', resource);
+		for (const [key, value] of Object.entries(values)) await config.update(key, value, target);
+		return true;
+	}
+
 	dispose(): void {
 		for (const d of this.disposables) d.dispose();
 	}

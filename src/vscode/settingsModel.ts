@@ -1,14 +1,17 @@
 /**
  * Parsing of Sweep's settings into typed values. Plain Node (no `vscode`): `settings.ts` feeds it
  * what `WorkspaceConfiguration.get/inspect` return, tests feed it literals. Parsers accept any JSON
- * and fall back safely, with one sentence per bad value.
+ * and fall back safely, with one sentence per bad value. The rules themselves (what a delimiter or a
+ * partition spec may be) live in src/rules, shared with the CLI and the engine: a value the engine
+ * would refuse is a warning here, never a failed run.
  */
+import { DEFAULT_PARTITION_BY, parseDelimiter as delimiterRule, parsePartitionList, refusal, show } from '../rules';
+
+export { show };
 
 /** Default of `sweep.outputDirectory` (mirrors package.json). */
 // biome-ignore lint/suspicious/noTemplateCurlyInString: VS Code-style variables, expanded by expandVariables.
 export const DEFAULT_OUTPUT_DIRECTORY = '${fileDirname}/processed/${fileBasenameNoExtension}';
-/** Default of `sweep.partitionBy` (mirrors package.json). */
-export const DEFAULT_PARTITION_BY: readonly string[] = ['symbol'];
 
 /** The scopes of `WorkspaceConfiguration.inspect()` Sweep looks at. */
 export interface Inspected {
@@ -84,17 +87,26 @@ export function chooseRestricted(key: string, inspected: Inspected | undefined, 
 	return chosen;
 }
 
-/** `sweep.partitionBy`: a non-empty array of non-empty strings (a single string is taken as one column). */
+/**
+ * `sweep.partitionBy`: a non-empty array of partition specs (a single string is taken as one spec), each valid by
+ * the partition-spec rule; otherwise the default, with a warning.
+ */
 export function parsePartitionBy(raw: unknown): { value: string[]; warning?: string } {
 	if (raw === undefined || raw === null) return { value: [...DEFAULT_PARTITION_BY] };
 	const list = typeof raw === 'string' ? [raw] : raw;
-	if (Array.isArray(list) && list.length > 0 && list.every((c) => typeof c === 'string' && c.trim() !== '')) {
-		return { value: list.map((c: string) => c.trim()) };
+	const fallback = `using ${show(DEFAULT_PARTITION_BY)}`;
+	if (!Array.isArray(list) || list.length === 0 || !list.every((c) => typeof c === 'string')) {
+		return {
+			value: [...DEFAULT_PARTITION_BY],
+			warning: `setting sweep.partitionBy = ${show(raw)} is not a list of column names; ${fallback}`,
+		};
 	}
-	return {
-		value: [...DEFAULT_PARTITION_BY],
-		warning: `setting sweep.partitionBy = ${show(raw)} is not a list of column names; using ${show(DEFAULT_PARTITION_BY)}`,
-	};
+	const checked = parsePartitionList(list);
+	if (!checked.ok) {
+		const warning = `${refusal('setting sweep.partitionBy =', show(raw), checked.problem)}; ${fallback}`;
+		return { value: [...DEFAULT_PARTITION_BY], warning };
+	}
+	return { value: checked.value.map((p) => p.spec) };
 }
 
 /** `sweep.columnMapping`: `{ canonical: source }` with string values; bad entries are dropped. */
@@ -116,19 +128,12 @@ export function parseColumnMapping(raw: unknown): { value: Record<string, string
 	};
 }
 
-/** `sweep.delimiter`: one character; `tab` / `\t` mean TAB; null, empty or `auto` sniff it. */
+/** `sweep.delimiter` by the delimiter rule (null: sniff it); a refused value is sniffed instead, with a warning. */
 export function parseDelimiter(raw: unknown): { value: string | null; warning?: string } {
-	if (raw === undefined || raw === null) return { value: null };
-	if (typeof raw === 'string') {
-		const lower = raw.toLowerCase();
-		if (raw === '' || lower === 'auto') return { value: null };
-		if (lower === 'tab' || raw === '\\t') return { value: '\t' };
-		if ([...raw].length === 1 && raw !== '"' && raw !== '\n' && raw !== '\r') return { value: raw };
-	}
-	return {
-		value: null,
-		warning: `setting sweep.delimiter = ${show(raw)} is not a single character; the delimiter is sniffed instead`,
-	};
+	const checked = delimiterRule(raw);
+	if (checked.ok) return { value: checked.value };
+	const warning = `${refusal('setting sweep.delimiter =', show(raw), checked.problem)}; the delimiter is sniffed instead`;
+	return { value: null, warning };
 }
 
 /** A path setting that may be unset (`sweep.ordersFile`). */
@@ -171,15 +176,6 @@ export function readFileSettings(reader: SettingsReader, trusted: boolean): File
 		warnings,
 		notices,
 	};
-}
-
-/** A value as the user would recognise it from settings.json. */
-export function show(value: unknown): string {
-	try {
-		return JSON.stringify(value) ?? String(value);
-	} catch {
-		return String(value);
-	}
 }
 
 /**

@@ -13,7 +13,14 @@ import { maybeE2eContext, pendingNotes } from './context';
 
 /** Test files for each mode. Restricted Mode needs a workspace that is not trusted: a session of its own. */
 const FILES = {
-	trusted: ['activation.test.js', 'settings.test.js', 'report.test.js', 'extract.test.js', 'cancel.test.js'],
+	trusted: [
+		'activation.test.js',
+		'settings.test.js',
+		'report.test.js',
+		'extract.test.js',
+		'cancel.test.js',
+		'preview.test.js',
+	],
 	restricted: ['restricted.test.js'],
 };
 

@@ -167,8 +167,8 @@ describe('cli: argument parsing', () => {
 		assert.match(usage(['extract', 'a.csv', '--map', '=ticker']), /--map "=ticker"/);
 		assert.match(usage(['extract', 'a.csv', '--map', 's=a', '--map', 's=b']), /--map gives 's' twice/);
 		assert.match(usage(['extract', 'a.csv', '--partition-by', 'a,,b']), /empty column name/);
-		assert.match(usage(['extract', 'a.csv', '--delimiter', ',,']), /one character/);
-		assert.match(usage(['extract', 'a.csv', '--delimiter', '"']), /cannot be used/);
+		assert.match(usage(['extract', 'a.csv', '--delimiter', ',,']), /--delimiter ",," is not one ASCII character/);
+		assert.match(usage(['extract', 'a.csv', '--delimiter', '"']), /--delimiter "\\"" is not one ASCII character/);
 		assert.match(usage(['extract', 'a.csv', '--max-rejects', '-1']), /--max-rejects "-1" is not a whole number >= 0/);
 		assert.match(usage(['extract', 'a.csv', '--max-partitions', '0']), /--max-partitions "0"/);
 		assert.match(usage(['extract', 'a.csv', '--out', '']), /--out needs a path/);

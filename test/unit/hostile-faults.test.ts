@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import { extract } from '../../src/engine';
 import { FIXTURES, requireCli, runCli, writeTrades } from '../fixtures/hostile/env';
 import { checkOutput } from '../fixtures/hostile/oracle';
+import { cannotRunAsUser } from './helpers/cli';
 import { hangGuard, sweepErrorOf } from './helpers/engine';
 import { diffSnapshots, leftovers, makeTmp, removeTmp, snapshot } from './helpers/fsutil';
 
@@ -16,7 +17,6 @@ import { diffSnapshots, leftovers, makeTmp, removeTmp, snapshot } from './helper
  */
 
 const NOBODY = 65534;
-const isRoot = process.getuid?.() === 0;
 
 /** Mounts with `mount ...args`; returns why it could not (null when it did). */
 function tryMount(args: string[]): string | null {
@@ -29,11 +29,9 @@ function unmount(dir: string): void {
 	spawnSync('umount', [dir]);
 }
 
-/** Why the CLI cannot run as another user here (null when it can): root and setpriv are needed. */
+/** Why the CLI cannot run as `nobody` here (null when it can; see cannotRunAsUser). */
 function cannotSwitchUser(): string | null {
-	if (!isRoot) return 'not root: cannot switch to an unprivileged user';
-	const r = spawnSync('setpriv', ['--version']);
-	return r.status === 0 ? null : 'setpriv (util-linux) is not installed';
+	return cannotRunAsUser(NOBODY);
 }
 
 /** Worker threads (and their ports) still alive in this process. */

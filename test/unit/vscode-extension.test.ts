@@ -301,6 +301,7 @@ const vscodeFake = {
 			fake.openDialogCalls.push(options);
 			return fake.openDialog(options);
 		},
+		registerCustomEditorProvider: () => ({ dispose: () => undefined }),
 		createWebviewPanel: (_type: string, title: string, _column: unknown, options: unknown) => {
 			const receive = new EventEmitter<unknown>();
 			const dispose = new EventEmitter<void>();

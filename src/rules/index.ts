@@ -1,0 +1,22 @@
+/**
+ * Sweep's rules, one home each: what a value may be, what it means, and the words used when it is refused. The
+ * CLI, the settings reader and the engine all call these, so they accept and refuse the same values
+ * (docs/rules.md). Plain TypeScript: no `vscode`, no I/O, nothing from the other layers.
+ */
+export { accept, type Checked, refusal, refuse } from './checked';
+export { OVERRIDE_HINT, OVERRIDE_PROBLEM, type Override, parseCount, parseOverride } from './counts';
+export { DELIMITER_NAMES, parseDelimiter, SNIFF_CANDIDATES } from './delimiter';
+export * from './limits';
+export {
+	defaultPartitionName,
+	formatPartitionSpec,
+	PARTITION_FUNCTIONS,
+	type PartitionFn,
+	type PartitionSpec,
+	parsePartitionList,
+	parsePartitionSpec,
+	partitionColumnOf,
+	SUPPORTED_PARTITION_FUNCTIONS,
+	splitPartitionList,
+} from './partitionSpec';
+export { formatCount, show } from './show';
