@@ -46,6 +46,11 @@ export interface ExtractRequest {
 	onProgress?: (progress: ExtractProgress) => void;
 	/** Cancels this request, as its notification's Cancel does (the Preview panel's Cancel). */
 	signal?: AbortSignal;
+	/**
+	 * Append to the existing Sweep output in `options.outDir` (docs/append.md): the output's partition columns and
+	 * orders file apply (no pickers), and settings that would change the output are refused by the engine.
+	 */
+	append?: boolean;
 }
 
 /** How the last request ended badly: a SweepError code, `cancelled` (a prompt was declined) or `unexpected`. */
@@ -224,9 +229,15 @@ export class Extractions implements vscode.Disposable {
 			});
 			if (refusal) throw new SweepError('output-invalid', `Sweep will not write there: ${refusal}.`, { file: outDir });
 
-			const ordersFile = await this.ordersFor(req, settings, ctx, interactive);
+			// An append keeps the output's orders file unless one is given for this run.
+			const ordersFile = req.append
+				? o.ordersFile
+					? resolvePathSetting(o.ordersFile, ctx, 'the ordersFile argument')
+					: null
+				: await this.ordersFor(req, settings, ctx, interactive);
 
-			let partitionBy = o.partitionBy ?? settings.partitionBy;
+			// An append takes the output's partition columns (given ones must agree).
+			let partitionBy = o.partitionBy ?? (req.append ? [] : settings.partitionBy);
 			if (o.partitionBy && o.savePartitionBy) await this.savePartitionBy(req.uri, partitionBy);
 			let force = o.force === true;
 			for (let attempt = 0; ; attempt++) {
@@ -241,6 +252,7 @@ export class Extractions implements vscode.Disposable {
 					chunkSize: config.chunkSize,
 					configSources: config.sources,
 					force,
+					...(req.append ? { append: true, allowDuplicateInput: o.allowDuplicateInput === true } : {}),
 				};
 				this.logStart(options, config);
 				try {
@@ -250,7 +262,7 @@ export class Extractions implements vscode.Disposable {
 					return manifest;
 				} catch (e) {
 					const column = isSweepError(e) && e.code === 'missing-column' ? e.details.column : undefined;
-					if (column !== undefined && o.partitionBy === undefined && interactive && attempt < 8) {
+					if (column !== undefined && o.partitionBy === undefined && !req.append && interactive && attempt < 8) {
 						if (isPartitionColumn(partitionBy, column)) {
 							const pick = await this.pickColumn(req.uri, job.name, settings, column);
 							if (!pick) throw new Declined(`No partition column picked for ${job.name}`);
@@ -259,7 +271,14 @@ export class Extractions implements vscode.Disposable {
 							continue;
 						}
 					}
-					if (isSweepError(e) && e.code === 'output-foreign' && o.force === undefined && interactive && !force) {
+					if (
+						isSweepError(e) &&
+						e.code === 'output-foreign' &&
+						!req.append &&
+						o.force === undefined &&
+						interactive &&
+						!force
+					) {
 						const answer = await ui.ask(foreignOutputQuestion(outDir), undefined, 'Replace');
 						if (answer !== 'Replace') throw new Declined(`Output folder ${outDir} kept; nothing extracted`);
 						force = true;
