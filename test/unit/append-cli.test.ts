@@ -115,7 +115,7 @@ describe('CLI: append under faults', function () {
 		for (let i = 0; i < 8; i++) {
 			reset();
 			const { child, done } = startCli(['extract', day2, '--out', out, '--append', '--workers', '2']);
-			const delay = 150 + Math.floor(rand() * 1500);
+			const delay = 400 + Math.floor(rand() * 4000);
 			setTimeout(() => child.kill('SIGKILL'), delay);
 			const r = await done;
 			const killed = r.signal === 'SIGKILL';
