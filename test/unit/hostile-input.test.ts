@@ -129,7 +129,7 @@ describe('hostile input', () => {
 		});
 
 		// Found by these tests (the header was decoded and re-encoded, turning invalid bytes into U+FFFD, and strictUtf8
-		// did not look at it); fixed in the engine since. SPEC §5: never replaced silently.
+		// did not look at it); fixed in the engine since. README "What Sweep guarantees": invalid UTF-8 is never replaced silently.
 		it("keeps the header's invalid bytes as they are, and stops on them with strictUtf8", async () => {
 			const file = put('in.csv', b('id,na\xffme,symbol\n1,x,A\n'));
 			const outDir = path.join(dir, 'out');
