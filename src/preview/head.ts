@@ -160,21 +160,8 @@ export async function readPreviewHead(
 	opts: { delimiter?: string | null; headBytes?: number; pageRows?: number } = {},
 ): Promise<PreviewHead> {
 	const empty = (size: number, mtimeMs: number, problem: PreviewProblem): PreviewHead => ({
-		file,
-		size,
-		compression: 'none',
-		mtimeMs,
-		headBytes: 0,
-		wholeFile: false,
-		header: [],
-		dataStart: 0,
-		dataLine: 1,
-		rows: [],
-		next: null,
-		headRecords: 0,
-		headRecordBytes: 0,
+		...blankHead(file, size, mtimeMs, { compression: 'none', headBytes: 0, wholeFile: false }),
 		problem,
-		notes: [],
 	});
 	let source: ByteSource;
 	try {
@@ -216,6 +203,29 @@ export async function readPreviewHead(
 	}
 }
 
+/** A preview with nothing read into it yet: what a problem or the head's description starts from. */
+function blankHead(
+	file: string,
+	size: number,
+	mtimeMs: number,
+	read: Pick<PreviewHead, 'compression' | 'headBytes' | 'wholeFile'>,
+): PreviewHead {
+	return {
+		file,
+		size,
+		mtimeMs,
+		...read,
+		header: [],
+		dataStart: 0,
+		dataLine: 1,
+		rows: [],
+		next: null,
+		headRecords: 0,
+		headRecordBytes: 0,
+		notes: [],
+	};
+}
+
 /** The preview of head bytes already read (exported for tests). */
 export async function describeHead(
 	file: string,
@@ -227,22 +237,11 @@ export async function describeHead(
 	opts: { eof?: boolean; compression?: PreviewHead['compression'] } = {},
 ): Promise<PreviewHead> {
 	const wholeFile = opts.eof ?? bytes.length >= size;
-	const base: PreviewHead = {
-		file,
-		size,
+	const base = blankHead(file, size, mtimeMs, {
 		compression: opts.compression ?? 'none',
-		mtimeMs,
 		headBytes: bytes.length,
 		wholeFile,
-		header: [],
-		dataStart: 0,
-		dataLine: 1,
-		rows: [],
-		next: null,
-		headRecords: 0,
-		headRecordBytes: 0,
-		notes: [],
-	};
+	});
 	const scan = await scanHead(bytes, wholeFile ? bytes.length : Number.POSITIVE_INFINITY, file, delimiterGiven);
 	if (!scan.head) return { ...base, problem: scan.problem };
 	const h = scan.head;
