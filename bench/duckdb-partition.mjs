@@ -2,11 +2,15 @@
 /**
  * DuckDB doing the benchmark's job: partition a CSV by a column into one CSV folder per value.
  *
- *   node bench/duckdb-partition.mjs INPUT OUTDIR [--threads 2] [--column symbol] [--compression gzip]
+ *   node bench/duckdb-partition.mjs INPUT OUTDIR [--threads 2] [--column symbol] [--compression gzip] [--by-day]
  *   node bench/duckdb-partition.mjs --probe      (prints DuckDB's version, exits 3 if it cannot load)
  *
  * Runs `COPY (SELECT * FROM read_csv(INPUT, all_varchar=true)) TO OUTDIR (FORMAT CSV, PARTITION_BY (col))`, adding
  * `COMPRESSION gzip` with --compression gzip. A .gz / .zst input is read compressed (DuckDB goes by the name).
+ * `--by-day` writes Sweep's `--layout hive --partition-by symbol,date(timestamp)` layout:
+ * `SELECT *, timestamp[1:10] AS timestamp_date …` with `PARTITION_BY (symbol, timestamp_date)` (DuckDB leaves
+ * partition columns out of the files by default, as Sweep's hive layout does). DuckDB cannot combine PARTITION_BY
+ * with FILE_SIZE_BYTES, so it has no row for `--max-rows-per-file`.
  */
 import { parseArgs } from 'node:util';
 
@@ -17,6 +21,7 @@ const { values, positionals } = parseArgs({
 		column: { type: 'string', default: 'symbol' },
 		compression: { type: 'string' },
 		probe: { type: 'boolean', default: false },
+		'by-day': { type: 'boolean', default: false },
 	},
 });
 
@@ -41,9 +46,10 @@ if (positionals.length !== 2) {
 	process.exit(2);
 }
 const [input, outDir] = positionals;
+const byDay = values['by-day'];
 await connection.run(
-	`COPY (SELECT * FROM read_csv(${quote(input)}, all_varchar=true)) ` +
-		`TO ${quote(outDir)} (FORMAT CSV, PARTITION_BY (${values.column}), OVERWRITE_OR_IGNORE` +
+	`COPY (SELECT *${byDay ? ', timestamp[1:10] AS timestamp_date' : ''} FROM read_csv(${quote(input)}, all_varchar=true)) ` +
+		`TO ${quote(outDir)} (FORMAT CSV, PARTITION_BY (${byDay ? 'symbol, timestamp_date' : values.column}), OVERWRITE_OR_IGNORE` +
 		`${values.compression ? `, COMPRESSION ${values.compression}` : ''})`,
 );
 connection.closeSync();

@@ -98,30 +98,50 @@ export function verifySweep(outDir, truth, header) {
 	if (manifest.rowsRejected !== 0) problems.push(`manifest rowsRejected ${manifest.rowsRejected}`);
 	const counted = new Map();
 	const files = new Set();
+	// The files' header: the input's, or the manifest's columns when some were left out (hive layout, --columns).
+	const expected =
+		manifest.columns && manifest.columns.length !== header.split(',').length ? manifest.columns.join(',') : header;
+	const cap = manifest.maxRowsPerFile ?? null;
 	for (const p of manifest.partitions ?? []) {
 		if (!p.file) continue;
-		files.add(p.file);
-		const { records, header: h } = countRecords(path.join(outDir, p.file));
-		if (h !== header) problems.push(`${p.file}: header ${JSON.stringify(h)}`);
-		if (records - 1 !== p.rows) problems.push(`${p.file}: ${records - 1} rows, manifest says ${p.rows}`);
-		counted.set(p.key[0], (counted.get(p.key[0]) ?? 0) + records - 1);
+		const list = p.files ?? [{ file: p.file, rows: p.rows }];
+		let rows = 0;
+		for (const f of list) {
+			files.add(f.file);
+			const { records, header: h } = countRecords(path.join(outDir, f.file));
+			if (h !== expected) problems.push(`${f.file}: header ${JSON.stringify(h)}`);
+			if (records - 1 !== f.rows) problems.push(`${f.file}: ${records - 1} rows, manifest says ${f.rows}`);
+			if (cap !== null && f.rows > cap) problems.push(`${f.file}: ${f.rows} rows, over the cap of ${cap}`);
+			rows += records - 1;
+		}
+		if (rows !== p.rows) problems.push(`${p.file}: ${rows} rows in its files, manifest says ${p.rows}`);
+		counted.set(p.key[0], (counted.get(p.key[0]) ?? 0) + rows);
 	}
-	for (const f of readdirSync(outDir)) {
+	for (const f of walk(outDir)) {
 		if (!f.startsWith('_') && !files.has(f)) problems.push(`file ${f} not in the manifest`);
 	}
 	return [...problems, ...compareCounts(counted, truth)].slice(0, 10);
 }
 
-/** Checks DuckDB's hive-partitioned output: `symbol=<value>/data_*.csv`, each file with a header. */
+/** Relative paths (with `/`) of the files under `dir`. */
+function walk(dir, under = '') {
+	const out = [];
+	for (const e of readdirSync(path.join(dir, under), { withFileTypes: true })) {
+		const rel = under ? `${under}/${e.name}` : e.name;
+		if (e.isDirectory()) out.push(...walk(dir, rel));
+		else out.push(rel);
+	}
+	return out;
+}
+
+/** Checks DuckDB's hive-partitioned output: `symbol=<value>/[…/]data_*.csv`, each file with a header. */
 export function verifyDuckdb(outDir, truth) {
 	const counted = new Map();
-	for (const dir of readdirSync(outDir)) {
-		if (!dir.startsWith('symbol=')) return [`unexpected entry ${dir}`];
-		const sym = decodeURIComponent(dir.slice('symbol='.length));
-		for (const f of readdirSync(path.join(outDir, dir))) {
-			const { records } = countRecords(path.join(outDir, dir, f));
-			counted.set(sym, (counted.get(sym) ?? 0) + Math.max(0, records - 1));
-		}
+	for (const f of walk(outDir)) {
+		if (!f.startsWith('symbol=')) return [`unexpected entry ${f}`];
+		const sym = decodeURIComponent(f.slice('symbol='.length, f.indexOf('/')));
+		const { records } = countRecords(path.join(outDir, f));
+		counted.set(sym, (counted.get(sym) ?? 0) + Math.max(0, records - 1));
 	}
 	return compareCounts(counted, truth);
 }

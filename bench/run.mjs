@@ -9,7 +9,9 @@
  *   --runs N          timed runs per system, interleaved A B C A B C … (default 3; 0 with --profile = profile only)
  *   --size big        also the 10× file (or SWEEP_BENCH_SIZE=big): Sweep only, to show memory stays flat
  *   --big-runs N      runs per Sweep configuration on the big file (default 1)
- *   --only LIST       comma-separated subset of sweep-auto,sweep-1w,sweep-2w,duckdb,csv-parse
+ *   --only LIST       comma-separated subset of sweep-auto,sweep-1w,sweep-2w,duckdb,csv-parse,
+ *                     sweep-1w-sd,sweep-1w-hive,duckdb-hive,sweep-1w-cap (the output options: flat and hive by
+ *                     symbol,date(timestamp), DuckDB PARTITION_BY (symbol, timestamp_date), --max-rows-per-file 100000)
  *   --profile         first profile one Sweep run (node --cpu-prof) into bench/runs/profile-*, print top functions
  *   --profile-workers N  workers for the profiled run (default: auto)
  *   --no-activation   skip the extension activation timing
@@ -44,7 +46,17 @@ const runsDir = path.join(benchDir, 'runs');
 const cli = path.join(root, 'dist', 'cli.js');
 const SEED = 12345;
 const DEFAULT_ROWS = 4_000_000;
-const ALL_SYSTEMS = ['sweep-auto', 'sweep-1w', 'sweep-2w', 'duckdb', 'csv-parse'];
+const ALL_SYSTEMS = [
+	'sweep-auto',
+	'sweep-1w',
+	'sweep-2w',
+	'duckdb',
+	'csv-parse',
+	'sweep-1w-sd',
+	'sweep-1w-hive',
+	'duckdb-hive',
+	'sweep-1w-cap',
+];
 
 const { values: opt } = parseArgs({
 	options: {
@@ -184,9 +196,19 @@ function waitForIdle() {
 
 // ---------------------------------------------------------------------------------------------- systems
 
-function sweepArgs(workers) {
-	return (input, out) => [cli, 'extract', input, '--out', out, '--force', ...(workers ? ['--workers', workers] : [])];
+function sweepArgs(workers, extra = []) {
+	return (input, out) => [
+		cli,
+		'extract',
+		input,
+		'--out',
+		out,
+		'--force',
+		...(workers ? ['--workers', workers] : []),
+		...extra,
+	];
 }
+const BY_DAY = ['--partition-by', 'symbol,date(timestamp)'];
 const SYSTEMS = {
 	'sweep-auto': { label: 'Sweep (auto)', args: sweepArgs(null), verify: verifySweep },
 	'sweep-1w': { label: 'Sweep --workers 1', args: sweepArgs('1'), verify: verifySweep },
@@ -200,6 +222,27 @@ const SYSTEMS = {
 		label: 'csv-parse stream (1 thread)',
 		args: (input, out) => [path.join(benchDir, 'baseline-csv-parse.mjs'), input, out],
 		verify: verifyBaseline,
+	},
+	// The output options (README "Output for other engines"), each next to what it costs and to DuckDB doing the same.
+	'sweep-1w-sd': {
+		label: 'Sweep --workers 1, flat by symbol,date(timestamp)',
+		args: sweepArgs('1', BY_DAY),
+		verify: verifySweep,
+	},
+	'sweep-1w-hive': {
+		label: 'Sweep --workers 1, hive by symbol,date(timestamp)',
+		args: sweepArgs('1', ['--layout', 'hive', ...BY_DAY]),
+		verify: verifySweep,
+	},
+	'duckdb-hive': {
+		label: 'DuckDB (threads=2), PARTITION_BY (symbol, timestamp_date)',
+		args: (input, out) => [path.join(benchDir, 'duckdb-partition.mjs'), input, out, '--threads', '2', '--by-day'],
+		verify: verifyDuckdb,
+	},
+	'sweep-1w-cap': {
+		label: 'Sweep --workers 1 --max-rows-per-file 100000',
+		args: sweepArgs('1', ['--max-rows-per-file', '100000']),
+		verify: verifySweep,
 	},
 };
 
@@ -494,11 +537,11 @@ if (sweepSystems.length || opt.profile) {
 		for (const s of sweepSystems) skipped[s] = why;
 	}
 }
-if (only.includes('duckdb')) {
+if (only.some((s) => s.startsWith('duckdb'))) {
 	const why = duckdbUnavailable();
 	if (why) {
 		log(`DuckDB skipped: ${why}`);
-		skipped.duckdb = why;
+		for (const s of only) if (s.startsWith('duckdb')) skipped[s] = why;
 	}
 } else {
 	duckdbUnavailable();
@@ -519,7 +562,7 @@ for (const s of only) results[s] = skipped[s] ? { skipped: skipped[s] } : summar
 
 let big = null;
 if (opt.size === 'big') {
-	const bigSystems = active.filter((s) => s.startsWith('sweep-'));
+	const bigSystems = active.filter((s) => ['sweep-auto', 'sweep-1w', 'sweep-2w'].includes(s));
 	if (bigSystems.length === 0) {
 		notes.push('The 10× file was not run: Sweep is not available.');
 	} else {
@@ -546,6 +589,19 @@ const rBest = best ? ratio(results[best], results.duckdb) : null;
 const r21 = ratio(results['sweep-2w'], results['sweep-1w']);
 const autoRss = results['sweep-auto']?.rssMaxMB ?? null;
 const bigAutoRss = big?.results['sweep-auto']?.rssMaxMB ?? null;
+// The output options: cost against the flat layout (target ≤ 10%) and speed against DuckDB (target ≥ 3×).
+const optionLines = [];
+for (const [option, base, duck] of [
+	['sweep-1w-hive', 'sweep-1w-sd', 'duckdb-hive'],
+	['sweep-1w-cap', 'sweep-1w', 'duckdb'],
+]) {
+	if (!results[option]) continue;
+	const cost = ratio(results[base], results[option]);
+	const vsDuck = ratio(results[option], results[duck]);
+	optionLines.push(
+		`- ${SYSTEMS[option].label}: ${cost === null ? 'n/a' : `${fmt((cost - 1) * 100, 0)}%`} slower than ${SYSTEMS[base].label} — target ≤ 10%: ${verdict(cost === null ? null : cost <= 1.1)}; ${times(vsDuck)} ${SYSTEMS[duck].label} — target ≥ 3×: ${verdict(vsDuck === null ? null : vsDuck >= 3)}`,
+	);
+}
 const flat = autoRss && bigAutoRss ? bigAutoRss / autoRss : null;
 
 const md = [
@@ -568,6 +624,7 @@ const md = [
 	`- Sweep auto / DuckDB: ${times(rAuto)}; best Sweep (${best ? SYSTEMS[best].label : 'n/a'}) / DuckDB: ${times(rBest)} — target ≥ 3×: ${verdict(rBest === null ? null : rBest >= 3)}`,
 	`- 2 workers / 1 worker: ${times(r21)} — target ≥ 1.7×: ${verdict(r21 === null ? null : r21 >= 1.7)}`,
 	`- Peak RSS at auto: ${fmt(autoRss, 0)} MB — target ≤ 200 MB: ${verdict(autoRss === null ? null : autoRss <= 200)}`,
+	...optionLines,
 ];
 if (big) {
 	md.push(

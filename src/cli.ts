@@ -16,10 +16,12 @@ import {
 	DEFAULT_MAX_PARTITIONS,
 	formatCount,
 	MANIFEST_FILE,
+	parseColumnList,
 	parseCompression,
 	parseCompressionLevel,
 	parseCount,
 	parseDelimiter,
+	parseLayout,
 	parseOverride,
 	parsePartitionList,
 	REJECTS_FILE,
@@ -34,6 +36,8 @@ export const USAGE = `Usage:
                 [--map CANONICAL=SOURCE]... [--delimiter C] [--workers N] [--chunk-size N]
                 [--force] [--json] [--max-rejects N] [--max-partitions N] [--strict-utf8]
                 [--compress gzip|zstd|none] [--compress-level N]
+                [--layout flat|hive] [--keep-partition-columns] [--max-rows-per-file N]
+                [--columns COL[,COL...]]
 
 The input may be gzip- or zstd-compressed (input.csv.gz, input.csv.zst; recognised by its first bytes).
 
@@ -47,7 +51,15 @@ Options:
   --json                    config: the figures as JSON; extract: the manifest as JSON on stdout.
   --out DIR                 Output folder (default: <input folder>/processed/<input name>).
   --partition-by COLS       Comma-separated output columns naming partitions (default: symbol);
-                            date(COL) takes the YYYY-MM-DD day that starts an ISO-8601 value of COL.
+                            date(COL), year(COL), month(COL) and hour(COL) take the YYYY-MM-DD,
+                            YYYY, YYYY-MM or YYYY-MM-DDTHH that starts an ISO-8601 value of COL;
+                            hash(COL, N) a bucket 0..N-1 (FNV-1a of the value); "... as NAME" names one.
+  --layout flat|hive        flat (default): AAPL.csv; hive: symbol=AAPL/data.csv, one folder per
+                            partition column, partition columns left out of the files.
+  --keep-partition-columns  hive layout: keep the partition columns in the files too.
+  --max-rows-per-file N     At most N records per file; files are numbered (AAPL-00001.csv,
+                            part-00001.csv), each with the header.
+  --columns COLS            Write only these output columns, in this order (comma-separated).
   --orders FILE             Keep only rows whose partition key appears in this CSV.
   --map CANONICAL=SOURCE    Rename source column SOURCE to CANONICAL (repeatable; also applies to --orders).
   --delimiter C             One ASCII character, or comma, semicolon, pipe, tab (default: auto, sniffed
@@ -89,6 +101,10 @@ const EXTRACT_OPTIONS = {
 	'strict-utf8': { type: 'boolean' },
 	compress: { type: 'string' },
 	'compress-level': { type: 'string' },
+	layout: { type: 'string' },
+	'keep-partition-columns': { type: 'boolean' },
+	'max-rows-per-file': { type: 'string' },
+	columns: { type: 'string' },
 } satisfies Record<string, OptionSpec>;
 
 /** A parsed command line. */
@@ -183,6 +199,15 @@ export function parseCommandLine(argv: string[]): Command {
 		const level = v['compress-level'] ?? '';
 		cmd.options.compress = codec;
 		cmd.options.compressLevel = flagValue('--compress-level', level, parseCompressionLevel(level, codec));
+	}
+	if (v.layout !== undefined) cmd.options.layout = flagValue('--layout', v.layout, parseLayout(v.layout));
+	if (v['keep-partition-columns'] === true) cmd.options.keepPartitionColumns = true;
+	if (v['max-rows-per-file'] !== undefined) {
+		const raw = v['max-rows-per-file'];
+		cmd.options.maxRowsPerFile = flagValue('--max-rows-per-file', raw, parseCount(raw, 1));
+	}
+	if (v.columns !== undefined) {
+		cmd.options.columns = flagValue('--columns', v.columns, parseColumnList(v.columns)) ?? undefined;
 	}
 	if (v['max-partitions'] !== undefined) {
 		cmd.options.maxPartitions = flagValue('--max-partitions', v['max-partitions'], parseCount(v['max-partitions'], 1));

@@ -1,7 +1,7 @@
 import { isUtf8 } from 'node:buffer';
 import { BufferPool } from './bufferPool';
 import { CR, countLF, LF, QUOTE } from './dialect';
-import { encodeKey, startsWithDate } from './keys';
+import { encodeKey, fnv1a32, grainNeeds, KEY_KINDS, startsWithDate, startsWithHour } from './keys';
 import { KeyTable } from './keyTable';
 import type { BucketResult, ChunkDone, ChunkStats, RejectResult, WorkerInit } from './protocol';
 
@@ -48,6 +48,13 @@ interface Bucket {
 
 /** Unused bytes after each partition's region in a result buffer (see the layout in process()). */
 const GAP = 3;
+
+/** Key kinds (indexes into keys.ts KEY_KINDS). */
+const K_VALUE = 0;
+const K_HOUR = 4;
+const K_HASH = 5;
+/** Bytes a date grain keeps, by kind: date (1), year (2), month (3). */
+const GRAIN_BYTES = [0, 10, 4, 7];
 
 const POW10 = Array.from({ length: 23 }, (_, i) => 10 ** i);
 
@@ -124,7 +131,12 @@ function copyRejects(
 }
 
 /** Each partition's result: where its records are in the result buffer, and its stats (strings made only here). */
-function bucketResults(buf: Buffer, bucketList: readonly Bucket[], offsets: readonly number[]): BucketResult[] {
+function bucketResults(
+	buf: Buffer,
+	bucketList: readonly Bucket[],
+	offsets: readonly number[],
+	endsAt: readonly number[] | null,
+): BucketResult[] {
 	const tsString = (s: number, e: number) => {
 		const quoted = e >> 30;
 		const text = buf.latin1Slice(s, e & 0x3fffffff);
@@ -140,7 +152,15 @@ function bucketResults(buf: Buffer, bucketList: readonly Bucket[], offsets: read
 			notional: b.notional,
 			pricedQuantity: b.pricedQuantity,
 		};
-		return { key: b.key, parts: b.parts, offset: offsets[b.index], length: b.bytes, rows: b.rows, stats };
+		return {
+			key: b.key,
+			parts: b.parts,
+			offset: offsets[b.index],
+			length: b.bytes,
+			rows: b.rows,
+			endsAt: endsAt === null ? -1 : endsAt[b.index],
+			stats,
+		};
 	});
 }
 
@@ -155,6 +175,8 @@ export class ChunkProcessor {
 	private readonly starts = new IntList();
 	private readonly ends = new IntList();
 	private readonly owners = new IntList();
+	/** With a column selection: per record, the [start, end) of each run, then of its line ending (-1: the header's). */
+	private readonly pieces = new IntList();
 	private readonly orders: Set<string> | null;
 	/** Highest field index whose value is needed, and per-index value bounds for the current record. */
 	private readonly maxIndex: number;
@@ -169,6 +191,7 @@ export class ChunkProcessor {
 		this.orders = init.orders ? new Set(init.orders) : null;
 		this.maxIndex = Math.max(
 			...init.keyColumns.map((k) => k.index),
+			...(init.runs ?? []),
 			init.timestampIndex,
 			init.priceIndex,
 			init.quantityIndex,
@@ -258,7 +281,12 @@ export class ChunkProcessor {
 		const nKeys = keyColumns.length;
 		const multiKey = nKeys > 1;
 		const keyIndex = keyColumns.map((k) => k.index);
-		const keyIsDate = keyColumns.map((k) => k.date);
+		const keyKind = keyColumns.map((k) => k.kind);
+		const keyBuckets = keyColumns.map((k) => k.buckets);
+		const runs = init.runs;
+		const nRuns = runs === null ? 0 : runs.length >> 1;
+		const pieces = this.pieces;
+		pieces.n = 0;
 		const table = this.table;
 		table.reset();
 		let scratch = this.scratch;
@@ -393,22 +421,36 @@ export class ChunkProcessor {
 				const idx = keyIndex[k];
 				let s = vs[idx];
 				let e = ve[idx];
-				if (keyIsDate[k]) {
-					if (!startsWithDate(buf, s, e)) {
-						bad = `column "${keyColumns[k].name}": ${showValue(this.value(buf, idx))} does not start with a valid YYYY-MM-DD date`;
+				const kind = keyKind[k];
+				if (kind !== K_VALUE && kind !== K_HASH) {
+					if (kind === K_HOUR ? !startsWithHour(buf, s, e) : !startsWithDate(buf, s, e)) {
+						bad = `column "${keyColumns[k].name}": ${showValue(this.value(buf, idx))} does not start with ${grainNeeds(KEY_KINDS[kind])}`;
 						break;
 					}
-					e = s + 10;
+					e = s + (kind === K_HOUR ? 13 : GRAIN_BYTES[kind]);
 				}
 				const lenAt = klen;
 				if (multiKey) klen += 4;
-				if (klen + (e - s) > scratch.length) scratch = this.growScratch(klen + (e - s));
+				if (klen + (e - s) + 16 > scratch.length) scratch = this.growScratch(klen + (e - s) + 16);
+				const valueAt = klen;
 				if (vq[idx]) {
 					for (; s < e; s++) {
 						scratch[klen++] = buf[s];
 						if (buf[s] === 0x22) s++; // "" inside a quoted field is one quote
 					}
 				} else for (; s < e; s++) scratch[klen++] = buf[s];
+				if (kind === K_HOUR)
+					scratch[valueAt + 10] = 0x54; // `2024-03-15 10` -> `2024-03-15T10`
+				else if (kind === K_HASH) {
+					// The bucket, in decimal, replaces the value.
+					let bucket = fnv1a32(scratch, valueAt, klen) % keyBuckets[k];
+					const digits = bucket < 10 ? 1 : Math.floor(Math.log10(bucket)) + 1;
+					klen = valueAt + digits;
+					for (let d = klen - 1; d >= valueAt; d--) {
+						scratch[d] = 0x30 + (bucket % 10);
+						bucket = Math.floor(bucket / 10);
+					}
+				}
 				if (multiKey) scratch.writeInt32LE(klen - lenAt - 4, lenAt);
 			}
 			if (bad !== null) {
@@ -428,16 +470,40 @@ export class ChunkProcessor {
 				continue;
 			}
 			b.rows++;
-			let recBytes = recEnd - recStart;
-			let recStop = recEnd;
-			if (recEnd === n && (contentEnd === n || eofCr)) {
-				needsEol = true;
-				recStop = contentEnd;
-				recBytes = contentEnd - recStart + this.eolBytes.length;
+			if (runs === null) {
+				let recBytes = recEnd - recStart;
+				let recStop = recEnd;
+				if (recEnd === n && (contentEnd === n || eofCr)) {
+					needsEol = true;
+					recStop = contentEnd;
+					recBytes = contentEnd - recStart + this.eolBytes.length;
+				}
+				b.bytes += recBytes;
+				starts.push(recStart);
+				ends.push(recStop);
+			} else {
+				// A quoted field's value starts right after its opening quote (never after a delimiter or a line break).
+				let recBytes = nRuns - 1;
+				for (let r = 0; r < runs.length; r += 2) {
+					const f = runs[r];
+					const l = runs[r + 1];
+					const rs = vs[f] > 0 && buf[vs[f] - 1] === QUOTE ? vs[f] - 1 : vs[f];
+					const re = vs[l] > 0 && buf[vs[l] - 1] === QUOTE ? ve[l] + 1 : ve[l];
+					pieces.push(rs);
+					pieces.push(re);
+					recBytes += re - rs;
+				}
+				if (recEnd === n && (contentEnd === n || eofCr)) {
+					pieces.push(-1);
+					pieces.push(-1);
+					recBytes += this.eolBytes.length;
+				} else {
+					pieces.push(contentEnd);
+					pieces.push(recEnd);
+					recBytes += recEnd - contentEnd;
+				}
+				b.bytes += recBytes;
 			}
-			b.bytes += recBytes;
-			starts.push(recStart);
-			ends.push(recStop);
 			owners.push(b.index);
 			// Stats (timestamps kept as positions; strings made once per partition per chunk).
 			if (tsIndex >= 0) {
@@ -469,16 +535,17 @@ export class ChunkProcessor {
 			}
 		}
 
-		const { outBuffer, offsets } = this.layOut(bytes, offset, length, bucketList, needsEol);
+		const { outBuffer, offsets, recordEnds, endsAt } = this.layOut(bytes, offset, length, bucketList, needsEol);
 		const { rejectData, rejectResults } = copyRejects(buf, rejects);
 		return {
 			type: 'done',
 			seq,
 			input: bytes,
 			data: outBuffer,
-			buckets: bucketResults(buf, bucketList, offsets),
+			buckets: bucketResults(buf, bucketList, offsets, endsAt),
 			rejectData,
 			rejects: rejectResults,
+			recordEnds: recordEnds === null ? null : (recordEnds.buffer as ArrayBuffer),
 			rowsRead,
 			rowsFilteredOut: filtered,
 			lines: line - startLine,
@@ -489,7 +556,9 @@ export class ChunkProcessor {
 	 * Lays the kept records out grouped by partition, in a result buffer; returns it and where each partition's
 	 * region starts. Each region is followed by a 3-byte gap that no result points at, so that records can be copied
 	 * in whole 4-byte words: the last word of a record may spill up to 3 bytes past its end, into the next record of
-	 * the same partition (written later, in order) or the gap.
+	 * the same partition (written later, in order) or the gap. With a column selection each record is its runs of
+	 * fields joined by the delimiter, then its line ending; with files capped at a number of records, it also returns
+	 * where each record ends, grouped by partition (`endsAt[partition]` indexes `recordEnds`).
 	 */
 	private layOut(
 		bytes: ArrayBuffer,
@@ -497,7 +566,7 @@ export class ChunkProcessor {
 		length: number,
 		bucketList: readonly Bucket[],
 		needsEol: boolean,
-	): { outBuffer: ArrayBuffer; offsets: number[] } {
+	): { outBuffer: ArrayBuffer; offsets: number[]; recordEnds: Int32Array | null; endsAt: number[] | null } {
 		const buf = Buffer.from(bytes, offset, length);
 		let total = 0;
 		const offsets = new Array<number>(bucketList.length);
@@ -520,27 +589,78 @@ export class ChunkProcessor {
 		const wordsUpTo = srcLength - GAP;
 		const src = new DataView(bytes, offset, srcLength);
 		const dst = new DataView(outBuffer, 0, total);
-		for (let r = 0; r < starts.n; r++) {
-			const o = oa[r];
-			let s = sa[r];
-			const e = ea[r];
-			let p = pos[o];
-			if (e - s > 512) p += buf.copy(out, p, s, e);
-			else if (e <= wordsUpTo) {
-				const end = p + (e - s);
-				for (; s < e; s += 4, p += 4) dst.setUint32(p, src.getUint32(s, true), true);
-				p = end;
-			} else {
-				for (; s + 4 <= e; s += 4, p += 4) dst.setUint32(p, src.getUint32(s, true), true);
-				for (; s < e; s++) out[p++] = buf[s];
+		const nRecords = this.owners.n;
+		const init = this.init;
+		const runs = init.runs;
+		const nRuns = runs === null ? 0 : runs.length >> 1;
+		const D = init.delimiter;
+		let recordEnds: Int32Array | null = null;
+		let endsAt: number[] | null = null;
+		let cursor: number[] = [];
+		if (init.recordEnds) {
+			recordEnds = new Int32Array(nRecords);
+			endsAt = new Array<number>(bucketList.length);
+			let at = 0;
+			for (const b of bucketList) {
+				endsAt[b.index] = at;
+				at += b.rows;
 			}
-			pos[o] = p;
+			cursor = endsAt.slice();
 		}
-		if (needsEol) {
-			const o = oa[starts.n - 1];
-			pos[o] += this.eolBytes.copy(out, pos[o]);
+		if (runs === null) {
+			for (let r = 0; r < nRecords; r++) {
+				const o = oa[r];
+				let s = sa[r];
+				const e = ea[r];
+				let p = pos[o];
+				if (e - s > 512) p += buf.copy(out, p, s, e);
+				else if (e <= wordsUpTo) {
+					const end = p + (e - s);
+					for (; s < e; s += 4, p += 4) dst.setUint32(p, src.getUint32(s, true), true);
+					p = end;
+				} else {
+					for (; s + 4 <= e; s += 4, p += 4) dst.setUint32(p, src.getUint32(s, true), true);
+					for (; s < e; s++) out[p++] = buf[s];
+				}
+				pos[o] = p;
+				if (recordEnds !== null) recordEnds[cursor[o]++] = p;
+			}
+			if (needsEol) {
+				const o = oa[nRecords - 1];
+				pos[o] += this.eolBytes.copy(out, pos[o]);
+				if (recordEnds !== null) recordEnds[cursor[o] - 1] = pos[o];
+			}
+		} else {
+			// Same word copies; a word that spills past a piece is overwritten by the next piece of the same record.
+			const pa = this.pieces.a;
+			const eol = this.eolBytes;
+			let q = 0;
+			for (let r = 0; r < nRecords; r++) {
+				const o = oa[r];
+				let p = pos[o];
+				for (let k = 0; k <= nRuns; k++, q += 2) {
+					let s = pa[q];
+					const e = pa[q + 1];
+					if (s < 0) {
+						for (let j = 0; j < eol.length; j++) out[p++] = eol[j];
+						continue;
+					}
+					if (k > 0 && k < nRuns) out[p++] = D;
+					if (e - s > 512) p += buf.copy(out, p, s, e);
+					else if (e <= wordsUpTo) {
+						const end = p + (e - s);
+						for (; s < e; s += 4, p += 4) dst.setUint32(p, src.getUint32(s, true), true);
+						p = end;
+					} else {
+						for (; s + 4 <= e; s += 4, p += 4) dst.setUint32(p, src.getUint32(s, true), true);
+						for (; s < e; s++) out[p++] = buf[s];
+					}
+				}
+				pos[o] = p;
+				if (recordEnds !== null) recordEnds[cursor[o]++] = p;
+			}
 		}
-		return { outBuffer, offsets };
+		return { outBuffer, offsets, recordEnds, endsAt };
 	}
 
 	/** Finds the first line holding bytes that are not UTF-8 (no UTF-8 sequence contains an LF byte). */

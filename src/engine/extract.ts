@@ -3,13 +3,17 @@ import { constants, type Stats } from 'node:fs';
 import { type FileHandle, open, stat, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import {
+	type Checked,
 	COMPRESSION_SUFFIX,
 	DEFAULT_MAX_PARTITIONS,
 	DEFAULT_PARTITION_BY,
+	type Layout,
 	MANIFEST_FILE,
 	MAX_OPEN_FILES,
 	MAX_RECORD_BYTES,
+	parseColumnList,
 	parseCount,
+	parseLayout,
 	REJECTS_FILE,
 	refusal,
 	show,
@@ -20,13 +24,14 @@ import { type Chunk, lineAt, readChunks } from './chunkReader';
 import { compressBlock, type OutputCompression, outputCompression } from './compression';
 import { bytesOf, formatHeader, normalizeDelimiter } from './dialect';
 import { abortedError, notRegular, SweepError } from './errors';
-import { FileNamer } from './fileNames';
 import { type ColumnPlan, type FileHead, planColumns, readHead } from './header';
 import { encodeKey } from './keys';
+import { MAX_PARTS, PartitionNamer, partitionFile } from './layout';
 import { loadOrders, type Orders } from './orders';
+import { type OutputColumns, planOutputColumns } from './outputColumns';
 import { commitOutput, describeFsError, discardOutput, type OutputPlan, prepareOutput } from './outputFolder';
 import { ChunkLineError, WorkerPool } from './pool';
-import type { ChunkDone, ChunkStats, WorkerInit } from './protocol';
+import type { BucketResult, ChunkDone, ChunkStats, WorkerInit } from './protocol';
 import { type InputSource, openSource } from './source';
 import type { ConfigSources, ExtractHooks, ExtractOptions, Manifest, ManifestPartition } from './types';
 import { PartitionWriter } from './writer';
@@ -45,11 +50,20 @@ function partitionExtension(input: string, out: OutputCompression | null): strin
 }
 
 interface PartitionState {
-	id: number;
 	parts: string[];
-	file: string;
+	/** Flat base name or hive folder path (layout.ts). */
+	stem: string;
+	/** Its files so far (one unless capped), in order; `id` is the writer's id of the last. */
+	files: { file: string; rows: number }[];
+	id: number;
 	rows: number;
 	stats: ChunkStats;
+}
+
+/** The value of an option its rule accepted; a refused one is a usage error in the rule's words. */
+function checked<T>(what: string, value: unknown, rule: Checked<T>): T {
+	if (!rule.ok) throw new SweepError('usage', refusal(what, show(value), rule.problem));
+	return rule.value;
 }
 
 /** A count option by the counts rule (src/rules); a refused one is a usage error in the rule's words. */
@@ -121,6 +135,10 @@ export interface ExtractSettings {
 	maxOpenFiles: number;
 	/** How partition files are compressed (the compression rules, src/rules/compression.ts); null for plain. */
 	compress: OutputCompression | null;
+	layout: Layout;
+	keepPartitionColumns: boolean;
+	maxRowsPerFile: number | null;
+	columns: readonly string[] | null;
 	workerResourceLimits?: ExtractOptions['workerResourceLimits'];
 	workerScript?: string;
 }
@@ -139,6 +157,7 @@ export function normalizeExtractOptions(options: ExtractOptions): ExtractSetting
 		figures = checkFigures({ workers: workers as number, chunkSize: chunkSize as number, configSources });
 	}
 	const input = path.resolve(options.input);
+	const layout = checked('layout', options.layout, parseLayout(options.layout));
 	return {
 		input,
 		outDir: options.outDir ?? defaultOutDir(input),
@@ -156,6 +175,10 @@ export function normalizeExtractOptions(options: ExtractOptions): ExtractSetting
 		maxChunkBytes: Math.min(options.maxChunkBytes ?? MAX_RECORD_BYTES, 512 * 1024 * 1024),
 		maxOpenFiles: options.maxOpenFiles ?? MAX_OPEN_FILES,
 		compress: outputCompression(options.compress, options.compressLevel),
+		layout,
+		keepPartitionColumns: options.keepPartitionColumns ?? false,
+		maxRowsPerFile: options.maxRowsPerFile == null ? null : count(options.maxRowsPerFile, 'maxRowsPerFile', 1),
+		columns: checked('columns', options.columns, parseColumnList(options.columns)),
 		workerResourceLimits: options.workerResourceLimits,
 		workerScript: options.workerScript,
 	};
@@ -196,12 +219,20 @@ export async function extract(options: ExtractOptions, hooks: ExtractHooks = {})
 				line: 1,
 			});
 		}
+		const output = planOutputColumns(plan.rawColumns, plan.keySpecs, {
+			columns: o.columns,
+			layout: o.layout,
+			keepPartitionColumns: o.keepPartitionColumns,
+			file: o.input,
+		});
 		const orders = o.ordersFile ? await loadOrders(o.ordersFile, o.mapping, plan.keySpecs, signal) : null;
 		if (signal?.aborted) throw abortedError();
 		const init: WorkerInit = {
 			delimiter: head.delimiter.charCodeAt(0),
 			fieldCount: head.names.length,
 			keyColumns: plan.keyColumns,
+			runs: output.runs,
+			recordEnds: o.maxRowsPerFile !== null,
 			timestampIndex: plan.timestampIndex,
 			priceIndex: plan.priceIndex,
 			quantityIndex: plan.quantityIndex,
@@ -230,12 +261,13 @@ export async function extract(options: ExtractOptions, hooks: ExtractHooks = {})
 			if (signal?.aborted) throw abortedError();
 			figures = await o.figures;
 			pool.grow(figures.workers);
-			run = await runPipeline({ pool, source, size: st.size, head, plan, init, outPlan, o, figures, hooks, started });
+			const args = { pool, source, size: st.size, head, plan, output, init, outPlan, o, figures, hooks, started };
+			run = await runPipeline(args);
 		} finally {
 			await pool.destroy();
 		}
 		await checkUnchanged(fh, o.input, st);
-		const manifest = buildManifest({ o, size: st.size, head, plan, orders, figures, started, run, source });
+		const manifest = buildManifest({ o, size: st.size, head, plan, output, orders, figures, started, run, source });
 		await writeFile(path.join(outPlan.tmpDir, MANIFEST_FILE), `${JSON.stringify(manifest, null, 2)}\n`);
 		if (signal?.aborted) throw abortedError();
 		const warnings = await commitOutput(outPlan);
@@ -340,6 +372,8 @@ interface PipelineArgs {
 	size: number;
 	head: FileHead;
 	plan: ColumnPlan;
+	/** The columns written and how the worker copies them (outputColumns.ts). */
+	output: OutputColumns;
 	init: WorkerInit;
 	outPlan: OutputPlan;
 	o: ExtractSettings;
@@ -411,7 +445,8 @@ class Committer {
 	/** File offset of each chunk not yet committed, to name the line of a worker's data error. */
 	private readonly chunkOffsets = new Map<number, number>();
 	private readonly writer: PartitionWriter;
-	private readonly namer: FileNamer;
+	private readonly namer: PartitionNamer;
+	private readonly extension: string;
 	private readonly header: Buffer;
 	private readonly byKey = new Map<string, PartitionState>();
 	private readonly partitions: PartitionState[] = [];
@@ -430,8 +465,12 @@ class Committer {
 		this.chunkBuffers = new BufferPool(this.maxInFlight + 1);
 		this.resultBuffers = new BufferPool(this.maxInFlight + 4);
 		this.writer = new PartitionWriter(a.outPlan.tmpDir, a.o.maxOpenFiles);
-		this.namer = new FileNamer(partitionExtension(a.o.input, a.o.compress));
-		const header = formatHeader(a.plan.rawColumns, a.head.delimiter, a.head.eol);
+		this.extension = partitionExtension(a.o.input, a.o.compress);
+		this.namer = new PartitionNamer(
+			a.o.layout,
+			a.plan.keySpecs.map((k) => k.name),
+		);
+		const header = formatHeader(a.output.rawNames, a.head.delimiter, a.head.eol);
 		// A compressed file starts with its header as a gzip member / zstd frame of its own.
 		this.header = a.o.compress ? compressBlock(a.o.compress, header) : header;
 		this.committedBytes = a.head.dataStart;
@@ -493,15 +532,51 @@ class Committer {
 						{ file: this.a.o.input },
 					);
 				}
-				const file = this.namer.name(b.parts);
-				p = { id: this.writer.add(file, this.header), parts: b.parts, file, rows: 0, stats: emptyStats() };
+				const stem = this.namer.stem(b.parts);
+				const file = partitionFile(this.a.o.layout, stem, this.a.o.maxRowsPerFile === null ? null : 1, this.extension);
+				const id = this.writer.add(file, this.header);
+				p = { parts: b.parts, stem, files: [{ file, rows: 0 }], id, rows: 0, stats: emptyStats() };
 				this.byKey.set(b.key, p);
 				this.partitions.push(p);
 			}
 			p.rows += b.rows;
 			mergeStats(p.stats, b.stats);
-			this.writer.append(p.id, data.subarray(b.offset, b.offset + b.length));
+			if (this.a.o.maxRowsPerFile === null) {
+				p.files[0].rows += b.rows;
+				this.writer.append(p.id, data.subarray(b.offset, b.offset + b.length));
+			} else this.appendCapped(p, b, data, new Int32Array(done.recordEnds as ArrayBuffer), this.a.o.maxRowsPerFile);
 			this.totals.rowsWritten += b.rows;
+		}
+	}
+
+	/**
+	 * Splits a partition's records of one chunk over its files, at most `cap` records each, in record order: the
+	 * worker says where each record ends (`recordEnds` from `b.endsAt`), and a full file is followed by the next part.
+	 */
+	private appendCapped(p: PartitionState, b: BucketResult, data: Uint8Array, ends: Int32Array, cap: number): void {
+		let at = b.offset;
+		for (let r = 0; r < b.rows; ) {
+			let current = p.files[p.files.length - 1];
+			if (current.rows === cap) {
+				const part = p.files.length + 1;
+				if (part > MAX_PARTS) {
+					throw new SweepError(
+						'max-partitions',
+						`Partition ${JSON.stringify(p.parts.map((v) => textOf(v).text).join(', '))} needs more than ${MAX_PARTS} files of ${cap} records; raise --max-rows-per-file.`,
+						{ file: this.a.o.input },
+					);
+				}
+				current = { file: partitionFile(this.a.o.layout, p.stem, part, this.extension), rows: 0 };
+				p.files.push(current);
+				p.id = this.writer.add(current.file, this.header);
+			}
+			const take = Math.min(cap - current.rows, b.rows - r);
+			const end = ends[b.endsAt + r + take - 1];
+			const piece = data.subarray(at, end);
+			this.writer.append(p.id, this.a.o.compress ? compressBlock(this.a.o.compress, piece) : piece);
+			at = end;
+			r += take;
+			current.rows += take;
 		}
 	}
 
@@ -596,6 +671,7 @@ function buildManifest(m: {
 	size: number;
 	head: FileHead;
 	plan: ColumnPlan;
+	output: OutputColumns;
 	orders: Orders | null;
 	figures: Figures;
 	started: number;
@@ -614,7 +690,12 @@ function buildManifest(m: {
 		if (s.pricedQuantity !== 0) out.stats.vwap = s.notional / s.pricedQuantity;
 		return out;
 	};
-	const partitions = m.run.partitions.map((p) => toPartition(p.parts, p.file, p.rows, p.stats));
+	const partitions = m.run.partitions.map((p) => {
+		const out = toPartition(p.parts, p.files[0].file, p.rows, p.stats);
+		if (m.o.maxRowsPerFile === null) return out;
+		const { stats, ...rest } = out;
+		return { ...rest, files: p.files.map((f) => ({ ...f })), stats };
+	});
 	if (m.orders) {
 		const present = new Set(m.run.partitions.map((p) => encodeKey(p.parts)));
 		m.orders.keys.forEach((k, i) => {
@@ -633,8 +714,11 @@ function buildManifest(m: {
 			...(m.source.compression === 'none' ? {} : { decompressedBytes: m.run.contentBytes }),
 		},
 		output: { compression: m.o.compress?.codec ?? 'none', compressionLevel: m.o.compress?.level ?? null },
-		columns: m.plan.columns,
+		columns: m.output.rawNames.map((n) => textOf(n).text),
 		partitionBy: m.plan.keySpecs.map((k) => k.spec),
+		partitionNames: m.plan.keySpecs.map((k) => k.name),
+		layout: m.o.layout,
+		maxRowsPerFile: m.o.maxRowsPerFile,
 		orders: m.orders ? { path: m.orders.path, keys: m.orders.keys.length } : null,
 		config: { workers: m.figures.workers, chunkSize: m.figures.chunkSize, sources },
 		rowsRead: m.run.rowsRead,

@@ -1,6 +1,7 @@
 import { type PartitionSpec, parsePartitionList, refusal, show } from '../rules';
 import { bomLength, bytesOf, firstRecordEnd, LF, sniffFileDelimiter, splitRecord, textOf } from './dialect';
 import { SweepError } from './errors';
+import { KEY_KINDS } from './keys';
 import type { ByteReader } from './source';
 
 export interface FileHead {
@@ -92,7 +93,7 @@ export interface ColumnPlan {
 	/** Output column names (the header with mapped names), as text and as byte strings. */
 	columns: string[];
 	rawColumns: string[];
-	keyColumns: { index: number; date: boolean; name: string }[];
+	keyColumns: { index: number; kind: number; buckets: number; name: string }[];
 	keySpecs: PartitionSpec[];
 	timestampIndex: number;
 	priceIndex: number;
@@ -171,7 +172,7 @@ export function planColumns(
 				{ file },
 			);
 		}
-		return { index, date: k.fn === 'date', name: k.column };
+		return { index, kind: KEY_KINDS.indexOf(k.fn), buckets: k.buckets ?? 0, name: k.column };
 	});
 	const unique = (name: string) => (counts.get(name) === 1 ? columns.indexOf(name) : -1);
 	const quantityIndex = unique('quantity') >= 0 ? unique('quantity') : unique('qty');

@@ -1,3 +1,5 @@
+import type { PartitionFn, PartitionSpec } from '../rules';
+
 /**
  * Partition keys inside the engine are "byte strings": each value decoded as latin1, so one char = one byte and
  * a key compares exactly as its bytes do, valid UTF-8 or not. They become real text only for the manifest.
@@ -65,4 +67,59 @@ export function startsWithDate(bytes: Uint8Array, s: number, e: number): boolean
 export function datePrefix(value: string): string | null {
 	const bytes = Buffer.from(value, 'latin1');
 	return startsWithDate(bytes, 0, bytes.length) ? value.slice(0, 10) : null;
+}
+
+/** What a key takes from its column, as small integers for the worker's hot loop (indexes into this list). */
+export const KEY_KINDS: readonly PartitionFn[] = ['value', 'date', 'year', 'month', 'hour', 'hash'];
+
+/**
+ * FNV-1a, 32 bits, over `bytes[s, e)`: h = 0x811C9DC5; for each byte h = (h XOR byte) × 0x01000193 mod 2^32.
+ * `hash(COL, N)` puts a value in bucket h mod N (docs/output.md has test vectors).
+ */
+export function fnv1a32(bytes: Uint8Array, s: number, e: number): number {
+	let h = 0x811c9dc5;
+	for (let i = s; i < e; i++) h = Math.imul(h ^ bytes[i], 0x01000193);
+	return h >>> 0;
+}
+
+const AFTER_HOUR = new Set([0x3a, 0x2e, 0x2c, 0x5a, 0x7a, 0x2b, 0x2d]); // : . , Z z + -
+
+/**
+ * True when `bytes[s, e)` starts with a date/time whose hour `hour(COL)` can take: a valid date (startsWithDate),
+ * then `T`, `t` or a space, then an hour `00`–`23`, then the end of the value or one of `:` `.` `,` `Z` `z` `+` `-`
+ * (`2024-03-15T10:30:00Z`, `2024-03-15 10`, `2024-03-15T10Z`; not `2024-03-15`, `2024-03-15T1`, `2024-03-15T24`).
+ */
+export function startsWithHour(bytes: Uint8Array, s: number, e: number): boolean {
+	if (e - s < 13 || !startsWithDate(bytes, s, e)) return false;
+	const t = bytes[s + 10];
+	if (t !== 0x54 && t !== 0x74 && t !== 0x20) return false;
+	const hour = twoDigits(bytes, s + 11);
+	if (hour < 0 || hour > 23) return false;
+	return e - s === 13 || AFTER_HOUR.has(bytes[s + 13]);
+}
+
+/**
+ * The key a spec takes from a byte-string value, or null when the value does not start with what its grain needs:
+ * `date` `YYYY-MM-DD`, `year` `YYYY`, `month` `YYYY-MM` (all from a valid date, startsWithDate), `hour`
+ * `YYYY-MM-DDTHH` (startsWithHour; a space separator becomes `T`), `hash` the bucket in decimal. The worker computes
+ * the same keys on bytes (chunkProcessor.ts); this is the definition the orders file uses.
+ */
+export function derivedKey(spec: Pick<PartitionSpec, 'fn' | 'buckets'>, value: string): string | null {
+	const bytes = Buffer.from(value, 'latin1');
+	switch (spec.fn) {
+		case 'value':
+			return value;
+		case 'hash':
+			return String(fnv1a32(bytes, 0, bytes.length) % (spec.buckets ?? 1));
+		case 'hour':
+			return startsWithHour(bytes, 0, bytes.length) ? `${value.slice(0, 10)}T${value.slice(11, 13)}` : null;
+		default:
+			if (!startsWithDate(bytes, 0, bytes.length)) return null;
+			return value.slice(0, spec.fn === 'year' ? 4 : spec.fn === 'month' ? 7 : 10);
+	}
+}
+
+/** What a grain needs, for messages: `does not start with …`. */
+export function grainNeeds(fn: PartitionFn): string {
+	return fn === 'hour' ? 'a valid YYYY-MM-DDTHH date and hour' : 'a valid YYYY-MM-DD date';
 }

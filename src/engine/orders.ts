@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import type { PartitionSpec } from '../rules';
 import { bomLength, CR, LF, QUOTE, sniffDelimiter } from './dialect';
 import { abortedError, notRegular, SweepError } from './errors';
-import { datePrefix, encodeKey } from './keys';
+import { derivedKey, encodeKey, grainNeeds } from './keys';
 import { type ByteReader, openSource } from './source';
 
 export interface Orders {
@@ -271,11 +271,10 @@ async function readOrders(
 		}
 		const values = keySpecs.map((k, j) => {
 			const v = rec.fields[order[j]];
-			if (k.fn !== 'date') return v;
-			const day = datePrefix(v);
+			const day = derivedKey(k, v);
 			if (day === null) {
 				throw bad(
-					`${JSON.stringify(v)} in column ${JSON.stringify(k.column)} does not start with a valid YYYY-MM-DD date.`,
+					`${JSON.stringify(v)} in column ${JSON.stringify(k.column)} does not start with ${grainNeeds(k.fn)}.`,
 					rec.line,
 				);
 			}

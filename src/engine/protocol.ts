@@ -13,8 +13,18 @@ export interface WorkerInit {
 	delimiter: number;
 	/** Fields every record must have (the header's). */
 	fieldCount: number;
-	/** Field index of each partition column, and whether it is `date(COL)`. */
-	keyColumns: { index: number; date: boolean; name: string }[];
+	/**
+	 * Field index of each partition column, what the key takes from it (an index into keys.ts KEY_KINDS: 0 the
+	 * value, 1 date, 2 year, 3 month, 4 hour, 5 hash) and, for hash, the number of buckets.
+	 */
+	keyColumns: { index: number; kind: number; buckets: number; name: string }[];
+	/**
+	 * `[first, last]` field index pairs of the runs of adjacent fields each record is written as (outputColumns.ts),
+	 * or null to write records whole.
+	 */
+	runs: number[] | null;
+	/** Return where each written record ends (for files capped at a number of records). */
+	recordEnds: boolean;
 	/** Field indexes of the stats columns, -1 when absent. */
 	timestampIndex: number;
 	priceIndex: number;
@@ -62,6 +72,8 @@ export interface BucketResult {
 	offset: number;
 	length: number;
 	rows: number;
+	/** With `WorkerInit.recordEnds`: this partition's record ends (offsets in `data`) start here in `recordEnds`. */
+	endsAt: number;
 	stats: ChunkStats;
 }
 
@@ -85,6 +97,8 @@ export interface ChunkDone {
 	buckets: BucketResult[];
 	rejectData: ArrayBuffer;
 	rejects: RejectResult[];
+	/** With `WorkerInit.recordEnds`: an Int32Array of record end offsets in `data`, grouped by bucket; else null. */
+	recordEnds: ArrayBuffer | null;
 	rowsRead: number;
 	rowsFilteredOut: number;
 	/** Line breaks in the chunk, so the main thread can number the next chunk's lines. */

@@ -15,8 +15,19 @@ export interface ExtractOptions {
 	input: string;
 	/** Output folder; default `<input folder>/processed/<input name without extension>`. */
 	outDir?: string;
-	/** Output (canonical) column names, or `date(COL)`; default `['symbol']`. */
+	/**
+	 * Partition specs (keys.ts): output (canonical) column names, `date(COL)`, `year(COL)`, `month(COL)`,
+	 * `hour(COL)`, `hash(COL, N)`, each optionally `… as NAME`; default `['symbol']`.
+	 */
 	partitionBy?: string[];
+	/** `flat` (default): `AAPL.csv`; `hive`: `symbol=AAPL/data.csv`. */
+	layout?: 'flat' | 'hive';
+	/** Hive layout: keep the partition columns in the files too (default: left out, the folders hold them). */
+	keepPartitionColumns?: boolean;
+	/** No file holds more than this many records; files are then numbered (`AAPL-00001.csv`, `part-00001.csv`). */
+	maxRowsPerFile?: number | null;
+	/** Write only these output columns (after mapping), in this order; default all. */
+	columns?: string[] | null;
 	/** Column mapping, canonical name -> source column name. */
 	mapping?: Record<string, string>;
 	/** Orders CSV selecting which partitions to keep; null/undefined = keep all. */
@@ -90,9 +101,11 @@ export interface ManifestPartition {
 	key: string[];
 	/** Hex of each value's bytes, present only when some value is not valid UTF-8. */
 	keyHex?: string[];
-	/** File name inside the output folder, or null for an order key with no rows. */
+	/** Path of its (first) file inside the output folder, with `/`, or null for an order key with no rows. */
 	file: string | null;
 	rows: number;
+	/** With `maxRowsPerFile`: every file of the partition, in record order, with its records. */
+	files?: { file: string; rows: number }[];
 	stats: PartitionStats;
 }
 
@@ -115,8 +128,14 @@ export interface Manifest {
 	 * absent in older manifests.
 	 */
 	output?: { compression: 'none' | 'gzip' | 'zstd'; compressionLevel: number | null };
+	/** The columns of the partition files (after mapping, `columns` and, in hive layout, partition columns left out). */
 	columns: string[];
 	partitionBy: string[];
+	/** Names of the partitions (the hive folder names). Always written; absent in manifests of older versions. */
+	partitionNames?: string[];
+	/** Always written; absent in manifests of older versions (which were flat). */
+	layout?: 'flat' | 'hive';
+	maxRowsPerFile?: number | null;
 	orders: null | { path: string; keys: number };
 	config: { workers: number; chunkSize: number; sources: { workers: ConfigSource; chunkSize: ConfigSource } };
 	rowsRead: number;

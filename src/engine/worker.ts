@@ -13,7 +13,8 @@ import type { ChunkDone, ChunkFailed, ChunkTask, WorkerInit } from './protocol';
  */
 function compressRegions(processor: ChunkProcessor, done: ChunkDone, init: WorkerInit): void {
 	const c = init.compress;
-	if (!c || done.buckets.length === 0) return;
+	// Files capped at a number of records are cut on the coordinator at record ends, so it compresses those pieces.
+	if (!c || init.recordEnds || done.buckets.length === 0) return;
 	const data = new Uint8Array(done.data);
 	const parts = done.buckets.map((b) => compressBlock(c, data.subarray(b.offset, b.offset + b.length)));
 	let total = 0;
@@ -39,7 +40,9 @@ if (parentPort) {
 			for (const b of task.spare) processor.spare.give(b);
 			const done = processor.process(task.seq, task.bytes, task.offset, task.length, 0, task.isLast);
 			compressRegions(processor, done, workerData as WorkerInit);
-			port.postMessage(done, [done.input, done.data, done.rejectData]);
+			const transfer = [done.input, done.data, done.rejectData];
+			if (done.recordEnds) transfer.push(done.recordEnds);
+			port.postMessage(done, transfer);
 		} catch (e) {
 			const failed: ChunkFailed =
 				e instanceof ChunkDataError

@@ -1,5 +1,5 @@
 import { writevSync } from 'node:fs';
-import { constants, type FileHandle, open } from 'node:fs/promises';
+import { constants, type FileHandle, mkdir, open } from 'node:fs/promises';
 import * as path from 'node:path';
 import { MAX_OPEN_FILES } from '../rules';
 
@@ -24,6 +24,8 @@ export class PartitionWriter {
 	private readonly files: Partition[] = [];
 	private readonly open = new Map<number, FileHandle>();
 	private pending = 0;
+	/** Sub-folders made so far (hive layout). */
+	private readonly folders = new Set<string>();
 
 	constructor(
 		private readonly dir: string,
@@ -32,7 +34,7 @@ export class PartitionWriter {
 		private readonly budget = 16 * 1024 * 1024,
 	) {}
 
-	/** Registers a new output file (created on the first flush) and returns its id. */
+	/** Registers a new output file (a relative path; created, with its folders, on the first flush); returns its id. */
 	add(name: string, first?: Uint8Array): number {
 		const id = this.files.length;
 		this.files.push({ file: path.join(this.dir, name), pending: [], pendingBytes: 0, created: false });
@@ -95,6 +97,12 @@ export class PartitionWriter {
 			return fh;
 		}
 		if (this.open.size >= this.maxOpen) await this.closeOldest(1);
+		const folder = path.dirname(p.file);
+		if (!p.created && folder !== this.dir && !this.folders.has(folder)) {
+			// Inside the run's own new temporary folder, which holds no links: folders made here are Sweep's.
+			await mkdir(folder, { recursive: true });
+			this.folders.add(folder);
+		}
 		for (;;) {
 			try {
 				fh = await open(p.file, p.created ? APPEND : CREATE, 0o644);

@@ -21,6 +21,7 @@ export {
 export { OVERRIDE_HINT, OVERRIDE_PROBLEM, type Override, parseCount, parseOverride } from './counts';
 export { DELIMITER_NAMES, parseDelimiter, SNIFF_CANDIDATES } from './delimiter';
 export * from './limits';
+export { LAYOUTS, type Layout, parseColumnList, parseLayout } from './output';
 export {
 	defaultPartitionName,
 	formatPartitionSpec,

@@ -38,7 +38,14 @@ export const PARTITION_FUNCTIONS: readonly Exclude<PartitionFn, 'value'>[] = ['d
  * The functions the engine computes today. The parser refuses the others with "not supported yet" in every layer
  * alike, so a setting is never accepted that a run would then refuse; adding one here is all the parser needs.
  */
-export const SUPPORTED_PARTITION_FUNCTIONS: ReadonlySet<PartitionFn> = new Set<PartitionFn>(['value', 'date']);
+export const SUPPORTED_PARTITION_FUNCTIONS: ReadonlySet<PartitionFn> = new Set<PartitionFn>([
+	'value',
+	'date',
+	'year',
+	'month',
+	'hour',
+	'hash',
+]);
 
 /** Default level name: the column for a plain value, else `COL_FN` (`timestamp_date`, `id_hash`). */
 export function defaultPartitionName(fn: PartitionFn, column: string): string {

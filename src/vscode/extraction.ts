@@ -223,6 +223,10 @@ export class Extractions implements vscode.Disposable {
 					ordersFile,
 					delimiter: settings.delimiter,
 					compress: settings.compression,
+					layout: settings.layout,
+					keepPartitionColumns: settings.keepPartitionColumns,
+					maxRowsPerFile: settings.maxRowsPerFile,
+					columns: settings.columns,
 					workers: config.workers,
 					chunkSize: config.chunkSize,
 					configSources: config.sources,
@@ -434,6 +438,9 @@ export class Extractions implements vscode.Disposable {
 		log.info(`  partition by: ${(o.partitionBy ?? []).join(', ')}`);
 		log.info(`  column mapping: ${JSON.stringify(o.mapping ?? {})}`);
 		log.info(`  delimiter: ${o.delimiter ? JSON.stringify(o.delimiter) : 'sniffed'}`);
+		log.info(
+			`  layout: ${o.layout ?? 'flat'}${o.layout === 'hive' && o.keepPartitionColumns ? ' (partition columns kept)' : ''}, max rows per file: ${o.maxRowsPerFile ?? 'none'}, columns: ${o.columns ? o.columns.join(', ') : 'all'}`,
+		);
 		log.info(`  orders: ${o.ordersFile ?? 'none'}`);
 		log.info(
 			`  workers: ${o.workers} (${source(config.labels.workers)}), chunk size: ${o.chunkSize} rows (${source(config.labels.chunkSize)})`,

@@ -70,6 +70,12 @@ export function parseManifest(text: string, file = MANIFEST_FILE): Manifest {
 			stats: stats(p.stats),
 		};
 		if (Array.isArray(p.keyHex)) part.keyHex = stringList(p.keyHex);
+		if (Array.isArray(p.files)) {
+			part.files = p.files
+				.filter(isObject)
+				.filter((f) => typeof f.file === 'string' && f.file !== '')
+				.map((f) => ({ file: f.file as string, rows: count(f.rows) }));
+		}
 		return part;
 	});
 	return {
@@ -82,6 +88,11 @@ export function parseManifest(text: string, file = MANIFEST_FILE): Manifest {
 		},
 		columns: stringList(raw.columns),
 		partitionBy: stringList(raw.partitionBy),
+		...(Array.isArray(raw.partitionNames) ? { partitionNames: stringList(raw.partitionNames) } : {}),
+		...(raw.layout === 'hive' || raw.layout === 'flat' ? { layout: raw.layout } : {}),
+		...('maxRowsPerFile' in raw
+			? { maxRowsPerFile: typeof raw.maxRowsPerFile === 'number' ? count(raw.maxRowsPerFile) : null }
+			: {}),
 		orders:
 			orders === null ? null : { path: typeof orders.path === 'string' ? orders.path : '', keys: count(orders.keys) },
 		config: {

@@ -7,11 +7,16 @@ import * as zlib from 'node:zlib';
  * would refuse is a warning here, never a failed run.
  */
 import {
+	type Checked,
 	type Compression,
 	DEFAULT_PARTITION_BY,
 	parseDelimiter as delimiterRule,
+	type Layout,
+	parseLayout as layoutRule,
 	nodeHasZstd,
+	parseColumnList,
 	parseCompression,
+	parseCount,
 	parsePartitionList,
 	refusal,
 	show,
@@ -61,6 +66,14 @@ export interface FileSettings {
 	/** `sweep.outputDirectory`, unexpanded (may hold `${…}` variables). */
 	outputDirectory: string;
 	outputDirectoryOrigin: SettingOrigin;
+	/** `sweep.layout`. */
+	layout: 'flat' | 'hive';
+	/** `sweep.keepPartitionColumns`. */
+	keepPartitionColumns: boolean;
+	/** `sweep.maxRowsPerFile`, or null for one file per partition. */
+	maxRowsPerFile: number | null;
+	/** `sweep.columns`, or null for all columns. */
+	columns: string[] | null;
 	/** `sweep.ordersFile`, unexpanded, or null. */
 	ordersFile: string | null;
 	ordersFileOrigin: SettingOrigin;
@@ -154,20 +167,64 @@ export function parseDelimiter(raw: unknown): { value: string | null; warning?: 
  * a warning too, and plain files are written.
  */
 export function parseCompressionSetting(raw: unknown): { value: Compression; warning?: string } {
-	const r = parseCompression(raw);
-	if (!r.ok) {
-		return {
-			value: 'none',
-			warning: `${refusal('setting sweep.compression =', show(raw), r.problem)}; writing plain files`,
-		};
-	}
+	const r = byRule<Compression>('compression', raw, parseCompression(raw), 'none', 'writing plain files');
 	if (r.value === 'zstd' && !nodeHasZstd(zlib)) {
 		return {
 			value: 'none',
 			warning: `setting sweep.compression = "zstd": ${zstdOutputProblem(process.version)}; writing plain files`,
 		};
 	}
-	return { value: r.value };
+	return r;
+}
+
+/** A setting read by its rule (src/rules); a refused value falls back, with one warning in the rule's words. */
+function byRule<T>(
+	key: string,
+	raw: unknown,
+	rule: Checked<T>,
+	fallback: T,
+	using: string,
+): { value: T; warning?: string } {
+	if (rule.ok) return { value: rule.value };
+	return { value: fallback, warning: `${refusal(`setting sweep.${key} =`, show(raw), rule.problem)}; ${using}` };
+}
+
+/** `sweep.layout`: `flat` or `hive`. */
+export function parseLayout(raw: unknown): { value: Layout; warning?: string } {
+	return byRule('layout', raw, layoutRule(raw), 'flat', 'using "flat"');
+}
+
+/** `sweep.keepPartitionColumns`: a boolean. */
+export function parseKeepPartitionColumns(raw: unknown): { value: boolean; warning?: string } {
+	if (raw === undefined || raw === null) return { value: false };
+	if (typeof raw === 'boolean') return { value: raw };
+	return {
+		value: false,
+		warning: `setting sweep.keepPartitionColumns = ${show(raw)} is not true or false; using false`,
+	};
+}
+
+/** `sweep.maxRowsPerFile`: a whole number >= 1 (the count rule), or null. */
+export function parseMaxRowsPerFile(raw: unknown): { value: number | null; warning?: string } {
+	if (raw === undefined || raw === null) return { value: null };
+	return byRule(
+		'maxRowsPerFile',
+		raw,
+		parseCount(typeof raw === 'number' ? raw : Number.NaN, 1),
+		null,
+		'files are not capped',
+	);
+}
+
+/** `sweep.columns`: distinct, non-empty column names (the column-list rule), or null (all columns). */
+export function parseColumns(raw: unknown): { value: string[] | null; warning?: string } {
+	if (typeof raw === 'string') {
+		return {
+			value: null,
+			warning: `setting sweep.columns = ${show(raw)} is not a list of column names; all columns are written`,
+		};
+	}
+	return byRule('columns', raw, parseColumnList(raw), null, 'all columns are written');
 }
 
 /** A path setting that may be unset (`sweep.ordersFile`). */
@@ -204,6 +261,10 @@ export function readFileSettings(reader: SettingsReader, trusted: boolean): File
 		columnMapping: take(parseColumnMapping(reader.get('columnMapping'))),
 		delimiter: take(parseDelimiter(reader.get('delimiter'))),
 		compression: take(parseCompressionSetting(reader.get('compression'))),
+		layout: take(parseLayout(reader.get('layout'))),
+		keepPartitionColumns: take(parseKeepPartitionColumns(reader.get('keepPartitionColumns'))),
+		maxRowsPerFile: take(parseMaxRowsPerFile(reader.get('maxRowsPerFile'))),
+		columns: take(parseColumns(reader.get('columns'))),
 		outputDirectory,
 		outputDirectoryOrigin: out.origin,
 		ordersFile: take(parseOptionalPath('ordersFile', orders.value)),

@@ -295,13 +295,19 @@ export function parseSummaryMessage(raw: unknown): SummaryMessage | undefined {
 }
 
 /**
- * The files the view may open: those the manifest names (and `_rejects.csv`), as plain names with
- * no path parts, so a hand-written manifest cannot point the view outside its folder.
+ * The files the view may open: those the manifest names (and `_rejects.csv`), as relative paths whose parts are
+ * plain names (hive layout: `symbol=AAPL/data.csv`), so a hand-written manifest cannot point the view outside its
+ * folder.
  */
 export function openableFiles(m: Manifest): Set<string> {
 	const files = new Set<string>();
-	for (const p of m.partitions) if (p.file !== null) files.add(p.file);
+	for (const p of m.partitions) {
+		if (p.file !== null) files.add(p.file);
+		for (const f of p.files ?? []) files.add(f.file);
+	}
 	if (m.rejects !== null) files.add(m.rejects);
-	for (const f of files) if (f === '.' || f === '..' || /[\\/]/.test(f) || f.includes('\0')) files.delete(f);
+	const bad = (part: string) =>
+		part === '' || part === '.' || part === '..' || /[\\:]/.test(part) || part.includes('\0');
+	for (const f of files) if (f.split('/').some(bad)) files.delete(f);
 	return files;
 }

@@ -18,6 +18,7 @@ const FILES = {
 		'settings.test.js',
 		'report.test.js',
 		'extract.test.js',
+		'hive.test.js',
 		'cancel.test.js',
 		'preview.test.js',
 		'compressed.test.js',

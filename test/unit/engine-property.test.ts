@@ -50,6 +50,10 @@ async function check(c: CsvCase, combos: [number, number][], maxOpenFiles?: numb
 			mapping: c.mapping,
 			orders: c.orders,
 			ext: c.ext,
+			layout: c.layout,
+			keepPartitionColumns: c.keepPartitionColumns,
+			maxRowsPerFile: c.maxRowsPerFile,
+			columns: c.columns,
 		});
 		let first: { core: ReturnType<typeof manifestCore>; combo: string; rejects?: Buffer } | null = null;
 		for (const [workers, chunkSize] of combos) {
@@ -68,6 +72,10 @@ async function check(c: CsvCase, combos: [number, number][], maxOpenFiles?: numb
 					mapping: c.mapping,
 					ordersFile: orders,
 					maxOpenFiles,
+					layout: c.layout,
+					keepPartitionColumns: c.keepPartitionColumns,
+					maxRowsPerFile: c.maxRowsPerFile,
+					columns: c.columns,
 				});
 			} catch (e) {
 				throw new Error(`extract threw ${(e as Error).message}\n${context}`, { cause: e });

@@ -8,10 +8,14 @@ import {
 	baseFileName,
 	encodeKeyValue,
 	FileNamer,
+	fnv1a,
+	hiveValue,
 	isoDay,
+	isoHour,
 	type ReferenceOptions,
 	type ReferenceResult,
 	ReferenceUnsupported,
+	rawFields,
 	reference,
 	referenceRecords,
 } from './reference';
@@ -206,6 +210,108 @@ describe('engine test reference (the oracle itself)', () => {
 		);
 	});
 
+	it('takes year, month and hour grains from the ISO-8601 prefix, and hash buckets from FNV-1a 32', () => {
+		const input = 'ts,v\n2024-03-15T10:30:00Z,1\n2024-03-15 07,2\n2024-12-01,3\nbad,4\n2024-03-15T24:00,5\n';
+		const year = run(input, { partitionBy: ['year(ts)'] });
+		assert.deepEqual([...year.files.keys()], ['2024.csv']);
+		assert.deepEqual(rejectsOf(year), [[5, 'bad,4']]);
+		const month = run(input, { partitionBy: ['month(ts) as m'] });
+		assert.deepEqual([...month.files.keys()], ['2024-03.csv', '2024-12.csv']);
+		const hour = run(input, { partitionBy: ['hour(ts)'] });
+		assert.deepEqual(filesOf(hour), {
+			'2024-03-15T10.csv': 'ts,v\n2024-03-15T10:30:00Z,1\n',
+			'2024-03-15T07.csv': 'ts,v\n2024-03-15 07,2\n',
+		});
+		assert.deepEqual(rejectsOf(hour), [
+			[4, '2024-12-01,3'],
+			[5, 'bad,4'],
+			[6, '2024-03-15T24:00,5'],
+		]);
+		assert.equal(isoHour('2024-03-15T09Z'), '2024-03-15T09');
+		assert.equal(isoHour('2024-03-15t09'), '2024-03-15T09');
+		assert.equal(isoHour('2024-03-15T9'), null);
+		assert.equal(isoHour('2024-03-15T0930'), null);
+		// Published FNV-1a 32 vectors, and the README's.
+		assert.equal(fnv1a(b('')), 0x811c9dc5);
+		assert.equal(fnv1a(b('a')), 0xe40c292c);
+		assert.equal(fnv1a(b('foobar')), 0xbf9cf968);
+		assert.equal(fnv1a(b('AAPL')), 0x58cd330b);
+		assert.equal(fnv1a(b('BRK/B')), 0xe06b9e57);
+		assert.equal(fnv1a(Buffer.from('é')), 0x1e9de8c1);
+		const hashed = run('symbol,v\nAAPL,1\nBRK/B,2\nMSFT,3\n', { partitionBy: ['hash(symbol, 8)'] });
+		assert.deepEqual(filesOf(hashed), { '3.csv': 'symbol,v\nAAPL,1\nMSFT,3\n', '7.csv': 'symbol,v\nBRK/B,2\n' });
+	});
+
+	it('writes the hive layout: escaped folders, partition columns left out unless kept, data.csv', () => {
+		const input =
+			'symbol,ts,v\nBRK/B,2024-03-15T10:00Z,1\nx=y,2024-03-15,2\n,2024-03-16,3\nAAPL,2024-03-15,4\naapl,2024-03-15,5\n';
+		const r = run(input, { partitionBy: ['symbol', 'date(ts)'], layout: 'hive' });
+		assert.deepEqual(filesOf(r), {
+			'symbol=BRK%2FB/ts_date=2024-03-15/data.csv': 'ts,v\n2024-03-15T10:00Z,1\n',
+			'symbol=x%3Dy/ts_date=2024-03-15/data.csv': 'ts,v\n2024-03-15,2\n',
+			'symbol=__HIVE_DEFAULT_PARTITION__/ts_date=2024-03-16/data.csv': 'ts,v\n2024-03-16,3\n',
+			'symbol=AAPL/ts_date=2024-03-15/data.csv': 'ts,v\n2024-03-15,4\n',
+			'symbol=%61%61%70%6C/ts_date=2024-03-15/data.csv': 'ts,v\n2024-03-15,5\n',
+		});
+		assert.deepEqual(r.columns, ['ts', 'v']);
+		const kept = run(input, { partitionBy: ['symbol', 'date(ts) as day'], layout: 'hive', keepPartitionColumns: true });
+		assert.equal(filesOf(kept)['symbol=AAPL/day=2024-03-15/data.csv'], 'symbol,ts,v\nAAPL,2024-03-15,4\n');
+		const cases: [string, string][] = [
+			['BRK/B', 'BRK%2FB'],
+			['x=y', 'x%3Dy'],
+			['a b', 'a%20b'],
+			['%41', '%2541'],
+			['\xc3\xa9', '%C3%A9'],
+			['', '__HIVE_DEFAULT_PARTITION__'],
+			['__HIVE_DEFAULT_PARTITION__', '%5F_HIVE_DEFAULT_PARTITION__'],
+			['a.b.', 'a.b%2E'],
+			['..', '.%2E'],
+			['C:\\x', 'C%3A%5Cx'],
+			['#?*"\'[]{}^<>|', '%23%3F%2A%22%27%5B%5D%7B%7D%5E%3C%3E%7C'],
+			['\t\x7f~+,;', '%09%7F~+,;'],
+			['CON', 'CON'],
+		];
+		for (const [value, name] of cases) assert.equal(hiveValue(b(value)), name, JSON.stringify(value));
+		const long = 'a'.repeat(300);
+		const sha = createHash('sha1').update(b(long)).digest('hex').slice(0, 8);
+		assert.equal(hiveValue(b(long)), `${'a'.repeat(100)}~${sha}`);
+	});
+
+	it('caps files at maxRowsPerFile with numbered parts, each with the header, in both layouts', () => {
+		const input = 'symbol,v\nA,1\nB,2\nA,3\nA,4\n';
+		const flat = run(input, { maxRowsPerFile: 2 });
+		assert.deepEqual(filesOf(flat), {
+			'A-00001.csv': 'symbol,v\nA,1\nA,3\n',
+			'A-00002.csv': 'symbol,v\nA,4\n',
+			'B-00001.csv': 'symbol,v\nB,2\n',
+		});
+		assert.deepEqual(flat.partitions[0], {
+			key: ['A'],
+			file: 'A-00001.csv',
+			rows: 3,
+			files: [
+				{ file: 'A-00001.csv', rows: 2 },
+				{ file: 'A-00002.csv', rows: 1 },
+			],
+		});
+		const hive = run(input, { maxRowsPerFile: 1, layout: 'hive', keepPartitionColumns: true });
+		assert.deepEqual(
+			[...hive.files.keys()],
+			['symbol=A/part-00001.csv', 'symbol=A/part-00002.csv', 'symbol=A/part-00003.csv', 'symbol=B/part-00001.csv'],
+		);
+	});
+
+	it("selects columns as their original bytes, re-joined with the delimiter and each record's line ending", () => {
+		assert.deepEqual(rawFields('"a,b",,"q""x"', ','), ['"a,b"', '', '"q""x"']);
+		assert.deepEqual(rawFields('', ';'), ['']);
+		const r = run('symbol;n;"no;te"\r\nA;1;"x;""y"""\nA;2;z\r\nA;3;w', {
+			delimiter: ';',
+			columns: ['no;te', 'symbol'],
+		});
+		assert.deepEqual(filesOf(r), { 'A.csv': '"no;te";symbol\r\n"x;""y""";A\nz;A\r\nw;A\r\n' });
+		assert.deepEqual(r.columns, ['no;te', 'symbol']);
+	});
+
 	it('gives keyHex for values that are not valid UTF-8', () => {
 		const r = run('symbol,n\n\xff,1\n\xc3\xa9,2\n');
 		assert.deepEqual(r.partitions, [
@@ -241,14 +347,28 @@ describe('engine test reference (the oracle itself)', () => {
 					mapping: c.mapping,
 					orders: c.orders,
 					ext: c.ext,
+					layout: c.layout,
+					keepPartitionColumns: c.keepPartitionColumns,
+					maxRowsPerFile: c.maxRowsPerFile,
+					columns: c.columns,
 				});
 				assert.equal(r.rowsRead, r.rowsWritten + r.rowsRejected + r.rowsFilteredOut);
 				assert.equal(
 					r.partitions.reduce((n, p) => n + p.rows, 0),
 					r.rowsWritten,
 				);
-				const names = new Set(r.partitions.filter((p) => p.file).map((p) => p.file?.toLowerCase()));
+				const all = r.partitions.flatMap((p) => (p.files ? p.files.map((f) => f.file) : p.file ? [p.file] : []));
+				const names = new Set(all.map((f) => f.toLowerCase()));
 				assert.equal(names.size, r.files.size, 'file names are unique ignoring case');
+				for (const p of r.partitions) {
+					if (c.maxRowsPerFile && p.files) {
+						assert.ok(p.files.every((f) => f.rows >= 1 && f.rows <= (c.maxRowsPerFile as number)));
+						assert.equal(
+							p.files.reduce((n, f) => n + f.rows, 0),
+							p.rows,
+						);
+					}
+				}
 			}),
 			{ numRuns: 300 },
 		);

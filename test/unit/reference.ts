@@ -33,6 +33,14 @@ export interface ReferenceOptions {
 	ordersDelimiter?: string;
 	/** Extension of partition files, with the dot; default '.csv'. */
 	ext?: string;
+	/** 'flat' (default) or 'hive'. */
+	layout?: 'flat' | 'hive';
+	/** Hive: keep the plain partition columns in the files. */
+	keepPartitionColumns?: boolean;
+	/** At most this many records per file (files numbered). */
+	maxRowsPerFile?: number | null;
+	/** Output columns to write, in this order. */
+	columns?: string[] | null;
 }
 
 /** A rejected record as the engine must report it. */
@@ -49,16 +57,18 @@ export interface ReferencePartition {
 	keyHex?: string[];
 	file: string | null;
 	rows: number;
+	/** With maxRowsPerFile: each file and its records. */
+	files?: { file: string; rows: number }[];
 }
 
 /** Everything the reference predicts about one run. */
 export interface ReferenceResult {
 	/** The header's fields as strings (UTF-8). */
 	header: string[];
-	/** Output column names (after mapping). */
+	/** Columns of the written files (after mapping, selection and, in hive layout, partition columns left out). */
 	columns: string[];
 	delimiter: string;
-	/** Partition file name -> exact bytes. `_rejects.csv` is not in here (its reasons are free text). */
+	/** Partition file path (relative, `/`) -> exact bytes. `_rejects.csv` is not in here (its reasons are free text). */
 	files: Map<string, Buffer>;
 	rejects: ReferenceReject[];
 	partitions: ReferencePartition[];
@@ -282,22 +292,70 @@ export function isoDay(value: string): string | null {
 	return `${m[1]}-${m[2]}-${m[3]}`;
 }
 
+type Kind = 'value' | 'date' | 'year' | 'month' | 'hour' | 'hash';
+
 interface KeySpec {
 	/** Column index in the header. */
 	index: number;
-	/** Take the ISO day of the value. */
-	date: boolean;
+	kind: Kind;
+	buckets: number;
+	/** Partition (hive folder) name. */
+	name: string;
+	column: string;
+}
+
+/** `COL`, `date(COL)`, `year(COL)`, `month(COL)`, `hour(COL)`, `hash(COL, N)`, each optionally ` as NAME`. */
+export function parseSpec(p: string): { column: string; kind: Kind; buckets: number; name: string } {
+	const m = /^(.*?)(?:\s+as\s+([A-Za-z_][A-Za-z0-9_]*))?$/.exec(p.trim()) as RegExpExecArray;
+	const body = m[1];
+	const g = /^(date|year|month|hour)\((.*)\)$/.exec(body);
+	const h = /^hash\((.*),\s*(\d+)\)$/.exec(body);
+	const column = g ? g[2].trim() : h ? h[1].trim() : body;
+	const kind: Kind = g ? (g[1] as Kind) : h ? 'hash' : 'value';
+	const name = m[2] ?? (kind === 'value' ? column : `${column}_${kind}`);
+	return { column, kind, buckets: h ? Number(h[2]) : 0, name };
 }
 
 /** Resolves `partitionBy` against output names; throws (like the engine's `missing-column`) when one is missing. */
 function keySpecs(partitionBy: string[], names: string[]): KeySpec[] {
 	return partitionBy.map((p) => {
-		const m = /^date\((.*)\)$/.exec(p);
-		const col = m ? m[1] : p;
-		const index = names.indexOf(col);
-		if (index < 0) throw new Error(`reference: missing column ${col}`);
-		return { index, date: m !== null };
+		const s = parseSpec(p);
+		const index = names.indexOf(s.column);
+		if (index < 0) throw new Error(`reference: missing column ${s.column}`);
+		return { index, ...s };
 	});
+}
+
+/** FNV-1a, 32 bits, written with BigInt arithmetic (independent of the engine's Math.imul). */
+export function fnv1a(bytes: Buffer): number {
+	let h = 0x811c9dc5n;
+	for (const b of bytes) h = ((h ^ BigInt(b)) * 0x01000193n) % 0x100000000n;
+	return Number(h);
+}
+
+/** The `YYYY-MM-DDTHH` of a value, or null: a valid day, then T, t or a space, an hour 00-23, then the end or `:.,Zz+-`. */
+export function isoHour(value: string): string | null {
+	const m = /^(\d{4}-\d{2}-\d{2})[Tt ](\d{2})(?=$|[:.,Zz+-])/.exec(value);
+	if (!m || isoDay(m[1]) === null || Number(m[2]) > 23) return null;
+	return `${m[1]}T${m[2]}`;
+}
+
+/** One key value (latin1) a spec takes from a field value (latin1), or null when the grain does not apply. */
+function derive(s: KeySpec, v: string): string | null {
+	const text = utf8(v);
+	switch (s.kind) {
+		case 'value':
+			return v;
+		case 'hash':
+			return String(fnv1a(Buffer.from(v, 'latin1')) % s.buckets);
+		case 'hour':
+			return isoHour(text);
+		default: {
+			const d = isoDay(text);
+			if (d === null) return null;
+			return d.slice(0, s.kind === 'year' ? 4 : s.kind === 'month' ? 7 : 10);
+		}
+	}
 }
 
 /** Output names after mapping (canonical -> source). */
@@ -315,12 +373,9 @@ function mapNames(header: string[], mapping: Record<string, string>): string[] {
 function keyOf(fields: string[], specs: KeySpec[]): string[] | null {
 	const out: string[] = [];
 	for (const s of specs) {
-		const v = fields[s.index];
-		if (s.date) {
-			const d = isoDay(utf8(v));
-			if (d === null) return null;
-			out.push(d);
-		} else out.push(v);
+		const d = derive(s, fields[s.index]);
+		if (d === null) return null;
+		out.push(d);
 	}
 	return out;
 }
@@ -348,6 +403,86 @@ function orderKeys(orders: Buffer, delimiter: string, partitionBy: string[], map
 	return keys;
 }
 
+const HIVE_CHARS = new Set([...'/\\=%: #?*"\'[]{}^<>|']);
+const HIVE_NULL = '__HIVE_DEFAULT_PARTITION__';
+
+/** A value (its bytes) after `name=` in a hive folder (README "Hive layout"). */
+export function hiveValue(value: Buffer, allLetters = false): string {
+	if (value.length === 0) return HIVE_NULL;
+	let s = '';
+	value.forEach((b, i) => {
+		const c = String.fromCharCode(b);
+		const encode =
+			b < 0x20 ||
+			b >= 0x7f ||
+			HIVE_CHARS.has(c) ||
+			(i === value.length - 1 && c === '.') ||
+			(allLetters && /[A-Za-z]/.test(c));
+		s += encode ? `%${b.toString(16).toUpperCase().padStart(2, '0')}` : c;
+	});
+	if (value.toString('latin1') === HIVE_NULL) s = `%5F${s.slice(1)}`;
+	if (s.length <= 120) return s;
+	let cut = s.slice(0, 100);
+	const m = /%[0-9A-F]?$/.exec(cut);
+	if (m) cut = cut.slice(0, m.index);
+	return `${cut}~${createHash('sha1').update(value).digest('hex').slice(0, 8)}`;
+}
+
+/** Hive folder paths of keys in order of first appearance; a sibling equal ignoring case gets its letters encoded. */
+export class HiveNamer {
+	private readonly folders = new Map<string, string>();
+	private readonly taken = new Map<string, string[]>();
+	constructor(private readonly names: string[]) {}
+
+	stem(values: Buffer[]): string {
+		const path: string[] = [];
+		values.forEach((v, i) => {
+			const parent = path.join('/');
+			const id = JSON.stringify([parent, v.toString('latin1')]);
+			let folder = this.folders.get(id);
+			if (folder === undefined) {
+				const taken = this.taken.get(parent) ?? [];
+				this.taken.set(parent, taken);
+				const name = hiveValue(Buffer.from(this.names[i], 'utf8'));
+				folder = `${name}=${hiveValue(v)}`;
+				if (taken.includes(folder.toLowerCase())) folder = `${name}=${hiveValue(v, true)}`;
+				if (taken.includes(folder.toLowerCase())) throw new Error('reference: hive names still collide');
+				taken.push(folder.toLowerCase());
+				this.folders.set(id, folder);
+			}
+			path.push(folder);
+		});
+		return path.join('/');
+	}
+}
+
+/** The fields of a record body (no line ending) as their original text, quotes included. */
+export function rawFields(body: string, d: string): string[] {
+	const out: string[] = [];
+	let i = 0;
+	for (;;) {
+		let j: number;
+		if (body[i] === '"') {
+			j = i + 1;
+			for (;;) {
+				const q = body.indexOf('"', j);
+				if (body[q + 1] === '"') j = q + 2;
+				else {
+					j = q + 1;
+					break;
+				}
+			}
+		} else {
+			j = body.indexOf(d, i);
+			if (j < 0) j = body.length;
+		}
+		out.push(body.slice(i, j));
+		i = j;
+		if (i >= body.length) return out;
+		i++;
+	}
+}
+
 /**
  * Computes what `extract` must produce for `input` (the whole file's bytes): partition files, rejects, manifest
  * figures. Throws `ReferenceUnsupported` for inputs outside the dialect it models.
@@ -372,7 +507,17 @@ export function reference(input: Buffer, opts: ReferenceOptions): ReferenceResul
 	const latin1 = (t: string) => Buffer.from(t, 'utf8').toString('latin1');
 	const mapped = new Set(Object.values(mapping).map((source) => header.indexOf(source)));
 	const nameBytes = headerRec.fields.map((f, i) => (mapped.has(i) ? latin1(columns[i]) : f));
-	const headerLine = Buffer.from(nameBytes.map((c) => quoteName(c, delimiter)).join(delimiter) + eol, 'latin1');
+	const layout = opts.layout ?? 'flat';
+	// The written columns: the selection (or all), then in hive layout without plain partition columns.
+	let outIdx = opts.columns ? opts.columns.map((c) => columns.indexOf(c)) : columns.map((_, i) => i);
+	if (outIdx.some((i) => i < 0)) throw new Error('reference: a selected column is missing');
+	if (layout === 'hive' && !opts.keepPartitionColumns) {
+		const plain = new Set(specs.filter((k) => k.kind === 'value').map((k) => k.index));
+		outIdx = outIdx.filter((i) => !plain.has(i));
+	}
+	if (outIdx.length === 0) throw new Error('reference: no columns left');
+	const whole = outIdx.length === columns.length && outIdx.every((v, i) => v === i);
+	const headerLine = Buffer.from(outIdx.map((i) => quoteName(nameBytes[i], delimiter)).join(delimiter) + eol, 'latin1');
 	const orders = opts.orders ? orderKeys(opts.orders, opts.ordersDelimiter ?? ',', partitionBy, mapping) : null;
 
 	// Line numbers: count LFs before each record.
@@ -414,10 +559,12 @@ export function reference(input: Buffer, opts: ReferenceOptions): ReferenceResul
 			groups.set(id, g);
 		}
 		g.rows++;
-		g.chunks.push(Buffer.from(ending ? rec.text : body + eol, 'latin1'));
+		const written = whole ? body : ((f) => outIdx.map((i) => f[i]).join(delimiter))(rawFields(body, delimiter));
+		g.chunks.push(Buffer.from(written + (ending || eol), 'latin1'));
 	}
 
-	const namer = new FileNamer(ext);
+	const namer = new FileNamer('');
+	const hive = new HiveNamer(specs.map((k) => k.name));
 	const files = new Map<string, Buffer>();
 	const partitions: ReferencePartition[] = [];
 	const describe = (key: string[]): Pick<ReferencePartition, 'key' | 'keyHex'> => {
@@ -426,10 +573,29 @@ export function reference(input: Buffer, opts: ReferenceOptions): ReferenceResul
 		if (bufs.some((b) => !isUtf8(b))) p.keyHex = bufs.map((b) => b.toString('hex'));
 		return p;
 	};
+	const cap = opts.maxRowsPerFile ?? null;
 	for (const g of groups.values()) {
-		const file = namer.name(g.key.map((k) => Buffer.from(k, 'latin1')));
-		files.set(file, Buffer.concat([headerLine, ...g.chunks]));
-		partitions.push({ ...describe(g.key), file, rows: g.rows });
+		const values = g.key.map((k) => Buffer.from(k, 'latin1'));
+		const stem = layout === 'hive' ? hive.stem(values) : namer.name(values);
+		const fileName = (part: number | null) => {
+			const n = part === null ? '' : String(part).padStart(5, '0');
+			if (layout === 'hive') return part === null ? `${stem}/data${ext}` : `${stem}/part-${n}${ext}`;
+			return part === null ? `${stem}${ext}` : `${stem}-${n}${ext}`;
+		};
+		if (cap === null) {
+			const file = fileName(null);
+			files.set(file, Buffer.concat([headerLine, ...g.chunks]));
+			partitions.push({ ...describe(g.key), file, rows: g.rows });
+		} else {
+			const list: { file: string; rows: number }[] = [];
+			for (let i = 0; i < g.chunks.length; i += cap) {
+				const file = fileName(list.length + 1);
+				const recs = g.chunks.slice(i, i + cap);
+				files.set(file, Buffer.concat([headerLine, ...recs]));
+				list.push({ file, rows: recs.length });
+			}
+			partitions.push({ ...describe(g.key), file: list[0].file, rows: g.rows, files: list });
+		}
 	}
 	if (orders) {
 		for (const [id, key] of orders) {
@@ -439,7 +605,7 @@ export function reference(input: Buffer, opts: ReferenceOptions): ReferenceResul
 	const rowsWritten = [...groups.values()].reduce((n, g) => n + g.rows, 0);
 	return {
 		header,
-		columns,
+		columns: outIdx.map((i) => utf8(nameBytes[i])),
 		delimiter,
 		files,
 		rejects,

@@ -44,6 +44,11 @@ const ACCEPTED: [specs: string[], parsed: Omit<PartitionSpec, 'spec'>[]][] = [
 	],
 	[['my col'], [{ column: 'my col', fn: 'value', name: 'my col' }]],
 	[['date(my ts) as d.1'], [{ column: 'my ts', fn: 'date', name: 'd.1' }]],
+	// The grains and hash buckets the engine computes (docs/output.md).
+	[['year(ts)'], [{ column: 'ts', fn: 'year', name: 'ts_year' }]],
+	[['Month(ts) as m'], [{ column: 'ts', fn: 'month', name: 'm' }]],
+	[['hour(ts)'], [{ column: 'ts', fn: 'hour', name: 'ts_hour' }]],
+	[['hash(symbol, 8)'], [{ column: 'symbol', fn: 'hash', buckets: 8, name: 'symbol_hash' }]],
 ];
 
 const REFUSED: [specs: string[], problem: string][] = [
@@ -62,9 +67,6 @@ const REFUSED: [specs: string[], problem: string][] = [
 	[['hash(symbol, 100001)'], 'hash(symbol, 100001): N must be a whole number from 1 to 100,000 (got 100001)'],
 	[['hash(symbol,)'], 'hash(symbol,): N must be a whole number from 1 to 100,000 (got nothing)'],
 	[['hash(symbol)'], 'hash(symbol): hash needs a bucket count, as in hash(COL, N)'],
-	// Designed now, computed by the engine later: refused alike in every layer until then.
-	[['year(ts)'], 'year(ts): year() is not supported yet'],
-	[['hash(symbol, 8)'], 'hash(symbol, 8): hash() is not supported yet'],
 	[
 		['symbol as _s'],
 		'symbol as _s: "_s" is not a valid name (letters, digits, _ . -, starting with a letter or digit)',
@@ -92,7 +94,10 @@ describe('rules: partition specs, the same in the CLI, the settings and the engi
 	before(() => {
 		dir = makeTmp('sweep-rules-partition-');
 		input = path.join(dir, 'in.csv');
-		fs.writeFileSync(input, 'symbol,ts,my col,my ts\nA,2024-03-15T10:00:00Z,x,2024-01-01\nB,2024-03-16,y,2024-01-02\n');
+		fs.writeFileSync(
+			input,
+			'symbol,ts,my col,my ts\nA,2024-03-15T10:00:00Z,x,2024-01-01\nB,2024-03-16 09:30,y,2024-01-02\n',
+		);
 	});
 	after(() => removeTmp(dir));
 
@@ -187,7 +192,7 @@ describe('rules: partition specs, the same in the CLI, the settings and the engi
 			value: { spec: 'year(ts)', column: 'ts', fn: 'year', name: 'ts_year' },
 		});
 		assert.equal(parsePartitionSpec('month(ts)', all).ok, true);
-		assert.equal(parsePartitionSpec('hash(id, 16)').ok, false, 'the engine does not compute hash() yet');
+		assert.equal(parsePartitionSpec('hash(id, 16)').ok, true, 'the engine computes hash()');
 		assert.equal(defaultPartitionName('date', 'timestamp'), 'timestamp_date');
 		assert.equal(defaultPartitionName('hash', 'id'), 'id_hash');
 		assert.equal(defaultPartitionName('value', 'symbol'), 'symbol');

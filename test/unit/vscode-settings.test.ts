@@ -5,8 +5,12 @@ import {
 	DEFAULT_OUTPUT_DIRECTORY,
 	type Inspected,
 	parseColumnMapping,
+	parseColumns,
 	parseDelimiter,
 	parseJsonc,
+	parseKeepPartitionColumns,
+	parseLayout,
+	parseMaxRowsPerFile,
 	parsePartitionBy,
 	readFileSettings,
 	type SettingsReader,
@@ -53,6 +57,56 @@ describe('vscode: settings parsing', () => {
 		assert.equal(s.workers, 'eight');
 		assert.equal(s.chunkSize, -1);
 		assert.deepEqual(s.warnings, []);
+	});
+
+	it('sweep.partitionBy: expressions the engine would refuse warn and use the default', () => {
+		assert.deepEqual(parsePartitionBy(['symbol', 'hour(ts) as h', 'hash(symbol, 4)']), {
+			value: ['symbol', 'hour(ts) as h', 'hash(symbol, 4)'],
+		});
+		for (const bad of [['hash(symbol, 0)'], ['foo(x)'], ['date(ts) as a/b'], ['date(ts) as d', 'month(ts) as D']]) {
+			const r = parsePartitionBy(bad);
+			assert.deepEqual(r.value, ['symbol'], JSON.stringify(bad));
+			assert.match(r.warning ?? '', /^setting sweep\.partitionBy = .*; using \["symbol"\]$/, JSON.stringify(bad));
+		}
+	});
+
+	it('sweep.layout, keepPartitionColumns, maxRowsPerFile and columns: bad values warn and fall back', () => {
+		const good = readFileSettings(
+			reader({
+				layout: { workspaceValue: 'hive' },
+				keepPartitionColumns: { workspaceValue: true },
+				maxRowsPerFile: { workspaceValue: 100000 },
+				columns: { workspaceValue: ['price', ' qty '] },
+			}),
+			true,
+		);
+		assert.equal(good.layout, 'hive');
+		assert.equal(good.keepPartitionColumns, true);
+		assert.equal(good.maxRowsPerFile, 100000);
+		assert.deepEqual(good.columns, ['price', 'qty']);
+		assert.deepEqual(good.warnings, []);
+		const none = readFileSettings(reader({}), true);
+		assert.deepEqual(
+			[none.layout, none.keepPartitionColumns, none.maxRowsPerFile, none.columns],
+			['flat', false, null, null],
+		);
+		assert.deepEqual(parseLayout('HIVE').value, 'flat');
+		assert.match(
+			parseLayout('HIVE').warning ?? '',
+			/^setting sweep\.layout = "HIVE" is not flat or hive; using "flat"$/,
+		);
+		assert.match(parseKeepPartitionColumns('yes').warning ?? '', /sweep\.keepPartitionColumns = "yes"/);
+		for (const bad of [0, -1, 1.5, '100', Number.NaN]) {
+			const r = parseMaxRowsPerFile(bad);
+			assert.equal(r.value, null, String(bad));
+			assert.match(r.warning ?? '', /sweep\.maxRowsPerFile = .* is not a whole number >= 1/);
+		}
+		for (const bad of ['price', ['a', 'a'], ['a', ''], [1]]) {
+			const r = parseColumns(bad);
+			assert.equal(r.value, null, JSON.stringify(bad));
+			assert.match(r.warning ?? '', /sweep\.columns = .* all columns are written/);
+		}
+		assert.deepEqual(parseColumns([]), { value: null });
 	});
 
 	it('sweep.partitionBy: a list of names; a single string is one column; anything else warns and uses the default', () => {

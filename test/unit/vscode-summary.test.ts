@@ -241,14 +241,32 @@ describe('vscode: Summary view messages and files', () => {
 		}
 	});
 
-	it('may open the files the manifest lists, never a path', () => {
+	it('may open the files the manifest lists (hive folders too), never a path outside the folder', () => {
 		const m = manifest([
 			part('A', 1),
 			{ key: ['x'], file: '../../etc/passwd', rows: 1, stats: {} },
 			{ key: ['y'], file: '..', rows: 1, stats: {} },
 			{ key: ['w'], file: 'a\\b.csv', rows: 1, stats: {} },
+			{ key: ['v'], file: '/etc/passwd', rows: 1, stats: {} },
+			{ key: ['u'], file: 'symbol=u/../../x.csv', rows: 1, stats: {} },
+			{ key: ['t'], file: 'C:x.csv', rows: 1, stats: {} },
+			{
+				key: ['h'],
+				file: 'symbol=h/part-00001.csv',
+				files: [
+					{ file: 'symbol=h/part-00001.csv', rows: 1 },
+					{ file: 'symbol=h/part-00002.csv', rows: 1 },
+				],
+				rows: 2,
+				stats: {},
+			},
 		]);
-		assert.deepEqual([...openableFiles(m)].sort(), ['A.csv', '_rejects.csv']);
+		assert.deepEqual([...openableFiles(m)].sort(), [
+			'A.csv',
+			'_rejects.csv',
+			'symbol=h/part-00001.csv',
+			'symbol=h/part-00002.csv',
+		]);
 	});
 });
 

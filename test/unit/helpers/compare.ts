@@ -5,12 +5,18 @@ import { parse } from 'csv-parse/sync';
 import type { Manifest } from '../../../src/engine/types';
 import type { ReferenceReject, ReferenceResult } from '../reference';
 
-/** The files of an output folder (flat: Sweep writes no subfolders), name -> bytes. */
-export function readOutput(outDir: string): Map<string, Buffer> {
+/** The files of an output folder (hive layout: in sub-folders), relative path with `/` -> bytes. */
+export function readOutput(outDir: string, under = ''): Map<string, Buffer> {
 	const out = new Map<string, Buffer>();
-	for (const e of fs.readdirSync(outDir, { withFileTypes: true })) {
-		assert.ok(e.isFile(), `${e.name} in ${outDir} is not a regular file`);
-		out.set(e.name, fs.readFileSync(path.join(outDir, e.name)));
+	for (const e of fs.readdirSync(path.join(outDir, under), { withFileTypes: true })) {
+		const rel = under === '' ? e.name : `${under}/${e.name}`;
+		if (e.isDirectory()) {
+			assert.ok(under !== '' || e.name.includes('='), `${rel} in ${outDir} is a folder but not a hive folder`);
+			for (const [k, v] of readOutput(outDir, rel)) out.set(k, v);
+			continue;
+		}
+		assert.ok(e.isFile(), `${rel} in ${outDir} is not a regular file`);
+		out.set(rel, fs.readFileSync(path.join(outDir, rel)));
 	}
 	return out;
 }
@@ -121,12 +127,19 @@ export function assertMatchesReference(
 	assert.deepEqual(counts(manifest), counts(ref), `row counts${ctx}`);
 	assert.equal(manifest.rowsRead, manifest.rowsWritten + manifest.rowsRejected + manifest.rowsFilteredOut);
 	const parts = manifest.partitions.map((p) => {
-		const q: { key: string[]; keyHex?: string[]; file: string | null; rows: number } = {
+		const q: {
+			key: string[];
+			keyHex?: string[];
+			file: string | null;
+			rows: number;
+			files?: { file: string; rows: number }[];
+		} = {
 			key: p.key,
 			file: p.file,
 			rows: p.rows,
 		};
 		if (p.keyHex !== undefined) q.keyHex = p.keyHex;
+		if (p.files !== undefined) q.files = p.files;
 		assert.equal(typeof p.stats, 'object', `partition ${JSON.stringify(p.key)} has stats${ctx}`);
 		return q;
 	});

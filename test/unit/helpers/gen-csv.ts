@@ -17,6 +17,11 @@ export interface CsvCase {
 	partitionBy: string[];
 	mapping: Record<string, string>;
 	orders: Buffer | null;
+	/** Output options (README "Output for other engines"); absent means the default. */
+	layout?: 'flat' | 'hive';
+	keepPartitionColumns?: boolean;
+	maxRowsPerFile?: number | null;
+	columns?: string[] | null;
 }
 
 const u = (s: string) => Buffer.from(s, 'utf8').toString('latin1');
@@ -91,6 +96,11 @@ const DATES = [
 	'2000-02-29',
 	'1900-02-29',
 	'2024-04-31 12:00',
+	'2024-03-15 07',
+	'2024-03-15t05:00',
+	'2024-03-15T24:00:00',
+	'2024-03-15T1',
+	'2024-03-15T09Z',
 ];
 
 const HEADER_SUFFIXES = ['', ' x', u('é'), ',y', '"q', u('日'), ';z', '\tt', '|p', '\xff'];
@@ -173,6 +183,13 @@ const spec = fc.record({
 	rows: fc.array(rowSpec, { maxLength: 30 }),
 	finalEol: fc.boolean(),
 	tail: sometimes(6, fc.record({ withKey: fc.boolean(), body: value(6) })),
+	layout: fc.constantFrom<'flat' | 'hive'>('flat', 'hive'),
+	keep: fc.boolean(),
+	cap: sometimes(2, fc.integer({ min: 1, max: 4 })),
+	select: sometimes(3, fc.array(fc.nat({ max: 3 }), { minLength: 1, maxLength: 4 })),
+	grain: fc.constantFrom('date', 'year', 'month', 'hour'),
+	alias: fc.boolean(),
+	hash: sometimes(4, fc.integer({ min: 1, max: 5 })),
 	orders: sometimes(
 		3,
 		fc.record({
@@ -213,7 +230,23 @@ function build(s: Spec): CsvCase {
 	// Names are byte strings here; the options take text.
 	const text8 = (v: string) => Buffer.from(v, 'latin1').toString('utf8');
 	const partitionBy = keyCols.map((k) => text8(outNames[k]));
-	if (dateCol !== null) partitionBy.push(`date(${text8(outNames[dateCol])})`);
+	if (dateCol !== null) {
+		partitionBy.push(`${s.grain}(${text8(outNames[dateCol])})${s.alias ? ' as day' : ''}`);
+	}
+	if (s.hash !== null) partitionBy.push(`hash(${text8(outNames[keyCols[0]])}, ${s.hash})`);
+	// A selection of columns (by name; names that are not valid UTF-8 cannot be asked for).
+	let columns: string[] | null = null;
+	if (s.select !== null) {
+		const picked = [...new Set(s.select.filter((i) => i < n && !outNames[i].includes('\xff')))];
+		if (picked.length > 0) columns = picked.map((i) => text8(outNames[i]));
+	}
+	// Hive layout leaves the plain partition columns out; keep them when nothing else would be left.
+	let keep = s.keep;
+	if (s.layout === 'hive' && !keep) {
+		const chosen = columns ?? outNames.map(text8);
+		const plain = new Set(keyCols.map((k) => text8(outNames[k])));
+		if (chosen.every((c) => plain.has(c))) keep = true;
+	}
 
 	const header = encodeRecord(names, d, s.headerQuoteMask);
 	const rows = s.rows;
@@ -253,13 +286,26 @@ function build(s: Spec): CsvCase {
 		const picks = o.absent ? [...o.picks, [-1, -1] as [number, number]] : o.picks;
 		for (const [a, b] of picks) {
 			const vals = keyCols.map((_, i) => (a < 0 ? 'absent-key' : pool[(i === 0 ? a : b) % pool.length]));
-			if (dateCol !== null) vals.push(DATES[(a < 0 ? 0 : a + b) % 5]);
+			// Values the grain accepts (an orders file with a value that is not a date is refused).
+			const valid = s.grain === 'hour' ? [DATES[0], DATES[2], DATES[3]] : DATES.slice(0, 5);
+			if (dateCol !== null) vals.push(valid[(a < 0 ? 0 : a + b) % valid.length]);
 			t += encodeRecord([...vals, 'x', 'y', 'z'], ',', [false]) + o.eol;
 		}
 		orders = Buffer.from(t, 'latin1');
 	}
 	const mapping8 = Object.fromEntries(Object.entries(mapping).map(([k, v]) => [text8(k), text8(v)]));
-	return { input: Buffer.from(text, 'latin1'), ext: s.ext, delimiter: d, partitionBy, mapping: mapping8, orders };
+	return {
+		input: Buffer.from(text, 'latin1'),
+		ext: s.ext,
+		delimiter: d,
+		partitionBy,
+		mapping: mapping8,
+		orders,
+		layout: s.layout,
+		keepPartitionColumns: keep,
+		maxRowsPerFile: s.cap,
+		columns,
+	};
 }
 
 /** The arbitrary the property tests draw from. */
@@ -271,5 +317,6 @@ export function describeCase(c: CsvCase): string {
 		`input (latin1 JSON): ${JSON.stringify(c.input.toString('latin1'))}`,
 		`ext ${c.ext}, delimiter ${JSON.stringify(c.delimiter)}, partitionBy ${JSON.stringify(c.partitionBy)}, mapping ${JSON.stringify(c.mapping)}`,
 		`orders: ${c.orders ? JSON.stringify(c.orders.toString('latin1')) : 'none'}`,
+		`layout ${c.layout ?? 'flat'}, keepPartitionColumns ${c.keepPartitionColumns ?? false}, maxRowsPerFile ${c.maxRowsPerFile ?? null}, columns ${JSON.stringify(c.columns ?? null)}`,
 	].join('\n');
 }
