@@ -37,7 +37,7 @@ export const USAGE = `Usage:
                 [--force] [--json] [--max-rejects N] [--max-partitions N] [--strict-utf8]
                 [--compress gzip|zstd|none] [--compress-level N]
                 [--layout flat|hive] [--keep-partition-columns] [--max-rows-per-file N]
-                [--columns COL[,COL...]]
+                [--columns COL[,COL...]] [--append [--allow-duplicate-input]]
 
 The input may be gzip- or zstd-compressed (input.csv.gz, input.csv.zst; recognised by its first bytes).
 
@@ -71,6 +71,12 @@ Options:
   --compress C              Write partitions compressed: gzip (AAPL.csv.gz), zstd (AAPL.csv.zst; Node 22.15+)
                             or none (the default). _rejects.csv and _manifest.json stay plain.
   --compress-level N        gzip 1-9 (default 6), zstd 1-19 (default 3).
+  --append                  Add the input's rows to the existing Sweep output in --out, in place, all or
+                            nothing, as one run over all its inputs would have written them; the
+                            output's partitions, mapping, delimiter, orders, layout, compression and
+                            file options apply (given ones must agree, else exit 2).
+                            With --force: append even if a partition file's size differs from the manifest.
+  --allow-duplicate-input   With --append: add an input whose content (SHA-256) the output already holds.
   -h, --help                Show this help.
   --version                 Show the version.
 
@@ -105,6 +111,8 @@ const EXTRACT_OPTIONS = {
 	'keep-partition-columns': { type: 'boolean' },
 	'max-rows-per-file': { type: 'string' },
 	columns: { type: 'string' },
+	append: { type: 'boolean' },
+	'allow-duplicate-input': { type: 'boolean' },
 } satisfies Record<string, OptionSpec>;
 
 /** A parsed command line. */
@@ -208,6 +216,11 @@ export function parseCommandLine(argv: string[]): Command {
 	}
 	if (v.columns !== undefined) {
 		cmd.options.columns = flagValue('--columns', v.columns, parseColumnList(v.columns)) ?? undefined;
+	}
+	if (v.append === true) cmd.options.append = true;
+	if (v['allow-duplicate-input'] === true) {
+		if (v.append !== true) throw usageError('--allow-duplicate-input goes with --append');
+		cmd.options.allowDuplicateInput = true;
 	}
 	if (v['max-partitions'] !== undefined) {
 		cmd.options.maxPartitions = flagValue('--max-partitions', v['max-partitions'], parseCount(v['max-partitions'], 1));
@@ -403,7 +416,9 @@ async function runExtract(cmd: Extract<Command, { kind: 'extract' }>, io: CliIO)
 		progress?.clear();
 		for (const w of manifest.warnings ?? []) err(`sweep: warning: ${w}\n`);
 		io.stdout.write(
-			cmd.json ? `${JSON.stringify(manifest, null, 2)}\n` : summary(manifest, cmd.options.input, cmd.options.outDir),
+			cmd.json
+				? `${JSON.stringify(manifest, null, 2)}\n`
+				: summary(manifest, cmd.options.input, cmd.options.outDir, cmd.options.append === true),
 		);
 		return 0;
 	} catch (e) {
@@ -423,18 +438,25 @@ async function runExtract(cmd: Extract<Command, { kind: 'extract' }>, io: CliIO)
 const MIB = 2 ** 20;
 
 /** The short end-of-run summary printed on stdout without --json. */
-function summary(m: Manifest, input: string, requestedOut: string | undefined): string {
+function summary(m: Manifest, input: string, requestedOut: string | undefined, append: boolean): string {
 	const seconds = Math.max(m.durationMs, 1) / 1000;
 	const files = m.partitions.filter((p) => p.file !== null).length;
 	const outDir = m.outDir ?? path.resolve(requestedOut ?? defaultOutDir(input));
+	const last = m.inputs?.[m.inputs.length - 1];
+	const bytes = append && last ? last.bytes : m.source.bytes;
 	const lines = [
 		`Read ${formatCount(m.rowsRead)} rows: ${formatCount(m.rowsWritten)} written, ${formatCount(m.rowsRejected)} ` +
 			`rejected, ${formatCount(m.rowsFilteredOut)} filtered out`,
 		`Partitions: ${formatCount(m.partitions.length)}` +
 			(files === m.partitions.length ? '' : ` (${formatCount(files)} with rows)`),
-		`Time: ${seconds.toFixed(2)} s (${(m.source.bytes / MIB / seconds).toFixed(1)} MB/s)`,
+		`Time: ${seconds.toFixed(2)} s (${(bytes / MIB / seconds).toFixed(1)} MB/s)`,
 		`Output: ${outDir}`,
 	];
+	if (append && last && m.inputs) {
+		lines.unshift(
+			`Appended ${formatCount(last.rowsRead)} rows (${formatCount(last.rowsWritten)} written, ${formatCount(last.rowsRejected)} rejected, ${formatCount(last.rowsFilteredOut)} filtered out); the output now holds ${m.inputs.length} inputs:`,
+		);
+	}
 	if (m.rejects !== null) lines.push(`Rejects: ${path.join(outDir, m.rejects)}`);
 	return `${lines.join('\n')}\n`;
 }

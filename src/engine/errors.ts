@@ -16,6 +16,10 @@ export type SweepErrorCode =
 	| 'output-invalid'
 	| 'output-locked'
 	| 'no-space'
+	| 'manifest-invalid'
+	| 'append-mismatch'
+	| 'duplicate-input'
+	| 'output-modified'
 	| 'record-too-large'
 	| 'invalid-utf8'
 	| 'max-rejects'
@@ -40,6 +44,10 @@ const BEFORE_WRITING: ReadonlySet<SweepErrorCode> = new Set([
 	'output-invalid',
 	'output-locked',
 	'no-space',
+	'manifest-invalid',
+	'append-mismatch',
+	'duplicate-input',
+	'output-modified',
 ]);
 
 export interface SweepErrorDetails {

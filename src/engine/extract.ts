@@ -9,6 +9,7 @@ import {
 	DEFAULT_PARTITION_BY,
 	type Layout,
 	MANIFEST_FILE,
+	MANIFEST_NEXT_FILE,
 	MAX_OPEN_FILES,
 	MAX_RECORD_BYTES,
 	parseColumnList,
@@ -19,21 +20,50 @@ import {
 	show,
 	withoutCompressionSuffix,
 } from '../rules';
+import {
+	type AppendBase,
+	appendSettings,
+	checkAppendColumns,
+	checkAppendSpace,
+	duplicateError,
+	earlierInput,
+	openAppendTarget,
+	ordersSha256,
+} from './append';
 import { BufferPool } from './bufferPool';
 import { type Chunk, lineAt, readChunks } from './chunkReader';
 import { compressBlock, type OutputCompression, outputCompression } from './compression';
 import { bytesOf, formatHeader, normalizeDelimiter } from './dialect';
 import { abortedError, notRegular, SweepError } from './errors';
+import { type FileHash, hashFile } from './hasher';
 import { type ColumnPlan, type FileHead, planColumns, readHead } from './header';
+import { AppendJournal, hasJournal, recoverAppend, writeDurably } from './journal';
 import { encodeKey } from './keys';
 import { MAX_PARTS, PartitionNamer, partitionFile } from './layout';
 import { loadOrders, type Orders } from './orders';
 import { type OutputColumns, planOutputColumns } from './outputColumns';
-import { commitOutput, describeFsError, discardOutput, type OutputPlan, prepareOutput } from './outputFolder';
+import {
+	commitOutput,
+	describeFsError,
+	discardOutput,
+	type OutputPlan,
+	prepareOutput,
+	readFilesOf,
+	recoverStale,
+} from './outputFolder';
 import { ChunkLineError, WorkerPool } from './pool';
 import type { BucketResult, ChunkDone, ChunkStats, WorkerInit } from './protocol';
+import { acquireRunLock, type RunLock } from './runLock';
 import { type InputSource, openSource } from './source';
-import type { ConfigSources, ExtractHooks, ExtractOptions, Manifest, ManifestPartition } from './types';
+import type {
+	ConfigSources,
+	ExtractHooks,
+	ExtractOptions,
+	Manifest,
+	ManifestInput,
+	ManifestPartition,
+	PartitionStats,
+} from './types';
 import { PartitionWriter } from './writer';
 
 /** `<input folder>/processed/<input name without extension>` (`trades.csv.gz` → `processed/trades`). */
@@ -53,11 +83,32 @@ interface PartitionState {
 	parts: string[];
 	/** Flat base name or hive folder path (layout.ts). */
 	stem: string;
-	/** Its files so far (one unless capped), in order; `id` is the writer's id of the last. */
-	files: { file: string; rows: number }[];
+	/** Its files so far (one unless capped), in order, and their sizes at the end; `id` is the writer's id of the last. */
+	files: { file: string; rows: number; bytes: number }[];
 	id: number;
 	rows: number;
 	stats: ChunkStats;
+}
+
+/** A partition key from the manifest as the engine's byte strings (keys.ts). */
+function partsOf(p: ManifestPartition): string[] {
+	return p.keyHex
+		? p.keyHex.map((h) => Buffer.from(h, 'hex').toString('latin1'))
+		: p.key.map((k) => Buffer.from(k, 'utf8').toString('latin1'));
+}
+
+/** A partition's stats from the manifest, to merge an append's into (the raw sums keep VWAP exact). */
+function statsFrom(s: PartitionStats): ChunkStats {
+	const bytes = (t: string | undefined) => (t === undefined ? null : Buffer.from(t, 'utf8').toString('latin1'));
+	return {
+		firstTimestamp: bytes(s.firstTimestamp),
+		lastTimestamp: bytes(s.lastTimestamp),
+		minPrice: s.minPrice ?? null,
+		maxPrice: s.maxPrice ?? null,
+		quantity: s.quantity ?? null,
+		notional: s.notional ?? 0,
+		pricedQuantity: s.pricedQuantity ?? 0,
+	};
 }
 
 /** The value of an option its rule accepted; a refused one is a usage error in the rule's words. */
@@ -141,6 +192,8 @@ export interface ExtractSettings {
 	columns: readonly string[] | null;
 	workerResourceLimits?: ExtractOptions['workerResourceLimits'];
 	workerScript?: string;
+	append: boolean;
+	allowDuplicateInput: boolean;
 }
 
 /**
@@ -181,6 +234,8 @@ export function normalizeExtractOptions(options: ExtractOptions): ExtractSetting
 		columns: checked('columns', options.columns, parseColumnList(options.columns)),
 		workerResourceLimits: options.workerResourceLimits,
 		workerScript: options.workerScript,
+		append: options.append ?? false,
+		allowDuplicateInput: options.allowDuplicateInput ?? false,
 	};
 }
 
@@ -202,13 +257,28 @@ function checkFigures(f: Figures): Figures {
  */
 export async function extract(options: ExtractOptions, hooks: ExtractHooks = {}): Promise<Manifest> {
 	const started = Date.now();
-	const o = normalizeExtractOptions(options);
+	let o = normalizeExtractOptions(options);
 	const { signal } = hooks;
 	if (signal?.aborted) throw abortedError();
 	const { fh, st } = await openInput(o.input);
 	let outPlan: OutputPlan | undefined;
 	let source: InputSource | undefined;
+	/** An append: the folder's run lock, held from before the checks to the end, and its journal once begun. */
+	let appendLock: { lock: RunLock; warnings: string[] } | null = null;
+	let journal: AppendJournal | null = null;
+	let committed = false;
+	let hasher: ReturnType<typeof hashFile> | undefined;
 	try {
+		let appendTo: AppendBase | null = null;
+		if (o.append) {
+			appendLock = await lockForAppend(o.outDir, o.input);
+			appendTo = await openAppendTarget(appendLock.lock.outDir, o.input, o.force);
+			o = { ...o, ...appendSettings(appendTo, options, o.delimiter) };
+			if (!o.allowDuplicateInput) {
+				const same = earlierInput(appendTo, { path: o.input, bytes: st.size, mtime: st.mtime.toISOString() });
+				if (same) throw duplicateError(o.input, appendTo, same);
+			}
+		}
 		source = await openSource(o.input, fh, st.size);
 		const head = await readHead(source, source.size, o.input, o.delimiter, o.maxChunkBytes);
 		source.headDone();
@@ -219,6 +289,7 @@ export async function extract(options: ExtractOptions, hooks: ExtractHooks = {})
 				line: 1,
 			});
 		}
+		if (appendTo) checkAppendColumns(appendTo, o.input, plan, null);
 		const output = planOutputColumns(plan.rawColumns, plan.keySpecs, {
 			columns: o.columns,
 			layout: o.layout,
@@ -227,6 +298,9 @@ export async function extract(options: ExtractOptions, hooks: ExtractHooks = {})
 		});
 		const orders = o.ordersFile ? await loadOrders(o.ordersFile, o.mapping, plan.keySpecs, signal) : null;
 		if (signal?.aborted) throw abortedError();
+		if (appendTo) checkAppendColumns(appendTo, o.input, plan, orders);
+		// An appended file's last record, if it lacks a line ending, gets the output's (the first input's header's).
+		const eol = appendTo ? appendTo.manifest.eol : head.eol;
 		const init: WorkerInit = {
 			delimiter: head.delimiter.charCodeAt(0),
 			fieldCount: head.names.length,
@@ -238,7 +312,7 @@ export async function extract(options: ExtractOptions, hooks: ExtractHooks = {})
 			quantityIndex: plan.quantityIndex,
 			orders: orders ? orders.keys : null,
 			strictUtf8: o.strictUtf8,
-			eol: head.eol,
+			eol,
 			compress: o.compress,
 		};
 		// The pool's one owner. Started now, so that a worker's start-up overlaps preparing the output (and a
@@ -251,24 +325,108 @@ export async function extract(options: ExtractOptions, hooks: ExtractHooks = {})
 		});
 		let figures: Figures;
 		let run: PipelineResult;
+		let writeDir: string;
 		try {
-			outPlan = await prepareOutput(o.outDir, {
-				force: o.force,
-				input: o.input,
-				inputBytes: outputEstimate(source, head.dataStart, o.compress),
-				reads: orders ? [o.input, orders.path] : [o.input],
-			});
+			if (appendTo) {
+				await checkAppendSpace(appendTo.outDir, outputEstimate(source, head.dataStart, o.compress));
+				if (signal?.aborted) throw abortedError();
+				// An append writes in place; its journal (fsynced before the first byte) makes it all or nothing.
+				writeDir = appendTo.outDir;
+				journal = await AppendJournal.begin(appendTo.outDir, appendTo.manifestSha256, appendTo.sizes);
+			} else {
+				outPlan = await prepareOutput(o.outDir, {
+					force: o.force,
+					input: o.input,
+					inputBytes: outputEstimate(source, head.dataStart, o.compress),
+					reads: orders ? [o.input, orders.path] : [o.input],
+				});
+				writeDir = outPlan.tmpDir;
+			}
+			// The input's SHA-256 (of its bytes on disk), in a thread of its own, while the pipeline reads the file.
+			hasher = hashFile(fh.fd, st.size);
 			if (signal?.aborted) throw abortedError();
 			figures = await o.figures;
 			pool.grow(figures.workers);
-			const args = { pool, source, size: st.size, head, plan, output, init, outPlan, o, figures, hooks, started };
+			const args = {
+				pool,
+				source,
+				size: st.size,
+				head,
+				plan,
+				output,
+				init,
+				writeDir,
+				o,
+				figures,
+				hooks,
+				started,
+				base: appendTo,
+				journal,
+			};
 			run = await runPipeline(args);
 		} finally {
 			await pool.destroy();
 		}
-		await checkUnchanged(fh, o.input, st);
-		const manifest = buildManifest({ o, size: st.size, head, plan, output, orders, figures, started, run, source });
-		await writeFile(path.join(outPlan.tmpDir, MANIFEST_FILE), `${JSON.stringify(manifest, null, 2)}\n`);
+		await checkUnchanged(fh, o.input, st, appendTo !== null);
+		const hash: FileHash = await abortable(hasher.result, signal);
+		if (hash.bytes !== st.size) {
+			throw new SweepError(
+				'file-changed',
+				`${o.input} changed while it was read (it shrank); run again once it is complete.`,
+				{ file: o.input },
+			);
+		}
+		if (appendTo && !o.allowDuplicateInput) {
+			const same = earlierInput(appendTo, { sha256: hash.sha256 });
+			if (same) throw duplicateError(o.input, appendTo, same);
+		}
+		const manifest = buildManifest({
+			o,
+			size: st.size,
+			head,
+			plan,
+			output,
+			orders,
+			figures,
+			started,
+			run,
+			source,
+			eol,
+			base: appendTo?.manifest ?? null,
+			entry: {
+				path: o.input,
+				bytes: st.size,
+				mtime: st.mtime.toISOString(),
+				sha256: hash.sha256,
+				rowsRead: run.rowsRead,
+				rowsWritten: run.rowsWritten,
+				rowsRejected: run.rowsRejected,
+				rowsFilteredOut: run.rowsFilteredOut,
+				rejects: run.rowsRejected,
+			},
+		});
+		const text = `${JSON.stringify(manifest, null, 2)}\n`;
+		if (signal?.aborted) throw abortedError();
+		if (appendTo && journal && appendLock) {
+			if (!appendLock.lock.stillHeld()) {
+				throw new SweepError(
+					'lock-lost',
+					`Another run took over the output folder ${appendTo.outDir} while this one was stopped for more than 10 s; this append was undone.`,
+					{ file: appendTo.outDir },
+				);
+			}
+			// The commit: the new manifest replaces the old one in one rename, once every appended byte is on disk.
+			await writeDurably(appendTo.outDir, MANIFEST_FILE, MANIFEST_NEXT_FILE, text);
+			committed = true;
+			// If the journal cannot be removed now, the next run sees the new manifest and only removes it.
+			await journal.finish().catch(() => undefined);
+			const warnings = appendLock.warnings;
+			return warnings.length > 0
+				? { ...manifest, outDir: appendTo.outDir, warnings }
+				: { ...manifest, outDir: appendTo.outDir };
+		}
+		if (!outPlan) throw new Error('internal: no output plan');
+		await writeFile(path.join(outPlan.tmpDir, MANIFEST_FILE), text);
 		if (signal?.aborted) throw abortedError();
 		const warnings = await commitOutput(outPlan);
 		return warnings.length > 0
@@ -278,18 +436,68 @@ export async function extract(options: ExtractOptions, hooks: ExtractHooks = {})
 		// A compressed file that changed while it was read usually looks truncated or corrupt: say what happened.
 		const changed =
 			e instanceof SweepError && e.code === 'input-corrupt'
-				? await checkUnchanged(fh, o.input, st).then(
+				? await checkUnchanged(fh, o.input, st, o.append).then(
 						() => null,
 						(c: unknown) => c,
 					)
 				: null;
-		if (outPlan === undefined) throw changed ?? e;
-		await discardOutput(outPlan);
+		if (journal && !committed) await rollBack(journal, path.resolve(o.outDir), changed ?? e);
+		else if (outPlan) await discardOutput(outPlan);
+		else if (!journal) throw changed ?? e;
 		if (signal?.aborted) throw abortedError();
-		throw wrapIoError(changed ?? e);
+		throw wrapIoError(changed ?? e, o.append);
 	} finally {
+		await hasher?.stop();
 		await source?.close();
 		await fh.close();
+		appendLock?.lock.release();
+	}
+}
+
+/**
+ * Takes the run lock of an append's output folder (runLock.ts), then finishes what an interrupted earlier run left
+ * there: temporary folders of a killed extract, and a killed append (undone from its journal, or completed if its
+ * manifest was already in place) — before anything else looks at the folder.
+ */
+async function lockForAppend(outDirGiven: string, input: string): Promise<{ lock: RunLock; warnings: string[] }> {
+	const outDir = path.resolve(outDirGiven);
+	const parent = path.dirname(outDir);
+	if (
+		!(await stat(parent).then(
+			(p) => p.isDirectory(),
+			() => false,
+		))
+	) {
+		throw new SweepError(
+			'output-invalid',
+			`Cannot append: the output folder ${outDir} does not exist (run without --append first).`,
+			{ file: outDir },
+		);
+	}
+	const lock = acquireRunLock(outDir);
+	const warnings: string[] = [];
+	try {
+		await recoverStale(parent, path.basename(outDir), outDir, await readFilesOf([input]), warnings);
+		if (await hasJournal(outDir)) await recoverAppend(outDir);
+	} catch (e) {
+		lock.release();
+		throw e;
+	}
+	return { lock, warnings };
+}
+
+/** Undoes a failed append; if even that fails, the journal stays and the next run on the folder undoes it. */
+async function rollBack(journal: AppendJournal, outDir: string, cause: unknown): Promise<void> {
+	try {
+		await journal.rollback();
+	} catch (e) {
+		const why = e instanceof Error ? e.message : String(e);
+		const first = cause instanceof Error ? cause.message : String(cause);
+		throw new SweepError(
+			'io',
+			`${first} Putting ${outDir} back as it was failed too (${why}); the next Sweep run on that folder will do it.`,
+			{ file: outDir, cause },
+		);
 	}
 }
 
@@ -334,19 +542,19 @@ async function openInput(input: string): Promise<{ fh: FileHandle; st: Stats }> 
 }
 
 /** The file must be what it was when the run started: same size, same modification time, same inode. */
-async function checkUnchanged(fh: FileHandle, input: string, st: Stats): Promise<void> {
+async function checkUnchanged(fh: FileHandle, input: string, st: Stats, append = false): Promise<void> {
 	const after = await fh.stat();
 	const now = await stat(input).catch(() => null);
 	if (after.size !== st.size || after.mtimeMs !== st.mtimeMs || !now || now.ino !== st.ino) {
 		throw new SweepError(
 			'file-changed',
-			`${input} changed while it was read (size ${st.size} → ${after.size}); the output was discarded. Run again once the file is complete.`,
+			`${input} changed while it was read (size ${st.size} → ${after.size}); the output was ${append ? 'put back as it was' : 'discarded'}. Run again once the file is complete.`,
 			{ file: input },
 		);
 	}
 }
 
-function wrapIoError(e: unknown): unknown {
+function wrapIoError(e: unknown, append = false): unknown {
 	if (e instanceof SweepError) return e;
 	const err = e as NodeJS.ErrnoException;
 	if (err && typeof err.code === 'string' && err.syscall) {
@@ -354,7 +562,7 @@ function wrapIoError(e: unknown): unknown {
 		const what = err.code === 'EFBIG' ? 'the file-size limit was reached' : describeFsError(err);
 		return new SweepError(
 			'io',
-			`Writing the output failed: ${what}${where}. The previous output, if any, is untouched.`,
+			`Writing the output failed: ${what}${where}. ${append ? 'The output is as it was before the append.' : 'The previous output, if any, is untouched.'}`,
 			{
 				file: err.path,
 				cause: e,
@@ -375,11 +583,16 @@ interface PipelineArgs {
 	/** The columns written and how the worker copies them (outputColumns.ts). */
 	output: OutputColumns;
 	init: WorkerInit;
-	outPlan: OutputPlan;
+	/** Where the files are written: the temporary folder, or an append's output folder itself. */
+	writeDir: string;
 	o: ExtractSettings;
 	figures: Figures;
 	hooks: ExtractHooks;
 	started: number;
+	/** The output an append adds to (its partitions come first, its files grow), or null. */
+	base: AppendBase | null;
+	/** An append's journal: files are recorded in it before they are created. */
+	journal: AppendJournal | null;
 }
 
 interface PipelineResult {
@@ -390,6 +603,8 @@ interface PipelineResult {
 	rowsFilteredOut: number;
 	/** Bytes of content read (a compressed file's decompressed size). */
 	contentBytes: number;
+	/** Size of `_rejects.csv` at the end, or null when there is none. */
+	rejectsBytes: number | null;
 }
 
 /**
@@ -464,17 +679,62 @@ class Committer {
 		this.maxInFlight = a.figures.workers * 2 + 1;
 		this.chunkBuffers = new BufferPool(this.maxInFlight + 1);
 		this.resultBuffers = new BufferPool(this.maxInFlight + 4);
-		this.writer = new PartitionWriter(a.outPlan.tmpDir, a.o.maxOpenFiles);
-		this.extension = partitionExtension(a.o.input, a.o.compress);
+		this.writer = new PartitionWriter(a.writeDir, a.o.maxOpenFiles);
+		// Partition files are named after the first input (an append keeps its names).
+		this.extension = partitionExtension(a.base ? a.base.manifest.source.path : a.o.input, a.o.compress);
 		this.namer = new PartitionNamer(
 			a.o.layout,
 			a.plan.keySpecs.map((k) => k.name),
 		);
-		const header = formatHeader(a.output.rawNames, a.head.delimiter, a.head.eol);
+		const header = formatHeader(a.output.rawNames, a.head.delimiter, a.init.eol as '\n' | '\r\n');
 		// A compressed file starts with its header as a gzip member / zstd frame of its own.
 		this.header = a.o.compress ? compressBlock(a.o.compress, header) : header;
 		this.committedBytes = a.head.dataStart;
 		this.line = a.head.dataLine;
+		if (a.journal) {
+			const journal = a.journal;
+			this.writer.beforeCreate = (names) => journal.willCreate(names);
+		}
+		if (a.base) this.continueFrom(a.base);
+	}
+
+	/**
+	 * An append goes on from the output's partitions, in their order, with their files, counts and stats: the names
+	 * of later partitions are chosen after theirs, and a capped partition's last file is continued.
+	 */
+	private continueFrom(base: AppendBase): void {
+		const cap = this.a.o.maxRowsPerFile;
+		const bad = (why: string) =>
+			new SweepError('manifest-invalid', `Cannot append: ${MANIFEST_FILE} in ${base.outDir} ${why} (was it edited?).`, {
+				file: path.join(base.outDir, MANIFEST_FILE),
+			});
+		for (const m of base.manifest.partitions) {
+			if (m.file === null) continue;
+			const parts = partsOf(m);
+			const stem = this.namer.stem(parts);
+			const listed = cap === null ? [{ file: m.file, rows: m.rows }] : (m.files ?? []);
+			const files = listed.map((f, i) => {
+				const want = partitionFile(this.a.o.layout, stem, cap === null ? null : i + 1, this.extension);
+				if (f.file !== want) {
+					throw bad(`names file ${i + 1} of key ${JSON.stringify(m.key)} ${f.file}, but Sweep names it ${want}`);
+				}
+				if (cap !== null && (f.rows < 1 || f.rows > cap || (i < listed.length - 1 && f.rows !== cap))) {
+					throw bad(`gives ${f.file} ${f.rows} rows with at most ${cap} per file`);
+				}
+				return { file: f.file, rows: f.rows, bytes: base.sizes[f.file] };
+			});
+			if (files.length === 0 || files.reduce((n, f) => n + f.rows, 0) !== m.rows) {
+				throw bad(`gives key ${JSON.stringify(m.key)} ${m.rows} rows, not the sum of its files'`);
+			}
+			const last = files[files.length - 1];
+			const id = this.writer.addExisting(last.file, last.bytes);
+			const p: PartitionState = { parts, stem, files, id, rows: m.rows, stats: statsFrom(m.stats) };
+			this.byKey.set(encodeKey(parts), p);
+			this.partitions.push(p);
+		}
+		if (base.manifest.rejects !== null) {
+			this.rejectsId = this.writer.addExisting(REJECTS_FILE, base.sizes[REJECTS_FILE]);
+		}
 	}
 
 	/** Hands a chunk to the pool; its result is committed by a later drain(). */
@@ -535,7 +795,7 @@ class Committer {
 				const stem = this.namer.stem(b.parts);
 				const file = partitionFile(this.a.o.layout, stem, this.a.o.maxRowsPerFile === null ? null : 1, this.extension);
 				const id = this.writer.add(file, this.header);
-				p = { parts: b.parts, stem, files: [{ file, rows: 0 }], id, rows: 0, stats: emptyStats() };
+				p = { parts: b.parts, stem, files: [{ file, rows: 0, bytes: 0 }], id, rows: 0, stats: emptyStats() };
 				this.byKey.set(b.key, p);
 				this.partitions.push(p);
 			}
@@ -566,7 +826,8 @@ class Committer {
 						{ file: this.a.o.input },
 					);
 				}
-				current = { file: partitionFile(this.a.o.layout, p.stem, part, this.extension), rows: 0 };
+				current.bytes = this.writer.size(p.id);
+				current = { file: partitionFile(this.a.o.layout, p.stem, part, this.extension), rows: 0, bytes: 0 };
 				p.files.push(current);
 				p.id = this.writer.add(current.file, this.header);
 			}
@@ -624,9 +885,12 @@ class Committer {
 
 	/** Writes out what is left and closes the files, once every chunk is committed. */
 	async close(): Promise<PipelineResult> {
-		await this.writer.close();
+		// An append's bytes must be on disk before its manifest commits them.
+		await this.writer.close(this.a.base !== null);
 		this.progress(true);
-		return { partitions: this.partitions, ...this.totals, contentBytes: this.committedBytes };
+		for (const p of this.partitions) p.files[p.files.length - 1].bytes = this.writer.size(p.id);
+		const rejectsBytes = this.rejectsId < 0 ? null : this.writer.size(this.rejectsId);
+		return { partitions: this.partitions, ...this.totals, contentBytes: this.committedBytes, rejectsBytes };
 	}
 
 	/** Closes the files after a failure; the error to throw (a worker's data error names the file's line). */
@@ -648,7 +912,8 @@ class Committer {
 }
 
 /** Rejects as soon as `signal` aborts, so a cancel never waits for a chunk to finish. */
-function abortable<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
+function abortable<T>(p: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+	if (!signal) return p;
 	if (signal.aborted) return Promise.reject(abortedError());
 	return new Promise<T>((resolve, reject) => {
 		const onAbort = () => reject(abortedError());
@@ -677,21 +942,37 @@ function buildManifest(m: {
 	started: number;
 	run: PipelineResult;
 	source: InputSource;
+	eol: '\n' | '\r\n';
+	/** The manifest an append adds to, or null. */
+	base: AppendBase['manifest'] | null;
+	/** This run's input. */
+	entry: ManifestInput;
 }): Manifest {
-	const toPartition = (parts: string[], file: string | null, rows: number, s: ChunkStats): ManifestPartition => {
+	const toPartition = (
+		parts: string[],
+		file: string | null,
+		rows: number,
+		bytes: number | undefined,
+		s: ChunkStats,
+	): ManifestPartition => {
 		const texts = parts.map(textOf);
 		const out: ManifestPartition = { key: texts.map((t) => t.text), file, rows, stats: {} };
+		if (bytes !== undefined) out.bytes = bytes;
 		if (texts.some((t) => !t.valid)) out.keyHex = parts.map((p) => Buffer.from(p, 'latin1').toString('hex'));
 		if (s.firstTimestamp !== null) out.stats.firstTimestamp = textOf(s.firstTimestamp).text;
 		if (s.lastTimestamp !== null) out.stats.lastTimestamp = textOf(s.lastTimestamp).text;
 		if (s.minPrice !== null) out.stats.minPrice = s.minPrice;
 		if (s.maxPrice !== null) out.stats.maxPrice = s.maxPrice;
 		if (s.quantity !== null) out.stats.quantity = s.quantity;
-		if (s.pricedQuantity !== 0) out.stats.vwap = s.notional / s.pricedQuantity;
+		if (s.pricedQuantity !== 0) {
+			out.stats.vwap = s.notional / s.pricedQuantity;
+			out.stats.notional = s.notional;
+			out.stats.pricedQuantity = s.pricedQuantity;
+		}
 		return out;
 	};
 	const partitions = m.run.partitions.map((p) => {
-		const out = toPartition(p.parts, p.files[0].file, p.rows, p.stats);
+		const out = toPartition(p.parts, p.files[0].file, p.rows, p.files[0].bytes, p.stats);
 		if (m.o.maxRowsPerFile === null) return out;
 		const { stats, ...rest } = out;
 		return { ...rest, files: p.files.map((f) => ({ ...f })), stats };
@@ -699,34 +980,50 @@ function buildManifest(m: {
 	if (m.orders) {
 		const present = new Set(m.run.partitions.map((p) => encodeKey(p.parts)));
 		m.orders.keys.forEach((k, i) => {
-			if (!present.has(k)) partitions.push(toPartition(m.orders!.parts[i], null, 0, emptyStats()));
+			if (!present.has(k)) partitions.push(toPartition(m.orders!.parts[i], null, 0, undefined, emptyStats()));
 		});
 	}
 	const sources = m.figures.configSources ?? { workers: 'flag', chunkSize: 'flag' };
+	const b = m.base;
+	const rowsRejected = (b?.rowsRejected ?? 0) + m.run.rowsRejected;
 	return {
 		version: 1,
-		source: {
-			path: m.o.input,
-			bytes: m.size,
-			header: m.head.names,
-			delimiter: m.head.delimiter,
-			compression: m.source.compression,
-			...(m.source.compression === 'none' ? {} : { decompressedBytes: m.run.contentBytes }),
-		},
+		// The first input's (an append keeps it; `inputs` lists them all).
+		source: b
+			? b.source
+			: {
+					path: m.o.input,
+					bytes: m.size,
+					header: m.head.names,
+					delimiter: m.head.delimiter,
+					compression: m.source.compression,
+					...(m.source.compression === 'none' ? {} : { decompressedBytes: m.run.contentBytes }),
+				},
 		output: { compression: m.o.compress?.codec ?? 'none', compressionLevel: m.o.compress?.level ?? null },
 		columns: m.output.rawNames.map((n) => textOf(n).text),
+		sourceColumns: m.plan.columns,
+		selectedColumns: m.o.columns && m.o.columns.length > 0 ? [...m.o.columns] : null,
+		keepPartitionColumns: m.o.keepPartitionColumns,
 		partitionBy: m.plan.keySpecs.map((k) => k.spec),
 		partitionNames: m.plan.keySpecs.map((k) => k.name),
 		layout: m.o.layout,
 		maxRowsPerFile: m.o.maxRowsPerFile,
-		orders: m.orders ? { path: m.orders.path, keys: m.orders.keys.length } : null,
+		orders: b
+			? b.orders
+			: m.orders
+				? { path: m.orders.path, keys: m.orders.keys.length, keysSha256: ordersSha256(m.orders) }
+				: null,
 		config: { workers: m.figures.workers, chunkSize: m.figures.chunkSize, sources },
-		rowsRead: m.run.rowsRead,
-		rowsWritten: m.run.rowsWritten,
-		rowsRejected: m.run.rowsRejected,
-		rowsFilteredOut: m.run.rowsFilteredOut,
+		rowsRead: (b?.rowsRead ?? 0) + m.run.rowsRead,
+		rowsWritten: (b?.rowsWritten ?? 0) + m.run.rowsWritten,
+		rowsRejected,
+		rowsFilteredOut: (b?.rowsFilteredOut ?? 0) + m.run.rowsFilteredOut,
 		partitions,
-		rejects: m.run.rowsRejected > 0 ? REJECTS_FILE : null,
+		rejects: rowsRejected > 0 ? REJECTS_FILE : null,
+		...(m.run.rejectsBytes === null ? {} : { rejectsBytes: m.run.rejectsBytes }),
+		inputs: [...(b?.inputs ?? []), m.entry],
+		eol: m.eol,
+		mapping: { ...m.o.mapping },
 		startedAt: new Date(m.started).toISOString(),
 		durationMs: Date.now() - m.started,
 	};

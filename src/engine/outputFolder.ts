@@ -4,6 +4,7 @@ import { access, lstat, mkdir, readdir, realpath, rename, rm, rmdir, stat, statf
 import * as path from 'node:path';
 import { MANIFEST_FILE as MANIFEST } from '../rules';
 import { SweepError } from './errors';
+import { hasJournal, recoverAppend } from './journal';
 import { acquireRunLock, type HeldLock, inspectLock, type RunLock, tryLock } from './runLock';
 
 export interface OutputPlan {
@@ -203,7 +204,7 @@ async function renameProblem(parent: string, pst: Stats, entryUid: number): Prom
  * between its two renames), the newest copy is put back. Folders that are unsafe or impossible to delete are left
  * alone (with a warning); they never block the run.
  */
-async function recoverStale(
+export async function recoverStale(
 	parent: string,
 	base: string,
 	outDir: string,
@@ -310,6 +311,8 @@ export async function prepareOutput(
 	const warnings: string[] = [];
 	try {
 		await recoverStale(parent, base, outDir, reads, warnings);
+		// An append killed outright is undone first: should this run fail, the folder it keeps is the old output.
+		if (await hasJournal(outDir)) await recoverAppend(outDir);
 		const st = await lstat(outDir).catch(() => null);
 		if (st) {
 			if (st.isSymbolicLink()) {

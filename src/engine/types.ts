@@ -46,8 +46,18 @@ export interface ExtractOptions {
 	 * take the place of `workers`, `chunkSize` and `configSources`.
 	 */
 	pendingConfig?: Promise<{ workers: number; chunkSize: number; configSources?: ConfigSources }>;
-	/** Replace an existing non-empty output folder that Sweep did not write. */
+	/**
+	 * Replace an existing non-empty output folder that Sweep did not write; with `append`, append even though a
+	 * partition file's size differs from the manifest.
+	 */
 	force?: boolean;
+	/**
+	 * Add this input's records to the existing Sweep output in `outDir`, in place, as one run over the earlier
+	 * inputs followed by this one would (docs/append.md). The output's settings apply; options given must agree.
+	 */
+	append?: boolean;
+	/** With `append`: append even though an input with the same SHA-256 is already listed in the manifest. */
+	allowDuplicateInput?: boolean;
 	/** Stop (exit 1) when more than this many records are rejected. */
 	maxRejects?: number | null;
 	/** Stop (exit 1) when more partitions than this appear; default 100,000. */
@@ -94,6 +104,9 @@ export interface PartitionStats {
 	maxPrice?: number;
 	quantity?: number;
 	vwap?: number;
+	/** Σ price × quantity and Σ quantity behind `vwap` (present with it), so that an append merges VWAP exactly. */
+	notional?: number;
+	pricedQuantity?: number;
 }
 
 export interface ManifestPartition {
@@ -104,9 +117,28 @@ export interface ManifestPartition {
 	/** Path of its (first) file inside the output folder, with `/`, or null for an order key with no rows. */
 	file: string | null;
 	rows: number;
-	/** With `maxRowsPerFile`: every file of the partition, in record order, with its records. */
-	files?: { file: string; rows: number }[];
+	/** Size of `file` in bytes when the run ended (an append refuses a file whose size differs). */
+	bytes?: number;
+	/** With `maxRowsPerFile`: every file of the partition, in record order, with its records and size. */
+	files?: { file: string; rows: number; bytes?: number }[];
 	stats: PartitionStats;
+}
+
+/** One input that went into an output, in the order they went in (the first run's, then each append's). */
+export interface ManifestInput {
+	path: string;
+	/** Bytes on disk (compressed bytes for a compressed file). */
+	bytes: number;
+	/** Modification time of the input, ISO 8601. */
+	mtime: string;
+	/** SHA-256 of the input's bytes on disk, hex. */
+	sha256: string;
+	rowsRead: number;
+	rowsWritten: number;
+	rowsRejected: number;
+	rowsFilteredOut: number;
+	/** Rows of `_rejects.csv` from this input (they follow those of the inputs before it; lines are this file's). */
+	rejects: number;
 }
 
 /** `_manifest.json` (README "What extraction does"). */
@@ -136,7 +168,18 @@ export interface Manifest {
 	/** Always written; absent in manifests of older versions (which were flat). */
 	layout?: 'flat' | 'hive';
 	maxRowsPerFile?: number | null;
-	orders: null | { path: string; keys: number };
+	/** The input's header after mapping (all its columns), which an appended file's must equal. */
+	sourceColumns?: string[];
+	/** `columns` as given (the selection), or null for all. */
+	selectedColumns?: string[] | null;
+	/** Hive layout: the partition columns kept in the files too. */
+	keepPartitionColumns?: boolean;
+	orders: null | {
+		path: string;
+		keys: number;
+		/** SHA-256 of the distinct keys in order (an append refuses an orders file whose keys changed). */
+		keysSha256?: string;
+	};
 	config: { workers: number; chunkSize: number; sources: { workers: ConfigSource; chunkSize: ConfigSource } };
 	rowsRead: number;
 	rowsWritten: number;
@@ -144,6 +187,14 @@ export interface Manifest {
 	rowsFilteredOut: number;
 	partitions: ManifestPartition[];
 	rejects: typeof REJECTS_FILE | null;
+	/** Size of `_rejects.csv` in bytes when the run ended, when there is one. */
+	rejectsBytes?: number;
+	/** Every input that went into this output, in order (an append adds one). */
+	inputs?: ManifestInput[];
+	/** The output's line ending (the first input's header's), given to a final record that has none. */
+	eol?: '\n' | '\r\n';
+	/** The column mapping in effect (canonical → source); an append uses it unless given another. */
+	mapping?: Record<string, string>;
 	startedAt: string;
 	durationMs: number;
 	/** Absolute output folder (not in the file; filled in for callers). */

@@ -5,9 +5,15 @@ import { MAX_OPEN_FILES } from '../rules';
 
 interface Partition {
 	file: string;
+	/** Relative path inside the folder. */
+	name: string;
 	pending: Uint8Array[];
 	pendingBytes: number;
 	created: boolean;
+	/** Bytes in the file once everything buffered is written. */
+	size: number;
+	/** Written to by this writer (so `sync` has something to flush). */
+	touched: boolean;
 }
 
 const CREATE = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | (constants.O_NOFOLLOW ?? 0);
@@ -26,6 +32,11 @@ export class PartitionWriter {
 	private pending = 0;
 	/** Sub-folders made so far (hive layout). */
 	private readonly folders = new Set<string>();
+	/**
+	 * Called before a flush creates files, with their relative paths (an append journals them first); files are
+	 * created only once it resolves.
+	 */
+	beforeCreate: ((names: string[]) => Promise<void>) | null = null;
 
 	constructor(
 		private readonly dir: string,
@@ -37,9 +48,30 @@ export class PartitionWriter {
 	/** Registers a new output file (a relative path; created, with its folders, on the first flush); returns its id. */
 	add(name: string, first?: Uint8Array): number {
 		const id = this.files.length;
-		this.files.push({ file: path.join(this.dir, name), pending: [], pendingBytes: 0, created: false });
+		this.files.push({
+			file: path.join(this.dir, name),
+			name,
+			pending: [],
+			pendingBytes: 0,
+			created: false,
+			size: 0,
+			touched: false,
+		});
 		if (first) this.append(id, first);
 		return id;
+	}
+
+	/** Registers a file that already exists (`size` bytes; an append): records are appended to it. */
+	addExisting(name: string, size: number): number {
+		const id = this.add(name);
+		this.files[id].created = true;
+		this.files[id].size = size;
+		return id;
+	}
+
+	/** Size of a file once everything buffered is written. */
+	size(id: number): number {
+		return this.files[id].size;
 	}
 
 	append(id: number, bytes: Uint8Array): void {
@@ -47,6 +79,7 @@ export class PartitionWriter {
 		const p = this.files[id];
 		p.pending.push(bytes);
 		p.pendingBytes += bytes.length;
+		p.size += bytes.length;
 		this.pending += bytes.length;
 	}
 
@@ -62,6 +95,10 @@ export class PartitionWriter {
 	 * so the thread (VS Code's extension host) never blocks for long.
 	 */
 	async flush(): Promise<void> {
+		if (this.beforeCreate) {
+			const fresh = this.files.filter((p) => !p.created && p.pendingBytes > 0).map((p) => p.name);
+			if (fresh.length > 0) await this.beforeCreate(fresh);
+		}
 		let sinceYield = 0;
 		for (let id = 0; id < this.files.length; id++) {
 			const p = this.files[id];
@@ -71,6 +108,7 @@ export class PartitionWriter {
 			p.pending = [];
 			p.pendingBytes = 0;
 			const fh = await this.handle(id, p);
+			p.touched = true;
 			while (bufs.length > 0) {
 				const batch = bufs.length > 512 ? bufs.slice(0, 512) : bufs;
 				let bytesWritten = writevSync(fh.fd, batch);
@@ -128,12 +166,26 @@ export class PartitionWriter {
 		}
 	}
 
-	/** Flushes and closes everything. */
-	async close(): Promise<void> {
+	/** Flushes and closes everything (and with `durable`, fdatasyncs what was written first). */
+	async close(durable = false): Promise<void> {
 		try {
 			await this.flush();
+			if (durable) await this.sync();
 		} finally {
 			await this.closeHandles();
+		}
+	}
+
+	/**
+	 * Makes every byte written so far durable (fdatasync of each file written to), so that a manifest committed
+	 * after it never describes bytes a power loss could take back.
+	 */
+	async sync(): Promise<void> {
+		for (let id = 0; id < this.files.length; id++) {
+			const p = this.files[id];
+			if (!p.touched) continue;
+			const fh = await this.handle(id, p);
+			await fh.datasync();
 		}
 	}
 

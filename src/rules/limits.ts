@@ -29,3 +29,6 @@ export const DEFAULT_PARTITION_BY: readonly string[] = ['symbol'];
 /** Sweep's own files in an output folder. Partition files never start with `_`, so they cannot collide. */
 export const MANIFEST_FILE = '_manifest.json';
 export const REJECTS_FILE = '_rejects.csv';
+/** Kept beside the output files while an append runs (docs/append.md); the new manifest is written to the next one. */
+export const APPEND_JOURNAL_FILE = '_append-journal.json';
+export const MANIFEST_NEXT_FILE = '_manifest.json.next';

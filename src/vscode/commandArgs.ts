@@ -23,6 +23,8 @@ export interface ExtractCommandOptions {
 	interactive?: boolean;
 	/** false: no notification when the run is done (the log still has it). Default true. */
 	notify?: boolean;
+	/** `sweep.append`: add the file even if the output already holds the same content. */
+	allowDuplicateInput?: boolean;
 }
 
 function isPlainObject(x: unknown): x is Record<string, unknown> {
@@ -37,6 +39,7 @@ export function parseExtractOptions(raw: unknown): ExtractCommandOptions {
 	if (!isPlainObject(raw)) return {};
 	const o: ExtractCommandOptions = {};
 	if (typeof raw.force === 'boolean') o.force = raw.force;
+	if (typeof raw.allowDuplicateInput === 'boolean') o.allowDuplicateInput = raw.allowDuplicateInput;
 	if (
 		Array.isArray(raw.partitionBy) &&
 		raw.partitionBy.length > 0 &&

@@ -2,6 +2,7 @@
 export enum CommandId {
 	Extract = 'sweep.extract',
 	ExtractWithOrders = 'sweep.extractWithOrders',
+	Append = 'sweep.append',
 	ShowConfiguration = 'sweep.showConfiguration',
 	Redetect = 'sweep.redetect',
 	ShowSummary = 'sweep.showSummary',

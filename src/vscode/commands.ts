@@ -1,3 +1,4 @@
+import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { formatReport } from '../config';
@@ -45,6 +46,9 @@ export function registerCommands(s: CommandServices): vscode.Disposable[] {
 				return extractCommand(s, target, orders, orders ? third : second, true);
 			},
 		),
+		vscode.commands.registerCommand(CommandId.Append, (target?: unknown, options?: unknown) =>
+			appendCommand(s, target, options),
+		),
 		vscode.commands.registerCommand(CommandId.ShowConfiguration, () => showConfiguration(s)),
 		vscode.commands.registerCommand(CommandId.Redetect, () => redetect(s)),
 		vscode.commands.registerCommand(CommandId.ShowSummary, (target?: unknown) => showSummary(s, target)),
@@ -74,6 +78,56 @@ async function extractCommand(
 		return undefined;
 	}
 	return s.extractions.request({ uri, ordersUri, options: parseExtractOptions(rawOptions), withOrders });
+}
+
+/**
+ * **Sweep: Append to Existing Output…**: adds the file to an output folder Sweep made (docs/append.md). The folder is
+ * the `outDir` option, or picked from the Sweep output folders of the workspace (those holding `_manifest.json`),
+ * most recently written first.
+ */
+async function appendCommand(s: CommandServices, target: unknown, rawOptions: unknown): Promise<Manifest | undefined> {
+	const uri = toUri(target) ?? activeTabUri();
+	if (uri?.scheme !== 'file' || !isCsvPath(uri.fsPath)) {
+		void s.ui.warn('Sweep: open or select the .csv or .tsv file to append.');
+		return undefined;
+	}
+	const options = parseExtractOptions(rawOptions);
+	if (!options.outDir) {
+		const outDir = await pickOutputFolder(uri);
+		if (!outDir) return undefined;
+		options.outDir = outDir;
+	}
+	return s.extractions.request({ uri, options, withOrders: false, append: true });
+}
+
+/** Sweep output folders of the workspace (with `_manifest.json`), most recently written first, in a QuickPick. */
+async function pickOutputFolder(input: vscode.Uri): Promise<string | undefined> {
+	const found = await vscode.workspace.findFiles(`**/${MANIFEST}`, '**/node_modules/**', 500);
+	const folders = await Promise.all(
+		found.map(async (u) => {
+			const dir = path.dirname(u.fsPath);
+			const st = await fs.stat(u.fsPath).catch(() => null);
+			return { dir, mtime: st?.mtimeMs ?? 0 };
+		}),
+	);
+	folders.sort((a, b) => b.mtime - a.mtime);
+	if (folders.length === 0) {
+		void vscode.window.showInformationMessage(
+			'Sweep: no Sweep output folder (one with _manifest.json) in this workspace. Extract a file first.',
+		);
+		return undefined;
+	}
+	const items = folders.map((f) => ({
+		label: vscode.workspace.asRelativePath(f.dir, true),
+		description: f.mtime ? `written ${new Date(f.mtime).toLocaleString()}` : undefined,
+		dir: f.dir,
+	}));
+	const pick = await vscode.window.showQuickPick(items, {
+		title: `Sweep: append ${path.basename(input.fsPath)} to…`,
+		placeHolder: 'A Sweep output folder (most recent first)',
+		matchOnDescription: true,
+	});
+	return pick?.dir;
 }
 
 /** Writes the report to the `Sweep` channel, line by line, shows the channel, returns the report. */

@@ -47,6 +47,11 @@ export interface ExtractRequest {
 	onProgress?: (progress: ExtractProgress) => void;
 	/** Cancels this request, as its notification's Cancel does (the Preview panel's Cancel). */
 	signal?: AbortSignal;
+	/**
+	 * Append to the existing Sweep output in `options.outDir` (docs/append.md): the output's partition columns and
+	 * orders file apply (no pickers), and settings that would change the output are refused by the engine.
+	 */
+	append?: boolean;
 }
 
 /**
@@ -201,8 +206,13 @@ export class Extractions implements vscode.Disposable {
 			this.showNotices(settings);
 			const ctx = { file: req.uri.fsPath, workspaceFolder: vscode.workspace.getWorkspaceFolder(req.uri)?.uri.fsPath };
 			const outDir = this.outDirFor(req, settings, ctx);
-			const ordersFile = await this.ordersFor(req, settings, ctx, interactive);
-			const partitionBy = o.partitionBy ?? settings.partitionBy;
+			// An append keeps the output's orders file and partition columns unless given for this run (then they must agree).
+			const ordersFile = req.append
+				? o.ordersFile
+					? resolvePathSetting(o.ordersFile, ctx, 'the ordersFile argument')
+					: null
+				: await this.ordersFor(req, settings, ctx, interactive);
+			const partitionBy = o.partitionBy ?? (req.append ? [] : settings.partitionBy);
 			if (o.partitionBy && o.savePartitionBy) await this.savePartitionBy(req.uri, partitionBy);
 			const state: RunState = {
 				req,
@@ -215,23 +225,35 @@ export class Extractions implements vscode.Disposable {
 				askedColumns: new Set(),
 			};
 			for (;;) {
-				const options: ExtractOptions = {
-					input: req.uri.fsPath,
-					outDir,
-					partitionBy: state.partitionBy,
-					mapping: o.columnMapping ?? settings.columnMapping,
-					ordersFile,
-					delimiter: settings.delimiter,
-					compress: settings.compression,
-					layout: settings.layout,
-					keepPartitionColumns: settings.keepPartitionColumns,
-					maxRowsPerFile: settings.maxRowsPerFile,
-					columns: settings.columns,
-					workers: config.workers,
-					chunkSize: config.chunkSize,
-					configSources: config.sources,
-					force: state.force,
-				};
+				const run = { workers: config.workers, chunkSize: config.chunkSize, configSources: config.sources };
+				// An append runs with the output's own settings (its manifest's); only what the command gives is checked.
+				const options: ExtractOptions = req.append
+					? {
+							input: req.uri.fsPath,
+							outDir,
+							partitionBy: state.partitionBy,
+							mapping: o.columnMapping,
+							ordersFile,
+							...run,
+							force: state.force,
+							append: true,
+							allowDuplicateInput: o.allowDuplicateInput === true,
+						}
+					: {
+							input: req.uri.fsPath,
+							outDir,
+							partitionBy: state.partitionBy,
+							mapping: o.columnMapping ?? settings.columnMapping,
+							ordersFile,
+							delimiter: settings.delimiter,
+							compress: settings.compression,
+							layout: settings.layout,
+							keepPartitionColumns: settings.keepPartitionColumns,
+							maxRowsPerFile: settings.maxRowsPerFile,
+							columns: settings.columns,
+							...run,
+							force: state.force,
+						};
 				this.logStart(options, config);
 				try {
 					const manifest = await this.execute(job, options, req.onProgress);
@@ -254,7 +276,7 @@ export class Extractions implements vscode.Disposable {
 	 * once). True when `state` changed and the run should be tried again; false when the error stands.
 	 */
 	private async recover(e: unknown, state: RunState): Promise<boolean> {
-		if (!isSweepError(e) || !state.interactive) return false;
+		if (!isSweepError(e) || !state.interactive || state.req.append) return false;
 		const { req, job } = state;
 		if (e.code === 'missing-column' && req.options.partitionBy === undefined) {
 			const column = e.details.column;

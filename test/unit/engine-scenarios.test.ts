@@ -505,6 +505,8 @@ describe('engine: scenarios', function () {
 				assert.equal(a.maxPrice, 12);
 				assert.equal(a.quantity, 500);
 				assert.ok(Math.abs((a.vwap as number) - 11.4) < 1e-9, `vwap ${a.vwap}`);
+				assert.equal(a.notional, 5700, 'Σ price × quantity, kept so that an append merges VWAP exactly');
+				assert.equal(a.pricedQuantity, 500);
 				assert.deepEqual(m.partitions[1].stats, {
 					firstTimestamp: '2024-03-15T13:31:00Z',
 					lastTimestamp: '2024-03-15T13:31:00Z',
@@ -512,6 +514,8 @@ describe('engine: scenarios', function () {
 					maxPrice: 5,
 					quantity: 10,
 					vwap: 5,
+					notional: 50,
+					pricedQuantity: 10,
 				});
 			}
 			const plain = await run(file('plain.csv', 'symbol,n\nA,1\n'), 'plain');

@@ -1,0 +1,231 @@
+import { createHash } from 'node:crypto';
+import { constants } from 'node:fs';
+import { type FileHandle, lstat, open, readFile, rename, rm, rmdir, unlink } from 'node:fs/promises';
+import * as path from 'node:path';
+import {
+	APPEND_JOURNAL_FILE as JOURNAL,
+	MANIFEST_FILE as MANIFEST,
+	MANIFEST_NEXT_FILE as MANIFEST_NEXT,
+} from '../rules';
+import { SweepError } from './errors';
+
+/**
+ * The append journal, kept next to the output files while an append runs (see docs/append.md). JSON lines: the
+ * first holds what the folder was (the SHA-256 of its `_manifest.json` and the size of every file an append may
+ * grow); each later line names files about to be created. It is written and fsynced before the first byte is
+ * appended, and each later line before the files it names exist, so after a crash or a power loss the next run
+ * can put every file back exactly as it was: truncate grown files, delete created ones (and the folders made for
+ * them in hive layout). Names are paths relative to the output folder, with `/`. One append at a time holds the
+ * folder's run lock (runLock.ts); the journal is not a lock.
+ */
+export { JOURNAL };
+
+const JOURNAL_NEXT = '_append-journal.json.next';
+
+interface JournalHead {
+	sweepAppendJournal: 1;
+	/** SHA-256 of `_manifest.json` before the append: while it is still that file, the append has not committed. */
+	manifestSha256: string;
+	/** Size of every existing file an append may grow, before the append. */
+	sizes: Record<string, number>;
+	pid: number;
+	startedAt: string;
+}
+
+const NOFOLLOW = constants.O_NOFOLLOW ?? 0;
+
+export function sha256(bytes: Uint8Array | string): string {
+	return createHash('sha256').update(bytes).digest('hex');
+}
+
+/** fsync of a folder, so that a rename or an unlink in it survives a power loss (not possible on Windows). */
+export async function syncFolder(dir: string): Promise<void> {
+	let fh: FileHandle | undefined;
+	try {
+		fh = await open(dir, 'r');
+		await fh.sync();
+	} catch {
+		// Windows cannot open or fsync a folder; its file systems order metadata on their own.
+	} finally {
+		await fh?.close().catch(() => undefined);
+	}
+}
+
+/** Writes `text` to `dir/name` durably: a temporary file, fsync, rename, fsync of the folder. */
+export async function writeDurably(dir: string, name: string, tmpName: string, text: string): Promise<void> {
+	const tmp = path.join(dir, tmpName);
+	const fh = await open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | NOFOLLOW, 0o644);
+	try {
+		await fh.writeFile(text);
+		await fh.sync();
+	} finally {
+		await fh.close();
+	}
+	await rename(tmp, path.join(dir, name));
+	await syncFolder(dir);
+}
+
+/** An append in progress: what to undo if it does not finish. */
+export class AppendJournal {
+	private readonly created = new Set<string>();
+
+	private constructor(
+		private readonly dir: string,
+		private readonly head: JournalHead,
+		private fh: FileHandle | null,
+	) {}
+
+	/** Writes the journal durably before anything is appended. */
+	static async begin(dir: string, manifestSha256: string, sizes: Record<string, number>): Promise<AppendJournal> {
+		const head: JournalHead = {
+			sweepAppendJournal: 1,
+			manifestSha256,
+			sizes,
+			pid: process.pid,
+			startedAt: new Date().toISOString(),
+		};
+		// Written beside, fsynced, then renamed into place (the caller holds the run lock and undid any old journal).
+		await writeDurably(dir, JOURNAL, JOURNAL_NEXT, `${JSON.stringify(head)}\n`);
+		const fh = await open(path.join(dir, JOURNAL), constants.O_WRONLY | constants.O_APPEND | NOFOLLOW);
+		return new AppendJournal(dir, head, fh);
+	}
+
+	/** Records (durably) that these files are about to be created; call before creating them. */
+	async willCreate(names: string[]): Promise<void> {
+		const fresh = names.filter((n) => !this.created.has(n));
+		if (fresh.length === 0) return;
+		if (!this.fh) throw new Error('the append journal is closed');
+		await this.fh.write(`${JSON.stringify({ created: fresh })}\n`);
+		await this.fh.datasync();
+		for (const n of fresh) this.created.add(n);
+	}
+
+	/** The append committed (its manifest is in place): the journal goes. */
+	async finish(): Promise<void> {
+		await this.close();
+		await unlink(path.join(this.dir, JOURNAL));
+		await syncFolder(this.dir);
+	}
+
+	/** Puts every file back as it was before the append, then removes the journal. */
+	async rollback(): Promise<void> {
+		await this.close();
+		await undo(this.dir, this.head, [...this.created]);
+	}
+
+	private async close(): Promise<void> {
+		const fh = this.fh;
+		this.fh = null;
+		await fh?.close().catch(() => undefined);
+	}
+}
+
+const inDir = (dir: string, name: string) => path.join(dir, ...name.split('/'));
+
+async function undo(dir: string, head: JournalHead, created: string[]): Promise<void> {
+	for (const [name, size] of Object.entries(head.sizes)) {
+		let fh: FileHandle | undefined;
+		try {
+			fh = await open(inDir(dir, name), constants.O_WRONLY | NOFOLLOW);
+			const st = await fh.stat();
+			if (st.size > size) {
+				await fh.truncate(size);
+				await fh.sync();
+			}
+		} catch (e) {
+			if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+		} finally {
+			await fh?.close().catch(() => undefined);
+		}
+	}
+	for (const name of [...created, MANIFEST_NEXT]) await rm(inDir(dir, name), { force: true });
+	// Folders made for new partitions (hive layout), deepest first, if they are empty now.
+	const folders = new Set<string>();
+	for (const name of created) {
+		for (let d = path.posix.dirname(name); d !== '.'; d = path.posix.dirname(d)) folders.add(d);
+	}
+	for (const d of [...folders].sort((a, b) => b.split('/').length - a.split('/').length)) {
+		await rmdir(inDir(dir, d)).catch(() => undefined);
+	}
+	await syncFolder(dir);
+	await unlink(path.join(dir, JOURNAL));
+	await syncFolder(dir);
+}
+
+function isSafeName(name: unknown): name is string {
+	return (
+		typeof name === 'string' &&
+		name !== '' &&
+		!name.includes('\\') &&
+		!name.startsWith('/') &&
+		name.split('/').every((seg) => seg !== '' && seg !== '.' && seg !== '..')
+	);
+}
+
+/**
+ * Finishes what an append that was killed outright left in `dir`: if the journal is there and `_manifest.json`
+ * is still the one from before that append, every file is put back as it was; if the new manifest made it into
+ * place, the append had committed and only the journal goes. Resolves to what was done. Call it with the folder's
+ * run lock held, before anything else reads or writes the folder.
+ */
+export async function recoverAppend(dir: string): Promise<'none' | 'rolled-back' | 'completed'> {
+	await rm(path.join(dir, JOURNAL_NEXT), { force: true }).catch(() => undefined);
+	let text: string;
+	try {
+		text = await readFile(path.join(dir, JOURNAL), 'latin1');
+	} catch (e) {
+		if ((e as NodeJS.ErrnoException).code === 'ENOENT') return 'none';
+		throw e;
+	}
+	const journalFile = path.join(dir, JOURNAL);
+	const corrupt = (why: string) =>
+		new SweepError(
+			'manifest-invalid',
+			`${journalFile} (left by an interrupted append) cannot be read: ${why}. Sweep cannot undo that append; extract the output again.`,
+			{ file: journalFile },
+		);
+	const lines = text.split('\n');
+	let head: JournalHead;
+	try {
+		head = JSON.parse(lines[0]) as JournalHead;
+	} catch {
+		throw corrupt('its first line is not JSON');
+	}
+	if (
+		head?.sweepAppendJournal !== 1 ||
+		typeof head.manifestSha256 !== 'string' ||
+		typeof head.sizes !== 'object' ||
+		head.sizes === null ||
+		!Object.entries(head.sizes).every(([n, s]) => isSafeName(n) && Number.isSafeInteger(s) && s >= 0)
+	) {
+		throw corrupt('it is not a Sweep append journal');
+	}
+	const created: string[] = [];
+	for (const line of lines.slice(1)) {
+		if (line.trim() === '') continue;
+		try {
+			const entry = JSON.parse(line) as { created?: unknown };
+			if (Array.isArray(entry.created)) for (const n of entry.created) if (isSafeName(n)) created.push(n);
+		} catch {
+			// A line torn by the crash: its files were not created yet (each line is fsynced before they are).
+		}
+	}
+	const manifest = await readFile(path.join(dir, MANIFEST)).catch(() => null);
+	if (manifest !== null && sha256(manifest) !== head.manifestSha256) {
+		// The new manifest was renamed into place: the append is complete.
+		await rm(path.join(dir, MANIFEST_NEXT), { force: true });
+		await unlink(journalFile);
+		await syncFolder(dir);
+		return 'completed';
+	}
+	await undo(dir, head, created);
+	return 'rolled-back';
+}
+
+/** True when `dir` holds an append journal (an append is running, or one was killed). */
+export async function hasJournal(dir: string): Promise<boolean> {
+	return lstat(path.join(dir, JOURNAL)).then(
+		() => true,
+		() => false,
+	);
+}

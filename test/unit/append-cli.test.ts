@@ -1,0 +1,178 @@
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { JOURNAL } from '../../src/engine/journal';
+import { requireCli, runCli, startCli } from './helpers/cli';
+import { generateTrades } from './helpers/engine';
+import { diffSnapshots, leftovers, makeTmp, removeTmp, snapshot } from './helpers/fsutil';
+
+/**
+ * `sweep extract --append` as a user runs it, and killed as a user (or the machine) kills it: SIGINT and SIGKILL at
+ * random moments, a full disk (`ulimit -f`), two appends at once. After each, the folder holds either the old
+ * output or the whole append, byte for byte, and never a leftover; a killed append is undone by the next run.
+ */
+const SEED = Number(process.env.SWEEP_APPEND_SEED ?? String(Date.now() % 1_000_000_007));
+
+/** A seeded PRNG in [0, 1) (mulberry32); the seed is printed, replay it with SWEEP_APPEND_SEED. */
+function mulberry32(seed: number): () => number {
+	let a = seed >>> 0;
+	return () => {
+		a = (a + 0x6d2b79f5) >>> 0;
+		let t = a;
+		t = Math.imul(t ^ (t >>> 15), t | 1);
+		t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+		return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+	};
+}
+
+describe('CLI: append under faults', function () {
+	this.timeout(600_000);
+	let dir: string;
+	let day1: string;
+	let day2: string;
+	let out: string;
+	/** The output after day 1, and after day 1 + day 2 (made once, by runs that were not interrupted). */
+	let oldOutput: Map<string, Buffer>;
+	let newOutput: Map<string, Buffer>;
+
+	const withoutRunFields = (snap: Map<string, Buffer>) => {
+		const m = new Map(snap);
+		const manifest = m.get('_manifest.json');
+		if (manifest) {
+			const { config: _c, startedAt: _s, durationMs: _d, ...rest } = JSON.parse(manifest.toString('utf8'));
+			m.set('_manifest.json', Buffer.from(JSON.stringify(rest)));
+		}
+		return m;
+	};
+	const reset = () => {
+		fs.rmSync(out, { recursive: true, force: true });
+		fs.mkdirSync(out);
+		for (const [k, v] of oldOutput) fs.writeFileSync(path.join(out, k), v);
+	};
+	const state = (): 'before' | 'after' | string => {
+		const now = withoutRunFields(snapshot(out));
+		if (diffSnapshots(withoutRunFields(oldOutput), now) === '') return 'before';
+		if (diffSnapshots(withoutRunFields(newOutput), now) === '') return 'after';
+		return `neither: ${diffSnapshots(withoutRunFields(newOutput), now)}`;
+	};
+
+	before(async () => {
+		requireCli();
+		dir = makeTmp('sweep-append-cli-');
+		const all = path.join(dir, 'all.csv');
+		generateTrades(all, 400_000, ['--seed', '5']);
+		const text = fs.readFileSync(all, 'latin1');
+		const nl = text.indexOf('\n');
+		const cut = text.indexOf('\n', Math.floor(text.length * 0.4));
+		day1 = path.join(dir, 'day1.csv');
+		day2 = path.join(dir, 'day2.csv');
+		fs.writeFileSync(day1, text.slice(0, cut + 1), 'latin1');
+		// New keys in day 2 too, so an append also creates files.
+		fs.writeFileSync(
+			day2,
+			`${text.slice(0, nl + 1)}${text.slice(cut + 1)}X1,2024-03-12T10:00:00Z,NEWKEY,B,1,1,X,R\n`,
+			'latin1',
+		);
+		out = path.join(dir, 'out');
+		const r1 = await runCli(['extract', day1, '--out', out, '--workers', '1']);
+		assert.equal(r1.code, 0, r1.stderr);
+		oldOutput = snapshot(out);
+		const r2 = await runCli(['extract', day2, '--out', out, '--append', '--workers', '1']);
+		assert.equal(r2.code, 0, r2.stderr);
+		assert.match(r2.stdout, /^Appended /);
+		newOutput = snapshot(out);
+		assert.ok(newOutput.has('NEWKEY.csv'));
+	});
+	after(() => removeTmp(dir));
+
+	it('SIGINT or SIGTERM at random moments: exit 130 and the old output, or exit 0 and the whole append', async () => {
+		const rand = mulberry32(SEED);
+		console.log(`      (seed ${SEED}: SWEEP_APPEND_SEED replays it)`);
+		for (let i = 0; i < 8; i++) {
+			reset();
+			const sig = i % 2 ? 'SIGTERM' : 'SIGINT';
+			const { child, done } = startCli(['extract', day2, '--out', out, '--append', '--workers', '2']);
+			const delay = Math.floor(rand() * 1500);
+			setTimeout(() => child.kill(sig), delay);
+			const r = await done;
+			const s = state();
+			if (r.code === 0) assert.equal(s, 'after', `${sig} after ${delay} ms, exit 0`);
+			else if (r.signal !== null) {
+				// The signal came before the CLI had set up its handlers (node still starting): nothing was begun.
+				assert.equal(s, 'before', `${sig} after ${delay} ms, killed by it while starting`);
+			} else {
+				assert.equal(r.code, 130, `${sig} after ${delay} ms: ${r.stderr}`);
+				assert.equal(s, 'before', `${sig} after ${delay} ms, exit 130`);
+			}
+			assert.ok(!fs.existsSync(path.join(out, JOURNAL)), 'no journal left');
+			assert.deepEqual(leftovers(out), []);
+		}
+	});
+
+	it('SIGKILL at random moments: the next run undoes the append (or keeps it, if it had committed)', async () => {
+		const rand = mulberry32(SEED + 1);
+		const seen = new Set<string>();
+		for (let i = 0; i < 8; i++) {
+			reset();
+			const { child, done } = startCli(['extract', day2, '--out', out, '--append', '--workers', '2']);
+			const delay = 400 + Math.floor(rand() * 4000);
+			setTimeout(() => child.kill('SIGKILL'), delay);
+			const r = await done;
+			const killed = r.signal === 'SIGKILL';
+			const journal = fs.existsSync(path.join(out, JOURNAL));
+			seen.add(killed ? (journal ? 'killed mid-append' : 'killed outside the append') : 'finished');
+			// The next run on the folder (here: the same append again) first undoes or completes what was left.
+			const again = await runCli(['extract', day2, '--out', out, '--append', '--workers', '1']);
+			if (state() === 'after') {
+				// Either it had committed (and the second run refuses the duplicate) or the second run made it whole.
+				assert.ok(again.code === 0 || again.code === 2, again.stderr);
+				if (again.code === 2) assert.match(again.stderr, /already in/);
+			} else assert.fail(`after SIGKILL at ${delay} ms and a second run: ${state()} (${again.stderr})`);
+			assert.ok(!fs.existsSync(path.join(out, JOURNAL)));
+		}
+		// The undo itself, on its own: a killed append's folder, then a run that only reads the folder's state.
+		for (let i = 0; i < 4; i++) {
+			reset();
+			const { child, done } = startCli(['extract', day2, '--out', out, '--append', '--workers', '1']);
+			setTimeout(() => child.kill('SIGKILL'), 300 + Math.floor(rand() * 700));
+			await done;
+			if (!fs.existsSync(path.join(out, JOURNAL))) continue;
+			// A run that is refused after the undo (a different header) leaves exactly the old output.
+			const other = path.join(dir, 'other.csv');
+			fs.writeFileSync(other, 'a,b\n1,2\n');
+			const r = await runCli(['extract', other, '--out', out, '--append']);
+			assert.equal(r.code, 2, r.stderr);
+			assert.equal(state(), 'before', 'rolled back to the old bytes');
+			seen.add('undone by a refused run');
+		}
+		console.log(`      (outcomes seen: ${[...seen].join(', ')})`);
+	});
+
+	it('disk full mid-append (ulimit -f): exit 1, one line, the old output byte for byte', async () => {
+		reset();
+		// Big enough for the journal and a first flush, too small for the whole append.
+		const r = await runCli(['extract', day2, '--out', out, '--append', '--workers', '1'], {
+			shellPrefix: 'trap "" XFSZ; ulimit -f 3000;',
+		});
+		assert.equal(r.code, 1, r.stderr);
+		assert.match(r.stderr, /file-size limit|as it was before the append/);
+		assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+		assert.equal(state(), 'before');
+		assert.ok(!fs.existsSync(path.join(out, JOURNAL)));
+	});
+
+	it('two appends at once: one appends, the other exits 2 saying another run holds the folder', async () => {
+		for (let i = 0; i < 3; i++) {
+			reset();
+			const a = startCli(['extract', day2, '--out', out, '--append', '--workers', '1']);
+			await new Promise((r) => setTimeout(r, 150 + i * 100));
+			const b = await runCli(['extract', day2, '--out', out, '--append', '--workers', '1']);
+			const ra = await a.done;
+			const codes = [ra.code, b.code].sort();
+			assert.deepEqual(codes, [0, 2], `${ra.stderr} | ${b.stderr}`);
+			const loser = ra.code === 2 ? ra : b;
+			assert.match(loser.stderr, /Another Sweep run holds the output folder|already in/);
+			assert.equal(state(), 'after');
+		}
+	});
+});

@@ -1,0 +1,549 @@
+import * as assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { parse } from 'csv-parse/sync';
+import * as fc from 'fast-check';
+import { extract } from '../../src/engine';
+import { bomLength, firstRecordEnd, LF } from '../../src/engine/dialect';
+import { JOURNAL, recoverAppend } from '../../src/engine/journal';
+import type { ExtractOptions, Manifest, PartitionStats } from '../../src/engine/types';
+import { byteDiff, readOutput } from './helpers/compare';
+import { expectSweepError, generateTrades } from './helpers/engine';
+import { diffSnapshots, leftovers, makeTmp, REPO_ROOT, removeTmp, snapshot } from './helpers/fsutil';
+import { type CsvCase, csvCase, describeCase } from './helpers/gen-csv';
+
+/**
+ * Appending (docs/append.md): a file split into 2–5 "days", extracted day by day with `append`, gives the output
+ * of one run over the whole file — partition files byte for byte, the manifest's partitions, counts and stats,
+ * and `_rejects.csv` row for row with each row's line counted in the file it came from. And every failed append
+ * leaves the folder exactly as it was.
+ *
+ * Replay a failure with SWEEP_FC_SEED=<seed> SWEEP_FC_PATH=<path>; more cases with SWEEP_FC_RUNS=<factor>.
+ */
+
+const factor = Number(process.env.SWEEP_FC_RUNS ?? '1') || 1;
+const seed = process.env.SWEEP_FC_SEED ? Number(process.env.SWEEP_FC_SEED) : undefined;
+const replayPath = process.env.SWEEP_FC_PATH || undefined;
+
+/** A file cut into days at record boundaries: each day is the header plus some records. */
+interface Days {
+	days: Buffer[];
+	/** Line breaks in each day's records (to map a day's reject lines to the whole file's). */
+	dataLines: number[];
+}
+
+function countLF(b: Buffer): number {
+	let n = 0;
+	for (let i = b.indexOf(LF); i !== -1; i = b.indexOf(LF, i + 1)) n++;
+	return n;
+}
+
+/** Cuts `input` into `fractions.length + 1` days at the record boundaries nearest the given fractions. */
+function splitDays(input: Buffer, delimiter: string, fractions: number[]): Days {
+	const d = delimiter.charCodeAt(0);
+	const bom = bomLength(input, 'input');
+	const headerLen = firstRecordEnd(input.subarray(bom), d);
+	if (headerLen < 0) {
+		// A header alone, without a line break: every day is that file.
+		return { days: fractions.map(() => input).concat([input]), dataLines: fractions.map(() => 0).concat([0]) };
+	}
+	const header = input.subarray(bom, bom + headerLen);
+	const ends: number[] = [];
+	let at = bom + headerLen;
+	const dataStart = at;
+	while (at < input.length) {
+		const e = firstRecordEnd(input.subarray(at), d);
+		at = e < 0 ? input.length : at + e;
+		ends.push(at);
+	}
+	const cuts = [
+		...new Set(
+			fractions.map((f) => (ends.length === 0 ? dataStart : (ends[Math.floor(f * ends.length)] ?? input.length))),
+		),
+	]
+		.concat(fractions.map(() => -1))
+		.slice(0, fractions.length)
+		.map((c) => (c < 0 ? input.length : c))
+		.sort((a, b) => a - b);
+	const days: Buffer[] = [];
+	const dataLines: number[] = [];
+	let from = dataStart;
+	cuts.forEach((cut, i) => {
+		const body = input.subarray(from, Math.max(from, cut));
+		days.push(i === 0 ? Buffer.concat([input.subarray(0, bom), header, body]) : Buffer.concat([header, body]));
+		dataLines.push(countLF(body));
+		from = Math.max(from, cut);
+	});
+	const body = input.subarray(from);
+	days.push(Buffer.concat([header, body]));
+	dataLines.push(countLF(body));
+	return { days, dataLines };
+}
+
+const close = (a: number | undefined, b: number | undefined) =>
+	a === b || (a !== undefined && b !== undefined && Math.abs(a - b) <= 1e-9 * Math.max(1, Math.abs(a), Math.abs(b)));
+
+/** Stats equal, sums of floating-point numbers up to their last digits (their order of addition differs). */
+function assertStatsEqual(a: PartitionStats, b: PartitionStats, what: string): void {
+	assert.deepEqual(Object.keys(a).sort(), Object.keys(b).sort(), `${what}: stats fields`);
+	for (const k of ['firstTimestamp', 'lastTimestamp', 'minPrice', 'maxPrice'] as const) {
+		assert.equal(a[k], b[k], `${what}: ${k}`);
+	}
+	for (const k of ['quantity', 'vwap', 'notional', 'pricedQuantity'] as const) {
+		assert.ok(close(a[k], b[k]), `${what}: ${k} ${a[k]} vs ${b[k]}`);
+	}
+}
+
+interface RejectRow {
+	line: number;
+	/** The row's text after its line number. */
+	rest: Buffer;
+}
+
+function rejectRows(buf: Buffer | undefined): RejectRow[] {
+	if (!buf) return [];
+	const rows = parse(buf, {
+		encoding: 'latin1',
+		record_delimiter: '\n',
+		relax_column_count: true,
+		info: true,
+	}) as unknown as { record: string[]; info: { bytes: number } }[];
+	const out: RejectRow[] = [];
+	for (let i = 1; i < rows.length; i++) {
+		const text = buf.subarray(rows[i - 1].info.bytes, rows[i].info.bytes);
+		const comma = text.indexOf(',');
+		out.push({ line: Number(text.subarray(0, comma).toString('latin1')), rest: text.subarray(comma) });
+	}
+	return out;
+}
+
+/**
+ * Asserts that `outDir` (built by appending `days`) is the output of one run over the whole file (`refDir`):
+ * the same files, partition files byte for byte, `_rejects.csv` with each row's line counted in its own day,
+ * the manifest's partitions, counts and stats, and one `inputs` entry per day.
+ */
+function assertSameAsOneRun(outDir: string, refDir: string, d: Days, dayFiles: string[], context: string): void {
+	const out = readOutput(outDir);
+	const ref = readOutput(refDir);
+	assert.deepEqual([...out.keys()].sort(), [...ref.keys()].sort(), `files\n${context}`);
+	for (const [name, bytes] of ref) {
+		if (name.startsWith('_')) continue;
+		const actual = out.get(name) as Buffer;
+		if (!actual.equals(bytes)) assert.fail(`${name}: ${byteDiff(actual, bytes)}\n${context}`);
+	}
+	const m = JSON.parse((out.get('_manifest.json') as Buffer).toString('utf8')) as Manifest;
+	const r = JSON.parse((ref.get('_manifest.json') as Buffer).toString('utf8')) as Manifest;
+	for (const k of ['columns', 'partitionBy', 'orders', 'rowsRead', 'rowsWritten', 'rowsRejected'] as const) {
+		assert.deepEqual(m[k], r[k], `manifest ${k}\n${context}`);
+	}
+	for (const k of ['rowsFilteredOut', 'rejects', 'eol', 'mapping'] as const) {
+		assert.deepEqual(m[k], r[k], `manifest ${k}\n${context}`);
+	}
+	// Its own size: reject lines are counted in their own day, so they may have fewer digits than in one run.
+	assert.equal(m.rejectsBytes, out.get('_rejects.csv')?.length, `manifest rejectsBytes\n${context}`);
+	assert.equal(m.partitions.length, r.partitions.length, `partitions\n${context}`);
+	m.partitions.forEach((p, i) => {
+		const q = r.partitions[i];
+		const { stats: ps, ...pRest } = p;
+		const { stats: qs, ...qRest } = q;
+		assert.deepEqual(pRest, qRest, `partition ${i}\n${context}`);
+		if (p.file !== null) assert.equal(p.bytes, fs.statSync(path.join(outDir, p.file)).size, `${p.file} bytes`);
+		assertStatsEqual(ps, qs, `partition ${JSON.stringify(p.key)}\n${context}`);
+	});
+	// One entry per day, in order, with its counts; their sums are the output's.
+	const inputs = m.inputs ?? [];
+	assert.equal(inputs.length, d.days.length, `inputs\n${context}`);
+	inputs.forEach((e, i) => {
+		assert.equal(e.path, dayFiles[i]);
+		assert.equal(e.bytes, d.days[i].length);
+		assert.equal(e.sha256, createHash('sha256').update(d.days[i]).digest('hex'));
+	});
+	for (const k of ['rowsRead', 'rowsWritten', 'rowsRejected', 'rowsFilteredOut'] as const) {
+		assert.equal(
+			inputs.reduce((s, e) => s + e[k], 0),
+			m[k],
+			`Σ inputs ${k}\n${context}`,
+		);
+	}
+	// _rejects.csv: the one run's rows, in order, each with the line in its own day (the day's line + the lines of
+	// the days before it, headers not counted twice).
+	const refRows = rejectRows(ref.get('_rejects.csv'));
+	const expected: Buffer[] = [];
+	let row = 0;
+	let offset = 0;
+	inputs.forEach((e, i) => {
+		for (let k = 0; k < e.rejects; k++, row++) {
+			const rr = refRows[row];
+			assert.ok(rr, `reject row ${row} of input ${i + 1} exists in the one run\n${context}`);
+			expected.push(Buffer.concat([Buffer.from(String(rr.line - offset)), rr.rest]));
+		}
+		offset += d.dataLines[i];
+	});
+	assert.equal(row, refRows.length, `reject rows\n${context}`);
+	const refRejects = ref.get('_rejects.csv');
+	if (refRejects) {
+		const want = Buffer.concat([Buffer.from('line,reason,raw\n'), ...expected]);
+		const got = out.get('_rejects.csv') as Buffer;
+		if (!got.equals(want)) assert.fail(`_rejects.csv: ${byteDiff(got, want)}\n${context}`);
+	}
+	assert.deepEqual(leftovers(outDir), [], `no temporary folders\n${context}`);
+}
+
+/** Extracts `days` one by one into `outDir` (the first a normal run, the others appends). */
+async function appendDays(
+	dir: string,
+	outDir: string,
+	dayFiles: string[],
+	base: Omit<ExtractOptions, 'input'>,
+	repeatOptions: boolean,
+): Promise<void> {
+	for (let i = 0; i < dayFiles.length; i++) {
+		const opts: ExtractOptions =
+			i === 0
+				? { ...base, input: dayFiles[0], outDir }
+				: {
+						input: dayFiles[i],
+						outDir,
+						workers: base.workers,
+						chunkSize: base.chunkSize,
+						append: true,
+						// Days can be equal (a header alone twice); the duplicate check has tests of its own.
+						allowDuplicateInput: true,
+						// The output's own settings apply when none are given; given again, they must agree.
+						...(repeatOptions
+							? {
+									delimiter: base.delimiter,
+									partitionBy: base.partitionBy,
+									mapping: base.mapping,
+									ordersFile: base.ordersFile,
+								}
+							: {}),
+					};
+		await extract(opts);
+		assert.ok(!fs.existsSync(path.join(outDir, JOURNAL)), 'the journal is gone after each run');
+	}
+	void dir;
+}
+
+async function checkCase(
+	c: CsvCase,
+	fractions: number[],
+	combos: [number, number][],
+	repeatOptions: boolean,
+): Promise<void> {
+	const dir = makeTmp('sweep-append-');
+	try {
+		const all = path.join(dir, `all${c.ext}`);
+		fs.writeFileSync(all, c.input);
+		let ordersFile: string | null = null;
+		if (c.orders) {
+			ordersFile = path.join(dir, 'orders.csv');
+			fs.writeFileSync(ordersFile, c.orders);
+		}
+		const options = { delimiter: c.delimiter, partitionBy: c.partitionBy, mapping: c.mapping, ordersFile };
+		const refDir = path.join(dir, 'ref');
+		await extract({ ...options, input: all, outDir: refDir, workers: 1, chunkSize: 1_000_000 });
+		const d = splitDays(c.input, c.delimiter, fractions);
+		const dayFiles = d.days.map((b, i) => {
+			const f = path.join(dir, `day${i + 1}${c.ext}`);
+			fs.writeFileSync(f, b);
+			return f;
+		});
+		for (const [workers, chunkSize] of combos) {
+			const outDir = path.join(dir, `out-${workers}-${chunkSize}`);
+			const context = `workers ${workers}, chunk size ${chunkSize}, ${d.days.length} days (${d.days.map((b) => JSON.stringify(b.toString('latin1'))).join(' | ')})\n${describeCase(c)}`;
+			try {
+				await appendDays(dir, outDir, dayFiles, { ...options, workers, chunkSize }, repeatOptions);
+			} catch (e) {
+				throw new Error(`append threw ${(e as Error).message}\n${context}`, { cause: e });
+			}
+			assertSameAsOneRun(outDir, refDir, d, dayFiles, context);
+		}
+	} finally {
+		removeTmp(dir);
+	}
+}
+
+const fractionsArb = fc.array(fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }), {
+	minLength: 1,
+	maxLength: 4,
+});
+
+describe('engine: append (property tests: days appended one by one = one run over the whole file)', function () {
+	this.timeout(600_000);
+
+	it('at workers 1, 2, 3 × chunk sizes 1, 3 and 1,000,000', async () => {
+		const combos: [number, number][] = [1, 2, 3].flatMap((w) => [1, 3, 1_000_000].map((k): [number, number] => [w, k]));
+		await fc.assert(
+			fc.asyncProperty(csvCase, fractionsArb, fc.boolean(), (c, f, repeat) => checkCase(c, f, combos, repeat)),
+			{ numRuns: Math.ceil(3 * factor), seed, path: replayPath, interruptAfterTimeLimit: 300_000 },
+		);
+	});
+
+	it('for many more files at one random worker count and chunk size each', async () => {
+		const combo = fc.tuple(fc.constantFrom(1, 2, 3), fc.constantFrom(1, 2, 17, 1_000_000));
+		await fc.assert(
+			fc.asyncProperty(csvCase, fractionsArb, combo, fc.boolean(), (c, f, [w, k], repeat) =>
+				checkCase(c, f, [[w, k]], repeat),
+			),
+			{ numRuns: Math.ceil(25 * factor), seed, path: replayPath, interruptAfterTimeLimit: 300_000 },
+		);
+	});
+});
+
+describe('engine: append', function () {
+	this.timeout(300_000);
+	let dir: string;
+	beforeEach(() => {
+		dir = makeTmp('sweep-append-');
+	});
+	afterEach(() => removeTmp(dir));
+
+	const write = (name: string, text: string | Buffer) => {
+		const f = path.join(dir, name);
+		fs.writeFileSync(f, text);
+		return f;
+	};
+	const run = (input: string, outDir: string, more: Partial<ExtractOptions> = {}) =>
+		extract({ input, outDir, workers: 2, chunkSize: 7, ...more });
+
+	it('trades over three days: the same files, counts and stats as one run (case collisions included)', async () => {
+		const all = path.join(dir, 'all.csv');
+		generateTrades(all, 30_000, ['--seed', '7', '--symbols', '60']);
+		const text = fs.readFileSync(all, 'latin1');
+		const firstSymbol = text.split('\n')[1].split(',')[2];
+		// Keys equal ignoring case to one of day 1 and to each other, first seen in the last day: `~2` as in one run.
+		const extra = [
+			`T1,2024-03-12T10:00:00Z,${firstSymbol.toLowerCase()},B,10,5,X,R`,
+			'T2,2024-03-12T10:00:01Z,Qx,S,12,5,X,R',
+			'T3,2024-03-12T10:00:02Z,qX,S,13,5,X,R',
+		];
+		const whole = Buffer.from(`${text}${extra.join('\n')}\n`, 'latin1');
+		const wholeFile = write('whole.csv', whole);
+		const ref = path.join(dir, 'ref');
+		await run(wholeFile, ref, { workers: 1, chunkSize: 100_000 });
+		const d = splitDays(whole, ',', [0.3, 0.7]);
+		const files = d.days.map((b, i) => write(`day${i + 1}.csv`, b));
+		const out = path.join(dir, 'out');
+		await run(files[0], out);
+		await run(files[1], out, { append: true });
+		const m = await run(files[2], out, { append: true, workers: 1, chunkSize: 1_000 });
+		assert.equal(m.inputs?.length, 3);
+		assert.ok(fs.existsSync(path.join(out, `${firstSymbol.toLowerCase()}~2.csv`)), 'a case collision with day 1');
+		assert.ok(fs.existsSync(path.join(out, 'qX~2.csv')), 'a case collision within the last day');
+		assert.ok(m.partitions.some((p) => p.stats.vwap !== undefined && p.stats.notional !== undefined));
+		assertSameAsOneRun(out, ref, d, files, 'trades over three days');
+	});
+
+	it('refuses a missing folder, a folder Sweep did not write, a corrupt or older manifest: exit 2, nothing written', async () => {
+		const day = write('d.csv', 'symbol,n\nA,1\n');
+		const none = await expectSweepError(run(day, path.join(dir, 'none'), { append: true }), 'output-invalid');
+		assert.match(none.message, /does not exist/);
+		assert.equal(none.exitCode, 2);
+		const foreign = path.join(dir, 'foreign');
+		fs.mkdirSync(foreign);
+		fs.writeFileSync(path.join(foreign, 'x.txt'), 'x');
+		await expectSweepError(run(day, foreign, { append: true }), 'output-foreign');
+		const out = path.join(dir, 'out');
+		await run(day, out);
+		const good = fs.readFileSync(path.join(out, '_manifest.json'), 'utf8');
+		const day2 = write('d2.csv', 'symbol,n\nB,2\n');
+		fs.writeFileSync(path.join(out, '_manifest.json'), good.slice(0, 50));
+		const corrupt = await expectSweepError(run(day2, out, { append: true }), 'manifest-invalid');
+		assert.match(corrupt.message, /not valid JSON/);
+		const { inputs: _i, ...old } = JSON.parse(good) as Manifest;
+		fs.writeFileSync(path.join(out, '_manifest.json'), JSON.stringify(old));
+		const older = await expectSweepError(run(day2, out, { append: true }), 'manifest-invalid');
+		assert.match(older.message, /without append support/);
+		fs.writeFileSync(path.join(out, '_manifest.json'), JSON.stringify({ ...JSON.parse(good), version: 7 }));
+		assert.match((await expectSweepError(run(day2, out, { append: true }), 'manifest-invalid')).message, /version 7/);
+		assert.equal(fs.readFileSync(path.join(out, 'A.csv'), 'utf8'), 'symbol,n\nA,1\n', 'nothing written');
+	});
+
+	it('refuses a different header, partition columns, delimiter or orders, naming the difference', async () => {
+		const out = path.join(dir, 'out');
+		await run(write('d1.csv', 'symbol,px\nA,1\n'), out);
+		const before = snapshot(out);
+		const hdr = await expectSweepError(
+			run(write('d2.csv', 'symbol,price\nB,2\n'), out, { append: true }),
+			'append-mismatch',
+		);
+		assert.match(hdr.message, /column 2 is "price".*the output's is "px"/);
+		assert.equal(hdr.exitCode, 2);
+		const extra = await expectSweepError(
+			run(write('d3.csv', 'symbol,px,x\nB,2,3\n'), out, { append: true }),
+			'append-mismatch',
+		);
+		assert.match(extra.message, /column 3 is "x" after mapping, the output's is nothing/);
+		const by = await expectSweepError(
+			run(write('d4.csv', 'symbol,px\nB,2\n'), out, { append: true, partitionBy: ['px'] }),
+			'append-mismatch',
+		);
+		assert.match(by.message, /partitioned by symbol, not by px/);
+		const delim = await expectSweepError(
+			run(write('d5.csv', 'symbol;px\nB;2\n'), out, { append: true, delimiter: ';' }),
+			'append-mismatch',
+		);
+		assert.match(delim.message, /delimiter is ","/);
+		// The same file with ';' and no delimiter given: read with the output's ',', so its header is one column.
+		await expectSweepError(run(write('d6.csv', 'symbol;px\nB;2\n'), out, { append: true }), 'missing-column');
+		const orders = await expectSweepError(
+			run(write('d7.csv', 'symbol,px\nB,2\n'), out, { append: true, ordersFile: write('o.csv', 'symbol\nB\n') }),
+			'append-mismatch',
+		);
+		assert.match(orders.message, /without an orders file/);
+		// A mapping makes another header the same output columns: accepted.
+		await run(write('d8.csv', 'ticker,px\nB,2\n'), out, { append: true, mapping: { symbol: 'ticker' } });
+		assert.equal(fs.readFileSync(path.join(out, 'B.csv'), 'utf8'), 'symbol,px\nB,2\n');
+		assert.equal(diffSnapshots(before, snapshot(out)).includes('changed A.csv'), false);
+	});
+
+	it('orders: the output keeps its orders file; another key set is refused', async () => {
+		const orders = write('orders.csv', 'symbol\nA\nC\n');
+		const out = path.join(dir, 'out');
+		await run(write('d1.csv', 'symbol,n\nA,1\nB,2\n'), out, { ordersFile: orders });
+		const m = await run(write('d2.csv', 'symbol,n\nC,3\nB,4\nA,5\n'), out, { append: true });
+		assert.deepEqual(
+			m.partitions.map((p) => [p.key[0], p.rows]),
+			[
+				['A', 2],
+				['C', 1],
+			],
+		);
+		assert.equal(m.rowsFilteredOut, 2);
+		fs.writeFileSync(orders, 'symbol\nA\n');
+		const e = await expectSweepError(run(write('d3.csv', 'symbol,n\nA,6\n'), out, { append: true }), 'append-mismatch');
+		assert.match(e.message, /other keys than when the output was made \(1 keys now, 2 then\)/);
+	});
+
+	it('refuses an input already in the output (same file at once, a copy after reading, rolled back); --allow-duplicate-input adds it', async () => {
+		const out = path.join(dir, 'out');
+		const d1 = write('d1.csv', 'symbol,n\nA,1\n');
+		const d2 = write('d2.csv', 'symbol,n\nA,2\nB,3\n');
+		await run(d1, out);
+		await run(d2, out, { append: true });
+		const before = snapshot(out);
+		const same = await expectSweepError(run(d2, out, { append: true }), 'duplicate-input');
+		assert.match(same.message, /added by the 2nd of its 2 runs, from .*d2\.csv/);
+		assert.match(same.message, /--allow-duplicate-input/);
+		assert.equal(same.exitCode, 2);
+		const copy = write('copy.csv', fs.readFileSync(d1));
+		const e = await expectSweepError(run(copy, out, { append: true }), 'duplicate-input');
+		assert.match(e.message, /added by the 1st of its 2 runs, from .*d1\.csv/);
+		assert.equal(diffSnapshots(before, snapshot(out)), '', 'the output is as it was');
+		const m = await run(copy, out, { append: true, allowDuplicateInput: true });
+		assert.equal(m.inputs?.length, 3);
+		assert.equal(fs.readFileSync(path.join(out, 'A.csv'), 'utf8'), 'symbol,n\nA,1\nA,2\nA,1\n');
+	});
+
+	it('refuses a partition file changed by hand (naming it) unless force; refuses a file it did not write', async () => {
+		const out = path.join(dir, 'out');
+		await run(write('d1.csv', 'symbol,n\nA,1\nB,2\n'), out);
+		fs.appendFileSync(path.join(out, 'B.csv'), 'B,99\n');
+		const d2 = write('d2.csv', 'symbol,n\nB,3\n');
+		const e = await expectSweepError(run(d2, out, { append: true }), 'output-modified');
+		assert.match(e.message, /B\.csv was changed since Sweep wrote it \(18 bytes, the manifest says 13\)/);
+		assert.equal(e.exitCode, 2);
+		await run(d2, out, { append: true, force: true });
+		assert.equal(fs.readFileSync(path.join(out, 'B.csv'), 'utf8'), 'symbol,n\nB,2\nB,99\nB,3\n');
+		fs.writeFileSync(path.join(out, 'notes.txt'), 'mine');
+		const f = await expectSweepError(run(write('d3.csv', 'symbol,n\nC,4\n'), out, { append: true }), 'output-modified');
+		assert.match(f.message, /notes\.txt is in the output folder but not in its _manifest\.json/);
+		fs.unlinkSync(path.join(out, 'A.csv'));
+		fs.unlinkSync(path.join(out, 'notes.txt'));
+		const g = await expectSweepError(run(write('d4.csv', 'symbol,n\nC,4\n'), out, { append: true }), 'output-modified');
+		assert.match(g.message, /A\.csv is listed in _manifest\.json but is missing/);
+	});
+
+	it('a failed append (max-rejects, worker crash, cancel at random moments) leaves every file as it was', async () => {
+		const all = path.join(dir, 'all.csv');
+		generateTrades(all, 60_000, ['--seed', '11']);
+		const text = fs.readFileSync(all, 'latin1');
+		const nl = text.indexOf('\n');
+		const mid = text.indexOf('\n', Math.floor(text.length / 2));
+		const d1 = write('d1.csv', text.slice(0, mid + 1));
+		const d2 = write('d2.csv', `${text.slice(0, nl + 1)}${text.slice(mid + 1)}bad row\n`);
+		const out = path.join(dir, 'out');
+		await run(write('seed.csv', `${text.slice(0, nl + 1)}broken\n`), out, { workers: 1, chunkSize: 1000 });
+		await run(d1, out, { append: true, workers: 1, chunkSize: 1000 });
+		const before = snapshot(out);
+		const check = (what: string) => {
+			assert.equal(diffSnapshots(before, snapshot(out)), '', `${what}: the output is as it was`);
+			assert.deepEqual(leftovers(out), []);
+		};
+		await expectSweepError(run(d2, out, { append: true, maxRejects: 0 }), 'max-rejects');
+		check('max-rejects');
+		// The real worker that crashes on its fifth chunk, after some chunks were appended.
+		process.env.SWEEP_TEST_REAL_WORKER = path.join(__dirname, '..', '..', 'src', 'engine', 'worker.js');
+		try {
+			const crash = path.join(REPO_ROOT, 'test', 'fixtures', 'worker-crash-later.js');
+			await expectSweepError(run(d2, out, { append: true, workerScript: crash, chunkSize: 100 }), 'worker-failed');
+			check('worker crash');
+		} finally {
+			delete process.env.SWEEP_TEST_REAL_WORKER;
+		}
+		for (const ms of [0, 5, 20, 60, 150, 300]) {
+			const ac = new AbortController();
+			const p = extract({ input: d2, outDir: out, workers: 2, chunkSize: 500, append: true }, { signal: ac.signal });
+			setTimeout(() => ac.abort(), ms);
+			try {
+				await p;
+				// Finished before the cancel: a whole append. Put the folder back for the next round.
+				fs.rmSync(out, { recursive: true });
+				fs.mkdirSync(out);
+				for (const [k, v] of before) fs.writeFileSync(path.join(out, k), v, { flag: 'w' });
+			} catch (e) {
+				assert.equal((e as { code?: string }).code, 'aborted', String(e));
+				check(`cancel after ${ms} ms`);
+			}
+		}
+	});
+
+	it('an append killed before it commits is undone by the next run (journal), one that committed is kept', async () => {
+		const out = path.join(dir, 'out');
+		await run(write('d1.csv', 'symbol,n\nA,1\nB,2\n'), out);
+		const before = snapshot(out);
+		// What a killed append leaves: grown files, a new file, and its journal (sizes from before).
+		const { AppendJournal } = await import('../../src/engine/journal');
+		const manifestSha = createHash('sha256')
+			.update(fs.readFileSync(path.join(out, '_manifest.json')))
+			.digest('hex');
+		const sizes = {
+			'A.csv': fs.statSync(path.join(out, 'A.csv')).size,
+			'B.csv': fs.statSync(path.join(out, 'B.csv')).size,
+		};
+		const j = await AppendJournal.begin(out, manifestSha, sizes);
+		await j.willCreate(['C.csv']);
+		void j;
+		fs.appendFileSync(path.join(out, 'A.csv'), 'A,3\n');
+		fs.writeFileSync(path.join(out, 'C.csv'), 'symbol,n\nC,4\n');
+		fs.writeFileSync(path.join(out, '_manifest.json.next'), '{');
+		// The journal of a live process (this one) is not touched by anyone else...
+		assert.equal(await recoverAppend(out), 'rolled-back');
+		assert.equal(diffSnapshots(before, snapshot(out)), '', 'rolled back to exactly the old bytes');
+		// ...and the next run undoes a journal left behind before anything else.
+		await AppendJournal.begin(out, manifestSha, sizes);
+		fs.appendFileSync(path.join(out, 'B.csv'), 'B,5\n');
+		const m = await run(write('d2.csv', 'symbol,n\nB,6\n'), out, { append: true });
+		assert.equal(fs.readFileSync(path.join(out, 'B.csv'), 'utf8'), 'symbol,n\nB,2\nB,6\n');
+		assert.equal(m.rowsRead, 3);
+		// A journal whose manifest was already replaced: the append had committed; only the journal goes.
+		const after = snapshot(out);
+		await AppendJournal.begin(out, 'not-the-current-manifest', { 'A.csv': 0 });
+		assert.equal(await recoverAppend(out), 'completed');
+		assert.equal(diffSnapshots(after, snapshot(out)), '');
+		// A fresh extract into the folder undoes a left journal too, before it starts.
+		await AppendJournal.begin(
+			out,
+			createHash('sha256')
+				.update(fs.readFileSync(path.join(out, '_manifest.json')))
+				.digest('hex'),
+			{},
+		);
+		fs.writeFileSync(path.join(out, 'Z.csv'), 'x');
+		fs.appendFileSync(path.join(out, JOURNAL), `${JSON.stringify({ created: ['Z.csv'] })}\n`);
+		await run(write('d3.csv', 'symbol,n\nQ,1\n'), out);
+		assert.deepEqual(fs.readdirSync(out).sort(), ['Q.csv', '_manifest.json']);
+	});
+});
