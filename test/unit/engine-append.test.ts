@@ -547,3 +547,211 @@ describe('engine: append', function () {
 		assert.deepEqual(fs.readdirSync(out).sort(), ['Q.csv', '_manifest.json']);
 	});
 });
+
+/**
+ * Appending with every output option (hive layout, year/month/hour/hash partitions, --max-rows-per-file, --columns,
+ * --keep-partition-columns, gzip and zstd output) and compressed input: day 2 appended to day 1's output is one run
+ * over day 1 + day 2 (day 2's header dropped), at 1 and 3 workers. Plain files are compared byte for byte;
+ * compressed ones decompress to the plain run's bytes and grow by appended members/frames (their first bytes are
+ * day 1's file, untouched).
+ */
+describe('engine: append with output options (day 1 + appended day 2 = one run over both)', function () {
+	this.timeout(600_000);
+	let dir: string;
+	let whole: string;
+	let days: string[];
+	let d: Days;
+	before(() => {
+		dir = makeTmp('sweep-append-opts-');
+		const all = path.join(dir, 'all.csv');
+		generateTrades(all, 12_000, ['--seed', '23', '--symbols', '40']);
+		const text = fs.readFileSync(all);
+		d = splitDays(text, ',', [0.55]);
+		whole = all;
+		days = d.days.map((b, i) => {
+			const f = path.join(dir, `day${i + 1}.csv`);
+			fs.writeFileSync(f, b);
+			return f;
+		});
+	});
+	after(() => removeTmp(dir));
+
+	const zlib = require('node:zlib') as typeof import('node:zlib');
+	const hasZstd = typeof (zlib as { zstdCompressSync?: unknown }).zstdCompressSync === 'function';
+	const decompress = (name: string, b: Buffer): Buffer => {
+		if (name.endsWith('.gz')) return zlib.gunzipSync(b);
+		if (name.endsWith('.zst')) {
+			const fzstd = require('fzstd') as typeof import('fzstd');
+			return Buffer.from(fzstd.decompress(b));
+		}
+		return b;
+	};
+
+	const configs: { name: string; opts: Partial<ExtractOptions>; skip?: string }[] = [
+		{ name: 'flat', opts: {} },
+		{
+			name: 'hive by month(timestamp), hash(symbol, 4), --max-rows-per-file 97',
+			opts: { layout: 'hive', partitionBy: ['month(timestamp)', 'hash(symbol, 4)'], maxRowsPerFile: 97 },
+		},
+		{
+			name: 'hive by symbol, --columns, --keep-partition-columns, --max-rows-per-file 50',
+			opts: {
+				layout: 'hive',
+				partitionBy: ['symbol', 'hour(timestamp) as h'],
+				columns: ['timestamp', 'symbol', 'price', 'qty'],
+				keepPartitionColumns: true,
+				maxRowsPerFile: 50,
+			},
+		},
+		{ name: 'gzip output', opts: { compress: 'gzip' } },
+		{
+			name: 'gzip output, hive by year(timestamp), --max-rows-per-file 300',
+			opts: { compress: 'gzip', layout: 'hive', partitionBy: ['year(timestamp)', 'symbol'], maxRowsPerFile: 300 },
+		},
+		{
+			name: 'zstd output, flat, --max-rows-per-file 200',
+			opts: { compress: 'zstd', maxRowsPerFile: 200 },
+			skip: hasZstd ? undefined : `this Node (${process.version}) has no zstd`,
+		},
+	];
+
+	for (const cfg of configs) {
+		for (const workers of [1, 3]) {
+			it(`${cfg.name}, ${workers} worker(s)`, async function () {
+				if (cfg.skip) {
+					console.log(`      (skipped: ${cfg.skip})`);
+					this.skip();
+				}
+				const ref = path.join(dir, `ref-${configs.indexOf(cfg)}-${workers}`);
+				const out = path.join(dir, `out-${configs.indexOf(cfg)}-${workers}`);
+				await extract({ ...cfg.opts, input: whole, outDir: ref, workers, chunkSize: 333 });
+				await extract({ ...cfg.opts, input: days[0], outDir: out, workers, chunkSize: 333 });
+				const day1 = readOutput(out);
+				// Given again (they agree) at 1 worker; left out (the manifest's apply) at 3.
+				const again = workers === 1 ? cfg.opts : {};
+				const m = await extract({ ...again, input: days[1], outDir: out, workers, chunkSize: 101, append: true });
+				assert.equal(m.inputs?.length, 2);
+				const got = readOutput(out);
+				const want = readOutput(ref);
+				assert.deepEqual([...got.keys()].sort(), [...want.keys()].sort(), 'the same files');
+				const compressed = cfg.opts.compress !== undefined;
+				for (const [name, bytes] of want) {
+					if (name.startsWith('_')) continue;
+					const actual = got.get(name) as Buffer;
+					if (compressed) {
+						const a = decompress(name, actual);
+						const b = decompress(name, bytes);
+						if (!a.equals(b)) assert.fail(`${name} decompressed: ${byteDiff(a, b)}`);
+						const before = day1.get(name);
+						if (before) assert.ok(actual.subarray(0, before.length).equals(before), `${name}: day 1's bytes kept`);
+					} else if (!actual.equals(bytes)) assert.fail(`${name}: ${byteDiff(actual, bytes)}`);
+				}
+				const r = JSON.parse((want.get('_manifest.json') as Buffer).toString('utf8')) as Manifest;
+				const a = JSON.parse((got.get('_manifest.json') as Buffer).toString('utf8')) as Manifest;
+				for (const k of [
+					'columns',
+					'sourceColumns',
+					'selectedColumns',
+					'keepPartitionColumns',
+					'partitionBy',
+					'partitionNames',
+					'layout',
+					'maxRowsPerFile',
+					'output',
+					'rowsRead',
+					'rowsWritten',
+					'rowsRejected',
+					'rowsFilteredOut',
+					'eol',
+				] as const) {
+					assert.deepEqual(a[k], r[k], `manifest ${k}`);
+				}
+				assert.equal(a.partitions.length, r.partitions.length);
+				a.partitions.forEach((p, i) => {
+					const q = r.partitions[i];
+					assert.deepEqual(p.key, q.key);
+					assert.equal(p.file, q.file);
+					assert.equal(p.rows, q.rows);
+					const files = (x: typeof p) => (x.files ?? []).map((f) => [f.file, f.rows]);
+					assert.deepEqual(files(p), files(q), `files of ${p.key}`);
+					for (const f of p.files ?? [{ file: p.file as string, bytes: p.bytes }]) {
+						assert.equal(f.bytes, got.get(f.file)?.length, `${f.file}: bytes in the manifest`);
+					}
+					if (!compressed) assert.equal(p.bytes, q.bytes);
+					assertStatsEqual(p.stats, q.stats, `partition ${p.key}`);
+				});
+			});
+		}
+	}
+
+	it('compressed input: day 2 as .csv.gz appends the same rows; its SHA-256 is of the bytes on disk', async () => {
+		const out = path.join(dir, 'out-gz-input');
+		const ref = path.join(dir, 'ref-0-1');
+		if (!fs.existsSync(ref)) await extract({ input: whole, outDir: ref, workers: 1, chunkSize: 333 });
+		await extract({ input: days[0], outDir: out, workers: 2, chunkSize: 500 });
+		const gz = path.join(dir, 'day2.csv.gz');
+		fs.writeFileSync(gz, zlib.gzipSync(fs.readFileSync(days[1])));
+		const m = await extract({ input: gz, outDir: out, workers: 2, chunkSize: 500, append: true });
+		const last = m.inputs?.[1];
+		assert.equal(last?.sha256, createHash('sha256').update(fs.readFileSync(gz)).digest('hex'));
+		assert.equal(last?.bytes, fs.statSync(gz).size);
+		const got = readOutput(out);
+		for (const [name, bytes] of readOutput(ref)) {
+			if (!name.startsWith('_')) assert.ok(got.get(name)?.equals(bytes), name);
+		}
+		// The same content uncompressed is a different file (its own hash): not a duplicate.
+		const dup = await expectSweepError(
+			extract({ input: gz, outDir: out, workers: 1, chunkSize: 500, append: true }),
+			'duplicate-input',
+		);
+		assert.match(dup.message, /day2\.csv\.gz/);
+	});
+
+	it('refuses output options that differ from the output’s, naming the difference (exit 2, nothing written)', async () => {
+		const out = path.join(dir, 'out-mismatch');
+		await extract({
+			input: days[0],
+			outDir: out,
+			workers: 1,
+			chunkSize: 1000,
+			layout: 'hive',
+			compress: 'gzip',
+			maxRowsPerFile: 100,
+			columns: ['timestamp', 'symbol', 'price'],
+		});
+		const before = snapshot(out);
+		const tryWith = async (more: Partial<ExtractOptions>, re: RegExp) => {
+			const e = await expectSweepError(
+				extract({ input: days[1], outDir: out, workers: 1, chunkSize: 1000, append: true, ...more }),
+				'append-mismatch',
+			);
+			assert.equal(e.exitCode, 2);
+			assert.match(e.message, re);
+			assert.equal(diffSnapshots(before, snapshot(out)), '', 'nothing written');
+		};
+		await tryWith({ layout: 'flat' }, /its layout is hive, not flat/);
+		await tryWith({ compress: 'none' }, /gzip-compressed, not none/);
+		await tryWith({ compress: 'gzip', compressLevel: 9 }, /level 6, not 9/);
+		await tryWith({ maxRowsPerFile: 99 }, /at most 100 rows, not 99/);
+		await tryWith(
+			{ columns: ['timestamp', 'price'] },
+			/--columns "timestamp","price"|timestamp,symbol,price, not timestamp,price/,
+		);
+		await tryWith({ keepPartitionColumns: true }, /leaves the partition columns out/);
+		await tryWith({ partitionBy: ['venue'] }, /partitioned by symbol, not by venue/);
+		// The same options given again agree.
+		const m = await extract({
+			input: days[1],
+			outDir: out,
+			workers: 1,
+			chunkSize: 1000,
+			append: true,
+			layout: 'hive',
+			compress: 'gzip',
+			compressLevel: 6,
+			maxRowsPerFile: 100,
+			columns: ['timestamp', 'symbol', 'price'],
+		});
+		assert.equal(m.inputs?.length, 2);
+	});
+});
