@@ -22,6 +22,7 @@ const FILES = {
 		'cancel.test.js',
 		'preview.test.js',
 		'compressed.test.js',
+		'append.test.js',
 	],
 	restricted: ['restricted.test.js'],
 };

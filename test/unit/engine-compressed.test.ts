@@ -33,16 +33,19 @@ function skipWithout(ctx: Mocha.Context, ok: boolean, reason: string): void {
 }
 
 /**
- * The output folder's files (the manifest aside) and the manifest's core without what names the input. VWAPs are
- * compared to 12 significant digits: they are sums of products, whose last bits depend on how the rows fell into
+ * The output folder's files (the manifest aside) and the manifest's core without what names the input (`source`,
+ * `inputs`). VWAPs and their notional sums are compared to 12 significant digits: they are sums of products, whose last bits depend on how the rows fell into
  * chunks (the chunk size), as for plain files.
  */
 function outcome(outDir: string): { files: Map<string, Buffer>; core: unknown } {
 	const files = readOutput(outDir);
 	const manifest = JSON.parse(files.get('_manifest.json')!.toString('utf8')) as Manifest;
 	files.delete('_manifest.json');
-	const { source: _s, output: _o, ...core } = manifestCore(manifest);
-	for (const p of core.partitions) if (p.stats.vwap !== undefined) p.stats.vwap = Number(p.stats.vwap.toPrecision(12));
+	const { source: _s, output: _o, inputs: _i, ...core } = manifestCore(manifest);
+	for (const p of core.partitions) {
+		if (p.stats.vwap !== undefined) p.stats.vwap = Number(p.stats.vwap.toPrecision(12));
+		if (p.stats.notional !== undefined) p.stats.notional = Number(p.stats.notional.toPrecision(12));
+	}
 	return { files, core };
 }
 
