@@ -139,7 +139,11 @@ export function assertMatchesReference(
 			rows: p.rows,
 		};
 		if (p.keyHex !== undefined) q.keyHex = p.keyHex;
-		if (p.files !== undefined) q.files = p.files;
+		if (p.files !== undefined) q.files = p.files.map((f) => ({ file: f.file, rows: f.rows }));
+		// Each file's size, as the manifest records it for an append (docs/append.md), is the file's.
+		for (const f of p.files ?? (p.file === null ? [] : [{ file: p.file, bytes: p.bytes }])) {
+			assert.equal(f.bytes, files.get(f.file)?.length, `manifest bytes of ${f.file}${ctx}`);
+		}
 		assert.equal(typeof p.stats, 'object', `partition ${JSON.stringify(p.key)} has stats${ctx}`);
 		return q;
 	});
