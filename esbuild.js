@@ -85,6 +85,17 @@ const separateEngine = {
 	},
 };
 
+/**
+ * The Parquet writer (hyparquet-writer, about 100 KB) is built into dist/parquet.js: the worker requires it on its
+ * first conversion task, so neither CSV runs nor the extension ever load it.
+ */
+const separateParquet = {
+	name: 'separate-parquet',
+	setup(build) {
+		build.onResolve({ filter: /^\.\/parquet\/convert$/ }, () => ({ path: './parquet.js', external: true }));
+	},
+};
+
 const builds = [
 	{
 		...common,
@@ -114,9 +125,15 @@ const builds = [
 		external: ['vscode'],
 		plugins: [...common.plugins, separateEngine],
 	},
-	{ ...common, entryPoints: ['src/engine/worker.ts'], outfile: 'dist/worker.js' },
+	{
+		...common,
+		entryPoints: ['src/engine/worker.ts'],
+		outfile: 'dist/worker.js',
+		plugins: [...common.plugins, separateParquet],
+	},
 	{ ...common, entryPoints: ['src/engine/sourceWorker.ts'], outfile: 'dist/sourceWorker.js' },
 	{ ...common, entryPoints: ['src/engine/coordinator.ts'], outfile: 'dist/coordinator.js' },
+	{ ...common, entryPoints: ['src/engine/parquet/convert.ts'], outfile: 'dist/parquet.js' },
 	{
 		...common,
 		entryPoints: ['src/cli.ts'],

@@ -22,7 +22,10 @@ import {
 	parseCount,
 	parseDelimiter,
 	parseLayout,
+	parseOutputFormat,
 	parseOverride,
+	parseParquetCompression,
+	parseParquetTypes,
 	parsePartitionList,
 	REJECTS_FILE,
 	refusal,
@@ -36,6 +39,7 @@ export const USAGE = `Usage:
                 [--map CANONICAL=SOURCE]... [--delimiter C] [--workers N] [--chunk-size N]
                 [--force] [--json] [--max-rejects N] [--max-partitions N] [--strict-utf8]
                 [--compress gzip|zstd|none] [--compress-level N]
+                [--format csv|parquet] [--parquet-types infer|string]
                 [--layout flat|hive] [--keep-partition-columns] [--max-rows-per-file N]
                 [--columns COL[,COL...]] [--append [--allow-duplicate-input]]
 
@@ -69,8 +73,12 @@ Options:
   --max-partitions N        Stop (exit 1) beyond N partitions (default ${formatCount(DEFAULT_MAX_PARTITIONS)}).
   --strict-utf8             Stop (exit 1) on bytes that are not valid UTF-8 (default: kept as they are).
   --compress C              Write partitions compressed: gzip (AAPL.csv.gz), zstd (AAPL.csv.zst; Node 22.15+)
-                            or none (the default). _rejects.csv and _manifest.json stay plain.
-  --compress-level N        gzip 1-9 (default 6), zstd 1-19 (default 3).
+                            or none (the default). _rejects.csv and _manifest.json stay plain. With
+                            --format parquet: the column chunks' codec, snappy (default), zstd, gzip or none.
+  --compress-level N        gzip 1-9 (default 6), zstd 1-19 (default 3); CSV output only.
+  --format csv|parquet      Write each partition as CSV (default) or as a Parquet file (AAPL.parquet).
+  --parquet-types MODE      infer (default): each column's type decided over the whole run (int64, double,
+                            boolean, date, timestamp, else string); string: every value as text.
   --append                  Add the input's rows to the existing Sweep output in --out, in place, all or
                             nothing, as one run over all its inputs would have written them; the
                             output's partitions, mapping, delimiter, orders, layout, compression and
@@ -111,6 +119,8 @@ const EXTRACT_OPTIONS = {
 	'keep-partition-columns': { type: 'boolean' },
 	'max-rows-per-file': { type: 'string' },
 	columns: { type: 'string' },
+	format: { type: 'string' },
+	'parquet-types': { type: 'string' },
 	append: { type: 'boolean' },
 	'allow-duplicate-input': { type: 'boolean' },
 } satisfies Record<string, OptionSpec>;
@@ -202,12 +212,7 @@ export function parseCommandLine(argv: string[]): Command {
 			strictUtf8: v['strict-utf8'] === true,
 		},
 	};
-	if (v.compress !== undefined || v['compress-level'] !== undefined) {
-		const codec = v.compress === undefined ? 'none' : flagValue('--compress', v.compress, parseCompression(v.compress));
-		const level = v['compress-level'] ?? '';
-		cmd.options.compress = codec;
-		cmd.options.compressLevel = flagValue('--compress-level', level, parseCompressionLevel(level, codec));
-	}
+	parseFormatFlags(cmd.options, v.format, v['parquet-types'], v.compress, v['compress-level']);
 	if (v.layout !== undefined) cmd.options.layout = flagValue('--layout', v.layout, parseLayout(v.layout));
 	if (v['keep-partition-columns'] === true) cmd.options.keepPartitionColumns = true;
 	if (v['max-rows-per-file'] !== undefined) {
@@ -261,6 +266,37 @@ function checkFlags(cmd: { workers?: string; chunkSize?: string }): void {
 	] as const) {
 		if (parseOverride(raw).kind === 'invalid') throw badOverrideFlag(flag, raw);
 	}
+}
+
+/** --format, --parquet-types and --compress (the Parquet codec), with the engine's parsers. */
+/**
+ * --format, --parquet-types, --compress and --compress-level, by the engine's rules: --compress is the partition
+ * files' codec for CSV (gzip, zstd, none) and the column chunks' codec for Parquet (snappy, zstd, gzip, none).
+ */
+function parseFormatFlags(
+	options: Omit<ExtractOptions, 'workers' | 'chunkSize' | 'configSources'>,
+	format: string | undefined,
+	types: string | undefined,
+	compress: string | undefined,
+	compressLevel: string | undefined,
+): void {
+	const fmt = format === undefined ? 'csv' : flagValue('--format', format, parseOutputFormat(format));
+	if (format !== undefined) options.format = fmt;
+	if (types !== undefined) {
+		const t = flagValue('--parquet-types', types, parseParquetTypes(types));
+		if (fmt !== 'parquet') throw usageError('--parquet-types applies only with --format parquet');
+		options.parquetTypes = t;
+	}
+	if (fmt === 'parquet') {
+		if (compress !== undefined) options.compress = flagValue('--compress', compress, parseParquetCompression(compress));
+		if (compressLevel !== undefined) throw usageError('--compress-level applies only to CSV output');
+		return;
+	}
+	if (compress === undefined && compressLevel === undefined) return;
+	const codec = compress === undefined ? 'none' : flagValue('--compress', compress, parseCompression(compress));
+	const level = compressLevel ?? '';
+	options.compress = codec;
+	options.compressLevel = flagValue('--compress-level', level, parseCompressionLevel(level, codec));
 }
 
 function nonEmpty(flag: string, value: string | undefined): string | undefined {

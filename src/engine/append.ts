@@ -163,6 +163,14 @@ function checkManifest(bytes: Buffer, file: string): AppendBase['manifest'] {
 	if (raw.version !== 1) {
 		throw bad(`is version ${JSON.stringify(raw.version)}; this Sweep appends to version 1 outputs`);
 	}
+	if (raw.format === 'parquet') {
+		// A Parquet file cannot grow by appending bytes (new row groups need a rewritten footer).
+		throw new SweepError(
+			'append-mismatch',
+			`Cannot append to ${path.dirname(file)}: its files are Parquet, and appending to Parquet output is not supported yet; extract all the inputs again.`,
+			{ file },
+		);
+	}
 	if (!Array.isArray(raw.inputs) || raw.eol === undefined || !isStringArray(raw.sourceColumns)) {
 		throw bad('was written by a Sweep without append support (it has no inputs list); extract the output again');
 	}
@@ -225,6 +233,7 @@ export interface AppendSettings {
 	maxRowsPerFile: number | null;
 	columns: string[] | null;
 	compress: OutputCompression | null;
+	parquet: null;
 }
 
 /**
@@ -246,6 +255,9 @@ export function appendSettings(
 	}
 	if (delimiterGiven && delimiterGiven !== m.source.delimiter) {
 		throw differ(`its delimiter is ${JSON.stringify(m.source.delimiter)}, not ${JSON.stringify(delimiterGiven)}`);
+	}
+	if (options.format !== undefined && options.format !== 'csv') {
+		throw differ(`its files are CSV, not ${options.format} (leave out --format to use the output's)`);
 	}
 	const layout = m.layout ?? 'flat';
 	if (options.layout !== undefined && options.layout !== layout) {
@@ -303,6 +315,7 @@ export function appendSettings(
 		maxRowsPerFile: maxRows,
 		columns: selected,
 		compress: outputCompression(codec, level),
+		parquet: null,
 	};
 }
 

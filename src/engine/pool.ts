@@ -1,7 +1,7 @@
 import * as path from 'node:path';
 import { type ResourceLimits, Worker } from 'node:worker_threads';
 import { SweepError } from './errors';
-import type { ChunkDone, ChunkTask, FromWorker, WorkerInit } from './protocol';
+import type { ChunkDone, ChunkTask, FromWorker, ParquetDone, ParquetTask, ToWorker, WorkerInit } from './protocol';
 
 /**
  * A data problem a worker found in chunk `seq` on the chunk's line `line` (0 = its first line). Only the main thread
@@ -18,8 +18,9 @@ export class ChunkLineError extends Error {
 }
 
 interface Job {
-	task: ChunkTask;
-	resolve: (done: ChunkDone) => void;
+	task: ToWorker;
+	// biome-ignore lint/suspicious/noExplicitAny: a chunk resolves with ChunkDone, a conversion with ParquetDone
+	resolve: (done: any) => void;
 	reject: (e: unknown) => void;
 }
 
@@ -83,13 +84,23 @@ export class WorkerPool {
 		});
 	}
 
+	/** Converts one partition to Parquet in the next free worker. */
+	convert(task: ParquetTask): Promise<ParquetDone> {
+		return new Promise<ParquetDone>((resolve, reject) => {
+			if (this.failure) return reject(this.failure);
+			this.queue.push({ task, resolve, reject });
+			this.pump();
+		});
+	}
+
 	private pump(): void {
 		for (const slot of this.slots) {
 			if (this.queue.length === 0) return;
 			if (slot.job === null) {
 				const job = this.queue.shift()!;
 				slot.job = job;
-				slot.worker.postMessage(job.task, [job.task.bytes, ...job.task.spare]);
+				const t = job.task;
+				slot.worker.postMessage(t, t.type === 'chunk' ? [t.bytes, ...t.spare] : []);
 			}
 		}
 	}
@@ -98,9 +109,18 @@ export class WorkerPool {
 		const job = slot.job;
 		slot.job = null;
 		if (!job) return;
-		if (msg.type === 'done') {
+		if (msg.type === 'done' || msg.type === 'parquet-done') {
 			job.resolve(msg);
 			this.pump();
+			return;
+		}
+		if (msg.type === 'parquet-failed') {
+			// An I/O error (disk full, file-size limit) is reported as such by extract(); anything else is a failure.
+			const error = msg.syscall
+				? Object.assign(new Error(msg.message), { code: msg.code, syscall: msg.syscall, path: msg.path })
+				: new SweepError('worker-failed', `Writing Parquet failed: ${msg.message}`, { cause: msg.stack });
+			job.reject(error);
+			this.fail(error instanceof SweepError ? error : new SweepError('worker-failed', msg.message, { cause: error }));
 			return;
 		}
 		const error =

@@ -36,6 +36,13 @@ export interface WorkerInit {
 	eol: string;
 	/** Compress each partition's region of a chunk as its own gzip member / zstd frame; null for plain output. */
 	compress: { codec: 'gzip' | 'zstd'; level: number } | null;
+	/**
+	 * Parquet output: classify every written field for type inference (ChunkDone.types). Absent for CSV output.
+	 * In 'string' mode only invalid UTF-8 is looked for.
+	 */
+	parquetTypes?: 'infer' | 'string';
+	/** Fields of each written record (fewer than `fieldCount` with a column selection or the hive layout). */
+	outputFieldCount: number;
 }
 
 export interface ChunkTask {
@@ -103,7 +110,33 @@ export interface ChunkDone {
 	rowsFilteredOut: number;
 	/** Line breaks in the chunk, so the main thread can number the next chunk's lines. */
 	lines: number;
+	/** With WorkerInit.parquetTypes: the classification (parquet/types.ts) of this chunk's written fields. */
+	types?: Int32Array;
 }
+
+/** Convert one partition's temporary CSV into Parquet (parquet/convert.ts). */
+export interface ParquetTask {
+	type: 'parquet';
+	request: import('./parquet/convert').ConvertRequest;
+}
+
+export interface ParquetDone {
+	type: 'parquet-done';
+	rows: number;
+	rowGroups: number;
+}
+
+/** A conversion that failed; an I/O error keeps its code, syscall and path. */
+export interface ParquetFailed {
+	type: 'parquet-failed';
+	message: string;
+	code?: string;
+	syscall?: string;
+	path?: string;
+	stack?: string;
+}
+
+export type ToWorker = ChunkTask | ParquetTask;
 
 export interface ChunkFailed {
 	type: 'failed';
@@ -116,4 +149,4 @@ export interface ChunkFailed {
 	stack?: string;
 }
 
-export type FromWorker = ChunkDone | ChunkFailed;
+export type FromWorker = ChunkDone | ChunkFailed | ParquetDone | ParquetFailed;

@@ -1,5 +1,7 @@
 import type { ResourceLimits } from 'node:worker_threads';
 import type { REJECTS_FILE } from '../rules';
+import type { OutputFormat, ParquetCompression } from './parquet/options';
+import type { ColumnType, ParquetTypesMode } from './parquet/types';
 
 /** Where a configuration figure came from (README "Command line", `sources`). */
 export type ConfigSource = 'detected' | 'fallback' | 'env' | 'setting' | 'flag';
@@ -63,10 +65,11 @@ export interface ExtractOptions {
 	/** Stop (exit 1) when more partitions than this appear; default 100,000. */
 	maxPartitions?: number;
 	/**
-	 * Compress each partition file: `gzip` (`AAPL.csv.gz`), `zstd` (`AAPL.csv.zst`, needs Node 22.15+) or `none`
-	 * (the default). The files decompress to exactly the bytes of an uncompressed run.
+	 * CSV output: compress each partition file, `gzip` (`AAPL.csv.gz`), `zstd` (`AAPL.csv.zst`, needs Node 22.15+) or
+	 * `none` (the default); the files decompress to exactly the bytes of an uncompressed run. Parquet output: the
+	 * codec of the column chunks, `snappy` (the default), `zstd`, `gzip` or `none`.
 	 */
-	compress?: 'none' | 'gzip' | 'zstd';
+	compress?: 'none' | 'gzip' | 'zstd' | 'snappy';
 	/** The codec's level (gzip 1–9, default 6; zstd 1–19, default 3); null/undefined = the default. */
 	compressLevel?: number | null;
 	/** Stop on the first byte sequence that is not valid UTF-8 (default: pass it through unchanged). */
@@ -79,6 +82,10 @@ export interface ExtractOptions {
 	workerResourceLimits?: ResourceLimits;
 	/** Worker entry to start instead of the bundled `worker.js` (tests start crashing fixtures). */
 	workerScript?: string;
+	/** Output format of the partitions; default 'csv'. */
+	format?: OutputFormat;
+	/** Parquet: decide each column's type over the run ('infer', default) or keep every value as text ('string'). */
+	parquetTypes?: ParquetTypesMode;
 }
 
 /** Progress reported while a run goes on (throttled to a few per second). */
@@ -159,7 +166,7 @@ export interface Manifest {
 	 * How the partition files are written (`_rejects.csv` and `_manifest.json` are never compressed); always written,
 	 * absent in older manifests.
 	 */
-	output?: { compression: 'none' | 'gzip' | 'zstd'; compressionLevel: number | null };
+	output?: { compression: 'none' | 'gzip' | 'zstd' | 'snappy'; compressionLevel: number | null };
 	/** The columns of the partition files (after mapping, `columns` and, in hive layout, partition columns left out). */
 	columns: string[];
 	partitionBy: string[];
@@ -195,6 +202,16 @@ export interface Manifest {
 	eol?: '\n' | '\r\n';
 	/** The column mapping in effect (canonical → source); an append uses it unless given another. */
 	mapping?: Record<string, string>;
+	/** `csv` or `parquet`; always written, absent in older manifests (which were CSV). */
+	format?: 'csv' | 'parquet';
+	/** Parquet output only: the type mode, the codec, the row-group size and each output column's Parquet type. */
+	parquet?: {
+		types: ParquetTypesMode;
+		compression: ParquetCompression;
+		rowGroupRows: number;
+		rowGroupBytes: number;
+		columns: { name: string; type: ColumnType }[];
+	};
 	startedAt: string;
 	durationMs: number;
 	/** Absolute output folder (not in the file; filled in for callers). */

@@ -5,7 +5,8 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { ChunkDataError, ChunkProcessor } from './chunkProcessor';
 import { compressBlock } from './compression';
-import type { ChunkDone, ChunkFailed, ChunkTask, WorkerInit } from './protocol';
+import { classifyRegions } from './parquet/infer';
+import type { ChunkDone, ChunkFailed, ParquetFailed, ParquetTask, ToWorker, WorkerInit } from './protocol';
 
 /**
  * Replaces each partition's region of `done.data` by its compressed form (one gzip member or zstd frame per
@@ -32,14 +33,49 @@ function compressRegions(processor: ChunkProcessor, done: ChunkDone, init: Worke
 	done.data = out;
 }
 
+/** Parquet conversion, loaded on the first conversion task (dist/parquet.js with the Parquet writer). */
+let converter: typeof import('./parquet/convert') | undefined;
+
+function convert(port: NonNullable<typeof parentPort>, task: ParquetTask): void {
+	try {
+		converter ??= require('./parquet/convert') as typeof import('./parquet/convert');
+		const r = converter.convertPartition(task.request);
+		port.postMessage({ type: 'parquet-done', rows: r.rows, rowGroups: r.rowGroups });
+	} catch (e) {
+		const err = e as NodeJS.ErrnoException;
+		const failed: ParquetFailed = {
+			type: 'parquet-failed',
+			message: String(err?.message ?? e),
+			code: typeof err?.code === 'string' ? err.code : undefined,
+			syscall: err?.syscall,
+			path: err?.path,
+			stack: err?.stack,
+		};
+		port.postMessage(failed);
+	}
+}
+
 if (parentPort) {
 	const port = parentPort;
-	const processor = new ChunkProcessor(workerData as WorkerInit);
-	port.on('message', (task: ChunkTask) => {
+	const init = workerData as WorkerInit;
+	const processor = new ChunkProcessor(init);
+	port.on('message', (task: ToWorker) => {
+		if (task.type === 'parquet') {
+			processor.spare.drain(Number.POSITIVE_INFINITY); // chunk results are over: free the spare buffers
+			return convert(port, task);
+		}
 		try {
 			for (const b of task.spare) processor.spare.give(b);
 			const done = processor.process(task.seq, task.bytes, task.offset, task.length, 0, task.isLast);
-			compressRegions(processor, done, workerData as WorkerInit);
+			if (init.parquetTypes)
+				done.types = classifyRegions(
+					new Uint8Array(done.data),
+					done.buckets,
+					init.delimiter,
+					init.outputFieldCount,
+					init.parquetTypes,
+				);
+			compressRegions(processor, done, init);
 			const transfer = [done.input, done.data, done.rejectData];
 			if (done.recordEnds) transfer.push(done.recordEnds);
 			port.postMessage(done, transfer);

@@ -21,7 +21,21 @@ export {
 export { OVERRIDE_HINT, OVERRIDE_PROBLEM, type Override, parseCount, parseOverride } from './counts';
 export { DELIMITER_NAMES, parseDelimiter, SNIFF_CANDIDATES } from './delimiter';
 export * from './limits';
-export { LAYOUTS, type Layout, parseColumnList, parseLayout } from './output';
+export {
+	LAYOUTS,
+	type Layout,
+	OUTPUT_FORMATS,
+	type OutputFormat,
+	PARQUET_COMPRESSIONS,
+	PARQUET_TYPES_MODES,
+	type ParquetCompression,
+	type ParquetTypesMode,
+	parseColumnList,
+	parseLayout,
+	parseOutputFormat,
+	parseParquetCompression,
+	parseParquetTypes,
+} from './output';
 export {
 	defaultPartitionName,
 	formatPartitionSpec,

@@ -246,11 +246,15 @@ export class Extractions implements vscode.Disposable {
 							mapping: o.columnMapping ?? settings.columnMapping,
 							ordersFile,
 							delimiter: settings.delimiter,
-							compress: settings.compression,
+							// Parquet: sweep.compression gzip/zstd picks the column chunks' codec; none (the default) leaves snappy.
+							compress:
+								settings.format === 'parquet' && settings.compression === 'none' ? undefined : settings.compression,
 							layout: settings.layout,
 							keepPartitionColumns: settings.keepPartitionColumns,
 							maxRowsPerFile: settings.maxRowsPerFile,
 							columns: settings.columns,
+							format: settings.format,
+							parquetTypes: settings.format === 'parquet' ? settings.parquetTypes : undefined,
 							...run,
 							force: state.force,
 						};
@@ -464,6 +468,7 @@ export class Extractions implements vscode.Disposable {
 			`  layout: ${o.layout ?? 'flat'}${o.layout === 'hive' && o.keepPartitionColumns ? ' (partition columns kept)' : ''}, max rows per file: ${o.maxRowsPerFile ?? 'none'}, columns: ${o.columns ? o.columns.join(', ') : 'all'}`,
 		);
 		log.info(`  orders: ${o.ordersFile ?? 'none'}`);
+		if (o.format === 'parquet') log.info(`  format: parquet (types: ${o.parquetTypes ?? 'infer'})`);
 		log.info(
 			`  workers: ${o.workers} (${source(config.labels.workers)}), chunk size: ${o.chunkSize} rows (${source(config.labels.chunkSize)})`,
 		);

@@ -14,9 +14,13 @@ import {
 	type Layout,
 	parseLayout as layoutRule,
 	nodeHasZstd,
+	type OutputFormat,
+	type ParquetTypesMode,
 	parseColumnList,
 	parseCompression,
 	parseCount,
+	parseOutputFormat,
+	parseParquetTypes,
 	parsePartitionList,
 	refusal,
 	show,
@@ -63,6 +67,10 @@ export interface FileSettings {
 	delimiter: string | null;
 	/** `sweep.compression`: how partition files are written. */
 	compression: Compression;
+	/** `sweep.format`: `csv` or `parquet`. */
+	format: OutputFormat;
+	/** `sweep.parquetTypes`: `infer` or `string` (Parquet output only). */
+	parquetTypes: ParquetTypesMode;
 	/** `sweep.outputDirectory`, unexpanded (may hold `${…}` variables). */
 	outputDirectory: string;
 	outputDirectoryOrigin: SettingOrigin;
@@ -265,6 +273,16 @@ export function readFileSettings(reader: SettingsReader, trusted: boolean): File
 		keepPartitionColumns: take(parseKeepPartitionColumns(reader.get('keepPartitionColumns'))),
 		maxRowsPerFile: take(parseMaxRowsPerFile(reader.get('maxRowsPerFile'))),
 		columns: take(parseColumns(reader.get('columns'))),
+		format: take(byRule('format', reader.get('format'), parseOutputFormat(reader.get('format')), 'csv', 'using csv')),
+		parquetTypes: take(
+			byRule(
+				'parquetTypes',
+				reader.get('parquetTypes'),
+				parseParquetTypes(reader.get('parquetTypes')),
+				'infer',
+				'using infer',
+			),
+		),
 		outputDirectory,
 		outputDirectoryOrigin: out.origin,
 		ordersFile: take(parseOptionalPath('ordersFile', orders.value)),

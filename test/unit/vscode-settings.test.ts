@@ -35,11 +35,31 @@ describe('vscode: settings parsing', () => {
 		assert.deepEqual(s.partitionBy, ['symbol']);
 		assert.deepEqual(s.columnMapping, {});
 		assert.equal(s.delimiter, null);
+		assert.equal(s.format, 'csv');
+		assert.equal(s.parquetTypes, 'infer');
 		assert.equal(s.outputDirectory, DEFAULT_OUTPUT_DIRECTORY);
 		assert.equal(s.ordersFile, null);
 		assert.equal(s.workers, undefined);
 		assert.deepEqual(s.warnings, []);
 		assert.deepEqual(s.notices, []);
+	});
+
+	it('sweep.format and sweep.parquetTypes: the engine parser; a bad value warns and keeps the default', () => {
+		const ok = readFileSettings(
+			reader({ format: { workspaceValue: 'Parquet' }, parquetTypes: { globalValue: 'string' } }),
+			true,
+		);
+		assert.equal(ok.format, 'parquet');
+		assert.equal(ok.parquetTypes, 'string');
+		assert.deepEqual(ok.warnings, []);
+		const bad = readFileSettings(
+			reader({ format: { workspaceValue: 'xlsx' }, parquetTypes: { globalValue: 3 } }),
+			true,
+		);
+		assert.equal(bad.format, 'csv');
+		assert.equal(bad.parquetTypes, 'infer');
+		assert.equal(bad.warnings.length, 2);
+		assert.match(bad.warnings[0], /sweep\.format = "xlsx"/);
 	});
 
 	it('hands out fresh objects each time', () => {
