@@ -707,6 +707,28 @@ describe('engine: append with output options (day 1 + appended day 2 = one run o
 		assert.match(dup.message, /day2\.csv\.gz/);
 	});
 
+	it('refuses to append to a Parquet output, and --format parquet to a CSV output (exit 2, nothing written)', async () => {
+		const pq = path.join(dir, 'out-parquet');
+		const m0 = await extract({ input: days[0], outDir: pq, workers: 1, chunkSize: 2000, format: 'parquet' });
+		const p0 = m0.partitions.find((p) => p.file !== null);
+		assert.equal(p0?.bytes, fs.statSync(path.join(pq, p0?.file as string)).size, 'a Parquet file’s own size');
+		const before = snapshot(pq);
+		const e = await expectSweepError(
+			extract({ input: days[1], outDir: pq, workers: 1, chunkSize: 2000, append: true }),
+			'append-mismatch',
+		);
+		assert.equal(e.exitCode, 2);
+		assert.match(e.message, /appending to Parquet output is not supported yet/);
+		assert.equal(diffSnapshots(before, snapshot(pq)), '', 'nothing written');
+		const csv = path.join(dir, 'out-csv-for-parquet');
+		await extract({ input: days[0], outDir: csv, workers: 1, chunkSize: 2000 });
+		const f = await expectSweepError(
+			extract({ input: days[1], outDir: csv, workers: 1, chunkSize: 2000, append: true, format: 'parquet' }),
+			'append-mismatch',
+		);
+		assert.match(f.message, /its files are CSV, not parquet/);
+	});
+
 	it('refuses output options that differ from the output’s, naming the difference (exit 2, nothing written)', async () => {
 		const out = path.join(dir, 'out-mismatch');
 		await extract({
