@@ -137,7 +137,17 @@ function assertSameAsOneRun(outDir: string, refDir: string, d: Days, dayFiles: s
 	for (const k of ['columns', 'partitionBy', 'orders', 'rowsRead', 'rowsWritten', 'rowsRejected'] as const) {
 		assert.deepEqual(m[k], r[k], `manifest ${k}\n${context}`);
 	}
-	for (const k of ['rowsFilteredOut', 'rejects', 'eol', 'mapping'] as const) {
+	for (const k of [
+		'rowsFilteredOut',
+		'rejects',
+		'eol',
+		'mapping',
+		'layout',
+		'maxRowsPerFile',
+		'selectedColumns',
+		'keepPartitionColumns',
+		'sourceColumns',
+	] as const) {
 		assert.deepEqual(m[k], r[k], `manifest ${k}\n${context}`);
 	}
 	// Its own size: reject lines are counted in their own day, so they may have fewer digits than in one run.
@@ -217,6 +227,10 @@ async function appendDays(
 									partitionBy: base.partitionBy,
 									mapping: base.mapping,
 									ordersFile: base.ordersFile,
+									layout: base.layout,
+									keepPartitionColumns: base.keepPartitionColumns,
+									maxRowsPerFile: base.maxRowsPerFile,
+									columns: base.columns,
 								}
 							: {}),
 					};
@@ -226,6 +240,9 @@ async function appendDays(
 	void dir;
 }
 
+/** How many cases drew each output option (printed after the property tests: they must have been exercised). */
+const drawn = { cases: 0, hive: 0, capped: 0, columns: 0 };
+
 async function checkCase(
 	c: CsvCase,
 	fractions: number[],
@@ -233,6 +250,10 @@ async function checkCase(
 	repeatOptions: boolean,
 ): Promise<void> {
 	const dir = makeTmp('sweep-append-');
+	drawn.cases++;
+	if (c.layout === 'hive') drawn.hive++;
+	if (c.maxRowsPerFile != null) drawn.capped++;
+	if (c.columns && c.columns.length > 0) drawn.columns++;
 	try {
 		const all = path.join(dir, `all${c.ext}`);
 		fs.writeFileSync(all, c.input);
@@ -241,7 +262,17 @@ async function checkCase(
 			ordersFile = path.join(dir, 'orders.csv');
 			fs.writeFileSync(ordersFile, c.orders);
 		}
-		const options = { delimiter: c.delimiter, partitionBy: c.partitionBy, mapping: c.mapping, ordersFile };
+		// With the case's output options (hive layout, capped files, a column selection) when it draws them.
+		const options = {
+			delimiter: c.delimiter,
+			partitionBy: c.partitionBy,
+			mapping: c.mapping,
+			ordersFile,
+			layout: c.layout,
+			keepPartitionColumns: c.keepPartitionColumns,
+			maxRowsPerFile: c.maxRowsPerFile,
+			columns: c.columns,
+		};
 		const refDir = path.join(dir, 'ref');
 		await extract({ ...options, input: all, outDir: refDir, workers: 1, chunkSize: 1_000_000 });
 		const d = splitDays(c.input, c.delimiter, fractions);
@@ -272,6 +303,11 @@ const fractionsArb = fc.array(fc.double({ min: 0, max: 1, maxExcluded: true, noN
 
 describe('engine: append (property tests: days appended one by one = one run over the whole file)', function () {
 	this.timeout(600_000);
+	after(() => {
+		console.log(
+			`      (${drawn.cases} cases: ${drawn.hive} hive, ${drawn.capped} with --max-rows-per-file, ${drawn.columns} with --columns)`,
+		);
+	});
 
 	it('at workers 1, 2, 3 × chunk sizes 1, 3 and 1,000,000', async () => {
 		const combos: [number, number][] = [1, 2, 3].flatMap((w) => [1, 3, 1_000_000].map((k): [number, number] => [w, k]));
