@@ -743,6 +743,47 @@ describe('engine: append with output options (day 1 + appended day 2 = one run o
 		assert.match(dup.message, /day2\.csv\.gz/);
 	});
 
+	it('a killed append in hive layout with capped files is undone: grown parts truncated, new parts and folders gone', async () => {
+		const out = path.join(dir, 'out-hive-killed');
+		await extract({
+			input: days[0],
+			outDir: out,
+			workers: 1,
+			chunkSize: 1000,
+			layout: 'hive',
+			maxRowsPerFile: 40,
+		});
+		const m = JSON.parse(fs.readFileSync(path.join(out, '_manifest.json'), 'utf8')) as Manifest;
+		const lastFile = (m.partitions[0].files ?? []).at(-1)?.file as string;
+		const sizes = Object.fromEntries(
+			m.partitions.flatMap((p) => p.files ?? []).map((f) => [f.file, fs.statSync(path.join(out, f.file)).size]),
+		);
+		const { AppendJournal } = await import('../../src/engine/journal');
+		const manifestSha = createHash('sha256')
+			.update(fs.readFileSync(path.join(out, '_manifest.json')))
+			.digest('hex');
+		const j = await AppendJournal.begin(out, manifestSha, sizes);
+		const newPart = lastFile.replace(/part-\d+/, 'part-09999');
+		await j.willCreate([newPart, 'symbol=NEWKEY/part-00001.csv', '_rejects.csv']);
+		fs.appendFileSync(path.join(out, lastFile), 'grown\n');
+		fs.writeFileSync(path.join(out, newPart), 'x');
+		fs.mkdirSync(path.join(out, 'symbol=NEWKEY'));
+		fs.writeFileSync(path.join(out, 'symbol=NEWKEY', 'part-00001.csv'), 'y');
+		fs.writeFileSync(path.join(out, '_rejects.csv'), 'line,reason,raw\n');
+		// The next run (an append of day 2) first undoes it, then appends as if it had never happened.
+		const next = await extract({ input: days[1], outDir: out, workers: 2, chunkSize: 700, append: true });
+		assert.equal(next.inputs?.length, 2);
+		assert.ok(!fs.existsSync(path.join(out, 'symbol=NEWKEY')), 'the killed append’s folder is gone');
+		assert.ok(!fs.existsSync(path.join(out, newPart)));
+		assert.ok(!fs.existsSync(path.join(out, JOURNAL)));
+		const ref = path.join(dir, 'ref-hive-killed');
+		await extract({ input: whole, outDir: ref, workers: 1, chunkSize: 1000, layout: 'hive', maxRowsPerFile: 40 });
+		const got = readOutput(out);
+		for (const [name, bytes] of readOutput(ref)) {
+			if (!name.startsWith('_')) assert.ok(got.get(name)?.equals(bytes), `${name}: one run's bytes`);
+		}
+	});
+
 	it('refuses to append to a Parquet output, and --format parquet to a CSV output (exit 2, nothing written)', async () => {
 		const pq = path.join(dir, 'out-parquet');
 		const m0 = await extract({ input: days[0], outDir: pq, workers: 1, chunkSize: 2000, format: 'parquet' });
