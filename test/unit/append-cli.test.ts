@@ -176,3 +176,82 @@ describe('CLI: append under faults', function () {
 		}
 	});
 });
+
+/**
+ * The same faults with every output option at once: hive layout, `--max-rows-per-file`, gzip output. A SIGKILL at a
+ * random moment, then the same append again: the folder ends exactly as one uninterrupted append leaves it (files
+ * grown by gzip members, new part files and folders), never in between.
+ */
+describe('CLI: append under SIGKILL, hive + capped + gzip output', function () {
+	this.timeout(600_000);
+	let dir: string;
+	let day2: string;
+	let out: string;
+	let oldOutput: Map<string, Buffer>;
+	let newOutput: Map<string, Buffer>;
+	const opts = ['--layout', 'hive', '--max-rows-per-file', '5000', '--compress', 'gzip', '--chunk-size', '20000'];
+
+	const files = (snap: Map<string, Buffer>) => {
+		const m = new Map<string, Buffer>();
+		for (const [k, v] of snap) if (k !== '_manifest.json') m.set(k, v);
+		return m;
+	};
+	const reset = () => {
+		fs.rmSync(out, { recursive: true, force: true });
+		for (const [k, v] of oldOutput) {
+			if (k.endsWith('/')) fs.mkdirSync(path.join(out, k), { recursive: true });
+			else {
+				fs.mkdirSync(path.dirname(path.join(out, k)), { recursive: true });
+				fs.writeFileSync(path.join(out, k), v);
+			}
+		}
+	};
+
+	before(async () => {
+		requireCli();
+		dir = makeTmp('sweep-append-cli-hive-');
+		const all = path.join(dir, 'all.csv');
+		generateTrades(all, 300_000, ['--seed', '9']);
+		const text = fs.readFileSync(all, 'latin1');
+		const nl = text.indexOf('\n');
+		const cut = text.indexOf('\n', Math.floor(text.length * 0.5));
+		const day1 = path.join(dir, 'day1.csv');
+		day2 = path.join(dir, 'day2.csv');
+		fs.writeFileSync(day1, text.slice(0, cut + 1), 'latin1');
+		fs.writeFileSync(
+			day2,
+			`${text.slice(0, nl + 1)}${text.slice(cut + 1)}X1,2024-03-12T10:00:00Z,NEWKEY,B,1,1,X,R\n`,
+			'latin1',
+		);
+		out = path.join(dir, 'out');
+		const r1 = await runCli(['extract', day1, '--out', out, '--workers', '2', ...opts]);
+		assert.equal(r1.code, 0, r1.stderr);
+		oldOutput = snapshot(out);
+		const r2 = await runCli(['extract', day2, '--out', out, '--append', '--workers', '2', '--chunk-size', '20000']);
+		assert.equal(r2.code, 0, r2.stderr);
+		newOutput = snapshot(out);
+		assert.ok(newOutput.has('symbol=NEWKEY/'), 'day 2 makes a new partition folder');
+	});
+	after(() => removeTmp(dir));
+
+	it('SIGKILL at random moments, then the same append: exactly the uninterrupted append, no leftovers', async () => {
+		const rand = mulberry32(SEED + 2);
+		const seen = new Set<string>();
+		for (let i = 0; i < 5; i++) {
+			reset();
+			const { child, done } = startCli(['extract', day2, '--out', out, '--append', '--workers', '2', ...opts]);
+			const delay = 300 + Math.floor(rand() * 2500);
+			setTimeout(() => child.kill('SIGKILL'), delay);
+			const r = await done;
+			seen.add(
+				r.signal === 'SIGKILL' ? (fs.existsSync(path.join(out, JOURNAL)) ? 'killed mid-append' : 'killed') : 'done',
+			);
+			const again = await runCli(['extract', day2, '--out', out, '--append', '--workers', '1', ...opts]);
+			assert.ok(again.code === 0 || /already in/.test(again.stderr), `after SIGKILL at ${delay} ms: ${again.stderr}`);
+			assert.equal(diffSnapshots(files(newOutput), files(snapshot(out))), '', `after SIGKILL at ${delay} ms`);
+			assert.ok(!fs.existsSync(path.join(out, JOURNAL)));
+			assert.deepEqual(leftovers(out), []);
+		}
+		console.log(`      (outcomes seen: ${[...seen].join(', ')})`);
+	});
+});
