@@ -113,6 +113,11 @@ export class AppendJournal {
 		await undo(this.dir, this.head, [...this.created]);
 	}
 
+	/** Stops writing to the journal and leaves it on disk, as a killed process would (tests simulate a kill). */
+	async detach(): Promise<void> {
+		await this.close();
+	}
+
 	private async close(): Promise<void> {
 		const fh = this.fh;
 		this.fh = null;

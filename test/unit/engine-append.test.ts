@@ -551,7 +551,7 @@ describe('engine: append', function () {
 		};
 		const j = await AppendJournal.begin(out, manifestSha, sizes);
 		await j.willCreate(['C.csv']);
-		void j;
+		await j.detach();
 		fs.appendFileSync(path.join(out, 'A.csv'), 'A,3\n');
 		fs.writeFileSync(path.join(out, 'C.csv'), 'symbol,n\nC,4\n');
 		fs.writeFileSync(path.join(out, '_manifest.json.next'), '{');
@@ -559,24 +559,21 @@ describe('engine: append', function () {
 		assert.equal(await recoverAppend(out), 'rolled-back');
 		assert.equal(diffSnapshots(before, snapshot(out)), '', 'rolled back to exactly the old bytes');
 		// ...and the next run undoes a journal left behind before anything else.
-		await AppendJournal.begin(out, manifestSha, sizes);
+		await (await AppendJournal.begin(out, manifestSha, sizes)).detach();
 		fs.appendFileSync(path.join(out, 'B.csv'), 'B,5\n');
 		const m = await run(write('d2.csv', 'symbol,n\nB,6\n'), out, { append: true });
 		assert.equal(fs.readFileSync(path.join(out, 'B.csv'), 'utf8'), 'symbol,n\nB,2\nB,6\n');
 		assert.equal(m.rowsRead, 3);
 		// A journal whose manifest was already replaced: the append had committed; only the journal goes.
 		const after = snapshot(out);
-		await AppendJournal.begin(out, 'not-the-current-manifest', { 'A.csv': 0 });
+		await (await AppendJournal.begin(out, 'not-the-current-manifest', { 'A.csv': 0 })).detach();
 		assert.equal(await recoverAppend(out), 'completed');
 		assert.equal(diffSnapshots(after, snapshot(out)), '');
 		// A fresh extract into the folder undoes a left journal too, before it starts.
-		await AppendJournal.begin(
-			out,
-			createHash('sha256')
-				.update(fs.readFileSync(path.join(out, '_manifest.json')))
-				.digest('hex'),
-			{},
-		);
+		const sha = createHash('sha256')
+			.update(fs.readFileSync(path.join(out, '_manifest.json')))
+			.digest('hex');
+		await (await AppendJournal.begin(out, sha, {})).detach();
 		fs.writeFileSync(path.join(out, 'Z.csv'), 'x');
 		fs.appendFileSync(path.join(out, JOURNAL), `${JSON.stringify({ created: ['Z.csv'] })}\n`);
 		await run(write('d3.csv', 'symbol,n\nQ,1\n'), out);
@@ -765,6 +762,7 @@ describe('engine: append with output options (day 1 + appended day 2 = one run o
 		const j = await AppendJournal.begin(out, manifestSha, sizes);
 		const newPart = lastFile.replace(/part-\d+/, 'part-09999');
 		await j.willCreate([newPart, 'symbol=NEWKEY/part-00001.csv', '_rejects.csv']);
+		await j.detach();
 		fs.appendFileSync(path.join(out, lastFile), 'grown\n');
 		fs.writeFileSync(path.join(out, newPart), 'x');
 		fs.mkdirSync(path.join(out, 'symbol=NEWKEY'));
