@@ -666,7 +666,20 @@ if (big) {
 		table(big.results, big.input.truth, big.input.file),
 	);
 }
-if (threadsMd) md.push('', threadsMd);
+if (threadsMd) {
+	md.push('', threadsMd);
+	// DuckDB's side of the projection: its CPU per GB at 2 threads spread over N cores (its busiest thread is not
+	// measured, so this is the bound by total CPU only: an upper bound for DuckDB).
+	const duck = results.duckdb;
+	if (duck?.valid && duck.cpuS) {
+		const perGB = duck.cpuS / (input.truth.bytes / 1e9);
+		md.push(
+			'',
+			`DuckDB (threads=2) on ${(input.truth.bytes / 1e6).toFixed(0)} MB: ${fmt(perGB, 2)} CPU s per GB; the same projection by total CPU ` +
+				`(GB / (CPU at 2 threads ÷ N)): ${[4, 8, 16].map((n) => `${n} cores ${fmt(n / perGB, 2)} GB/s`).join(', ')}.`,
+		);
+	}
+}
 if (activation) md.push('', activationMarkdown(activation));
 if (preview) md.push('', previewMarkdown(preview));
 const allNotes = [...notes, ...busyNotes];
