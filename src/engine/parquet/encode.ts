@@ -2,15 +2,15 @@
  * The hot path of Parquet output: encodes CSV fields straight from the read window into Parquet column chunks,
  * without a JS value per field. Measured faster than handing JS arrays to hyparquet-writer (see docs/parquet.md,
  * "How the files are written"); hyparquet-writer still writes what happens once per page or per file (page headers,
- * the footer's thrift) and compresses snappy, so the files keep its layout: DATA_PAGE_V2 pages, one per column
+ * the footer's thrift), so the files keep its layout: DATA_PAGE_V2 pages, one per column
  * chunk, definition levels RLE/bit-packed, column statistics (min, max, null count).
  *
  * Values are PLAIN, except text (UTF-8 and binary) columns, which are dictionary-encoded (RLE_DICTIONARY indexes
  * and a PLAIN dictionary page) while a chunk's dictionary stays small, as hyparquet-writer did.
  */
 import { writePageHeader } from 'hyparquet-writer/src/datapage.js';
-import { snappyCompress } from 'hyparquet-writer/src/snappy.js';
 import { ESCAPED, QUOTE, unquoteField } from './fields';
+import { snappyCompress } from './snappy';
 import { type ColumnType, parseBool, parseDate, parseTimestamp } from './types';
 
 /** Parquet codec names as written in the footer. */
@@ -619,12 +619,11 @@ function dictIndexes(idx: Int32Array, n: number, entries: number): Uint8Array {
 		let acc = 0;
 		let accBits = 0;
 		for (let j = packStart; j < end; j++) {
-			const v = j < n ? idx[j] : 0;
-			acc += v * 2 ** accBits;
+			acc |= (j < n ? idx[j] : 0) << accBits;
 			accBits += width;
 			while (accBits >= 8) {
 				out.buf[out.pos++] = acc & 0xff;
-				acc = Math.floor(acc / 256);
+				acc >>>= 8;
 				accBits -= 8;
 			}
 		}
@@ -656,7 +655,7 @@ function dictIndexes(idx: Int32Array, n: number, entries: number): Uint8Array {
 
 export type Compress = (b: Uint8Array) => Uint8Array;
 
-/** The compressor of a codec (snappy is hyparquet-writer's; gzip and zstd are Node's zlib). */
+/** The compressor of a codec (snappy is ./snappy; gzip and zstd are Node's zlib). */
 export function compressorOf(codec: CodecName, fns: Record<string, Compress>): Compress {
 	if (codec === 'UNCOMPRESSED') return (b) => b;
 	if (codec === 'SNAPPY') return snappyCompress;
