@@ -283,46 +283,44 @@ class ColumnEncoder {
 
 	private text(b: Uint8Array, s: number, e: number, escaped: boolean): void {
 		const o = this.vals;
+		let slot = -1;
 		if (this.dict) {
 			// Mostly distinct values (ids): the dictionary would only add bytes; PLAIN from here on.
 			const seen = this.rows - this.nulls - 1;
 			if ((seen === 1000 || (seen > 0 && (seen & 8191) === 0)) && o.pos * 2 > this.plainBytes) this.dropDict();
 			this.plainBytes += e - s + 4;
+			if (this.dict && !escaped) {
+				// Look the value up where it is; a known one only records its index.
+				const r = this.lookup(b, s, e - s);
+				if (r >= 0) {
+					this.idx[seen] = r;
+					return;
+				}
+				slot = -r - 1;
+			}
 		}
 		o.ensure(e - s + 4);
 		const at = o.pos + 4;
 		let n = 0;
+		const buf = o.buf;
 		if (escaped) {
-			const buf = o.buf;
 			for (let i = s; i < e; i++) {
 				buf[at + n++] = b[i];
 				if (b[i] === QUOTE) i++;
 			}
 		} else {
 			n = e - s;
-			if (n > 32) o.buf.set(b.subarray(s, e), at);
-			else for (let i = 0; i < n; i++) o.buf[at + i] = b[s + i];
+			if (n > 32) buf.set(b.subarray(s, e), at);
+			else for (let i = 0; i < n; i++) buf[at + i] = b[s + i];
 		}
-		const buf = o.buf;
 		if (this.dict) {
-			// Look the value up; a known one only records its index (the bytes just copied are dropped).
-			let h = n;
-			for (let i = 0; i < n; i++) h = Math.imul(h ^ buf[at + i], 0x01000193);
-			const mask = this.table.length - 1;
-			let slot = (h ^ (h >>> 15)) & mask;
-			for (;;) {
-				const k = this.table[slot] - 1;
-				if (k < 0) break;
-				if (this.dLen[k] === n) {
-					const off = this.dOff[k];
-					let i = 0;
-					while (i < n && buf[off + i] === buf[at + i]) i++;
-					if (i === n) {
-						this.idx[this.rows - this.nulls - 1] = k;
-						return;
-					}
+			if (slot < 0) {
+				const r = this.lookup(buf, at, n);
+				if (r >= 0) {
+					this.idx[this.rows - this.nulls - 1] = r;
+					return;
 				}
-				slot = (slot + 1) & mask;
+				slot = -r - 1;
 			}
 			const k = this.entries;
 			if (k >= DICT_MAX_ENTRIES || o.pos > DICT_MAX_BYTES) {
@@ -354,6 +352,27 @@ class ColumnEncoder {
 		o.view.setUint32(o.pos, n, true);
 		o.pos = at + n;
 		this.textStats(buf, at, n);
+	}
+
+	/** The dictionary entry equal to src[s, s + n), or -(free slot + 1). */
+	private lookup(src: Uint8Array, s: number, n: number): number {
+		let h = n;
+		for (let i = 0; i < n; i++) h = Math.imul(h ^ src[s + i], 0x01000193);
+		const table = this.table;
+		const mask = table.length - 1;
+		const buf = this.vals.buf;
+		let slot = (h ^ (h >>> 15)) & mask;
+		for (;;) {
+			const k = table[slot] - 1;
+			if (k < 0) return -slot - 1;
+			if (this.dLen[k] === n) {
+				const off = this.dOff[k];
+				let i = 0;
+				while (i < n && buf[off + i] === src[s + i]) i++;
+				if (i === n) return k;
+			}
+			slot = (slot + 1) & mask;
+		}
 	}
 
 	private textStats(buf: Uint8Array, at: number, n: number): void {
