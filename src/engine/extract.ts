@@ -721,7 +721,7 @@ class Committer {
 			types,
 			codec: pq.codec,
 			workers,
-			createdBy: 'Sweep (hyparquet-writer)',
+			createdBy: 'Sweep',
 			signal: this.signal,
 		});
 		return types;
