@@ -151,8 +151,39 @@ export interface HeldLock {
 	release(): void;
 }
 
-/** Creates `file` exclusively with `holder` in it; null when it exists. */
+/**
+ * Creates `file` exclusively with `holder` in it; null when it exists. The holder is written to a file of its own
+ * first and then hard-linked to `file` (which fails if `file` exists), so a lock is never seen empty: a second run
+ * always names the holder. Where hard links are not supported, `file` is created with O_EXCL and then written.
+ */
 function create(file: string, holder: LockHolder): HeldLock | null {
+	const text = `${JSON.stringify(holder)}\n`;
+	const draft = `${file}.${holder.id}`;
+	let fd: number;
+	try {
+		fd = fs.openSync(draft, fs.constants.O_RDWR | fs.constants.O_CREAT | fs.constants.O_EXCL, 0o644);
+	} catch {
+		return createInPlace(file, text, holder);
+	}
+	try {
+		fs.writeSync(fd, text);
+		fs.linkSync(draft, file);
+	} catch (e) {
+		fs.closeSync(fd);
+		fs.rmSync(draft, { force: true });
+		const code = (e as NodeJS.ErrnoException).code;
+		if (code === 'EEXIST') return null;
+		if (code === 'EPERM' || code === 'ENOTSUP' || code === 'EOPNOTSUPP' || code === 'ENOSYS') {
+			return createInPlace(file, text, holder);
+		}
+		throw e;
+	}
+	fs.rmSync(draft, { force: true });
+	return held(file, fd, holder);
+}
+
+/** `create` without hard links: O_EXCL, then the holder written (a reader may see it empty for a moment). */
+function createInPlace(file: string, text: string, holder: LockHolder): HeldLock | null {
 	let fd: number;
 	try {
 		fd = fs.openSync(file, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL, 0o644);
@@ -161,12 +192,17 @@ function create(file: string, holder: LockHolder): HeldLock | null {
 		throw e;
 	}
 	try {
-		fs.writeSync(fd, `${JSON.stringify(holder)}\n`);
+		fs.writeSync(fd, text);
 	} catch (e) {
 		fs.closeSync(fd);
 		fs.rmSync(file, { force: true });
 		throw e;
 	}
+	return held(file, fd, holder);
+}
+
+/** The lock `file`, open as `fd`: touched every second until released. */
+function held(file: string, fd: number, holder: LockHolder): HeldLock {
 	const st = fs.fstatSync(fd);
 	startBeating(fd);
 	let released = false;

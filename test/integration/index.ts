@@ -19,6 +19,7 @@ const FILES = {
 		'report.test.js',
 		'extract.test.js',
 		'hive.test.js',
+		'parquet.test.js',
 		'cancel.test.js',
 		'preview.test.js',
 		'compressed.test.js',
