@@ -105,6 +105,14 @@ function fdWriter(fd: number, initial: number): ByteWriter {
 
 let window: Buffer | null = null;
 
+/** The worker's encoder, reused from partition to partition of a run (same columns): no buffers per column per file. */
+let cached: RowGroupEncoder | null = null;
+function encoderFor(names: string[], types: ColumnType[]): RowGroupEncoder {
+	const same = (a: readonly string[], b: readonly string[]) => a.length === b.length && a.every((x, i) => x === b[i]);
+	if (!cached || !same(cached.names, names) || !same(cached.types, types)) cached = new RowGroupEncoder(names, types);
+	return cached;
+}
+
 export interface ConvertResult {
 	rows: number;
 	rowGroups: number;
@@ -121,7 +129,7 @@ export function convertPartition(req: ConvertRequest): ConvertResult {
 		dst = openSync(req.dst, 'wx');
 		const writer = fdWriter(dst, Math.min(1 << 20, Math.max(1 << 12, fstatSync(src).size)));
 		writer.appendUint32(0x31524150); // PAR1
-		const encoder = new RowGroupEncoder(req.columns, req.types);
+		const encoder = encoderFor(req.columns, req.types);
 		const compress = compressorOf(codec.name, codec.fns);
 		const rowGroups: unknown[] = [];
 		// One read window per worker, reused from partition to partition (5,000 small partitions must not each

@@ -127,9 +127,9 @@ class ColumnEncoder {
 	readonly kind: number;
 	readonly zoned: boolean;
 	/** PLAIN values (text: each 4-byte length then bytes). */
-	readonly vals = new Bytes(1 << 16);
+	readonly vals = new Bytes(1024);
 	/** Definition level of each row (1 value, 0 NULL). */
-	defs = new Uint8Array(1024);
+	defs = new Uint8Array(64);
 	rows = 0;
 	nulls = 0;
 	// Statistics of numbers (int64 while every value is a safe integer; big* hold the others).
@@ -145,11 +145,11 @@ class ColumnEncoder {
 	maxLen = 0;
 	// Text dictionary: open-addressing table of entry numbers + 1; entry k's value is vals[dOff[k], +dLen[k]).
 	dict = true;
-	table = new Int32Array(1 << 12);
+	table = new Int32Array(64);
 	entries = 0;
-	dOff = new Int32Array(256);
-	dLen = new Int32Array(256);
-	idx = new Int32Array(1024);
+	dOff = new Int32Array(16);
+	dLen = new Int32Array(16);
+	idx = new Int32Array(64);
 	bits = 0;
 	/** PLAIN size of the text values so far (to give up the dictionary when it saves little). */
 	plainBytes = 0;
