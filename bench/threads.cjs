@@ -1,13 +1,26 @@
 #!/usr/bin/env node
 /**
- * Per-thread CPU and the calling thread's event-loop delay during one in-process extraction (issue 18).
+ * Per-thread CPU and the calling thread's event-loop delay during in-process extractions (issue 18).
  *
- *   npm run build && node bench/threads.cjs [--input FILE] [--workers N] [--chunk-size N] [--runs N]
+ *   npm run build && node bench/threads.cjs [--input FILE] [--workers N[,N…]] [--chunk-size N] [--runs N]
+ *                                            [--scaling] [--markdown FILE]
  *
  * Runs `extract()` from dist/engine.js in this process (as VS Code's extension host does) on FILE (default: the
- * benchmark's 4M-row file, bench/data/trades-4000000.csv, made by `npm run bench`), samples every thread's CPU time
- * from /proc/self/task/<tid>/stat every 250 ms, and measures this thread's event-loop delay with
- * perf_hooks.monitorEventLoopDelay (10 ms resolution; the figures printed are the delay beyond it). Linux only.
+ * 12M-row benchmark file bench/data/trades-12000000-s12345.csv when present, else the 4M-row one made by
+ * `npm run bench`), samples every thread's CPU time from /proc/self/task/<tid>/stat every 20 ms on a
+ * sampling thread of its own (left out of the figures), and measures the calling
+ * thread's event-loop delay with perf_hooks.monitorEventLoopDelay (10 ms resolution; the figures printed are the
+ * delay beyond it). Linux only.
+ *
+ * Threads are told apart by when they appeared: the run's new threads, in thread-id order, are the coordinator
+ * (started by extract() on this thread), then — for a compressed input — the decompression ("source") thread,
+ * then the workers. Threads that existed before the run (libuv's pool, V8's helpers) count as "other".
+ *
+ * --scaling runs once at each worker count of --workers (default 1,2,16) and prints the projection of issue 18:
+ * projected N-core throughput = bytes / max(busiest thread's CPU at N workers, total CPU at 2 workers ÷ N), for
+ * N = 4, 8, 16 (the busiest thread at the most workers measured when N was not).
+ * The busiest thread bounds any machine (it cannot be split); the total CPU at 2 workers ÷ N is the work spread
+ * over N cores. --markdown FILE also writes the table as Markdown (bench/run.mjs includes it in its results).
  */
 const fs = require('node:fs');
 const os = require('node:os');
@@ -16,16 +29,24 @@ const { monitorEventLoopDelay } = require('node:perf_hooks');
 const { parseArgs } = require('node:util');
 
 const root = path.resolve(__dirname, '..');
+const dataDir = path.join(root, 'bench', 'data');
+const defaultInput = ['trades-12000000-s12345.csv', 'trades-4000000-s12345.csv', 'trades-4000000.csv']
+	.map((f) => path.join(dataDir, f))
+	.find((f) => fs.existsSync(f));
 const { values: opt } = parseArgs({
 	options: {
-		input: { type: 'string', default: path.join(root, 'bench', 'data', 'trades-4000000.csv') },
-		workers: { type: 'string', default: '1' },
+		input: { type: 'string', default: defaultInput ?? path.join(dataDir, 'trades-4000000-s12345.csv') },
+		workers: { type: 'string' },
 		'chunk-size': { type: 'string', default: '100000' },
-		runs: { type: 'string', default: '3' },
+		runs: { type: 'string' },
+		scaling: { type: 'boolean', default: false },
+		markdown: { type: 'string' },
 	},
 });
 const engine = require(path.join(root, 'dist', 'engine.js'));
 const RESOLUTION_MS = 10;
+const SAMPLE_MS = 20;
+const PROJECT_CORES = [4, 8, 16];
 
 /** CPU seconds (user + system) of each thread of this process, by thread id. */
 function threadCpu() {
@@ -42,41 +63,171 @@ function threadCpu() {
 	return out;
 }
 
-async function once(run) {
+/**
+ * Samples every thread's CPU every SAMPLE_MS on a thread of its own (so that sampling costs the calling thread
+ * nothing), keeping each thread's last value: threads that end before the run does (the workers) keep theirs.
+ */
+const SAMPLER = `
+const { parentPort, workerData } = require('node:worker_threads');
+const fs = require('node:fs');
+const last = new Map();
+const take = () => {
+	for (const tid of fs.readdirSync('/proc/self/task')) {
+		try {
+			const stat = fs.readFileSync('/proc/self/task/' + tid + '/stat', 'utf8');
+			const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+			last.set(tid, (Number(f[11]) + Number(f[12])) / 100);
+		} catch {}
+	}
+};
+const self = fs.readFileSync('/proc/thread-self/stat', 'utf8').split(' ')[0];
+const timer = setInterval(take, workerData);
+parentPort.on('message', () => {
+	clearInterval(timer);
+	take();
+	parentPort.postMessage({ self, last });
+	parentPort.close();
+});
+parentPort.postMessage({ self });
+`;
+
+function startSampler() {
+	const { Worker } = require('node:worker_threads');
+	const w = new Worker(SAMPLER, { eval: true, workerData: SAMPLE_MS });
+	const first = new Promise((resolve) => w.once('message', resolve));
+	return first.then(({ self }) => ({
+		self,
+		stop: () =>
+			new Promise((resolve) => {
+				w.once('message', (m) => resolve(m.last));
+				w.postMessage('stop');
+			}),
+	}));
+}
+
+/** One extraction with `workers` workers: wall time, each thread's CPU by role, event-loop delay. */
+async function once(workers) {
 	const outDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sweep-threads-'));
+	await fs.promises.stat(opt.input); // libuv's thread pool exists before the run, so it is not taken for a run thread
+	const sampler = await startSampler();
 	const before = threadCpu();
-	const last = new Map();
-	const sample = setInterval(() => {
-		for (const [tid, cpu] of threadCpu()) last.set(tid, cpu - (before.get(tid) ?? 0));
-	}, 250);
+	const cpuBefore = process.cpuUsage();
 	const delay = monitorEventLoopDelay({ resolution: RESOLUTION_MS });
 	delay.enable();
 	const started = process.hrtime.bigint();
 	const m = await engine.extract({
 		input: opt.input,
 		outDir: path.join(outDir, 'out'),
-		workers: Number(opt.workers),
+		workers,
 		chunkSize: Number(opt['chunk-size']),
 	});
 	const wall = Number(process.hrtime.bigint() - started) / 1e9;
 	delay.disable();
-	clearInterval(sample);
-	for (const [tid, cpu] of threadCpu()) last.set(tid, cpu - (before.get(tid) ?? 0));
+	const cpu = process.cpuUsage(cpuBefore);
+	const last = new Map();
+	for (const [tid, c] of await sampler.stop()) last.set(tid, c - (before.get(tid) ?? 0));
 	fs.rmSync(outDir, { recursive: true, force: true });
 	const self = String(process.pid);
-	const others = [...last].filter(([tid]) => tid !== self).map(([, cpu]) => cpu);
-	const beyond = (ns) => Math.max(0, ns / 1e6 - RESOLUTION_MS).toFixed(1);
-	const bytes = fs.statSync(opt.input).size;
-	console.log(
-		`run ${run}: ${m.rowsRead.toLocaleString('en-US')} rows, ${(bytes / 2 ** 20).toFixed(0)} MB in ${wall.toFixed(2)} s; ` +
-			`calling thread CPU ${(last.get(self) ?? 0).toFixed(2)} s, event-loop delay p50 ${beyond(delay.percentile(50))} ms, ` +
-			`p99 ${beyond(delay.percentile(99))} ms, max ${beyond(delay.max)} ms; busiest other thread ${Math.max(...others).toFixed(2)} s; ` +
-			`threads over 0.1 s: ${others
-				.filter((c) => c > 0.1)
-				.sort((a, b) => b - a)
-				.map((c) => c.toFixed(2))
-				.join(' ')}`,
+	const fresh = [...last.keys()].filter((tid) => !before.has(tid)).sort((a, b) => Number(a) - Number(b));
+	const compressed = /\.(gz|zst)$/i.test(opt.input);
+	const roles = new Map();
+	roles.set(self, 'calling');
+	roles.set(sampler.self, 'sampler');
+	fresh.forEach((tid, i) => {
+		roles.set(tid, i === 0 ? 'coordinator' : compressed && i === 1 ? 'source' : `worker ${i - (compressed ? 1 : 0)}`);
+	});
+	const threads = [...last]
+		.filter(([tid]) => tid !== sampler.self)
+		.map(([tid, s]) => ({ tid, role: roles.get(tid) ?? 'other', cpu: s }))
+		.sort((a, b) => b.cpu - a.cpu);
+	const beyond = (ns) => Math.max(0, ns / 1e6 - RESOLUTION_MS);
+	return {
+		workers,
+		rows: m.rowsRead,
+		bytes: fs.statSync(opt.input).size,
+		wall,
+		// the process's CPU (threads that ended included) without the sampler's
+		total: (cpu.user + cpu.system) / 1e6 - (last.get(sampler.self) ?? 0),
+		threads,
+		busiest: threads[0],
+		calling: last.get(self) ?? 0,
+		coordinator: threads.find((t) => t.role === 'coordinator')?.cpu ?? 0,
+		workerCpu: threads.filter((t) => t.role.startsWith('worker')).map((t) => t.cpu),
+		other: threads.filter((t) => t.role === 'other').reduce((s, t) => s + t.cpu, 0),
+		p50: beyond(delay.percentile(50)),
+		p99: beyond(delay.percentile(99)),
+		max: beyond(delay.max),
+	};
+}
+
+const f2 = (v) => v.toFixed(2);
+
+function describe(r) {
+	const ws = r.workerCpu;
+	return (
+		`${r.workers} worker${r.workers === 1 ? '' : 's'}: ${r.rows.toLocaleString('en-US')} rows, ${(r.bytes / 1e6).toFixed(0)} MB ` +
+		`in ${f2(r.wall)} s; CPU total ${f2(r.total)} s — calling ${f2(r.calling)}, coordinator ${f2(r.coordinator)}, ` +
+		`workers ${ws.length ? `${f2(Math.min(...ws))}–${f2(Math.max(...ws))} (Σ ${f2(ws.reduce((s, c) => s + c, 0))})` : 'n/a'}, ` +
+		`other ${f2(r.other)}; busiest: ${r.busiest.role} ${f2(r.busiest.cpu)} s; ` +
+		`event-loop delay p50 ${r.p50.toFixed(1)} ms, p99 ${r.p99.toFixed(1)} ms, max ${r.max.toFixed(1)} ms`
 	);
+}
+
+/** Issue 18's projection from the runs at 2 workers and at each core count (or the most workers measured). */
+function projection(results) {
+	const at = (n) => results.find((r) => r.workers === n);
+	const two = at(2);
+	if (!two) return null;
+	const most = results.reduce((a, b) => (b.workers > a.workers ? b : a));
+	return PROJECT_CORES.map((cores) => {
+		const r = at(cores) ?? most;
+		const spread = two.total / cores;
+		const bound = Math.max(r.busiest.cpu, spread);
+		return {
+			cores,
+			busiest: r.busiest,
+			busiestAt: r.workers,
+			spread,
+			gbPerS: r.bytes / bound / 1e9,
+			limit: r.busiest.cpu >= spread ? `${r.busiest.role} thread` : 'total CPU',
+		};
+	});
+}
+
+function markdown(results, proj) {
+	const load = os
+		.loadavg()
+		.map((l) => l.toFixed(2))
+		.join(' ');
+	const r0 = results[0];
+	const lines = [
+		`### Per-thread CPU (bench/threads.cjs, in-process \`extract()\`, ${(r0.bytes / 1e6).toFixed(0)} MB, ` +
+			`${r0.rows.toLocaleString('en-US')} rows, chunk size ${Number(opt['chunk-size']).toLocaleString('en-US')}, ` +
+			`${os.availableParallelism()} cores, load average ${load} at the end)`,
+		'',
+		'| workers | wall s | CPU total s | calling s | coordinator s | workers s (min–max) | other s | busiest thread s | event-loop p99 ms |',
+		'|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+		...results.map((r) => {
+			const ws = r.workerCpu;
+			return `| ${r.workers} | ${f2(r.wall)} | ${f2(r.total)} | ${f2(r.calling)} | ${f2(r.coordinator)} | ${
+				ws.length ? `${f2(Math.min(...ws))}–${f2(Math.max(...ws))}` : 'n/a'
+			} | ${f2(r.other)} | ${r.busiest.role} ${f2(r.busiest.cpu)} | ${r.p99.toFixed(1)} |`;
+		}),
+	];
+	if (proj) {
+		lines.push(
+			'',
+			'Projected throughput = bytes / max(busiest thread CPU at N workers, total CPU at 2 workers ÷ N):',
+			'',
+			'| cores | busiest thread (at N workers) s | total CPU at 2 workers ÷ N s | projected GB/s | bound by |',
+			'|---:|---:|---:|---:|---|',
+			...proj.map(
+				(p) =>
+					`| ${p.cores} | ${p.busiest.role} ${f2(p.busiest.cpu)}${p.busiestAt === p.cores ? '' : ` (at ${p.busiestAt})`} | ${f2(p.spread)} | ${p.gbPerS.toFixed(2)} | ${p.limit} |`,
+			),
+		);
+	}
+	return lines.join('\n');
 }
 
 (async () => {
@@ -84,7 +235,27 @@ async function once(run) {
 		console.error(`bench/threads: ${opt.input} does not exist; run \`npm run bench\` once, or pass --input FILE.`);
 		process.exit(2);
 	}
-	for (let i = 1; i <= Number(opt.runs); i++) await once(i);
+	const counts = (opt.workers ?? (opt.scaling ? '1,2,16' : '1')).split(',').map(Number);
+	const runs = Number(opt.runs ?? (opt.scaling ? 1 : 3));
+	const results = [];
+	for (const w of counts) {
+		for (let i = 1; i <= runs; i++) {
+			const r = await once(w);
+			console.log(describe(r));
+			if (i === runs) results.push(r);
+		}
+	}
+	if (opt.scaling || opt.markdown) {
+		const proj = projection(results);
+		if (proj) {
+			for (const p of proj)
+				console.log(
+					`projected ${p.cores} cores: ${p.gbPerS.toFixed(2)} GB/s (busiest ${p.busiest.role} ${f2(p.busiest.cpu)} s at ${p.busiestAt} workers, total at 2 workers ÷ ${p.cores} = ${f2(p.spread)} s; bound by ${p.limit})`,
+				);
+		}
+		const md = markdown(results, proj);
+		if (opt.markdown) fs.writeFileSync(opt.markdown, `${md}\n`);
+	}
 })().catch((e) => {
 	console.error(e);
 	process.exit(1);

@@ -57,205 +57,270 @@ const SAMPLE = 1024 * 1024;
  * rules, so both agree on every record boundary). The bytes after the cut, usually under 64 KB, are copied to
  * the next chunk's buffer; when a chunk is smaller than what follows it (tiny chunk sizes), the chunk is copied
  * out instead.
+ *
+ * This loop only drives {@link ChunkCutter}: cut what has been read, stop when cancelled, read more. Back-pressure
+ * is the generator's: nothing more is read until the consumer asks for the next chunk.
  */
 export async function* readChunks(fh: ByteReader & Partial<Rewindable>, o: ChunkReaderOptions): AsyncGenerator<Chunk> {
-	const D = o.delimiter;
-	const max = o.maxChunkBytes;
-	let target = 0; // bytes per chunk; known after the first read
-	let buf = Buffer.from(o.buffers.take(o.readSize ?? Math.min(SAMPLE, Math.max(o.size - o.start, 1))));
-	let view = buf.subarray(0, 0);
-	let base = o.start; // file offset of buf[0]
-	let bs = 0; // chunk start (a record start)
-	let be = 0; // end of the bytes read
-	let fileOffset = o.start;
-	let eof = o.start >= o.size;
-	let seq = 0;
-	// Quote state, known for buf[bs, qp).
-	let qp = 0;
-	let inQuote = false;
-	let nextQuote = -2; // cached index of the next quote >= qp in view; -1 none; -2 unknown
+	const cutter = new ChunkCutter(o);
+	for (;;) {
+		const next = cutter.next();
+		if (next === NEED_DATA) {
+			if (o.signal?.aborted) return;
+			await cutter.fill(fh);
+		} else if (next === END) {
+			return;
+		} else if (next === TOO_LARGE) {
+			throw await tooLarge(fh, o, cutter.chunkOffset);
+		} else {
+			yield next;
+			if (next.isLast) return;
+		}
+	}
+}
+
+/** What {@link ChunkCutter.next} says when it has no chunk to hand out. */
+const NEED_DATA = 0;
+const END = 1;
+const TOO_LARGE = 2;
+type NoChunk = typeof NEED_DATA | typeof END | typeof TOO_LARGE;
+
+/** The error for a record that does not end within the byte cap, naming the line it starts on. */
+async function tooLarge(fh: ByteReader & Partial<Rewindable>, o: ChunkReaderOptions, at: number): Promise<SweepError> {
+	const line = await lineAt(fh, o.start, o.startLine, at);
+	return new SweepError(
+		'record-too-large',
+		`${o.file}: the record starting on line ${line} is larger than ${Math.round(o.maxChunkBytes / 1048576)} MB. ` +
+			'Often a stray quote near that line opens a quoted field that never closes.',
+		{ file: o.file, line },
+	);
+}
+
+/**
+ * Holds the bytes read and not yet handed out, `buf[bs, be)`, and finds the record ends in them: `bs` is a record
+ * start (the next chunk's first byte), `be` the end of what was read; `buf[0]` is at file offset `base`.
+ * The quote state (`inQuote`) is known for `buf[bs, qp)`; the scan only moves forward, so each byte's quotes are
+ * followed once however many times a record end is looked for.
+ */
+class ChunkCutter {
+	private readonly D: number;
+	private readonly max: number;
+	/** Bytes per chunk; known after the first read. */
+	private target = 0;
+	private buf: Buffer;
+	/** `buf[0, be)`: what `indexOf` searches. */
+	private view: Buffer;
+	private base: number;
+	private bs = 0;
+	private be = 0;
+	/** File offset of the next read. */
+	private fileOffset: number;
+	private eof: boolean;
+	private seq = 0;
+	private qp = 0;
+	private inQuote = false;
+	/** Cached index of the next quote >= qp in view; -1 none; -2 unknown. */
+	private nextQuote = -2;
+
+	constructor(private readonly o: ChunkReaderOptions) {
+		this.D = o.delimiter;
+		this.max = o.maxChunkBytes;
+		this.buf = Buffer.from(o.buffers.take(o.readSize ?? Math.min(SAMPLE, Math.max(o.size - o.start, 1))));
+		this.view = this.buf.subarray(0, 0);
+		this.base = o.start;
+		this.fileOffset = o.start;
+		this.eof = o.start >= o.size;
+	}
+
+	/** File offset of the next chunk's first byte. */
+	get chunkOffset(): number {
+		return this.base + this.bs;
+	}
+
+	// ---- cutting ---------------------------------------------------------------------------------------------------
 
 	/**
-	 * Takes the next quote below `limit` into account: 1 when it did, 0 when there is none (qp is then `limit`),
-	 * 2 when it needs more data first (a quote at the end of what was read: `"` or `""`?).
+	 * The next chunk the bytes read so far hold; else NEED_DATA (read more first), END (all handed out) or TOO_LARGE
+	 * (the record at {@link chunkOffset} does not end within the byte cap).
 	 */
-	const step = (limit: number): number => {
-		if (nextQuote === -2 || (nextQuote !== -1 && nextQuote < qp)) nextQuote = view.indexOf(QUOTE, qp);
-		const q = nextQuote;
-		if (q === -1 || q >= limit) {
-			qp = limit;
-			return 0;
+	next(): Chunk | NoChunk {
+		const { bs, be, max } = this;
+		if (this.target > 0 && bs < be) {
+			const end = this.recordEndFrom(bs + this.target);
+			if (end > 0) return this.cut(end, false);
+			if (end === -1 && (this.eof || be - bs >= max)) {
+				if (this.eof && be - bs <= max) return this.cut(be, true);
+				// No record end between the target and the cap: cut at the last one before the target, if any.
+				const last = this.lastRecordEnd(bs + max);
+				if (last <= bs) return TOO_LARGE;
+				return this.cut(last, false);
+			}
 		}
-		if (inQuote) {
-			if (q + 1 >= be && !eof) {
-				qp = q;
-				return 2;
-			}
-			if (q + 1 < be && view[q + 1] === QUOTE) qp = q + 2;
-			else {
-				inQuote = false;
-				qp = q + 1;
-			}
+		if (!this.eof) return NEED_DATA;
+		if (bs < be) throw new Error('internal: data left at the end of the file');
+		return END;
+	}
+
+	/** Hands out buf[bs, end) as a chunk, copying whichever is smaller: the chunk, or what follows it. */
+	private cut(end: number, isLast: boolean): Chunk {
+		const { bs, be, buf, o } = this;
+		const length = end - bs;
+		const chunk: Chunk = {
+			seq: this.seq++,
+			bytes: buf.buffer as ArrayBuffer,
+			offset: buf.byteOffset + bs,
+			length,
+			fileOffset: this.base + bs,
+			isLast,
+			endOffset: this.base + end,
+		};
+		const rest = be - end;
+		if (length <= rest) {
+			const own = o.buffers.take(length);
+			this.view.copy(Buffer.from(own), 0, bs, end);
+			chunk.bytes = own;
+			chunk.offset = 0;
+			this.bs = end;
 		} else {
-			if (q === bs || view[q - 1] === D || view[q - 1] === LF) inQuote = true;
-			qp = q + 1;
+			const next = Buffer.from(o.buffers.take(Math.max(rest, this.target + SLACK, o.readSize ?? 0)));
+			this.view.copy(next, 0, end, be);
+			if (this.qp < end) throw new Error('internal: cut before the quote scan');
+			this.moveTo(next, end);
 		}
-		nextQuote = -2;
-		return 1;
-	};
-	/** Follows every quote up to `limit`; false when more data is needed first. */
-	const advance = (limit: number): boolean => {
-		for (;;) {
-			if (qp >= limit) return true;
-			const r = step(limit);
-			if (r === 0) return true;
-			if (r === 2) return false;
+		return chunk;
+	}
+
+	// ---- reading ---------------------------------------------------------------------------------------------------
+
+	/** Reads more, into the current chunk's buffer (moving its bytes to a larger one when needed). */
+	async fill(fh: ByteReader): Promise<void> {
+		const o = this.o;
+		const want = Math.min(
+			o.size - this.fileOffset,
+			o.readSize ?? Math.max(MIN_READ, (this.target || SAMPLE) + SLACK - (this.be - this.bs)),
+		);
+		if (this.buf.length - this.be < want) {
+			const bigger = Buffer.from(o.buffers.take(this.be - this.bs + want));
+			this.view.copy(bigger, 0, this.bs, this.be);
+			o.buffers.give(this.buf.buffer as ArrayBuffer);
+			this.moveTo(bigger, this.bs);
 		}
-	};
+		const { bytesRead } = await fh.read(this.buf, this.be, want, this.fileOffset);
+		if (bytesRead === 0 && !Number.isFinite(o.size)) this.eof = true;
+		else if (bytesRead === 0) {
+			throw new SweepError(
+				'file-changed',
+				`${o.file} became shorter while it was read (${this.fileOffset} of ${o.size} bytes); no output was kept.`,
+				{ file: o.file },
+			);
+		}
+		this.fileOffset += bytesRead;
+		this.be += bytesRead;
+		this.view = this.buf.subarray(0, this.be);
+		this.nextQuote = -2;
+		if (this.fileOffset >= o.size) this.eof = true;
+		if (this.target === 0 && (this.be - this.bs >= SAMPLE || this.eof || o.readSize !== undefined)) {
+			this.target = this.learnTarget();
+		}
+	}
+
+	/** Chunks aim at `chunkSize` records of the average size seen at the start of the data (at most half the cap). */
+	private learnTarget(): number {
+		const seen = Math.min(this.be - this.bs, SAMPLE);
+		const average = seen / Math.max(1, countLF(this.view, this.bs, this.bs + seen));
+		return Math.max(1, Math.min(Math.round(this.o.chunkSize * average), Math.floor(this.max / 2)));
+	}
+
+	/** Makes `next` the buffer: it holds, from byte 0, what was at `shift` onwards in the old one (a record start). */
+	private moveTo(next: Buffer, shift: number): void {
+		this.qp -= shift;
+		if (this.nextQuote >= 0) this.nextQuote -= shift;
+		this.base += shift;
+		this.be -= shift;
+		this.bs = 0;
+		this.buf = next;
+		this.view = next.subarray(0, this.be);
+	}
+
+	// ---- finding record ends ---------------------------------------------------------------------------------------
 
 	/**
 	 * The first record end (index past an LF outside quotes) at or after `from`, or -1 when the data read so far
 	 * does not hold one (or it lies beyond `bs + max`), or -2 when more data is needed to tell.
 	 */
-	const recordEndFrom = (from: number): number => {
-		const limit = Math.min(be, bs + max);
-		if (!advance(Math.min(from, limit))) return -2;
-		while (qp < limit) {
-			if (inQuote) {
+	private recordEndFrom(from: number): number {
+		const limit = Math.min(this.be, this.bs + this.max);
+		if (!this.advance(Math.min(from, limit))) return -2;
+		while (this.qp < limit) {
+			if (this.inQuote) {
 				// Find where this quoted field closes.
 				let r = 1;
-				while (inQuote && r === 1) r = step(limit);
+				while (this.inQuote && r === 1) r = this.step(limit);
 				if (r === 2) return -2;
-				if (inQuote) return -1;
+				if (this.inQuote) return -1;
 				continue;
 			}
-			const nl = view.indexOf(LF, qp);
-			if (nl === -1 || nl >= limit) return advance(limit) ? -1 : -2;
-			if (!advance(nl)) return -2;
-			if (!inQuote) {
-				qp = nl + 1;
-				return qp;
+			const nl = this.view.indexOf(LF, this.qp);
+			if (nl === -1 || nl >= limit) return this.advance(limit) ? -1 : -2;
+			if (!this.advance(nl)) return -2;
+			if (!this.inQuote) {
+				this.qp = nl + 1;
+				return this.qp;
 			}
 		}
 		return -1;
-	};
+	}
+
+	/** Follows every quote up to `limit`; false when more data is needed first. */
+	private advance(limit: number): boolean {
+		for (;;) {
+			if (this.qp >= limit) return true;
+			const r = this.step(limit);
+			if (r === 0) return true;
+			if (r === 2) return false;
+		}
+	}
+
+	/**
+	 * Takes the next quote below `limit` into account: 1 when it did, 0 when there is none (qp is then `limit`),
+	 * 2 when it needs more data first (a quote at the end of what was read: `"` or `""`?).
+	 */
+	private step(limit: number): number {
+		const view = this.view;
+		if (this.nextQuote === -2 || (this.nextQuote !== -1 && this.nextQuote < this.qp)) {
+			this.nextQuote = view.indexOf(QUOTE, this.qp);
+		}
+		const q = this.nextQuote;
+		if (q === -1 || q >= limit) {
+			this.qp = limit;
+			return 0;
+		}
+		if (this.inQuote) {
+			if (q + 1 >= this.be && !this.eof) {
+				this.qp = q;
+				return 2;
+			}
+			if (q + 1 < this.be && view[q + 1] === QUOTE) this.qp = q + 2;
+			else {
+				this.inQuote = false;
+				this.qp = q + 1;
+			}
+		} else {
+			if (q === this.bs || view[q - 1] === this.D || view[q - 1] === LF) this.inQuote = true;
+			this.qp = q + 1;
+		}
+		this.nextQuote = -2;
+		return 1;
+	}
 
 	/** The last record end in (bs, limit], found by walking every record from bs (only for records near the cap). */
-	const lastRecordEnd = (limit: number): number => {
+	private lastRecordEnd(limit: number): number {
 		let last = -1;
-		for (let at = bs; ; ) {
-			const end = firstRecordEnd(view.subarray(at, limit), D);
+		for (let at = this.bs; ; ) {
+			const end = firstRecordEnd(this.view.subarray(at, limit), this.D);
 			if (end === -1) return last;
 			at += end;
 			last = at;
-		}
-	};
-
-	const tooLarge = async (at: number): Promise<SweepError> => {
-		const line = await lineAt(fh, o.start, o.startLine, at);
-		return new SweepError(
-			'record-too-large',
-			`${o.file}: the record starting on line ${line} is larger than ${Math.round(max / 1048576)} MB. ` +
-				'Often a stray quote near that line opens a quoted field that never closes.',
-			{ file: o.file, line },
-		);
-	};
-
-	/** Hands out buf[bs, end) as a chunk, copying whichever is smaller: the chunk, or what follows it. */
-	const cut = (end: number, isLast: boolean): Chunk => {
-		const length = end - bs;
-		const chunk: Chunk = {
-			seq: seq++,
-			bytes: buf.buffer as ArrayBuffer,
-			offset: buf.byteOffset + bs,
-			length,
-			fileOffset: base + bs,
-			isLast,
-			endOffset: base + end,
-		};
-		const rest = be - end;
-		if (length <= rest) {
-			const own = o.buffers.take(length);
-			view.copy(Buffer.from(own), 0, bs, end);
-			chunk.bytes = own;
-			chunk.offset = 0;
-			bs = end;
-		} else {
-			const next = Buffer.from(o.buffers.take(Math.max(rest, target + SLACK, o.readSize ?? 0)));
-			view.copy(next, 0, end, be);
-			if (qp < end) throw new Error('internal: cut before the quote scan');
-			qp -= end;
-			if (nextQuote >= 0) nextQuote -= end;
-			base += end;
-			buf = next;
-			be = rest;
-			bs = 0;
-			view = buf.subarray(0, be);
-		}
-		return chunk;
-	};
-
-	for (;;) {
-		if (target > 0 && bs < be) {
-			// Cut as many chunks as the data read so far holds.
-			const end = recordEndFrom(bs + target);
-			if (end > 0) {
-				yield cut(end, false);
-				continue;
-			}
-			if (end === -1 && (eof || be - bs >= max)) {
-				if (eof && be - bs <= max) {
-					yield cut(be, true);
-					return;
-				}
-				// No record end between the target and the cap: cut at the last one before the target, if any.
-				const last = lastRecordEnd(bs + max);
-				if (last <= bs) throw await tooLarge(base + bs);
-				yield cut(last, false);
-				continue;
-			}
-		}
-		if (eof) {
-			if (bs < be) throw new Error('internal: data left at the end of the file');
-			return;
-		}
-		if (o.signal?.aborted) return;
-
-		// Read more, into the current chunk's buffer (moving its bytes to a larger one when needed).
-		const want = Math.min(
-			o.size - fileOffset,
-			o.readSize ?? Math.max(MIN_READ, (target || SAMPLE) + SLACK - (be - bs)),
-		);
-		if (buf.length - be < want) {
-			const bigger = Buffer.from(o.buffers.take(be - bs + want));
-			view.copy(bigger, 0, bs, be);
-			o.buffers.give(buf.buffer as ArrayBuffer);
-			qp -= bs;
-			if (nextQuote >= 0) nextQuote -= bs;
-			base += bs;
-			be -= bs;
-			bs = 0;
-			buf = bigger;
-		}
-		const { bytesRead } = await fh.read(buf, be, want, fileOffset);
-		if (bytesRead === 0 && !Number.isFinite(o.size)) eof = true;
-		else if (bytesRead === 0) {
-			throw new SweepError(
-				'file-changed',
-				`${o.file} became shorter while it was read (${fileOffset} of ${o.size} bytes); no output was kept.`,
-				{ file: o.file },
-			);
-		}
-		fileOffset += bytesRead;
-		be += bytesRead;
-		view = buf.subarray(0, be);
-		nextQuote = -2;
-		if (fileOffset >= o.size) eof = true;
-		if (target === 0 && (be - bs >= SAMPLE || eof || o.readSize !== undefined)) {
-			// Aim chunks at chunkSize records of the average size seen at the start of the data.
-			const seen = Math.min(be - bs, SAMPLE);
-			const average = seen / Math.max(1, countLF(view, bs, bs + seen));
-			target = Math.max(1, Math.min(Math.round(o.chunkSize * average), Math.floor(max / 2)));
 		}
 	}
 }

@@ -72,6 +72,8 @@ interface PartitionState {
 	id: number;
 	rows: number;
 	stats: ChunkStats;
+	/** Its place in the committer's list. */
+	index: number;
 }
 
 /** The value of an option its rule accepted; a refused one is a usage error in the rule's words. */
@@ -291,6 +293,9 @@ export async function extract(options: ExtractOptions, hooks: ExtractHooks = {})
 			keyColumns: plan.keyColumns,
 			runs: output.runs,
 			recordEnds: o.maxRowsPerFile !== null,
+			// Workers write their own bytes, at ranges the coordinator reserves, except for capped files: those are cut
+			// at record ends on the coordinator, which writes them.
+			writeOwn: o.maxRowsPerFile === null,
 			timestampIndex: plan.timestampIndex,
 			priceIndex: plan.priceIndex,
 			quantityIndex: plan.quantityIndex,
@@ -520,6 +525,10 @@ class Committer {
 	private lastProgress = 0;
 	/** Parquet: the classification of every written field so far (merged chunk by chunk; order does not matter). */
 	private readonly classes: Int32Array | null;
+	/** Workers write their own partition bytes (WorkerInit.writeOwn); these writes are not answered yet, oldest first. */
+	private readonly writes: Promise<void>[] = [];
+	/** The first write that failed (its error is the run's). */
+	private writeError: unknown = null;
 
 	constructor(
 		private readonly a: PipelineArgs,
@@ -578,17 +587,70 @@ class Committer {
 		this.line += done.lines;
 		this.chunkOffsets.delete(chunk.seq);
 		this.chunkBuffers.give(done.input);
-		this.written.push(done.data);
+		if (this.a.init.writeOwn) await this.writeRanges(done);
+		else this.written.push(done.data);
 		if (this.writer.full) {
 			await this.writer.flush();
 			for (const b of this.written.splice(0)) this.resultBuffers.give(b);
 		}
+		if (this.writes.length > this.maxInFlight) await abortable(this.writes.shift() as Promise<void>, this.signal);
 		this.progress(false);
 	}
+
+	/**
+	 * Reserves each partition's byte range for this chunk, in commit order, and has the worker that holds the bytes
+	 * write them there (WriteTask): ordering costs a few additions per partition, not a copy of every byte. Should a
+	 * range need a file opened while every open file still has writes pending, what is reserved so far is sent first
+	 * and the rest waits for a write to finish.
+	 */
+	private async writeRanges(done: ChunkDone): Promise<void> {
+		let targets: number[] = [];
+		let ids: number[] = [];
+		const send = (last: boolean) => {
+			const write = this.a.pool
+				.write(done.worker as number, { type: 'write', id: this.nextWrite++, seq: done.seq, targets, last })
+				.then(
+					(
+						(files: number[]) => () =>
+							this.writer.release(files)
+					)(ids),
+					(e: unknown) => {
+						this.writeError ??= e;
+						this.writer.wake();
+						throw e;
+					},
+				);
+			write.catch(() => undefined); // observed when awaited
+			this.writes.push(write);
+			targets = [];
+			ids = [];
+		};
+		for (let i = 0; i < done.buckets.length; i++) {
+			const b = done.buckets[i];
+			if (b.length === 0) continue;
+			const id = this.partitions[this.bucketPartition[i]].id;
+			let r = await this.writer.reserve(id, b.length);
+			while (r === null) {
+				if (targets.length > 0) send(false);
+				await abortable(this.writer.idle(), this.signal);
+				if (this.writeError !== null) throw this.writeError;
+				r = await this.writer.reserve(id, b.length);
+			}
+			targets.push(i, r.fd, r.position);
+			ids.push(id);
+		}
+		send(true);
+	}
+
+	/** Partition (index in `partitions`) of each bucket of the chunk being committed. */
+	private bucketPartition: number[] = [];
+	private nextWrite = 0;
 
 	private addBuckets(done: ChunkDone, startLine: number): void {
 		const data = new Uint8Array(done.data);
 		const max = this.a.o.maxPartitions;
+		const own = this.a.init.writeOwn === true;
+		this.bucketPartition = [];
 		for (const b of done.buckets) {
 			let p = this.byKey.get(b.key);
 			if (p === undefined) {
@@ -602,16 +664,18 @@ class Committer {
 				const stem = this.namer.stem(b.parts);
 				const file = partitionFile(this.a.o.layout, stem, this.a.o.maxRowsPerFile === null ? null : 1, this.extension);
 				// Parquet: each file is first written as a temporary CSV beside its Parquet file (docs/parquet.md).
-				const id = this.writer.add(this.a.o.parquet ? file + TEMP_CSV : file, this.header);
-				p = { parts: b.parts, stem, files: [{ file, rows: 0 }], id, rows: 0, stats: emptyStats() };
+				const id = this.writer.add(this.a.o.parquet ? file + TEMP_CSV : file, this.header, own);
+				const index = this.partitions.length;
+				p = { parts: b.parts, stem, files: [{ file, rows: 0 }], id, rows: 0, stats: emptyStats(), index };
 				this.byKey.set(b.key, p);
 				this.partitions.push(p);
 			}
+			this.bucketPartition.push(p.index);
 			p.rows += b.rows;
 			mergeStats(p.stats, b.stats);
 			if (this.a.o.maxRowsPerFile === null) {
 				p.files[0].rows += b.rows;
-				this.writer.append(p.id, data.subarray(b.offset, b.offset + b.length));
+				if (!own) this.writer.append(p.id, data.subarray(b.offset, b.offset + b.length));
 			} else this.appendCapped(p, b, data, new Int32Array(done.recordEnds as ArrayBuffer), this.a.o.maxRowsPerFile);
 			this.totals.rowsWritten += b.rows;
 		}
@@ -692,6 +756,7 @@ class Committer {
 
 	/** Writes out what is left and closes the files, once every chunk is committed. */
 	async close(): Promise<PipelineResult> {
+		while (this.writes.length > 0) await abortable(this.writes.shift() as Promise<void>, this.signal);
 		await this.writer.close();
 		const columnTypes = this.classes && this.a.o.parquet ? await this.convert(this.a.o.parquet) : null;
 		this.progress(true);
@@ -729,6 +794,8 @@ class Committer {
 
 	/** Closes the files after a failure; the error to throw (a worker's data error names the file's line). */
 	async fail(e: unknown): Promise<unknown> {
+		// No worker may still write through a descriptor once it is closed (its number could name another file).
+		if (this.a.init.writeOwn) await this.a.pool.destroy();
 		await this.writer.closeHandles();
 		if (!(e instanceof ChunkLineError)) return e;
 		const at = this.chunkOffsets.get(e.seq);

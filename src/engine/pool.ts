@@ -1,7 +1,16 @@
 import * as path from 'node:path';
 import { type ResourceLimits, Worker } from 'node:worker_threads';
 import { SweepError } from './errors';
-import type { ChunkDone, ChunkTask, FromWorker, ParquetDone, ParquetTask, ToWorker, WorkerInit } from './protocol';
+import type {
+	ChunkDone,
+	ChunkTask,
+	FromWorker,
+	ParquetDone,
+	ParquetTask,
+	ToWorker,
+	WorkerInit,
+	WriteTask,
+} from './protocol';
 
 /**
  * A data problem a worker found in chunk `seq` on the chunk's line `line` (0 = its first line). Only the main thread
@@ -40,7 +49,9 @@ interface Slot {
 export class WorkerPool {
 	private readonly slots: Slot[] = [];
 	private readonly queue: Job[] = [];
-	private failure: SweepError | ChunkLineError | null = null;
+	/** Writes sent to a worker (WriteTask) and not yet answered, by id. */
+	private readonly writes = new Map<number, { resolve: () => void; reject: (e: unknown) => void }>();
+	private failure: Error | null = null;
 	private destroyed = false;
 
 	private readonly script: string;
@@ -84,6 +95,18 @@ export class WorkerPool {
 		});
 	}
 
+	/**
+	 * Has worker `worker` (ChunkDone.worker) write the regions of chunk `task.seq` it holds where `task.targets` say;
+	 * resolves once they are written. Sent at once, past the queue: the worker takes it between two chunks.
+	 */
+	write(worker: number, task: WriteTask): Promise<void> {
+		return new Promise<void>((resolve, reject) => {
+			if (this.failure) return reject(this.failure);
+			this.writes.set(task.id, { resolve, reject });
+			this.slots[worker].worker.postMessage(task);
+		});
+	}
+
 	/** Converts one partition to Parquet in the next free worker. */
 	convert(task: ParquetTask): Promise<ParquetDone> {
 		return new Promise<ParquetDone>((resolve, reject) => {
@@ -106,10 +129,28 @@ export class WorkerPool {
 	}
 
 	private onMessage(slot: Slot, msg: FromWorker): void {
+		if (msg.type === 'written' || msg.type === 'write-failed') {
+			const w = this.writes.get(msg.id);
+			this.writes.delete(msg.id);
+			if (msg.type === 'written') {
+				w?.resolve();
+				return;
+			}
+			// An I/O error (disk full, file-size limit) is reported as such by extract(); anything else is a failure.
+			const error = msg.syscall
+				? Object.assign(new Error(msg.message), { code: msg.code, syscall: msg.syscall })
+				: new SweepError('worker-failed', `A worker thread failed writing a chunk: ${msg.message}`, {
+						cause: msg.stack,
+					});
+			w?.reject(error);
+			this.fail(error);
+			return;
+		}
 		const job = slot.job;
 		slot.job = null;
 		if (!job) return;
 		if (msg.type === 'done' || msg.type === 'parquet-done') {
+			if (msg.type === 'done') msg.worker = this.slots.indexOf(slot);
 			job.resolve(msg);
 			this.pump();
 			return;
@@ -131,7 +172,7 @@ export class WorkerPool {
 		this.fail(error);
 	}
 
-	private fail(error: SweepError | ChunkLineError): void {
+	private fail(error: Error): void {
 		if (this.failure) return;
 		this.failure = error;
 		for (const slot of this.slots) {
@@ -139,6 +180,8 @@ export class WorkerPool {
 			slot.job = null;
 		}
 		for (const job of this.queue.splice(0)) job.reject(error);
+		for (const w of this.writes.values()) w.reject(error);
+		this.writes.clear();
 	}
 
 	/** Terminates every worker thread and rejects whatever was still pending. */

@@ -25,6 +25,12 @@ export interface WorkerInit {
 	runs: number[] | null;
 	/** Return where each written record ends (for files capped at a number of records). */
 	recordEnds: boolean;
+	/**
+	 * The worker writes its own partition bytes (positioned writes): it keeps each chunk's `data` until the
+	 * coordinator's `WriteTask` says where each partition's region goes, writes it there, and answers `Written`.
+	 * False when the coordinator writes (files capped at a number of records: it cuts them at record ends).
+	 */
+	writeOwn?: boolean;
 	/** Field indexes of the stats columns, -1 when absent. */
 	timestampIndex: number;
 	priceIndex: number;
@@ -96,9 +102,14 @@ export interface RejectResult {
 export interface ChunkDone {
 	type: 'done';
 	seq: number;
+	/** Set by the pool: the index of the worker that holds this chunk's data (with `WorkerInit.writeOwn`). */
+	worker?: number;
 	/** The task's chunk buffer, handed back for reuse. */
 	input: ArrayBuffer;
-	/** Partition bytes (see BucketResult offsets); may be larger than what is used. */
+	/**
+	 * Partition bytes (see BucketResult offsets); may be larger than what is used. Empty with `WorkerInit.writeOwn`:
+	 * the worker keeps them until the chunk's `WriteTask`.
+	 */
 	data: ArrayBuffer;
 	/** In order of first appearance within the chunk. */
 	buckets: BucketResult[];
@@ -136,7 +147,40 @@ export interface ParquetFailed {
 	stack?: string;
 }
 
-export type ToWorker = ChunkTask | ParquetTask;
+/**
+ * With `WorkerInit.writeOwn`, sent (in commit order) to the worker holding chunk `seq`'s data once the
+ * coordinator has reserved each partition's byte range: `targets` holds triples (bucket index, file descriptor,
+ * file position). The worker writes each of those buckets' regions there and answers `Written`; after the chunk's
+ * `last` task its data buffer is free again (a chunk's writes may come in several tasks when more files than may
+ * be open at once are involved). Descriptors are process-wide: the coordinator opened them and keeps them open
+ * until every write to them is answered.
+ */
+export interface WriteTask {
+	type: 'write';
+	/** Answered by the `Written` with the same id. */
+	id: number;
+	seq: number;
+	targets: number[];
+	last: boolean;
+}
+
+/** A `WriteTask`'s regions are written. */
+export interface Written {
+	type: 'written';
+	id: number;
+}
+
+/** Writing a `WriteTask`'s regions failed; an I/O error keeps its code and syscall. */
+export interface WriteFailed {
+	type: 'write-failed';
+	id: number;
+	message: string;
+	code?: string;
+	syscall?: string;
+	stack?: string;
+}
+
+export type ToWorker = ChunkTask | ParquetTask | WriteTask;
 
 export interface ChunkFailed {
 	type: 'failed';
@@ -149,4 +193,4 @@ export interface ChunkFailed {
 	stack?: string;
 }
 
-export type FromWorker = ChunkDone | ChunkFailed | ParquetDone | ParquetFailed;
+export type FromWorker = ChunkDone | ChunkFailed | ParquetDone | ParquetFailed | Written | WriteFailed;

@@ -2,11 +2,22 @@
  * Worker thread entry (bundled as dist/worker.js). Gets its WorkerInit as workerData, then answers each
  * ChunkTask with exactly one ChunkDone or ChunkFailed, transferring the result buffers back.
  */
+import { writeSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import { ChunkDataError, ChunkProcessor } from './chunkProcessor';
 import { compressBlock } from './compression';
 import { classifyRegions } from './parquet/infer';
-import type { ChunkDone, ChunkFailed, ParquetFailed, ParquetTask, ToWorker, WorkerInit } from './protocol';
+import type {
+	BucketResult,
+	ChunkDone,
+	ChunkFailed,
+	ParquetFailed,
+	ParquetTask,
+	ToWorker,
+	WorkerInit,
+	WriteFailed,
+	WriteTask,
+} from './protocol';
 
 /**
  * Replaces each partition's region of `done.data` by its compressed form (one gzip member or zstd frame per
@@ -55,11 +66,54 @@ function convert(port: NonNullable<typeof parentPort>, task: ParquetTask): void 
 	}
 }
 
+/** Chunks whose partition bytes this worker holds until their WriteTask (with WorkerInit.writeOwn). */
+const held = new Map<number, { data: ArrayBuffer; buckets: BucketResult[] }>();
+
+/** Writes regions of a held chunk at the places the coordinator reserved for them (see WriteTask). */
+function writeRegions(port: NonNullable<typeof parentPort>, processor: ChunkProcessor, task: WriteTask): void {
+	try {
+		const h = held.get(task.seq);
+		if (!h) throw new Error(`no data held for chunk ${task.seq}`);
+		const data = new Uint8Array(h.data);
+		const t = task.targets;
+		for (let i = 0; i < t.length; i += 3) {
+			const b = h.buckets[t[i]];
+			const fd = t[i + 1];
+			let position = t[i + 2];
+			let at = b.offset;
+			const end = b.offset + b.length;
+			// A short write (rare: a full disk stops with an error on the next call) continues where it left off.
+			while (at < end) {
+				const n = writeSync(fd, data, at, end - at, position);
+				at += n;
+				position += n;
+			}
+		}
+		if (task.last) {
+			held.delete(task.seq);
+			processor.spare.give(h.data);
+		}
+		port.postMessage({ type: 'written', id: task.id });
+	} catch (e) {
+		const err = e as NodeJS.ErrnoException;
+		const failed: WriteFailed = {
+			type: 'write-failed',
+			id: task.id,
+			message: String(err?.message ?? e),
+			code: typeof err?.code === 'string' ? err.code : undefined,
+			syscall: err?.syscall,
+			stack: err?.stack,
+		};
+		port.postMessage(failed);
+	}
+}
+
 if (parentPort) {
 	const port = parentPort;
 	const init = workerData as WorkerInit;
 	const processor = new ChunkProcessor(init);
 	port.on('message', (task: ToWorker) => {
+		if (task.type === 'write') return writeRegions(port, processor, task);
 		if (task.type === 'parquet') {
 			processor.spare.drain(Number.POSITIVE_INFINITY); // chunk results are over: free the spare buffers
 			return convert(port, task);
@@ -76,6 +130,11 @@ if (parentPort) {
 					init.parquetTypes,
 				);
 			compressRegions(processor, done, init);
+			if (init.writeOwn) {
+				// The partition bytes stay here until the coordinator says where they go (WriteTask).
+				held.set(task.seq, { data: done.data, buckets: done.buckets });
+				done.data = new ArrayBuffer(0);
+			}
 			const transfer = [done.input, done.data, done.rejectData];
 			if (done.recordEnds) transfer.push(done.recordEnds);
 			port.postMessage(done, transfer);

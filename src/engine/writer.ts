@@ -1,4 +1,4 @@
-import { writevSync } from 'node:fs';
+import { writeSync, writevSync } from 'node:fs';
 import { constants, type FileHandle, mkdir, open } from 'node:fs/promises';
 import * as path from 'node:path';
 import { MAX_OPEN_FILES } from '../rules';
@@ -8,17 +8,36 @@ interface Partition {
 	pending: Uint8Array[];
 	pendingBytes: number;
 	created: boolean;
+	/**
+	 * Written by positioned writes at ranges reserved here (`reserve`), by whichever thread holds the bytes; else
+	 * appended from what is buffered here (`append`/`flush`).
+	 */
+	ranged: boolean;
+	/** Ranged: bytes reserved so far, where the next range starts (a file appended to would start at its length). */
+	size: number;
+	/** Ranged: what is written at 0 when the file is created (its header). */
+	head: Uint8Array | null;
+	/** Ranged: reserved ranges not yet written; the file stays open until this is 0. */
+	busy: number;
 }
 
 const CREATE = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | (constants.O_NOFOLLOW ?? 0);
 /** Bytes written between two yields to the event loop during a flush. */
 const YIELD_EVERY = 2 * 1024 * 1024;
 const APPEND = constants.O_WRONLY | constants.O_APPEND | (constants.O_NOFOLLOW ?? 0);
+/** Reopening a ranged file: never O_APPEND, which would make every positioned write an append. */
+const REOPEN = constants.O_WRONLY | (constants.O_NOFOLLOW ?? 0);
 
 /**
  * Buffers records per output file and writes them in large appends, keeping at most `maxOpen` files open
  * (least recently used ones are closed and reopened to append; fewer when the process runs out of descriptors),
  * so any number of partitions works within the process's open-file limit. Files are created exclusively and never through a symbolic link.
+ *
+ * A ranged file (`add(name, head, true)`) is not written here: `reserve` hands out its next byte range and an open
+ * descriptor, another thread writes the range there (a positioned write), and `release` says it is done. Ranges
+ * are reserved in the caller's order, so the file's bytes are in that order whoever writes them when. A file with
+ * ranges not yet written is never closed: when every open file is so, `reserve` answers null and the caller waits
+ * for a `release` (`idle`).
  */
 export class PartitionWriter {
 	private readonly files: Partition[] = [];
@@ -26,6 +45,8 @@ export class PartitionWriter {
 	private pending = 0;
 	/** Sub-folders made so far (hive layout). */
 	private readonly folders = new Set<string>();
+	/** Callers waiting for a ranged file to have no range pending (see `idle`). */
+	private waiters: (() => void)[] = [];
 
 	constructor(
 		private readonly dir: string,
@@ -34,12 +55,58 @@ export class PartitionWriter {
 		private readonly budget = 16 * 1024 * 1024,
 	) {}
 
-	/** Registers a new output file (a relative path; created, with its folders, on the first flush); returns its id. */
-	add(name: string, first?: Uint8Array): number {
+	/**
+	 * Registers a new output file (a relative path; created, with its folders, on the first flush or reservation);
+	 * returns its id. `first` is its first bytes (a header); `ranged` files are written through `reserve`.
+	 */
+	add(name: string, first?: Uint8Array, ranged = false): number {
 		const id = this.files.length;
-		this.files.push({ file: path.join(this.dir, name), pending: [], pendingBytes: 0, created: false });
-		if (first) this.append(id, first);
+		this.files.push({
+			file: path.join(this.dir, name),
+			pending: [],
+			pendingBytes: 0,
+			created: false,
+			ranged,
+			size: ranged && first ? first.length : 0,
+			head: ranged && first ? first : null,
+			busy: 0,
+		});
+		if (first && !ranged) this.append(id, first);
 		return id;
+	}
+
+	/**
+	 * The next `length` bytes of ranged file `id`: an open descriptor and the position to write them at. The file
+	 * stays open until the range is `release`d. Null when the file is not open and every open file has ranges
+	 * pending: release some first (`idle`).
+	 */
+	async reserve(id: number, length: number): Promise<{ fd: number; position: number } | null> {
+		const p = this.files[id];
+		const fh = await this.handle(id, p);
+		if (fh === null) return null;
+		const position = p.size;
+		p.size += length;
+		p.busy++;
+		return { fd: fh.fd, position };
+	}
+
+	/** The ranges reserved for these files (one entry per range) are written. */
+	release(ids: readonly number[]): void {
+		let freed = false;
+		for (const id of ids) if (--this.files[id].busy === 0) freed = true;
+		if (freed) this.wake();
+	}
+
+	/** Resolves at the next `release` that leaves a file with no range pending (or `wake`). */
+	idle(): Promise<void> {
+		return new Promise<void>((resolve) => this.waiters.push(resolve));
+	}
+
+	/** Resolves every `idle` waiter (after a failure, so that nobody waits for a release that will not come). */
+	wake(): void {
+		const waiters = this.waiters;
+		this.waiters = [];
+		for (const w of waiters) w();
 	}
 
 	append(id: number, bytes: Uint8Array): void {
@@ -70,7 +137,11 @@ export class PartitionWriter {
 			this.pending -= p.pendingBytes;
 			p.pending = [];
 			p.pendingBytes = 0;
-			const fh = await this.handle(id, p);
+			let fh = await this.handle(id, p);
+			while (fh === null) {
+				await this.idle();
+				fh = await this.handle(id, p);
+			}
 			while (bufs.length > 0) {
 				const batch = bufs.length > 512 ? bufs.slice(0, 512) : bufs;
 				let bytesWritten = writevSync(fh.fd, batch);
@@ -89,14 +160,19 @@ export class PartitionWriter {
 		}
 	}
 
-	private async handle(id: number, p: Partition): Promise<FileHandle> {
+	/**
+	 * The open handle of file `id`, opening it (and closing the least recently used files without pending ranges to
+	 * stay within the limit) as needed; null when that would close a file whose ranges are still being written.
+	 */
+	private async handle(id: number, p: Partition): Promise<FileHandle | null> {
 		let fh = this.open.get(id);
 		if (fh) {
 			this.open.delete(id);
 			this.open.set(id, fh);
 			return fh;
 		}
-		if (this.open.size >= this.maxOpen) await this.closeOldest(1);
+		if (this.open.size >= this.maxOpen) await this.closeIdle(this.open.size - this.maxOpen + 1);
+		if (this.open.size >= this.maxOpen) return null;
 		const folder = path.dirname(p.file);
 		if (!p.created && folder !== this.dir && !this.folders.has(folder)) {
 			// Inside the run's own new temporary folder, which holds no links: folders made here are Sweep's.
@@ -105,14 +181,23 @@ export class PartitionWriter {
 		}
 		for (;;) {
 			try {
-				fh = await open(p.file, p.created ? APPEND : CREATE, 0o644);
+				fh = await open(p.file, p.created ? (p.ranged ? REOPEN : APPEND) : CREATE, 0o644);
 				break;
 			} catch (e) {
 				// Out of file descriptors (a low `ulimit -n`): keep fewer files open from now on and try again.
 				const code = (e as NodeJS.ErrnoException).code;
 				if ((code !== 'EMFILE' && code !== 'ENFILE') || this.open.size === 0) throw e;
 				this.maxOpen = Math.max(1, Math.floor(this.open.size / 2));
-				await this.closeOldest(this.open.size - this.maxOpen + 1);
+				await this.closeIdle(this.open.size - this.maxOpen + 1);
+				if (this.open.size >= this.maxOpen) return null;
+			}
+		}
+		if (!p.created && p.head) {
+			try {
+				for (let at = 0; at < p.head.length; ) at += writeSync(fh.fd, p.head, at, p.head.length - at, at);
+			} catch (e) {
+				await fh.close().catch(() => undefined);
+				throw e;
 			}
 		}
 		p.created = true;
@@ -120,11 +205,15 @@ export class PartitionWriter {
 		return fh;
 	}
 
-	private async closeOldest(n: number): Promise<void> {
-		for (let i = 0; i < n && this.open.size > 0; i++) {
-			const [oldest, oldFh] = this.open.entries().next().value as [number, FileHandle];
-			this.open.delete(oldest);
-			await oldFh.close();
+	/** Closes up to `n` open files without pending ranges, least recently used first. */
+	private async closeIdle(n: number): Promise<void> {
+		let closed = 0;
+		for (const [id, fh] of [...this.open]) {
+			if (closed >= n) break;
+			if (this.files[id].busy > 0) continue;
+			this.open.delete(id);
+			closed++;
+			await fh.close();
 		}
 	}
 

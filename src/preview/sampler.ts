@@ -168,19 +168,27 @@ async function profileSource(
 		const f = split.fields;
 		for (let i = 0; i < width; i++) columns[i].add(f[i]);
 	};
+	/**
+	 * Adds every complete record of `bytes` from `from` and, when `last` (the file ends there), what follows them as
+	 * one more: how many, and where the complete ones end.
+	 */
+	const addRecords = (bytes: Buffer, from: number, last: boolean): { records: number; end: number } => {
+		let records = 0;
+		const end = eachRecord(bytes, from, D, (s, e) => {
+			addRecord(bytes.subarray(s, e));
+			records++;
+			return undefined;
+		});
+		if (last && end < bytes.length) {
+			addRecord(bytes.subarray(end));
+			records++;
+		}
+		return { records, end };
+	};
 
 	// The head: every complete record after the header (all of the file when it fits).
 	const wholeInHead = head.length >= size || head.length < headBytes;
-	let headRecords = 0;
-	const headEnd = eachRecord(head, h.dataStart, D, (s, e) => {
-		addRecord(head.subarray(s, e));
-		headRecords++;
-		return undefined;
-	});
-	if (wholeInHead && headEnd < head.length) {
-		addRecord(head.subarray(headEnd));
-		headRecords++;
-	}
+	const { records: headRecords, end: headEnd } = addRecords(head, h.dataStart, wholeInHead);
 	const headMean = headRecords > 0 ? (headEnd - h.dataStart) / headRecords : 0;
 
 	const blocks: { records: number; bytes: number }[] = [];
@@ -242,12 +250,9 @@ async function profileSource(
 			if (read.length === 0) break;
 			offset += read.length;
 			const bytes = carry.length > 0 ? Buffer.concat([carry, read]) : read;
-			const end = eachRecord(bytes, 0, D, (s, e) => {
-				addRecord(bytes.subarray(s, e));
-				records++;
-				sampledRecords++;
-				return undefined;
-			});
+			const { records: n, end } = addRecords(bytes, 0, false);
+			records += n;
+			sampledRecords += n;
 			sampledBytes += end;
 			carry = Buffer.from(bytes.subarray(end));
 			blocksDone++;
@@ -275,17 +280,8 @@ async function profileSource(
 				blocksSkipped++;
 				blocks.push({ records: 0, bytes: 0 });
 			} else {
-				let records = 0;
-				let end = eachRecord(bytes, from, D, (s, e) => {
-					addRecord(bytes.subarray(s, e));
-					records++;
-					return undefined;
-				});
-				if (atEof && end < bytes.length) {
-					addRecord(bytes.subarray(end));
-					records++;
-					end = bytes.length;
-				}
+				const { records, end: complete } = addRecords(bytes, from, atEof);
+				const end = atEof ? bytes.length : complete;
 				sampledRecords += records;
 				sampledBytes += end - from;
 				blocks.push({ records, bytes: end - from });

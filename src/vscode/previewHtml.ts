@@ -1,10 +1,10 @@
 /**
  * The Preview webview's document and the messages it exchanges with the extension, as pure functions (no
- * `vscode`). Strict CSP as in the Summary view: `default-src 'none'`, the one style block and the one script by
- * nonce, nothing remote. The page is static: every value from the file arrives later by `postMessage` and is put
+ * `vscode`). Strict CSP, the shell every Sweep webview shares (webviewPage.ts): nothing remote, the one style block
+ * and the one script by nonce. The page is static: every value from the file arrives later by `postMessage` and is put
  * into the DOM as text (`textContent`, attributes), never as HTML.
  */
-import { escapeHtml } from './summaryHtml';
+import { escapeHtml, webviewPage } from './webviewPage';
 
 /** Height of one table row in CSS pixels (the table is virtualised on it). */
 export const ROW_HEIGHT = 22;
@@ -452,20 +452,7 @@ const SCRIPT = `
 
 /** The whole document of a Preview webview. */
 export function buildPreviewHtml(input: { nonce: string; name: string }): string {
-	const n = escapeHtml(input.nonce);
-	const csp = `default-src 'none'; style-src 'nonce-${n}'; script-src 'nonce-${n}';`;
-	const name = escapeHtml(input.name);
-	return `<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="UTF-8">
-<meta http-equiv="Content-Security-Policy" content="${csp}">
-<meta name="viewport" content="width=device-width, initial-scale=1.0">
-<title>Sweep Preview: ${name}</title>
-<style nonce="${n}">${STYLE}</style>
-</head>
-<body>
-<h1>Sweep Preview: <span id="title">${name}</span></h1>
+	const body = `<h1>Sweep Preview: <span id="title">${escapeHtml(input.name)}</span></h1>
 <div id="facts" class="facts" aria-label="File facts"><span class="muted">Reading the start of the file…</span></div>
 <div id="notes"></div>
 <div id="content">
@@ -506,8 +493,6 @@ export function buildPreviewHtml(input: { nonce: string; name: string }): string
 <button id="cancelRun" class="secondary hidden" type="button">Cancel</button>
 <button id="showSummary" class="hidden" type="button">Show Summary</button>
 <button id="openFolder" class="secondary hidden" type="button">Open Folder</button>
-</div>
-<script nonce="${n}">${SCRIPT}</script>
-</body>
-</html>`;
+</div>`;
+	return webviewPage({ nonce: input.nonce, title: `Sweep Preview: ${input.name}`, style: STYLE, body, script: SCRIPT });
 }

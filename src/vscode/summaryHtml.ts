@@ -7,6 +7,7 @@
 import type { ConfigSource, Manifest, ManifestPartition } from '../engine/types';
 import { formatCount, MANIFEST_FILE, REJECTS_FILE } from '../rules';
 import { formatDuration, plural, writtenPartitions } from './messages';
+import { escapeHtml, webviewPage } from './webviewPage';
 
 /** Bars in the chart. */
 export const CHART_TOP = 30;
@@ -24,11 +25,6 @@ export interface SummaryInput {
 
 /** Messages the view's script posts to the extension. */
 export type SummaryMessage = { type: 'open'; file: string };
-
-/** Escapes text for HTML content and double-quoted attributes. */
-export function escapeHtml(text: string): string {
-	return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-}
 
 /** A partition's key as shown: the values joined with ` + `, `(empty)` for an empty value. */
 export function keyLabel(p: Pick<ManifestPartition, 'key'>): string {
@@ -253,8 +249,6 @@ const SCRIPT = `
 /** The whole document for the Summary webview. */
 export function buildSummaryHtml(input: SummaryInput): string {
 	const { manifest: m, outDir, nonce } = input;
-	const n = escapeHtml(nonce);
-	const csp = `default-src 'none'; style-src 'nonce-${n}'; script-src 'nonce-${n}';`;
 	const name = m.source.path.split(/[\\/]/).pop() || 'extraction';
 	const totals = summaryTotals(m, outDir)
 		.map(([k, v]) => `<dt>${escapeHtml(k)}</dt><dd>${escapeHtml(v)}</dd>`)
@@ -264,27 +258,15 @@ export function buildSummaryHtml(input: SummaryInput): string {
 			? ''
 			: `<p><a class="action" role="button" tabindex="0" data-file="${REJECTS_FILE}">Open ${REJECTS_FILE}</a> · ${plural(m.rowsRejected, 'rejected record')}</p>`;
 	const top = topPartitions(m).length;
-	return `<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="UTF-8">
-<meta http-equiv="Content-Security-Policy" content="${csp}">
-<meta name="viewport" content="width=device-width, initial-scale=1.0">
-<title>Sweep Summary: ${escapeHtml(name)}</title>
-<style nonce="${n}">${STYLE}</style>
-</head>
-<body>
-<h1>Sweep Summary: ${escapeHtml(name)}</h1>
+	const body = `<h1>Sweep Summary: ${escapeHtml(name)}</h1>
 <dl class="totals">${totals}</dl>
 ${rejects}
 <h2>Rows per partition${top < writtenPartitions(m) ? ` (top ${top} of ${formatCount(writtenPartitions(m))})` : ''}</h2>
 ${chartSvg(m)}
 <h2>Partitions</h2>
 <p class="muted">Click a column to sort, a row to open its file.</p>
-${tableHtml(m)}
-<script nonce="${n}">${SCRIPT}</script>
-</body>
-</html>`;
+${tableHtml(m)}`;
+	return webviewPage({ nonce, title: `Sweep Summary: ${name}`, style: STYLE, body, script: SCRIPT });
 }
 
 /** Checks a message from the view; anything else is dropped. */

@@ -129,6 +129,52 @@ describe('engine: failures and cancellation', function () {
 		await assertClean();
 	});
 
+	it('a worker that dies between the reservation of its ranges and their write: worker-failed, output intact', async () => {
+		process.env.SWEEP_TEST_REAL_WORKER = path.join(__dirname, '..', '..', 'src', 'engine', 'worker.js');
+		try {
+			for (const workers of [1, 3]) {
+				const e = await expectSweepError(
+					extract(bigRun({ workers, workerScript: path.join(FIXTURES, 'worker-crash-on-write.js'), chunkSize: 100 })),
+					'worker-failed',
+					30_000,
+				);
+				assert.equal(e.exitCode, 1);
+				await assertClean();
+			}
+		} finally {
+			delete process.env.SWEEP_TEST_REAL_WORKER;
+		}
+		await assertLaterRunWorks();
+	});
+
+	it('workers writing their own ranges through one open file at a time give the same bytes as one worker', async () => {
+		const many = path.join(tmp, 'many.csv');
+		// 300 partitions, some records rejected, over many small chunks.
+		const lines = ['symbol,n'];
+		for (let i = 0; i < 6000; i++) lines.push(i % 97 === 0 ? `BAD${i}` : `S${(i * 7919) % 300},${i}`);
+		fs.writeFileSync(many, `${lines.join('\n')}\n`);
+		const ref = path.join(tmp, `ref-${Date.now()}`);
+		await extract({ input: many, outDir: ref, workers: 1, chunkSize: 1_000_000 });
+		const expected = snapshot(ref);
+		expected.delete('_manifest.json');
+		for (const [workers, chunkSize, maxOpenFiles] of [
+			[3, 7, 1],
+			[2, 50, 2],
+			[3, 1, 3],
+		]) {
+			const dir = path.join(tmp, `many-${workers}-${chunkSize}-${maxOpenFiles}`);
+			await extract({ input: many, outDir: dir, workers, chunkSize, maxOpenFiles });
+			const got = snapshot(dir);
+			got.delete('_manifest.json');
+			assert.equal(
+				diffSnapshots(expected, got),
+				'',
+				`workers ${workers}, chunkSize ${chunkSize}, maxOpenFiles ${maxOpenFiles}`,
+			);
+			assert.equal(got.size, 301);
+		}
+	});
+
 	it('a worker out of memory: worker-failed, output intact', async () => {
 		const e = await expectSweepError(
 			extract(bigRun({ chunkSize: 100_000, workerResourceLimits: { maxOldGenerationSizeMb: 4 } })),

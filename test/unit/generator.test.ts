@@ -2,8 +2,8 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { parse } from 'csv-parse/sync';
+import { type GeneratorPrng, importGenerator } from './helpers/engine';
 
 interface SymbolTruth {
 	rows: number;
@@ -23,7 +23,7 @@ interface GenerateOptions {
 	crlf?: boolean;
 	orderSymbols?: number;
 }
-interface GeneratorModule {
+interface GeneratorModule extends GeneratorPrng {
 	TRADES_HEADER: string;
 	ORDERS_HEADER: string;
 	NO_TRADES_SYMBOL: string;
@@ -38,8 +38,6 @@ interface GeneratorModule {
 
 // Compiled to out/test/unit/: the repository root is three levels up.
 const root = path.resolve(__dirname, '..', '..', '..');
-// The generator is an ES module; TypeScript's CommonJS output would turn `import()` into `require()`.
-const importEsm = new Function('url', 'return import(url)') as (url: string) => Promise<GeneratorModule>;
 
 type Row = Record<string, string>;
 const parseTrades = (csv: string | Buffer, extra: Record<string, unknown> = {}): Row[] =>
@@ -50,7 +48,7 @@ describe('scripts/gen-trades.mjs', () => {
 	let tmp: string;
 
 	before(async () => {
-		gen = await importEsm(pathToFileURL(path.join(root, 'scripts', 'gen-trades.mjs')).href);
+		gen = await importGenerator<GeneratorModule>();
 		tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'sweep-gen-'));
 	});
 	after(() => fs.rmSync(tmp, { recursive: true, force: true }));

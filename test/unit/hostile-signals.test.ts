@@ -1,10 +1,10 @@
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { extract, isSweepError } from '../../src/engine';
-import { ROOT, requireCli, runCli, startCli, writeTrades } from '../fixtures/hostile/env';
+import { requireCli, runCli, startCli, writeTrades } from '../fixtures/hostile/env';
 import { checkOutput, outputBytes } from '../fixtures/hostile/oracle';
+import { type GeneratorPrng, importGenerator } from './helpers/engine';
 import { diffSnapshots, leftovers, makeTmp, removeTmp, snapshot } from './helpers/fsutil';
 
 /**
@@ -20,8 +20,7 @@ const RUNS = Number(process.env.HOSTILE_SIGNAL_RUNS ?? '40') || 40;
 const SEED = Number(process.env.HOSTILE_SIGNAL_SEED ?? String(Date.now() % 1_000_000_007));
 
 /** The generator's seedable PRNG (mulberry32, in [0, 1)), loaded from the ES module in before(). */
-let prng: (seed: number) => () => number;
-const importEsm = new Function('url', 'return import(url)') as (url: string) => Promise<{ mulberry32: typeof prng }>;
+let prng: GeneratorPrng['mulberry32'];
 
 describe('hostile signals', function () {
 	this.timeout(900_000);
@@ -37,7 +36,7 @@ describe('hostile signals', function () {
 
 	before(async () => {
 		requireCli();
-		prng = (await importEsm(pathToFileURL(path.join(ROOT, 'scripts', 'gen-trades.mjs')).href)).mulberry32;
+		prng = (await importGenerator()).mulberry32;
 		scratch = makeTmp('sweep-hostile-signals-');
 		input = path.join(scratch, 'trades.csv');
 		writeTrades(input, 150_000, 20); // ~3.4 MB, 750 chunks

@@ -7,19 +7,14 @@ import { describeHead, readPreviewHead, readRows } from '../../src/preview/head'
 import { startProfile } from '../../src/preview/index';
 import { findRecordStart, profileFile, recordStarts } from '../../src/preview/sampler';
 import type { ProfileSnapshot } from '../../src/preview/types';
-import { generateTrades } from './helpers/engine';
+import { type GeneratorPrng, generateTrades, importGenerator } from './helpers/engine';
 import { makeTmp, removeTmp } from './helpers/fsutil';
 
-/** A seedable PRNG in [0, 1) (mulberry32, as scripts/gen-trades.mjs uses). */
-function mulberry32(seed: number): () => number {
-	let a = seed | 0;
-	return () => {
-		a = (a + 0x6d2b79f5) | 0;
-		let t = Math.imul(a ^ (a >>> 15), 1 | a);
-		t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-		return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-	};
-}
+/** The generator's seedable PRNG, loaded from its ES module in before(). */
+let mulberry32: GeneratorPrng['mulberry32'];
+before(async () => {
+	({ mulberry32 } = await importGenerator());
+});
 
 /**
  * A CSV built to trip a re-synchroniser: many quoted fields holding line breaks (LF and CRLF), `""`, delimiters,

@@ -3,13 +3,9 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Manifest } from '../../src/engine/types';
-import { fake, pkg, run, setSetting, tradesCsv, Uri, until, useExtension, writeFile } from './helpers/vscodeFake';
+import { describeExtension, fake, pkg, run, setSetting, tradesCsv, Uri, until, writeFile } from './helpers/vscodeFake';
 
-/** The extension in plain Node, against the scripted `vscode` stand-in (helpers/vscodeFake.ts), on the real engine. */
-describe('vscode: activation, commands and the status bar', function () {
-	this.timeout(120_000);
-	const h = useExtension();
-
+describeExtension('vscode: activation, commands and the status bar', (h) => {
 	it('activate() returns at once, with the status bar showing, before detection loads systeminformation', async () => {
 		console.log(`      (activate() took ${h.activateMs.toFixed(2)} ms against the stand-in)`);
 		assert.equal(h.siLoadedAtActivate, false, 'systeminformation is not loaded during activate()');

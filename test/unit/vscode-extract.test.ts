@@ -4,22 +4,18 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Manifest } from '../../src/engine/types';
 import {
+	describeExtension,
 	fake,
 	lastShown,
 	run,
 	setSetting,
 	tradesCsv,
 	Uri,
-	useExtension,
 	vscodeFake,
 	writeFile,
 } from './helpers/vscodeFake';
 
-/** The extension in plain Node, against the scripted `vscode` stand-in (helpers/vscodeFake.ts), on the real engine. */
-describe('vscode: extracting a file', function () {
-	this.timeout(120_000);
-	const h = useExtension();
-
+describeExtension('vscode: extracting a file', (h) => {
 	it('extracts a file by Uri, returns the manifest, reports rows and partitions, and the status bar comes back', async () => {
 		const input = writeFile('data/trades.csv', tradesCsv(2000));
 		const seen: string[] = [];

@@ -6,6 +6,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Manifest } from '../../src/engine/types';
 import {
+	describeExtension,
 	type FakeQuickPick,
 	fake,
 	lastShown,
@@ -13,15 +14,10 @@ import {
 	setSetting,
 	tradesCsv,
 	Uri,
-	useExtension,
 	writeFile,
 } from './helpers/vscodeFake';
 
-/** The extension in plain Node, against the scripted `vscode` stand-in (helpers/vscodeFake.ts), on the real engine. */
-describe('vscode: questions asked during an extraction', function () {
-	this.timeout(120_000);
-	const h = useExtension();
-
+describeExtension('vscode: questions asked during an extraction', (h) => {
 	it('a missing partition column offers the header columns with samples; the save button stores the pick', async () => {
 		const input = writeFile('data/cols.csv', tradesCsv(50));
 		await setSetting('partitionBy', ['ticker']);

@@ -2,13 +2,19 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Manifest } from '../../src/engine/types';
-import { fake, lastShown, run, setSetting, tradesCsv, Uri, until, useExtension, writeFile } from './helpers/vscodeFake';
+import {
+	describeExtension,
+	fake,
+	lastShown,
+	run,
+	setSetting,
+	tradesCsv,
+	Uri,
+	until,
+	writeFile,
+} from './helpers/vscodeFake';
 
-/** The extension in plain Node, against the scripted `vscode` stand-in (helpers/vscodeFake.ts), on the real engine. */
-describe('vscode: one extraction at a time, and cancelling one', function () {
-	this.timeout(120_000);
-	const h = useExtension();
-
+describeExtension('vscode: one extraction at a time, and cancelling one', (h) => {
 	it('one run per file, one at a time: the same file says so, another is queued', async () => {
 		const a = writeFile('big/a.csv', tradesCsv(150_000));
 		const b = writeFile('big/b.csv', tradesCsv(100));

@@ -2,13 +2,9 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Manifest } from '../../src/engine/types';
-import { fake, run, setSetting, tradesCsv, Uri, useExtension, writeFile } from './helpers/vscodeFake';
+import { describeExtension, fake, run, setSetting, tradesCsv, Uri, writeFile } from './helpers/vscodeFake';
 
-/** The extension in plain Node, against the scripted `vscode` stand-in (helpers/vscodeFake.ts), on the real engine. */
-describe('vscode: Restricted Mode', function () {
-	this.timeout(120_000);
-	const h = useExtension();
-
+describeExtension('vscode: Restricted Mode', (h) => {
 	it('Restricted Mode ignores workspace outputDirectory/ordersFile with a message', async () => {
 		const input = writeFile('data/trades.csv', tradesCsv(40));
 		fake.trusted = false;

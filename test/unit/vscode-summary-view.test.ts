@@ -1,13 +1,9 @@
 import * as assert from 'node:assert/strict';
 import * as path from 'node:path';
 import type { Manifest } from '../../src/engine/types';
-import { fake, lastShown, run, tradesCsv, Uri, until, useExtension, writeFile } from './helpers/vscodeFake';
+import { describeExtension, fake, lastShown, run, tradesCsv, Uri, until, writeFile } from './helpers/vscodeFake';
 
-/** The extension in plain Node, against the scripted `vscode` stand-in (helpers/vscodeFake.ts), on the real engine. */
-describe('vscode: the Summary view command', function () {
-	this.timeout(120_000);
-	const h = useExtension();
-
+describeExtension('vscode: the Summary view command', (h) => {
 	it('Show Summary renders the manifest and opens only the files it lists', async () => {
 		const input = writeFile('data/trades.csv', tradesCsv(100));
 		const m = await run<Manifest | undefined>('sweep.extract', Uri.file(input), { notify: false });

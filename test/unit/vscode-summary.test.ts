@@ -5,7 +5,6 @@ import { parseManifest } from '../../src/vscode/manifestFile';
 import {
 	buildSummaryHtml,
 	CHART_TOP,
-	escapeHtml,
 	formatDecimal,
 	formatSize,
 	openableFiles,
@@ -14,6 +13,7 @@ import {
 	TABLE_LIMIT,
 	topPartitions,
 } from '../../src/vscode/summaryHtml';
+import { escapeHtml } from '../../src/vscode/webviewPage';
 
 const NONCE = 'bm9uY2Vub25jZW5vbmNl';
 

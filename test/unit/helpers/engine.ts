@@ -2,6 +2,7 @@ import * as assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { isSweepError, type SweepError } from '../../../src/engine';
 import { REPO_ROOT } from './fsutil';
 
@@ -53,6 +54,19 @@ export interface TradesTruth {
 	rows: number;
 	bytes: number;
 	symbols: Record<string, { rows: number; qty: number }>;
+}
+
+/** What every test takes from the generator's module: its seedable PRNG (mulberry32, in [0, 1)). */
+export interface GeneratorPrng {
+	mulberry32(seed: number): () => number;
+}
+
+// The generator is an ES module; TypeScript's CommonJS output would turn `import()` into `require()`.
+const importEsm = new Function('url', 'return import(url)') as (url: string) => Promise<unknown>;
+
+/** The project's generator module (scripts/gen-trades.mjs), for a test's `before()`. */
+export async function importGenerator<M extends GeneratorPrng = GeneratorPrng>(): Promise<M> {
+	return (await importEsm(pathToFileURL(path.join(REPO_ROOT, 'scripts', 'gen-trades.mjs')).href)) as M;
 }
 
 /** Generates a trades CSV with the project's generator (scripts/gen-trades.mjs) and returns its truth. */

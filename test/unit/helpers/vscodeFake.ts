@@ -3,7 +3,7 @@
  * A scripted stand-in for the `vscode` module, for the extension's tests in plain Node (vscode-*.test.ts; the
  * real-VS-Code suite in test/integration covers the host itself). It answers prompts the way a test script says
  * (`fake.answer`, `fake.quickPick`, `fake.openDialog`), so the flows with questions run end to end on the real
- * engine. {@link useExtension} activates the extension against it for one `describe`.
+ * engine. {@link describeExtension} (through {@link useExtension}) activates the extension against it for one `describe`.
  */
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
@@ -457,4 +457,15 @@ export function useExtension(): Harness {
 		fake.documents = [];
 	});
 	return h;
+}
+
+/**
+ * A `describe` of the extension in plain Node, against the scripted `vscode` stand-in, on the real engine: the
+ * hooks of {@link useExtension} and a timeout long enough for real extractions.
+ */
+export function describeExtension(title: string, tests: (h: Harness) => void): void {
+	describe(title, function () {
+		this.timeout(120_000);
+		tests(useExtension());
+	});
 }
