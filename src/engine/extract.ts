@@ -1066,7 +1066,7 @@ class Committer {
 			types,
 			codec: pq.codec,
 			workers,
-			createdBy: 'Sweep (hyparquet-writer)',
+			createdBy: 'Sweep',
 			signal: this.signal,
 		});
 		return types;

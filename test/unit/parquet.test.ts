@@ -6,7 +6,9 @@ import * as zlib from 'node:zlib';
 import { parse } from 'csv-parse/sync';
 import { extract, type Manifest, SweepError } from '../../src/engine';
 import { hasNativeZstd as hasZstd } from '../../src/engine/compression';
+import { convertPartition, schemaElement } from '../../src/engine/parquet/convert';
 import {
+	type ColumnType,
 	classify,
 	decideTypes,
 	F_BAD_UTF8,
@@ -687,3 +689,149 @@ describe('parquet: with the hive layout, capped files, a column selection and a 
 		db.closeSync();
 	});
 });
+
+describe('parquet: the hand-written encoder against hyparquet-writer (the reference)', function () {
+	this.timeout(300_000);
+	let tmp: string;
+	before(() => {
+		tmp = makeTmp('sweep-parquet-enc-');
+	});
+	after(() => removeTmp(tmp));
+
+	/** Writes `csv` (header + records), converts it, writes `values` with hyparquet-writer; both read back equal. */
+	async function compare(
+		name: string,
+		columns: string[],
+		types: ColumnType[],
+		csv: string | Buffer,
+		values: unknown[][],
+		rowGroupRows: number,
+	): Promise<{ row_groups: { columns: { meta_data?: { encodings: string[] } }[] }[] }> {
+		const src = path.join(tmp, `${name}.csv`);
+		const dst = path.join(tmp, `${name}.parquet`);
+		fs.writeFileSync(src, csv);
+		const r = convertPartition({
+			src,
+			dst,
+			delimiter: 0x2c,
+			columns,
+			types,
+			codec: 'snappy',
+			rowGroupRows,
+			rowGroupBytes: 64 << 20,
+			createdBy: 'test',
+		});
+		assert.equal(r.rows, values[0].length);
+		const { parquetWriteBuffer } = await import('hyparquet-writer');
+		const ref = parquetWriteBuffer({
+			columnData: columns.map((c, i) => ({ name: c, data: values[i] as never })),
+			schema: [
+				{ name: 'root', num_children: columns.length },
+				...columns.map((c, i) => schemaElement(c, types[i])),
+			] as never,
+			rowGroupSize: rowGroupRows,
+		});
+		const { parquetReadObjects, parquetMetadata } = await import('hyparquet');
+		const mineRaw = fs.readFileSync(dst);
+		const mine = mineRaw.buffer.slice(mineRaw.byteOffset, mineRaw.byteOffset + mineRaw.length);
+		const [a, b] = [await parquetReadObjects({ file: mine }), await parquetReadObjects({ file: ref })];
+		assert.equal(a.length, b.length, `${name}: rows`);
+		for (let i = 0; i < a.length; i++) assert.deepEqual(a[i], b[i], `${name}: row ${i}`);
+		const [ma, mb] = [parquetMetadata(mine), parquetMetadata(ref)];
+		assert.equal(ma.row_groups.length, mb.row_groups.length, `${name}: row groups`);
+		for (let g = 0; g < ma.row_groups.length; g++)
+			for (let c = 0; c < columns.length; c++)
+				assert.deepEqual(
+					ma.row_groups[g].columns[c].meta_data?.statistics,
+					mb.row_groups[g].columns[c].meta_data?.statistics,
+					`${name}: statistics of row group ${g}, column ${columns[c]}`,
+				);
+		return ma as never;
+	}
+
+	it('every type, NULLs, empty and quoted text, big integers, exponents, -0, dictionary and PLAIN text chunks', async () => {
+		const rnd = seeded(11);
+		const columns = ['id', 'cat', 'n', 'x', 'b', 'd', 'ts', 'local', 'bin'];
+		const types: ColumnType[] = [
+			'string',
+			'string',
+			'int64',
+			'double',
+			'boolean',
+			'date',
+			'timestamp',
+			'timestamp_local',
+			'binary',
+		];
+		const cats = ['a', 'b"q', 'ünï', 'x,y', ''];
+		const lines = [columns.join(',')];
+		const values: unknown[][] = columns.map(() => []);
+		const quote = (s: string) => (/[",\n]/.test(s) || s === '' ? `"${s.replaceAll('"', '""')}"` : s);
+		const rows: Buffer[] = [];
+		for (let i = 0; i < 3000; i++) {
+			const f: (string | Buffer)[] = [];
+			const put = (c: number, text: string | Buffer, v: unknown) => {
+				f.push(text);
+				values[c].push(v);
+			};
+			put(0, `ID${(i * 7919) % 100003}`, `ID${(i * 7919) % 100003}`);
+			const cat = rnd() < 0.1 ? null : cats[Math.floor(rnd() * cats.length)];
+			put(1, cat === null ? '' : quote(cat), cat);
+			const big = [9223372036854775807n, -9223372036854775808n, 123456789012345678n, -42n, 0n][i % 5];
+			const n = rnd() < 0.1 ? null : i % 3 === 0 ? big : BigInt(Math.floor(rnd() * 2e6) - 1e6);
+			put(2, n === null ? '' : String(n), n);
+			const xs = ['-0', '1.5e300', '2.25', '-0.000001', '12345678901234567890.5', '0.1'];
+			const xt = rnd() < 0.1 ? null : xs[i % xs.length];
+			put(3, xt === null ? '' : xt, xt === null ? null : Number(xt));
+			const bt = ['true', 'FALSE', 'True', ''][i % 4];
+			put(4, bt, bt === '' ? null : bt.toLowerCase() === 'true');
+			const day = Math.floor(rnd() * 80000) - 40000;
+			const iso = new Date(day * 86_400_000).toISOString().slice(0, 10);
+			const dOk = rnd() < 0.9 && !iso.startsWith('-') && !iso.startsWith('+');
+			put(5, dOk ? iso : '', dOk ? new Date(day * 86_400_000) : null);
+			// Microseconds from year 68 to about 9900, with sub-millisecond digits.
+			const us = BigInt(Math.floor(rnd() * 3e17)) - 60_000_000_000_000_000n;
+			const sub = ((us % 1000n) + 1000n) % 1000n;
+			const tsText = `${new Date(Number((us - sub) / 1000n)).toISOString().slice(0, 23)}${String(sub).padStart(3, '0')}Z`;
+			put(6, tsText, us);
+			put(7, tsText.slice(0, -1), us);
+			const bin = i % 7 === 0 ? null : Buffer.from([0xff, i & 0xff, 0x22, 0x2c]);
+			put(
+				8,
+				bin === null
+					? ''
+					: Buffer.concat([
+							Buffer.from('"'),
+							Buffer.from(bin.toString('latin1').replaceAll('"', '""'), 'latin1'),
+							Buffer.from('"'),
+						]),
+				bin === null ? null : new Uint8Array(bin),
+			);
+			rows.push(
+				Buffer.concat(
+					f
+						.flatMap((x, k) => [k ? Buffer.from(',') : Buffer.alloc(0), Buffer.isBuffer(x) ? x : Buffer.from(x)])
+						.concat([Buffer.from('\n')]),
+				),
+			);
+		}
+		const csv = Buffer.concat([Buffer.from(`${lines[0]}\n`), ...rows]);
+		await compare('types', columns, types, csv, values, 1500);
+	});
+
+	it('a text chunk whose dictionary outgrows its bound mid-chunk falls back to PLAIN with every value kept', async () => {
+		const values: string[] = [];
+		// 150,000 repeats keep the dictionary worth it until it reaches its 65,536-entry bound, mid-chunk.
+		for (let i = 0; i < 230_000; i++) values.push(i < 150_000 ? `k${i % 5}` : `u${i}`);
+		const m = await compare('dict', ['v'], ['string'], `v\n${values.join('\n')}\n`, [values], 250_000);
+		assert.deepEqual(m.row_groups[0].columns[0].meta_data?.encodings, ['PLAIN'], 'fell back to PLAIN');
+	});
+});
+
+function seeded(seed: number): () => number {
+	let s = seed >>> 0;
+	return () => {
+		s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+		return s / 4294967296;
+	};
+}

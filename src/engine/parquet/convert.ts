@@ -9,9 +9,11 @@
  */
 import { closeSync, fstatSync, openSync, readSync, writeSync } from 'node:fs';
 import * as zlib from 'node:zlib';
-import { ByteWriter, ParquetWriter } from 'hyparquet-writer';
-import { ESCAPED, splitRecord, unquoteField } from './fields';
-import { type ColumnType, parseBool, parseDate, parseDouble, parseTimestamp } from './types';
+import { ByteWriter } from 'hyparquet-writer';
+import { writeMetadata } from 'hyparquet-writer/src/metadata.js';
+import { type CodecName, compressorOf, RowGroupEncoder } from './encode';
+import { splitRecord } from './fields';
+import type { ColumnType } from './types';
 
 export type ParquetCodec = 'snappy' | 'zstd' | 'gzip' | 'none';
 
@@ -60,10 +62,10 @@ export function schemaElement(name: string, type: ColumnType): SchemaElement {
 	}
 }
 
-function compressors(codec: ParquetCodec): { name: string; fns: Record<string, (b: Uint8Array) => Uint8Array> } {
+function compressors(codec: ParquetCodec): { name: CodecName; fns: Record<string, (b: Uint8Array) => Uint8Array> } {
 	switch (codec) {
 		case 'snappy':
-			return { name: 'SNAPPY', fns: {} }; // built into hyparquet-writer
+			return { name: 'SNAPPY', fns: {} }; // hyparquet-writer's
 		case 'none':
 			return { name: 'UNCOMPRESSED', fns: {} };
 		case 'gzip':
@@ -90,21 +92,26 @@ function fdWriter(fd: number, initial: number): ByteWriter {
 		grow.call(w, size);
 	};
 	w.finish = flush;
+	const append = ByteWriter.prototype.appendBytes;
+	w.appendBytes = (b: Uint8Array) => {
+		if (b.length < 1 << 16) return append.call(w, b);
+		flush();
+		let off = 0;
+		while (off < b.length) off += writeSync(fd, b, off, b.length - off);
+		w.offset += b.length;
+	};
 	return w;
 }
 
-/** Replaces every Uint8Array inside `o` by a copy (statistics must not keep views of the reused read window). */
-function detach(o: unknown): void {
-	if (!o || typeof o !== 'object') return;
-	const rec = o as Record<string, unknown>;
-	for (const k of Object.keys(rec)) {
-		const v = rec[k];
-		if (v instanceof Uint8Array) rec[k] = v.slice();
-		else if (v && typeof v === 'object') detach(v);
-	}
-}
-
 let window: Buffer | null = null;
+
+/** The worker's encoder, reused from partition to partition of a run (same columns): no buffers per column per file. */
+let cached: RowGroupEncoder | null = null;
+function encoderFor(names: string[], types: ColumnType[]): RowGroupEncoder {
+	const same = (a: readonly string[], b: readonly string[]) => a.length === b.length && a.every((x, i) => x === b[i]);
+	if (!cached || !same(cached.names, names) || !same(cached.types, types)) cached = new RowGroupEncoder(names, types);
+	return cached;
+}
 
 export interface ConvertResult {
 	rows: number;
@@ -120,13 +127,11 @@ export function convertPartition(req: ConvertRequest): ConvertResult {
 	let dst = -1;
 	try {
 		dst = openSync(req.dst, 'wx');
-		const writer = new ParquetWriter({
-			writer: fdWriter(dst, Math.min(1 << 20, Math.max(1 << 12, fstatSync(src).size))),
-			schema: schema as never,
-			codec: codec.name as never,
-			compressors: codec.fns as never,
-			createdBy: req.createdBy,
-		});
+		const writer = fdWriter(dst, Math.min(1 << 20, Math.max(1 << 12, fstatSync(src).size)));
+		writer.appendUint32(0x31524150); // PAR1
+		const encoder = encoderFor(req.columns, req.types);
+		const compress = compressorOf(codec.name, codec.fns);
+		const rowGroups: unknown[] = [];
 		// One read window per worker, reused from partition to partition (5,000 small partitions must not each
 		// allocate one), sized to the partition when it is small; grown only for a record larger than it.
 		const want = Math.min(fstatSync(src).size + 1, req.rowGroupBytes * 2);
@@ -189,11 +194,19 @@ export function convertPartition(req: ConvertRequest): ConvertResult {
 				break;
 			}
 			starts.push(pos);
-			writeGroup(writer, buf, starts, req, bounds, kinds);
+			rowGroups.push(encodeGroup(encoder, buf, starts, req, bounds, kinds, () => writer, codec.name, compress));
 			rows += starts.length - 1;
 			groups++;
 			start = pos;
 		}
+		writeMetadata(writer, {
+			version: 2,
+			created_by: req.createdBy,
+			schema,
+			num_rows: BigInt(rows),
+			row_groups: rowGroups,
+		} as never);
+		writer.appendUint32(0x31524150); // PAR1
 		writer.finish();
 		return { rows, rowGroups: groups };
 	} finally {
@@ -202,93 +215,28 @@ export function convertPartition(req: ConvertRequest): ConvertResult {
 	}
 }
 
-/** Parses the records [starts[k], starts[k+1]) into columns and writes them as one row group. */
-function writeGroup(
-	writer: ParquetWriter,
+/** Encodes the records [starts[k], starts[k+1]) of buf as one row group; returns its metadata. */
+function encodeGroup(
+	enc: RowGroupEncoder,
 	buf: Buffer,
 	starts: number[],
 	req: ConvertRequest,
 	bounds: Int32Array,
 	kinds: Uint8Array,
-): void {
+	sink: () => ByteWriter,
+	codec: CodecName,
+	compress: (b: Uint8Array) => Uint8Array,
+): unknown {
 	const n = req.columns.length;
 	const rows = starts.length - 1;
-	const data: unknown[][] = req.columns.map(() => new Array(rows));
+	enc.reset(rows);
 	for (let r = 0; r < rows; r++) {
 		splitRecord(buf, starts[r], starts[r + 1], req.delimiter, n, bounds, kinds);
 		for (let c = 0; c < n; c++) {
-			const s = bounds[2 * c];
-			const e = bounds[2 * c + 1];
-			const kind = kinds[c];
-			const col = data[c];
-			const type = req.types[c];
-			if (type === 'string') {
-				// Valid UTF-8 (else the column would be binary), so decoding and re-encoding gives back the same bytes;
-				// a JS string costs far less memory and time in the writer than a view per value.
-				// An empty unquoted field is NULL; `""` is the empty string.
-				if (s === e) col[r] = kind === 0 ? null : '';
-				else {
-					const t = buf.toString('utf8', s, e);
-					col[r] = kind === ESCAPED ? t.replaceAll('""', '"') : t;
-				}
-				continue;
-			}
-			if (type === 'binary') {
-				col[r] =
-					s === e ? (kind === 0 ? null : EMPTY) : kind === ESCAPED ? unquoteField(buf, s, e) : buf.subarray(s, e);
-				continue;
-			}
-			if (s === e) {
-				col[r] = null;
-				continue;
-			}
-			const b: Uint8Array = kind === ESCAPED ? unquoteField(buf, s, e) : buf;
-			const vs = kind === ESCAPED ? 0 : s;
-			const ve = kind === ESCAPED ? b.length : e;
-			const v = typedValue(type, b, vs, ve);
-			// Cannot happen: the type was decided from every value. Never write a wrong value if it does.
-			if (v === null) throw new Error(`${req.src}: a value no longer fits its column's type (${type})`);
-			col[r] = v;
+			// Cannot fail: the type was decided from every value. Never write a wrong value if it does.
+			if (!enc.field(c, buf, bounds[2 * c], bounds[2 * c + 1], kinds[c]))
+				throw new Error(`${req.src}: a value no longer fits its column's type (${req.types[c]})`);
 		}
 	}
-	const columnData = req.columns.map((name, c) => ({ name, data: data[c] as never }));
-	const w = writer as unknown as { row_groups: unknown[] };
-	const before = w.row_groups.length;
-	writer.write({ columnData, rowGroupSize: rows });
-	for (let g = before; g < w.row_groups.length; g++) detach(w.row_groups[g]);
-}
-
-const EMPTY = new Uint8Array(0);
-
-function typedValue(type: ColumnType, b: Uint8Array, s: number, e: number): unknown {
-	switch (type) {
-		case 'int64': {
-			const len = e - s;
-			if (len <= 15) {
-				let v = 0;
-				let i = s;
-				const neg = b[i] === 0x2d;
-				if (neg) i++;
-				for (; i < e; i++) v = v * 10 + (b[i] - 0x30);
-				return BigInt(neg ? -v : v);
-			}
-			return BigInt(Buffer.from(b.buffer, b.byteOffset + s, len).toString('latin1'));
-		}
-		case 'double':
-			return parseDouble(b, s, e);
-		case 'boolean':
-			return parseBool(b, s, e);
-		case 'date':
-			return parseDate(b, s, e);
-		case 'timestamp':
-		case 'timestamp_local': {
-			const t = parseTimestamp(b, s, e);
-			if (!t || t.zoned !== (type === 'timestamp')) return null;
-			// One BigInt where the microsecond count is exact as a double (years 1685-2255), else exact BigInt arithmetic.
-			const us = t.ms * 1000 + t.micros;
-			return Number.isSafeInteger(us) ? BigInt(us) : BigInt(t.ms) * 1000n + BigInt(t.micros);
-		}
-		default:
-			throw new Error(`unexpected column type ${type}`);
-	}
+	return enc.flush(sink(), rows, codec, compress);
 }

@@ -7,7 +7,7 @@
 
 export const LF = 0x0a;
 const CR = 0x0d;
-const QUOTE = 0x22;
+export const QUOTE = 0x22;
 
 /** How a field was written: plain, quoted, or quoted with `""` inside (its value needs unescaping). */
 export const PLAIN = 0;

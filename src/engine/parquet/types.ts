@@ -107,14 +107,27 @@ function digits(b: Uint8Array, s: number, n: number): number {
 	return v;
 }
 
-/** `YYYY-MM-DD` at s (10 bytes available is checked by the caller): [y, m, d] or null. */
-function dateAt(b: Uint8Array, s: number): [number, number, number] | null {
-	if (b[s + 4] !== 0x2d || b[s + 7] !== 0x2d) return null;
+/**
+ * Days since 1970-01-01 of the proleptic Gregorian date y-m-d (integer arithmetic, the same day as `Date.UTC` for
+ * every year 0-9999 without its 0-99 quirk, and much cheaper).
+ */
+export function daysFromCivil(y: number, m: number, d: number): number {
+	const yy = m <= 2 ? y - 1 : y;
+	const era = Math.floor(yy / 400);
+	const yoe = yy - era * 400;
+	const doy = Math.floor((153 * (m > 2 ? m - 3 : m + 9) + 2) / 5) + d - 1;
+	const doe = yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + doy;
+	return era * 146097 + doe - 719468;
+}
+
+/** `YYYY-MM-DD` at s (10 bytes available is checked by the caller): its day number (daysFromCivil), or NaN. */
+function dayAt(b: Uint8Array, s: number): number {
+	if (b[s + 4] !== 0x2d || b[s + 7] !== 0x2d) return Number.NaN;
 	const y = digits(b, s, 4);
 	const m = digits(b, s + 5, 2);
 	const d = digits(b, s + 8, 2);
-	if (y < 0 || m < 1 || m > 12 || d < 1 || d > daysIn(y, m)) return null;
-	return [y, m, d];
+	if (y < 0 || m < 1 || m > 12 || d < 1 || d > daysIn(y, m)) return Number.NaN;
+	return daysFromCivil(y, m, d);
 }
 
 /**
@@ -130,8 +143,8 @@ export interface Timestamp {
 /** Parses a timestamp per the rules above, or null. */
 export function parseTimestamp(b: Uint8Array, s: number, e: number): Timestamp | null {
 	if (e - s < 16) return null;
-	const date = dateAt(b, s);
-	if (!date) return null;
+	const day = dayAt(b, s);
+	if (Number.isNaN(day)) return null;
 	const sep = b[s + 10];
 	if (sep !== 0x54 && sep !== 0x20 && sep !== 0x74) return null; // 'T', ' ', 't'
 	const h = digits(b, s + 11, 2);
@@ -174,20 +187,15 @@ export function parseTimestamp(b: Uint8Array, s: number, e: number): Timestamp |
 			zoned = true;
 		} else return null;
 	}
-	const ms = Date.UTC(date[0], date[1] - 1, date[2], h, mi, sec);
-	// Date.UTC maps years 0-99 to 1900-1999; fix that up.
-	const fixed = date[0] < 100 ? new Date(ms).setUTCFullYear(date[0]) : ms;
+	const fixed = day * 86_400_000 + h * 3_600_000 + mi * 60_000 + sec * 1000;
 	return { ms: fixed - offsetMin * 60_000 + Math.floor(frac / 1000), micros: frac % 1000, zoned };
 }
 
 /** Days since 1970-01-01 of a `YYYY-MM-DD` value, or null. */
 export function parseDate(b: Uint8Array, s: number, e: number): number | null {
 	if (e - s !== 10) return null;
-	const d = dateAt(b, s);
-	if (!d) return null;
-	const ms = Date.UTC(d[0], d[1] - 1, d[2]);
-	const fixed = d[0] < 100 ? new Date(ms).setUTCFullYear(d[0]) : ms;
-	return Math.round(fixed / 86_400_000);
+	const d = dayAt(b, s);
+	return Number.isNaN(d) ? null : d;
 }
 
 /** Whether b[s, e) is an int64 per the rules above. */
@@ -242,6 +250,11 @@ export function parseDouble(b: Uint8Array, s: number, e: number): number {
 	return Number(latin1(b, s, e));
 }
 
+function hasExponent(b: Uint8Array, s: number, e: number): boolean {
+	for (let i = s; i < e; i++) if ((b[i] | 0x20) === 0x65) return true;
+	return false;
+}
+
 /** Boolean value of b[s, e), or null. */
 export function parseBool(b: Uint8Array, s: number, e: number): boolean | null {
 	const n = e - s;
@@ -257,7 +270,9 @@ export function classify(b: Uint8Array, s: number, e: number): number {
 	const c = b[s];
 	if (isDigit(c) || c === 0x2d) {
 		if (isInt64(b, s, e)) return T_INT | T_DOUBLE;
-		if (isDecimal(b, s, e)) return Number.isFinite(parseDouble(b, s, e)) ? T_DOUBLE : 0;
+		// A decimal without an exponent and under 300 digits is finite: no need to parse it.
+		if (isDecimal(b, s, e))
+			return (e - s < 300 && !hasExponent(b, s, e)) || Number.isFinite(parseDouble(b, s, e)) ? T_DOUBLE : 0;
 		if (e - s === 10) return parseDate(b, s, e) === null ? 0 : T_DATE;
 		const ts = parseTimestamp(b, s, e);
 		if (ts) return ts.zoned ? T_TS_UTC : T_TS_LOCAL;
