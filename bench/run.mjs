@@ -21,6 +21,7 @@
  *   --keep-output     leave the last run's output folders under bench/runs/out/
  *   --idle-wait S     before each run, wait up to S seconds for the machine to be quiet (default 60)
  *   --retries N       run again, up to N times, when other work competed with a run (default 2)
+ *   --no-parquet      skip the Parquet comparison (bench/parquet.mjs, one run of Sweep and of DuckDB)
  *   --no-compressed   skip the compressed-file comparison (bench/compressed.mjs: .csv.gz/.csv.zst in, --compress out)
  *   --no-append       with --size big, skip the append comparison (bench/append.mjs: the default file appended to
  *                     the 10× file's output vs extracted alone)
@@ -80,6 +81,7 @@ const { values: opt } = parseArgs({
 		'idle-wait': { type: 'string', default: '60' },
 		retries: { type: 'string', default: '2' },
 		'no-compressed': { type: 'boolean', default: false },
+		'no-parquet': { type: 'boolean', default: false },
 		'no-append': { type: 'boolean', default: false },
 		'no-threads': { type: 'boolean', default: false },
 	},
@@ -694,6 +696,20 @@ if (!opt['no-compressed'] && !opt.only) {
 	const { compressedBench } = await import('./compressed.mjs');
 	log('running the compressed-file comparison (bench/compressed.mjs) …');
 	md.push('', compressedBench({ rows, runs, big: opt.size === 'big', log }).markdown);
+}
+
+// Parquet output (bench/parquet.mjs, also `npm run bench:parquet`): Sweep --format parquet against DuckDB's
+// COPY … (FORMAT PARQUET, PARTITION_BY (symbol)) on the same file, one run each: its own table, appended.
+if (!opt['no-parquet'] && !opt.only) {
+	log('running the Parquet comparison (bench/parquet.mjs) …');
+	const mdFile = path.join(runsDir, 'parquet.md');
+	const r = spawnSync(
+		process.execPath,
+		[path.join(benchDir, 'parquet.mjs'), '--input', input.file, '--runs', '1', '--results', mdFile],
+		{ encoding: 'utf8', stdio: ['ignore', 'inherit', 'inherit'], env: childEnv() },
+	);
+	if (r.status === 0 && existsSync(mdFile)) md.push('', readFileSync(mdFile, 'utf8').trimEnd(), '');
+	else md.push('', `bench/parquet.mjs failed (exit ${r.status}); no Parquet table.`, '');
 }
 
 // Appending a day to ten days' output (bench/append.mjs), with the 10× file: its own table, appended.
