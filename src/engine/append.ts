@@ -16,6 +16,8 @@ import { SweepError } from './errors';
 import type { ColumnPlan } from './header';
 import { sha256 } from './journal';
 import type { Orders } from './orders';
+import type { ParquetCompression } from './parquet/options';
+import type { ParquetTypesMode } from './parquet/types';
 import type { ExtractOptions, Manifest, ManifestInput } from './types';
 
 /** The existing output an append adds to. */
@@ -164,13 +166,22 @@ function checkManifest(bytes: Buffer, file: string): AppendBase['manifest'] {
 		throw bad(`is version ${JSON.stringify(raw.version)}; this Sweep appends to version 1 outputs`);
 	}
 	if (raw.format === 'parquet') {
-		// A Parquet file cannot grow by appending bytes (new row groups need a rewritten footer).
-		throw new SweepError(
-			'append-mismatch',
-			`Cannot append to ${path.dirname(file)}: its files are Parquet, and appending to Parquet output is not supported yet; extract all the inputs again.`,
-			{ file },
-		);
-	}
+		// New row groups go into the touched files, with the column types the output has (docs/append.md).
+		const pq = raw.parquet;
+		const types = ['int64', 'double', 'boolean', 'date', 'timestamp', 'timestamp_local', 'string', 'binary'];
+		if (
+			!isObject(pq) ||
+			(pq.types !== 'infer' && pq.types !== 'string') ||
+			!['snappy', 'zstd', 'gzip', 'none'].includes(pq.compression as string) ||
+			!Array.isArray(pq.columns) ||
+			!isStringArray(raw.columns) ||
+			pq.columns.length !== raw.columns.length ||
+			!pq.columns.every(
+				(c, i) => isObject(c) && c.name === (raw.columns as string[])[i] && types.includes(c.type as string),
+			)
+		)
+			throw bad('has no complete "parquet" section (column types); extract the output again');
+	} else if (raw.format !== undefined && raw.format !== 'csv') throw bad(`has an unknown format ${raw.format}`);
 	if (!Array.isArray(raw.inputs) || raw.eol === undefined || !isStringArray(raw.sourceColumns)) {
 		throw bad('was written by a Sweep without append support (it has no inputs list); extract the output again');
 	}
@@ -184,7 +195,7 @@ function checkManifest(bytes: Buffer, file: string): AppendBase['manifest'] {
 		typeof src.delimiter === 'string' &&
 		typeof src.path === 'string' &&
 		isObject(out) &&
-		['none', 'gzip', 'zstd'].includes(out.compression as string) &&
+		(raw.format === 'parquet' || ['none', 'gzip', 'zstd'].includes(out.compression as string)) &&
 		(raw.layout === 'flat' || raw.layout === 'hive') &&
 		(!capped || (Number.isSafeInteger(raw.maxRowsPerFile) && (raw.maxRowsPerFile as number) >= 1)) &&
 		(raw.selectedColumns === null || isStringArray(raw.selectedColumns)) &&
@@ -233,7 +244,8 @@ export interface AppendSettings {
 	maxRowsPerFile: number | null;
 	columns: string[] | null;
 	compress: OutputCompression | null;
-	parquet: null;
+	/** Parquet output: the output's type mode and codec (its column types are in the manifest), or null. */
+	parquet: { types: ParquetTypesMode; codec: ParquetCompression } | null;
 }
 
 /**
@@ -256,8 +268,15 @@ export function appendSettings(
 	if (delimiterGiven && delimiterGiven !== m.source.delimiter) {
 		throw differ(`its delimiter is ${JSON.stringify(m.source.delimiter)}, not ${JSON.stringify(delimiterGiven)}`);
 	}
-	if (options.format !== undefined && options.format !== 'csv') {
-		throw differ(`its files are CSV, not ${options.format} (leave out --format to use the output's)`);
+	const pq = m.format === 'parquet' ? m.parquet : undefined;
+	const format = pq ? 'parquet' : 'csv';
+	if (options.format !== undefined && options.format !== format) {
+		throw differ(
+			`its files are ${pq ? 'Parquet' : 'CSV'}, not ${options.format} (leave out --format to use the output's)`,
+		);
+	}
+	if (pq && options.parquetTypes !== undefined && options.parquetTypes !== pq.types) {
+		throw differ(`its column types were decided with --parquet-types ${pq.types}, not ${options.parquetTypes}`);
 	}
 	const layout = m.layout ?? 'flat';
 	if (options.layout !== undefined && options.layout !== layout) {
@@ -289,7 +308,13 @@ export function appendSettings(
 	}
 	const codec = m.output?.compression ?? 'none';
 	const level = m.output?.compressionLevel ?? null;
-	if (options.compress !== undefined) {
+	if (pq && options.compress != null && options.compress !== pq.compression) {
+		throw differ(`its Parquet column chunks are ${pq.compression}-compressed, not ${options.compress} (--compress)`);
+	}
+	if (pq && options.compressLevel != null) {
+		throw differ('its files are Parquet, and a compression level applies only to CSV output');
+	}
+	if (!pq && options.compress !== undefined) {
 		const given = options.compress ?? 'none';
 		if (given !== codec) {
 			throw differ(
@@ -314,8 +339,8 @@ export function appendSettings(
 		keepPartitionColumns: keep,
 		maxRowsPerFile: maxRows,
 		columns: selected,
-		compress: outputCompression(codec, level),
-		parquet: null,
+		compress: pq ? null : outputCompression(codec, level),
+		parquet: pq ? { types: pq.types, codec: pq.compression } : null,
 	};
 }
 

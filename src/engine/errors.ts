@@ -22,6 +22,7 @@ export type SweepErrorCode =
 	| 'output-modified'
 	| 'record-too-large'
 	| 'invalid-utf8'
+	| 'type-mismatch'
 	| 'max-rejects'
 	| 'max-partitions'
 	| 'file-changed'

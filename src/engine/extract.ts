@@ -56,11 +56,13 @@ import {
 	readFilesOf,
 	recoverStale,
 } from './outputFolder';
+import { readFooterTail } from './parquet/footer';
 import { ROW_GROUP_BYTES, ROW_GROUP_ROWS } from './parquet/options';
 import { convertAll, TEMP_CSV } from './parquet/phase';
 import {
 	type ColumnType,
 	decideTypes,
+	fitsType,
 	mergeClassification,
 	newClassification,
 	type ParquetTypesMode,
@@ -99,6 +101,7 @@ interface PartitionState {
 	stem: string;
 	/** Its files so far (one unless capped), in order, and their sizes at the end; `id` is the writer's id of the last. */
 	files: { file: string; rows: number; bytes: number }[];
+	/** The writer's id of its last file; -1 for an existing Parquet file this append has not written to yet. */
 	id: number;
 	rows: number;
 	stats: ChunkStats;
@@ -733,6 +736,10 @@ class Committer {
 	private readonly byKey = new Map<string, PartitionState>();
 	private readonly partitions: PartitionState[] = [];
 	private rejectsId = -1;
+	/** Parquet append: the output's files before it (the touched ones get new row groups, the others stay). */
+	private readonly existing = new Set<string>();
+	/** Parquet append: the existing files that get new row groups. */
+	private readonly touched = new Set<string>();
 	private readonly totals = { rowsRead: 0, rowsWritten: 0, rowsRejected: 0, rowsFilteredOut: 0 };
 	private committedBytes: number;
 	/** Line of the next chunk to commit (workers number lines within their chunk). */
@@ -804,8 +811,10 @@ class Committer {
 				throw bad(`gives key ${JSON.stringify(m.key)} ${m.rows} rows, not the sum of its files'`);
 			}
 			const last = files[files.length - 1];
-			// Written as a new run would: by the workers at reserved ranges, or (capped files) by this thread.
-			const id = this.writer.addExisting(last.file, last.bytes, this.a.init.writeOwn === true);
+			// Written as a new run would: by the workers at reserved ranges, or (capped files) by this thread. A Parquet
+			// file gets its new records in a temporary CSV once some come (then new row groups from it).
+			const id = this.a.o.parquet ? -1 : this.writer.addExisting(last.file, last.bytes, this.a.init.writeOwn === true);
+			if (this.a.o.parquet) for (const f of files) this.existing.add(f.file);
 			const index = this.partitions.length;
 			const p: PartitionState = { parts, stem, files, id, rows: m.rows, stats: statsFrom(m.stats), index };
 			this.byKey.set(encodeKey(parts), p);
@@ -935,6 +944,12 @@ class Committer {
 				this.partitions.push(p);
 			}
 			this.bucketPartition.push(p.index);
+			// A Parquet append's first records for an existing file (the last, unless full).
+			const last = p.files[p.files.length - 1];
+			if (p.id < 0 && (this.a.o.maxRowsPerFile === null || last.rows < this.a.o.maxRowsPerFile)) {
+				p.id = this.writer.add(last.file + TEMP_CSV, this.header, own);
+				this.touched.add(last.file);
+			}
 			p.rows += b.rows;
 			mergeStats(p.stats, b.stats);
 			if (this.a.o.maxRowsPerFile === null) {
@@ -962,7 +977,7 @@ class Committer {
 						{ file: this.a.o.input },
 					);
 				}
-				current.bytes = this.writer.size(p.id);
+				if (p.id >= 0) current.bytes = this.writer.size(p.id);
 				current = { file: partitionFile(this.a.o.layout, p.stem, part, this.extension), rows: 0, bytes: 0 };
 				p.files.push(current);
 				p.id = this.writer.add(this.a.o.parquet ? current.file + TEMP_CSV : current.file, this.header);
@@ -1024,7 +1039,7 @@ class Committer {
 		while (this.writes.length > 0) await abortable(this.writes.shift() as Promise<void>, this.signal);
 		// An append's bytes must be on disk before its manifest commits them.
 		await this.writer.close(this.a.base !== null);
-		for (const p of this.partitions) p.files[p.files.length - 1].bytes = this.writer.size(p.id);
+		for (const p of this.partitions) if (p.id >= 0) p.files[p.files.length - 1].bytes = this.writer.size(p.id);
 		const rejectsBytes = this.rejectsId < 0 ? null : this.writer.size(this.rejectsId);
 		const columnTypes = this.classes && this.a.o.parquet ? await this.convert(this.a.o.parquet) : null;
 		if (columnTypes) {
@@ -1045,7 +1060,21 @@ class Committer {
 
 	/** Parquet: decides the column types and converts every partition in the workers (docs/parquet.md). */
 	private async convert(pq: NonNullable<ExtractSettings['parquet']>): Promise<ColumnType[]> {
-		const types = decideTypes(this.classes!, pq.types);
+		const types = this.a.base ? this.appendTypes(this.a.base) : decideTypes(this.classes!, pq.types);
+		const files = this.partitions
+			.flatMap((p) => p.files)
+			.filter((f) => !this.existing.has(f.file) || this.touched.has(f.file));
+		// An append's touched files: their footers are journaled (fsynced) before any worker writes over them.
+		const append = new Map<string, number>();
+		if (this.a.journal && this.touched.size > 0) {
+			const footers: { file: string; at: number; tail: Buffer }[] = [];
+			for (const file of this.touched) {
+				const { at, tail } = await readFooterTail(path.join(this.a.writeDir, ...file.split('/')));
+				footers.push({ file, at, tail });
+				append.set(file, at);
+			}
+			await this.a.journal.willRewrite(footers);
+		}
 		// Phase 1's buffers are no longer needed: let them go before the conversions take memory.
 		this.chunkBuffers.drain(Number.POSITIVE_INFINITY);
 		this.resultBuffers.drain(Number.POSITIVE_INFINITY);
@@ -1057,10 +1086,9 @@ class Committer {
 			pool: this.a.pool,
 			dir: this.a.writeDir,
 			// Largest first, so that one big partition does not start last and run on alone.
-			files: this.partitions
-				.flatMap((p) => p.files)
-				.sort((x, y) => y.rows - x.rows)
-				.map((f) => f.file),
+			files: files.sort((x, y) => y.rows - x.rows).map((f) => f.file),
+			append,
+			sync: this.a.base !== null,
 			delimiter: this.a.init.delimiter,
 			columns: this.a.output.rawNames.map((n) => textOf(n).text),
 			types,
@@ -1070,6 +1098,24 @@ class Committer {
 			signal: this.signal,
 		});
 		return types;
+	}
+
+	/**
+	 * An append to a Parquet output writes with the output's column types: each column's new values must fit its
+	 * type, or the append stops (exit 1, before any Parquet file is written to) naming the column.
+	 */
+	private appendTypes(base: AppendBase): ColumnType[] {
+		const cols = base.manifest.parquet?.columns ?? [];
+		const cls = this.classes!;
+		cols.forEach((col, c) => {
+			if (fitsType(cls, c, col.type)) return;
+			throw new SweepError(
+				'type-mismatch',
+				`Cannot append ${this.a.o.input} to ${base.outDir}: column ${JSON.stringify(col.name)} is ${col.type} in the output's Parquet files, and this file holds values that are not ${col.type}; the output was put back as it was. Extract all the inputs again to get a column type that fits them all.`,
+				{ file: this.a.o.input },
+			);
+		});
+		return cols.map((c) => c.type);
 	}
 
 	/** Closes the files after a failure; the error to throw (a worker's data error names the file's line). */

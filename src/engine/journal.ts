@@ -12,7 +12,8 @@ import { SweepError } from './errors';
 /**
  * The append journal, kept next to the output files while an append runs (see docs/append.md). JSON lines: the
  * first holds what the folder was (the SHA-256 of its `_manifest.json` and the size of every file an append may
- * grow); each later line names files about to be created. It is written and fsynced before the first byte is
+ * grow); each later line names files about to be created, or (Parquet) saves the footers of files about to get new
+ * row groups written over their footer. It is written and fsynced before the first byte is
  * appended, and each later line before the files it names exist, so after a crash or a power loss the next run
  * can put every file back exactly as it was: truncate grown files, delete created ones (and the folders made for
  * them in hive layout). Names are paths relative to the output folder, with `/`. One append at a time holds the
@@ -68,6 +69,7 @@ export async function writeDurably(dir: string, name: string, tmpName: string, t
 /** An append in progress: what to undo if it does not finish. */
 export class AppendJournal {
 	private readonly created = new Set<string>();
+	private readonly footers: Footer[] = [];
 
 	private constructor(
 		private readonly dir: string,
@@ -100,6 +102,19 @@ export class AppendJournal {
 		for (const n of fresh) this.created.add(n);
 	}
 
+	/**
+	 * Records (durably) the footers of Parquet files about to grow by new row groups written over them: where each
+	 * footer starts and its bytes (with the 8-byte tail). Call before writing to those files.
+	 */
+	async willRewrite(footers: { file: string; at: number; tail: Uint8Array }[]): Promise<void> {
+		if (footers.length === 0) return;
+		if (!this.fh) throw new Error('the append journal is closed');
+		const entries = footers.map((f) => ({ file: f.file, at: f.at, tail: Buffer.from(f.tail).toString('base64') }));
+		await this.fh.write(`${JSON.stringify({ footers: entries })}\n`);
+		await this.fh.datasync();
+		this.footers.push(...entries);
+	}
+
 	/** The append committed (its manifest is in place): the journal goes. */
 	async finish(): Promise<void> {
 		await this.close();
@@ -110,7 +125,7 @@ export class AppendJournal {
 	/** Puts every file back as it was before the append, then removes the journal. */
 	async rollback(): Promise<void> {
 		await this.close();
-		await undo(this.dir, this.head, [...this.created]);
+		await undo(this.dir, this.head, [...this.created], this.footers);
 	}
 
 	/** Stops writing to the journal and leaves it on disk, as a killed process would (tests simulate a kill). */
@@ -125,9 +140,28 @@ export class AppendJournal {
 	}
 }
 
+/** A Parquet file's footer before an append wrote over it: where it started and its bytes (base64), tail included. */
+interface Footer {
+	file: string;
+	at: number;
+	tail: string;
+}
+
 const inDir = (dir: string, name: string) => path.join(dir, ...name.split('/'));
 
-async function undo(dir: string, head: JournalHead, created: string[]): Promise<void> {
+async function undo(dir: string, head: JournalHead, created: string[], footers: Footer[]): Promise<void> {
+	// Parquet files that grew by row groups: their old footer goes back where it was (the sizes below cut the rest).
+	for (const f of footers) {
+		const fh = await open(inDir(dir, f.file), constants.O_WRONLY | NOFOLLOW);
+		try {
+			const tail = Buffer.from(f.tail, 'base64');
+			await fh.write(tail, 0, tail.length, f.at);
+			await fh.truncate(f.at + tail.length);
+			await fh.sync();
+		} finally {
+			await fh.close().catch(() => undefined);
+		}
+	}
 	for (const [name, size] of Object.entries(head.sizes)) {
 		let fh: FileHandle | undefined;
 		try {
@@ -206,13 +240,31 @@ export async function recoverAppend(dir: string): Promise<'none' | 'rolled-back'
 		throw corrupt('it is not a Sweep append journal');
 	}
 	const created: string[] = [];
+	const footers: Footer[] = [];
 	for (const line of lines.slice(1)) {
 		if (line.trim() === '') continue;
+		let entry: { created?: unknown; footers?: unknown };
 		try {
-			const entry = JSON.parse(line) as { created?: unknown };
-			if (Array.isArray(entry.created)) for (const n of entry.created) if (isSafeName(n)) created.push(n);
+			entry = JSON.parse(line) as { created?: unknown; footers?: unknown };
 		} catch {
-			// A line torn by the crash: its files were not created yet (each line is fsynced before they are).
+			// A line torn by the crash: its files were not created or written yet (each line is fsynced before).
+			continue;
+		}
+		if (Array.isArray(entry.created)) for (const n of entry.created) if (isSafeName(n)) created.push(n);
+		if (Array.isArray(entry.footers)) {
+			for (const f of entry.footers as Partial<Footer>[]) {
+				const size = isSafeName(f?.file) ? head.sizes[f.file] : undefined;
+				if (
+					typeof f !== 'object' ||
+					f === null ||
+					size === undefined ||
+					!Number.isSafeInteger(f.at) ||
+					typeof f.tail !== 'string' ||
+					(f.at as number) + Buffer.from(f.tail, 'base64').length !== size
+				)
+					throw corrupt('a Parquet footer it saved does not fit the file');
+				footers.push(f as Footer);
+			}
 		}
 	}
 	const manifest = await readFile(path.join(dir, MANIFEST)).catch(() => null);
@@ -223,7 +275,7 @@ export async function recoverAppend(dir: string): Promise<'none' | 'rolled-back'
 		await syncFolder(dir);
 		return 'completed';
 	}
-	await undo(dir, head, created);
+	await undo(dir, head, created, footers);
 	return 'rolled-back';
 }
 

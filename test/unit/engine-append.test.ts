@@ -782,18 +782,18 @@ describe('engine: append with output options (day 1 + appended day 2 = one run o
 		}
 	});
 
-	it('refuses to append to a Parquet output, and --format parquet to a CSV output (exit 2, nothing written)', async () => {
+	it('refuses --format parquet to a CSV output, and --format csv to a Parquet output (exit 2, nothing written)', async () => {
 		const pq = path.join(dir, 'out-parquet');
 		const m0 = await extract({ input: days[0], outDir: pq, workers: 1, chunkSize: 2000, format: 'parquet' });
 		const p0 = m0.partitions.find((p) => p.file !== null);
 		assert.equal(p0?.bytes, fs.statSync(path.join(pq, p0?.file as string)).size, 'a Parquet file’s own size');
 		const before = snapshot(pq);
 		const e = await expectSweepError(
-			extract({ input: days[1], outDir: pq, workers: 1, chunkSize: 2000, append: true }),
+			extract({ input: days[1], outDir: pq, workers: 1, chunkSize: 2000, append: true, format: 'csv' }),
 			'append-mismatch',
 		);
 		assert.equal(e.exitCode, 2);
-		assert.match(e.message, /appending to Parquet output is not supported yet/);
+		assert.match(e.message, /its files are Parquet, not csv/);
 		assert.equal(diffSnapshots(before, snapshot(pq)), '', 'nothing written');
 		const csv = path.join(dir, 'out-csv-for-parquet');
 		await extract({ input: days[0], outDir: csv, workers: 1, chunkSize: 2000 });

@@ -7,12 +7,13 @@
  * the partition's records, never on how the input was chunked, and the file is byte-identical for any worker count
  * and chunk size.
  */
-import { closeSync, fstatSync, openSync, readSync, writeSync } from 'node:fs';
+import { closeSync, fdatasyncSync, fstatSync, openSync, readSync, writeSync } from 'node:fs';
 import * as zlib from 'node:zlib';
 import { ByteWriter } from 'hyparquet-writer';
 import { writeMetadata } from 'hyparquet-writer/src/metadata.js';
 import { type CodecName, compressorOf, RowGroupEncoder } from './encode';
 import { splitRecord } from './fields';
+import { readFooter, spliceFooters } from './footer';
 import type { ColumnType } from './types';
 
 export type ParquetCodec = 'snappy' | 'zstd' | 'gzip' | 'none';
@@ -30,6 +31,14 @@ export interface ConvertRequest {
 	rowGroupRows: number;
 	rowGroupBytes: number;
 	createdBy: string;
+	/**
+	 * An append (docs/append.md): `dst` exists and gets this CSV's records as new row groups, written from where
+	 * its footer begins (`at`, which the caller journaled with the footer), then a footer holding its old row groups
+	 * and the new ones.
+	 */
+	append?: { at: number };
+	/** fdatasync the Parquet file before returning (an append's files must be on disk before its manifest). */
+	sync?: boolean;
 }
 
 type SchemaElement = Record<string, unknown>;
@@ -78,12 +87,24 @@ function compressors(codec: ParquetCodec): { name: CodecName; fns: Record<string
 	}
 }
 
-/** A hyparquet-writer Writer that appends to a file descriptor with synchronous writes (1 MB at a time). */
-function fdWriter(fd: number, initial: number): ByteWriter {
+/**
+ * A hyparquet-writer Writer that writes to a file descriptor from position `at` with synchronous writes (1 MB at a
+ * time); its `offset` is the position in the file.
+ */
+function fdWriter(fd: number, initial: number, at: number): ByteWriter {
 	const w = new ByteWriter(initial) as ByteWriter & { index: number };
-	const flush = () => {
+	w.offset = at;
+	let pos = at;
+	const put = (b: Uint8Array) => {
 		let off = 0;
-		while (off < w.index) off += writeSync(fd, new Uint8Array(w.buffer, off, w.index - off));
+		while (off < b.length) {
+			const n = writeSync(fd, b, off, b.length - off, pos);
+			off += n;
+			pos += n;
+		}
+	};
+	const flush = () => {
+		put(new Uint8Array(w.buffer, 0, w.index));
 		w.index = 0;
 	};
 	const grow = ByteWriter.prototype.ensure;
@@ -96,8 +117,7 @@ function fdWriter(fd: number, initial: number): ByteWriter {
 	w.appendBytes = (b: Uint8Array) => {
 		if (b.length < 1 << 16) return append.call(w, b);
 		flush();
-		let off = 0;
-		while (off < b.length) off += writeSync(fd, b, off, b.length - off);
+		put(b);
 		w.offset += b.length;
 	};
 	return w;
@@ -126,9 +146,13 @@ export function convertPartition(req: ConvertRequest): ConvertResult {
 	const src = openSync(req.src, 'r');
 	let dst = -1;
 	try {
-		dst = openSync(req.dst, 'wx');
-		const writer = fdWriter(dst, Math.min(1 << 20, Math.max(1 << 12, fstatSync(src).size)));
-		writer.appendUint32(0x31524150); // PAR1
+		dst = openSync(req.dst, req.append ? 'r+' : 'wx');
+		// An append keeps the file's bytes up to its footer and its footer (to put back in front of the new one).
+		const old = req.append ? readFooter(dst, req.dst) : null;
+		if (old && old.at !== req.append?.at)
+			throw new Error(`${req.dst}: its footer starts at ${old.at}, not at ${req.append?.at} as when it was journaled`);
+		const writer = fdWriter(dst, Math.min(1 << 20, Math.max(1 << 12, fstatSync(src).size)), old ? old.at : 0);
+		if (!old) writer.appendUint32(0x31524150); // PAR1
 		const encoder = encoderFor(req.columns, req.types);
 		const compress = compressorOf(codec.name, codec.fns);
 		const rowGroups: unknown[] = [];
@@ -199,15 +223,24 @@ export function convertPartition(req: ConvertRequest): ConvertResult {
 			groups++;
 			start = pos;
 		}
-		writeMetadata(writer, {
+		const meta = {
 			version: 2,
 			created_by: req.createdBy,
 			schema,
-			num_rows: BigInt(rows),
+			num_rows: BigInt(rows) + (old ? old.rows : 0n),
 			row_groups: rowGroups,
-		} as never);
+		};
+		if (old) {
+			// The new footer with the new row groups only, then the old row groups' bytes spliced in front of them.
+			const fresh = new ByteWriter(1 << 12) as ByteWriter & { index: number };
+			writeMetadata(fresh, meta as never);
+			const footer = spliceFooters(old.footer, new Uint8Array(fresh.buffer, 0, fresh.index - 4), req.dst);
+			writer.appendBytes(footer);
+			writer.appendUint32(footer.length);
+		} else writeMetadata(writer, meta as never);
 		writer.appendUint32(0x31524150); // PAR1
 		writer.finish();
+		if (req.sync) fdatasyncSync(dst);
 		return { rows, rowGroups: groups };
 	} finally {
 		closeSync(src);

@@ -26,6 +26,10 @@ export interface ConvertAllArgs {
 	codec: ParquetCompression;
 	workers: number;
 	createdBy: string;
+	/** An append's existing files that get new row groups, with where their footer starts (journaled). */
+	append?: Map<string, number>;
+	/** fdatasync each Parquet file written (an append's must be on disk before its manifest commits). */
+	sync?: boolean;
 	signal: AbortSignal;
 	onFile?: () => void;
 }
@@ -36,7 +40,9 @@ export async function convertAll(a: ConvertAllArgs): Promise<void> {
 	const one = async (): Promise<void> => {
 		while (next < a.files.length) {
 			if (a.signal.aborted) throw abortedError();
-			const file = path.join(a.dir, a.files[next++]);
+			const name = a.files[next++];
+			const file = path.join(a.dir, ...name.split('/'));
+			const at = a.append?.get(name);
 			const src = file + TEMP_CSV;
 			await a.pool.convert({
 				type: 'parquet',
@@ -50,6 +56,8 @@ export async function convertAll(a: ConvertAllArgs): Promise<void> {
 					rowGroupRows: ROW_GROUP_ROWS,
 					rowGroupBytes: ROW_GROUP_BYTES,
 					createdBy: a.createdBy,
+					...(at === undefined ? {} : { append: { at } }),
+					...(a.sync ? { sync: true } : {}),
 				},
 			});
 			await unlink(src);

@@ -86,6 +86,27 @@ export function decideTypes(cls: ArrayLike<number>, mode: ParquetTypesMode): Col
 	return out;
 }
 
+/**
+ * Whether the values classified as `cls[2c]`, `cls[2c + 1]` can all be written as `type` (an append to a Parquet
+ * output writes its new rows with the output's column types).
+ */
+export function fitsType(cls: ArrayLike<number>, c: number, type: ColumnType): boolean {
+	const cand = cls[2 * c];
+	const flags = cls[2 * c + 1];
+	if (type === 'binary') return true;
+	if (flags & F_BAD_UTF8) return false;
+	if (type === 'string' || !(flags & F_SEEN)) return true;
+	const bit = {
+		int64: T_INT,
+		double: T_DOUBLE,
+		boolean: T_BOOL,
+		date: T_DATE,
+		timestamp: T_TS_UTC,
+		timestamp_local: T_TS_LOCAL,
+	}[type];
+	return (cand & bit) !== 0;
+}
+
 const INT64_MAX = '9223372036854775807';
 const INT64_MIN_ABS = '9223372036854775808';
 

@@ -1,0 +1,206 @@
+import * as assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { extract } from '../../src/engine';
+import { AppendJournal, JOURNAL } from '../../src/engine/journal';
+import { readFooterTail } from '../../src/engine/parquet/footer';
+import type { ExtractOptions, Manifest } from '../../src/engine/types';
+import { expectSweepError, generateTrades } from './helpers/engine';
+import { diffSnapshots, makeTmp, removeTmp, snapshot } from './helpers/fsutil';
+
+/**
+ * Appending to a Parquet output (docs/append.md, "Parquet"): the touched files get new row groups and a new
+ * footer; read back, day 1 + appended day 2 holds the values of one run over both days, row for row in file order
+ * (the bytes differ: the row groups are cut differently). A day whose values do not fit the output's column types
+ * is refused with the folder as it was, and a killed append is undone by the next run, byte for byte.
+ */
+
+/** Every row of a Parquet file in file order, as DuckDB reads it (timestamps as epoch microseconds). */
+async function duckRows(file: string): Promise<unknown[][]> {
+	const { DuckDBInstance } = await import('@duckdb/node-api');
+	const db = await DuckDBInstance.create(':memory:', { threads: '1' });
+	const con = await db.connect();
+	const f = file.replaceAll("'", "''");
+	const cols = await con.runAndReadAll(`DESCRIBE SELECT * FROM read_parquet('${f}')`);
+	const select = (cols.getRowsJS() as unknown[][])
+		.map(([name, type]) => {
+			const c = `"${String(name).replaceAll('"', '""')}"`;
+			return String(type).startsWith('TIMESTAMP') ? `epoch_us(${c})::VARCHAR` : c;
+		})
+		.join(', ');
+	const r = await con.runAndReadAll(
+		`SELECT ${select} FROM read_parquet('${f}', file_row_number = true) ORDER BY file_row_number`,
+	);
+	const rows = r.getRowsJS() as unknown[][];
+	con.closeSync();
+	db.closeSync();
+	return rows;
+}
+
+async function hyRows(file: string): Promise<Record<string, unknown>[]> {
+	const { parquetReadObjects } = await import('hyparquet');
+	const b = fs.readFileSync(file);
+	return parquetReadObjects({ file: b.buffer.slice(b.byteOffset, b.byteOffset + b.length) as ArrayBuffer });
+}
+
+const filesOf = (m: Manifest) =>
+	m.partitions.flatMap((p) => (p.file === null ? [] : p.files ? p.files.map((f) => f.file) : [p.file]));
+
+describe('engine: append to a Parquet output (new row groups)', function () {
+	this.timeout(600_000);
+	let dir: string;
+	let day1: string;
+	let day2: string;
+	let whole: string;
+	before(() => {
+		dir = makeTmp('sweep-pq-append-');
+		const all = path.join(dir, 'all.csv');
+		generateTrades(all, 6_000, ['--seed', '31', '--symbols', '25']);
+		const lines = fs.readFileSync(all, 'utf8').split('\n');
+		if (lines[lines.length - 1] === '') lines.pop();
+		const header = lines[0];
+		const body = lines.slice(1);
+		const cut = Math.floor(body.length * 0.55);
+		// Day 2 also brings a key day 1 has not seen.
+		const fresh = `TRDNEW0000000001,2024-03-20T15:00:00.000Z,ZZNEW,B,10.5000,100,XNYS,REGULAR`;
+		day1 = path.join(dir, 'day1.csv');
+		day2 = path.join(dir, 'day2.csv');
+		whole = path.join(dir, 'whole.csv');
+		fs.writeFileSync(day1, `${[header, ...body.slice(0, cut)].join('\n')}\n`);
+		fs.writeFileSync(day2, `${[header, ...body.slice(cut), fresh].join('\n')}\n`);
+		fs.writeFileSync(whole, `${[header, ...body, fresh].join('\n')}\n`);
+	});
+	after(() => removeTmp(dir));
+
+	const configs: { name: string; opts: Partial<ExtractOptions> }[] = [
+		{ name: 'flat', opts: {} },
+		{ name: 'hive, capped at 60 rows per file', opts: { layout: 'hive', maxRowsPerFile: 60 } },
+	];
+	for (const cfg of configs) {
+		for (const workers of [1, 3]) {
+			it(`${cfg.name}, ${workers} worker(s): day 1 + appended day 2 reads as one run over both (DuckDB, hyparquet)`, async () => {
+				const out = path.join(dir, `out-${cfg.opts.layout ?? 'flat'}-${workers}`);
+				const ref = path.join(dir, `ref-${cfg.opts.layout ?? 'flat'}-${workers}`);
+				const common = { format: 'parquet' as const, chunkSize: 4096, ...cfg.opts };
+				const m1 = await extract({ input: day1, outDir: out, workers, ...common });
+				const m = await extract({ input: day2, outDir: out, workers, chunkSize: 4096, append: true });
+				const r = await extract({ input: whole, outDir: ref, workers: 1, ...common });
+				assert.equal(m.format, 'parquet');
+				assert.deepEqual(m.parquet, m1.parquet, 'the column types are the output’s');
+				assert.deepEqual(m.parquet?.columns, r.parquet?.columns, 'and those of one run here');
+				assert.equal(m.inputs?.length, 2);
+				assert.equal(m.rowsWritten, r.rowsWritten);
+				assert.deepEqual(filesOf(m), filesOf(r), 'the same files, named as one run names them');
+				assert.deepEqual(
+					m.partitions.map((p) => [p.key, p.rows, p.files?.map((f) => f.rows)]),
+					r.partitions.map((p) => [p.key, p.rows, p.files?.map((f) => f.rows)]),
+				);
+				assert.ok(
+					m.partitions.some((p) => p.key[0] === 'ZZNEW'),
+					'a key first seen in day 2 has its file',
+				);
+				assert.ok(!fs.existsSync(path.join(out, JOURNAL)), 'no journal left');
+				let grown = 0;
+				for (const p of m.partitions) {
+					for (const f of p.files ?? [{ file: p.file as string, bytes: p.bytes }]) {
+						const file = path.join(out, ...f.file.split('/'));
+						assert.equal(fs.statSync(file).size, f.bytes, `${f.file}: its size in the manifest`);
+						const want = await duckRows(path.join(ref, ...f.file.split('/')));
+						assert.deepEqual(await duckRows(file), want, `${f.file}: DuckDB reads one run's rows in order`);
+						assert.deepEqual(
+							await hyRows(file),
+							await hyRows(path.join(ref, ...f.file.split('/'))),
+							`${f.file}: hyparquet reads one run's rows`,
+						);
+						const old = m1.partitions.find((q) => q.file !== null && (q.files ?? [q]).some((g) => g.file === f.file));
+						const oldBytes = old?.files ? old.files.find((g) => g.file === f.file)?.bytes : old?.bytes;
+						if (oldBytes !== undefined && oldBytes !== f.bytes) grown++;
+					}
+				}
+				assert.ok(grown > 0, 'some existing files got new row groups');
+			});
+		}
+	}
+
+	it('refuses a day whose values do not fit a column’s type (exit 1), the folder as it was', async () => {
+		const out = path.join(dir, 'out-types');
+		const m1 = await extract({ input: day1, outDir: out, workers: 2, chunkSize: 4096, format: 'parquet' });
+		assert.equal(m1.parquet?.columns.find((c) => c.name === 'qty')?.type, 'int64');
+		const bad = path.join(dir, 'day2-bad.csv');
+		const text = fs.readFileSync(day2, 'utf8').split('\n');
+		const f = text[5].split(',');
+		f[5] = 'lots';
+		text[5] = f.join(',');
+		fs.writeFileSync(bad, text.join('\n'));
+		const before = snapshot(out);
+		const e = await expectSweepError(
+			extract({ input: bad, outDir: out, workers: 2, chunkSize: 4096, append: true }),
+			'type-mismatch',
+		);
+		assert.equal(e.exitCode, 1);
+		assert.match(e.message, /column "qty" is int64/);
+		assert.match(e.message, /Extract all the inputs again/);
+		assert.equal(diffSnapshots(before, snapshot(out)), '', 'nothing changed');
+	});
+
+	it('a killed append (footer overwritten, file grown, a file created) is undone by the next run, byte for byte', async () => {
+		const out = path.join(dir, 'out-killed');
+		const m1 = await extract({
+			input: day1,
+			outDir: out,
+			workers: 2,
+			chunkSize: 4096,
+			format: 'parquet',
+			maxRowsPerFile: 60,
+		});
+		const before = snapshot(out);
+		const sizes: Record<string, number> = {};
+		for (const p of m1.partitions) for (const f of p.files ?? []) sizes[f.file] = f.bytes as number;
+		const sha = createHash('sha256')
+			.update(fs.readFileSync(path.join(out, '_manifest.json')))
+			.digest('hex');
+		// What a killed append leaves: its journal with the saved footers, then files written over.
+		const j = await AppendJournal.begin(out, sha, sizes);
+		const names = Object.keys(sizes).slice(0, 2);
+		const footers = [];
+		for (const file of names) footers.push({ file, ...(await readFooterTail(path.join(out, file))) });
+		await j.willCreate(['ZZNEW-00001.parquet.sweep-csv', 'ZZNEW-00001.parquet']);
+		await j.willRewrite(footers);
+		await j.detach();
+		// The first file: new bytes over its footer and beyond; the second: overwritten in place, same size.
+		const fd0 = fs.openSync(path.join(out, names[0]), 'r+');
+		fs.writeSync(fd0, Buffer.alloc(50_000, 7), 0, 50_000, footers[0].at);
+		fs.closeSync(fd0);
+		const fd1 = fs.openSync(path.join(out, names[1]), 'r+');
+		fs.writeSync(fd1, Buffer.alloc(footers[1].tail.length, 9), 0, footers[1].tail.length, footers[1].at);
+		fs.closeSync(fd1);
+		fs.writeFileSync(path.join(out, 'ZZNEW-00001.parquet.sweep-csv'), 'x');
+		fs.writeFileSync(path.join(out, 'ZZNEW-00001.parquet'), 'y');
+		// The next run undoes it first; this one is then refused (its header differs), so the folder is as it was.
+		const other = path.join(dir, 'other.csv');
+		fs.writeFileSync(
+			other,
+			'trade_id,timestamp,symbol,side,price,qty,venue,cond\nT1,2024-03-11T13:30:00Z,A,B,1,1,X,R\n',
+		);
+		await expectSweepError(
+			extract({ input: other, outDir: out, workers: 1, chunkSize: 4096, append: true }),
+			'append-mismatch',
+		);
+		assert.equal(diffSnapshots(before, snapshot(out)), '', 'every file byte-identical to before the killed append');
+		// And an append now works on the restored files.
+		const m = await extract({ input: day2, outDir: out, workers: 2, chunkSize: 4096, append: true });
+		const ref = path.join(dir, 'ref-killed');
+		const r = await extract({
+			input: whole,
+			outDir: ref,
+			workers: 1,
+			chunkSize: 4096,
+			format: 'parquet',
+			maxRowsPerFile: 60,
+		});
+		assert.deepEqual(filesOf(m), filesOf(r));
+		for (const file of names)
+			assert.deepEqual(await duckRows(path.join(out, file)), await duckRows(path.join(ref, file)));
+	});
+});
