@@ -1066,6 +1066,9 @@ class Committer {
 			.filter((f) => !this.existing.has(f.file) || this.touched.has(f.file));
 		// An append's touched files: their footers are journaled (fsynced) before any worker writes over them.
 		const append = new Map<string, number>();
+		// An append's new Parquet files are journaled too (their temporary CSVs already are) before workers create them.
+		if (this.a.journal)
+			await this.a.journal.willCreate(files.filter((f) => !this.existing.has(f.file)).map((f) => f.file));
 		if (this.a.journal && this.touched.size > 0) {
 			const footers: { file: string; at: number; tail: Buffer }[] = [];
 			for (const file of this.touched) {
