@@ -6,7 +6,7 @@ import { extract } from '../../src/engine';
 import { AppendJournal, JOURNAL } from '../../src/engine/journal';
 import { readFooterTail } from '../../src/engine/parquet/footer';
 import type { ExtractOptions, Manifest } from '../../src/engine/types';
-import { expectSweepError, generateTrades } from './helpers/engine';
+import { expectSweepError, generateTrades, sweepErrorOf } from './helpers/engine';
 import { diffSnapshots, makeTmp, removeTmp, snapshot } from './helpers/fsutil';
 
 /**
@@ -150,6 +150,32 @@ describe('engine: append to a Parquet output (new row groups)', function () {
 		assert.match(e.message, /column "qty" is int64/);
 		assert.match(e.message, /Extract all the inputs again/);
 		assert.equal(diffSnapshots(before, snapshot(out)), '', 'nothing changed');
+	});
+
+	it('a touched file that fails while others already got their row groups: exit 1, every file as it was', async () => {
+		// Which files day 2 grows, and which of them is converted last (largest first, one worker).
+		const probe = path.join(dir, 'out-probe');
+		const p1 = await extract({ input: day1, outDir: probe, workers: 1, chunkSize: 4096, format: 'parquet' });
+		const p2 = await extract({ input: day2, outDir: probe, workers: 1, chunkSize: 4096, append: true });
+		const grown = p2.partitions.filter((p) => {
+			const old = p1.partitions.find((q) => q.file === p.file);
+			return old !== undefined && old.bytes !== p.bytes;
+		});
+		assert.ok(grown.length > 2);
+		const last = grown.reduce((a, b) => (b.rows < a.rows ? b : a));
+		const out = path.join(dir, 'out-fails');
+		await extract({ input: day1, outDir: out, workers: 1, chunkSize: 4096, format: 'parquet' });
+		// Its footer made unreadable (same size, same length and PAR1 at the end), as if changed by hand.
+		const file = path.join(out, last.file as string);
+		const { at } = await readFooterTail(file);
+		const fd = fs.openSync(file, 'r+');
+		fs.writeSync(fd, Buffer.alloc(4, 0xff), 0, 4, at + 2);
+		fs.closeSync(fd);
+		const before = snapshot(out);
+		const e = await sweepErrorOf(extract({ input: day2, outDir: out, workers: 1, chunkSize: 4096, append: true }));
+		assert.equal(e.exitCode, 1, e.message);
+		assert.match(e.message, new RegExp(path.basename(last.file as string).replace('.', '\\.')));
+		assert.equal(diffSnapshots(before, snapshot(out)), '', 'the files that got row groups are back as they were');
 	});
 
 	it('a killed append (footer overwritten, file grown, a file created) is undone by the next run, byte for byte', async () => {
