@@ -407,7 +407,12 @@ async function runUi() {
 		const from = entries.lastIndexOf('|', at) + 1;
 		const to = entries.indexOf('|', at) < 0 ? entries.length : entries.indexOf('|', at);
 		const group = entries.slice(from, to);
-		const ours = ['Preview CSV', 'Extract Partitions', 'Extract Partitions Matching Orders…'];
+		// Our entries: the titles of the commands package.json puts in a "sweep@…" group of the Explorer's menu.
+		const manifest = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8'));
+		const titles = new Map(manifest.contributes.commands.map((c) => [c.command, c.title]));
+		const ours = manifest.contributes.menus['explorer/context']
+			.filter((m) => m.group?.startsWith('sweep@'))
+			.map((m) => titles.get(m.command));
 		if (at < 0 || !group.every((e) => ours.some((o) => e.startsWith(o))) || group.length < 2) {
 			throw new Error(`Sweep's commands are not a group of their own in the menu: ${JSON.stringify(entries)}`);
 		}

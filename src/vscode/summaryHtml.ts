@@ -69,6 +69,18 @@ const SOURCE_WORDS: Record<ConfigSource, string> = {
 	flag: 'command-line flag',
 };
 
+/** Format, layout, compression and file cap of the output, e.g. `Parquet (snappy), hive folders`. */
+function writtenAs(m: Manifest): string {
+	const codec = m.output?.compression ?? 'none';
+	const parts = [
+		(m.format === 'parquet' ? 'Parquet' : 'CSV') + (codec === 'none' ? '' : ` (${codec})`),
+		m.layout === 'hive' ? 'hive folders' : 'one file per partition',
+	];
+	if (m.maxRowsPerFile != null) parts.push(`at most ${plural(m.maxRowsPerFile, 'row')} per file`);
+	if (m.source.compression && m.source.compression !== 'none') parts.push(`read from ${m.source.compression}`);
+	return parts.join(', ');
+}
+
 /** The totals block as label/value pairs (plain text, escaped when rendered). */
 export function summaryTotals(m: Manifest, outDir: string): [string, string][] {
 	const seconds = m.durationMs / 1000;
@@ -80,6 +92,7 @@ export function summaryTotals(m: Manifest, outDir: string): [string, string][] {
 		['Output folder', outDir],
 		['Partitioned by', m.partitionBy.join(', ')],
 		['Orders', m.orders === null ? 'none' : `${m.orders.path} (${plural(m.orders.keys, 'key')})`],
+		['Written as', writtenAs(m)],
 		['Rows read', formatCount(m.rowsRead)],
 		['Rows written', formatCount(m.rowsWritten)],
 		['Rows rejected', formatCount(m.rowsRejected)],

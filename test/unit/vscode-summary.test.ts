@@ -104,6 +104,19 @@ describe('vscode: Summary view HTML', () => {
 		assert.equal(totals.Workers, '6 (detected)');
 		assert.equal(totals['Chunk size'], '80,000 rows (setting)');
 		assert.equal(totals['Output folder'], '/out');
+		assert.equal(totals['Written as'], 'CSV, one file per partition');
+		const parquet = {
+			...m,
+			format: 'parquet' as const,
+			layout: 'hive' as const,
+			maxRowsPerFile: 100_000,
+			output: { compression: 'snappy' as const, compressionLevel: null },
+			source: { ...m.source, compression: 'gzip' as const },
+		};
+		assert.equal(
+			Object.fromEntries(summaryTotals(parquet, '/out'))['Written as'],
+			'Parquet (snappy), hive folders, at most 100,000 rows per file, read from gzip',
+		);
 		for (const [k, v] of summaryTotals(m, '/ws/data/processed/trades')) {
 			assert.ok(html.includes(`<dt>${escapeHtml(k)}</dt><dd>${escapeHtml(v)}</dd>`), `${k} rendered`);
 		}
