@@ -33,7 +33,8 @@ const fmt = (v, d = 2) => (v === null || v === undefined || Number.isNaN(v) ? 'n
 const rel = (p) => path.relative(root, p);
 
 /** The plain file for `rows` (the main benchmark's), and its .gz / .zst beside it, made once. */
-function ensureInputs(rows, log) {
+/** The plain trades file (generated when missing) and, unless `plainOnly`, its .gz and .zst. */
+function ensureInputs(rows, log, plainOnly = false) {
 	const dataDir = path.join(benchDir, 'data');
 	const plain = path.join(dataDir, `trades-${rows}-s${SEED}.csv`);
 	const truthFile = `${plain}.truth.json`;
@@ -44,6 +45,7 @@ function ensureInputs(rows, log) {
 	const truth = JSON.parse(readFileSync(truthFile, 'utf8'));
 	const gz = `${plain}.gz`;
 	const zst = `${plain}.zst`;
+	if (plainOnly) return { plain, gz: null, zst: null, truth };
 	const fresh = (f) => existsSync(f) && statSync(f).mtimeMs >= statSync(plain).mtimeMs;
 	if (!fresh(gz)) {
 		log(`compressing ${rel(gz)} (gzip -6) …`);
@@ -221,7 +223,8 @@ export function compressedBench({ rows = 4_000_000, runs = 1, big = false, log =
 	}
 	let bigRows = null;
 	if (big) {
-		const b = ensureInputs(rows * 10, log);
+		// The 10× file is only written compressed (the plain file in), so it is not compressed itself.
+		const b = ensureInputs(rows * 10, log, true);
 		bigRows = {};
 		for (const w of ['1', '2']) {
 			const label = `Sweep --compress gzip --workers ${w} (10× file)`;
