@@ -138,9 +138,7 @@ function checked<T>(what: string, value: unknown, rule: Checked<T>): T {
 
 /** A count option by the counts rule (src/rules); a refused one is a usage error in the rule's words. */
 function count(value: unknown, what: string, min: 0 | 1): number {
-	const checked = parseCount(value, min);
-	if (!checked.ok) throw new SweepError('usage', refusal(what, show(value), checked.problem));
-	return checked.value;
+	return checked(what, value, parseCount(value, min));
 }
 
 /** Text of a byte string (see keys.ts) for people, and whether its bytes were valid UTF-8. */
