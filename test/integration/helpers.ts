@@ -52,6 +52,21 @@ export async function setWorkspaceSetting(key: string, value: unknown): Promise<
 	await vscode.workspace.getConfiguration('sweep').update(key, value, vscode.ConfigurationTarget.Workspace);
 }
 
+/**
+ * Workspace settings for the calling suite: the function returned sets them and, when they include `workers`, waits
+ * until Sweep's configuration shows it; they are unset again after the suite.
+ */
+export function suiteSettings(settings: [string, unknown][]): (api: SweepApi) => Promise<void> {
+	after(async () => {
+		for (const [key] of settings) await setWorkspaceSetting(key, undefined);
+	});
+	return async (api) => {
+		for (const [key, value] of settings) await setWorkspaceSetting(key, value);
+		const workers = settings.find(([key]) => key === 'workers')?.[1];
+		if (workers !== undefined) await waitFor(() => api.config()?.workers === workers, 'settings applied');
+	};
+}
+
 /** `80,000` whatever the locale: written here independently of the code under test. */
 export function count(n: number): string {
 	return String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ',');

@@ -5,7 +5,7 @@ import * as vscode from 'vscode';
 import type { Manifest } from '../../src/engine/types';
 import type { SweepApi } from '../../src/vscode/api';
 import { e2eContext, note } from './context';
-import { listFiles, runCli, setWorkspaceSetting, sweepApi, waitFor, wsPath } from './helpers';
+import { listFiles, runCli, suiteSettings, sweepApi, wsPath } from './helpers';
 
 /** `<csv>.truth.json` written by scripts/gen-trades.mjs beside each generated file. */
 interface Truth {
@@ -20,24 +20,19 @@ interface Truth {
 describe('Hive layout from the settings, in the extension host', () => {
 	let api: SweepApi;
 	const trades = () => wsPath('data', 'trades.csv');
-	const settings: [string, unknown][] = [
+	const applySettings = suiteSettings([
 		['layout', 'hive'],
 		['partitionBy', ['symbol', 'date(timestamp) as day']],
 		['maxRowsPerFile', 5000],
 		['workers', 2],
-	];
+	]);
 
 	before(async () => {
 		api = await sweepApi();
 	});
 
-	after(async () => {
-		for (const [key] of settings) await setWorkspaceSetting(key, undefined);
-	});
-
 	it('writes symbol=…/day=…/part-0000N.csv with the partition columns in the folders, as the CLI does', async () => {
-		for (const [key, value] of settings) await setWorkspaceSetting(key, value);
-		await waitFor(() => api.config()?.workers === 2, 'settings applied');
+		await applySettings(api);
 		const outDir = path.join(e2eContext().sessionDir, 'hive-vscode');
 		const manifest = await vscode.commands.executeCommand<Manifest | undefined>(
 			'sweep.extract',

@@ -5,7 +5,7 @@ import * as vscode from 'vscode';
 import type { Manifest } from '../../src/engine/types';
 import type { SweepApi } from '../../src/vscode/api';
 import { e2eContext, note } from './context';
-import { runCli, setWorkspaceSetting, sweepApi, waitFor, wsPath } from './helpers';
+import { runCli, suiteSettings, sweepApi, wsPath } from './helpers';
 
 /**
  * `sweep.format: "parquet"` (README "Parquet output") in a real VS Code: the setting reaches the engine, whose
@@ -14,24 +14,19 @@ import { runCli, setWorkspaceSetting, sweepApi, waitFor, wsPath } from './helper
 describe('Parquet output from the settings, in the extension host', () => {
 	let api: SweepApi;
 	const trades = () => wsPath('data', 'trades.csv');
-	const settings: [string, unknown][] = [
+	const applySettings = suiteSettings([
 		['format', 'parquet'],
 		['layout', 'hive'],
 		['partitionBy', ['symbol']],
 		['workers', 2],
-	];
+	]);
 
 	before(async () => {
 		api = await sweepApi();
 	});
 
-	after(async () => {
-		for (const [key] of settings) await setWorkspaceSetting(key, undefined);
-	});
-
 	it('writes symbol=…/data.parquet, typed, byte for byte the CLI’s', async () => {
-		for (const [key, value] of settings) await setWorkspaceSetting(key, value);
-		await waitFor(() => api.config()?.workers === 2, 'settings applied');
+		await applySettings(api);
 		const outDir = path.join(e2eContext().sessionDir, 'parquet-vscode');
 		const manifest = await vscode.commands.executeCommand<Manifest | undefined>(
 			'sweep.extract',
