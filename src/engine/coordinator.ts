@@ -6,6 +6,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { deserializeError, serializeError } from './coordinatorErrors';
 import type { CoordinatorOptions, FromCoordinator, SettledConfig, ToCoordinator } from './coordinatorProtocol';
 import { extract } from './extract';
+import { endWhenQuiet } from './threadStop';
 
 if (parentPort) {
 	const port = parentPort;
@@ -29,5 +30,5 @@ if (parentPort) {
 	)
 		.then((manifest) => post({ type: 'done', manifest }))
 		.catch((e) => post({ type: 'failed', error: serializeError(e) }))
-		.finally(() => port.close());
+		.finally(() => endWhenQuiet(port));
 }

@@ -324,6 +324,7 @@ export async function extract(options: ExtractOptions, hooks: ExtractHooks = {})
 	let journal: AppendJournal | null = null;
 	let committed = false;
 	let hasher: ReturnType<typeof hashFile> | undefined;
+	let poolStopped: Promise<void> | undefined;
 	try {
 		let appendTo: AppendBase | null = null;
 		if (o.append) {
@@ -430,9 +431,12 @@ export async function extract(options: ExtractOptions, hooks: ExtractHooks = {})
 				journal,
 			};
 			run = await runPipeline(args);
-		} finally {
+		} catch (e) {
 			await pool.destroy();
+			throw e;
 		}
+		// The workers are idle: they end by themselves (threadStop.ts) while the manifest is written and committed.
+		poolStopped = pool.destroy();
 		await checkUnchanged(fh, o.input, st, appendTo !== null);
 		const hash: FileHash = await abortable(hasher.result, signal);
 		if (hash.bytes !== st.size) {
@@ -513,6 +517,7 @@ export async function extract(options: ExtractOptions, hooks: ExtractHooks = {})
 		if (signal?.aborted) throw abortedError();
 		throw wrapIoError(changed ?? e, o.append);
 	} finally {
+		await poolStopped;
 		await hasher?.stop();
 		await source?.close();
 		await fh.close();

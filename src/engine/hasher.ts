@@ -1,4 +1,5 @@
 import { Worker } from 'node:worker_threads';
+import { newStopFlag, QUIET_MS, stopThread } from './threadStop';
 
 /**
  * SHA-256 of a file's first `size` bytes, computed in a thread of its own while the extraction reads the same file
@@ -9,18 +10,20 @@ const HASHER = `
 const { parentPort, workerData } = require('node:worker_threads');
 const fs = require('node:fs');
 const { createHash } = require('node:crypto');
-const { fd, size } = workerData;
+const { fd, size, stop, quietMs } = workerData;
 {
 	const hash = createHash('sha256');
 	const buf = Buffer.allocUnsafe(4 * 1024 * 1024);
 	let pos = 0;
-	while (pos < size) {
+	while (pos < size && Atomics.load(stop, 0) === 0) {
 		const n = fs.readSync(fd, buf, 0, Math.min(buf.length, size - pos), pos);
 		if (n === 0) break;
 		hash.update(buf.subarray(0, n));
 		pos += n;
 	}
-	parentPort.postMessage({ sha256: hash.digest('hex'), bytes: pos });
+	if (Atomics.load(stop, 0) === 0) parentPort.postMessage({ sha256: hash.digest('hex'), bytes: pos });
+	// Idle a moment before the thread ends (threadStop.ts).
+	setTimeout(() => {}, quietMs);
 }
 `;
 
@@ -35,7 +38,8 @@ export interface FileHash {
  * extraction's own reads are not disturbed). Keep `fd` open until `result` settles or `stop()` resolves.
  */
 export function hashFile(fd: number, size: number): { result: Promise<FileHash>; stop: () => Promise<void> } {
-	const worker = new Worker(HASHER, { eval: true, workerData: { fd, size } });
+	const stop = newStopFlag();
+	const worker = new Worker(HASHER, { eval: true, workerData: { fd, size, stop, quietMs: QUIET_MS } });
 	let settled = false;
 	const result = new Promise<FileHash>((resolve, reject) => {
 		worker.once('message', (m: FileHash) => {
@@ -53,8 +57,6 @@ export function hashFile(fd: number, size: number): { result: Promise<FileHash>;
 	result.catch(() => undefined); // observed by whoever awaits it
 	return {
 		result,
-		stop: async () => {
-			await worker.terminate();
-		},
+		stop: () => stopThread(worker, stop),
 	};
 }

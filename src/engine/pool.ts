@@ -11,6 +11,7 @@ import type {
 	WorkerInit,
 	WriteTask,
 } from './protocol';
+import { newStopFlag, stopThread } from './threadStop';
 
 /**
  * A data problem a worker found in chunk `seq` on the chunk's line `line` (0 = its first line). Only the main thread
@@ -44,7 +45,7 @@ interface Slot {
  *
  * Failure is all-or-nothing: a worker that throws, dies or runs out of memory rejects its chunk with a
  * 'worker-failed' SweepError, and every other pending or later chunk with the same error, so the caller
- * can never wait on a chunk that will not come. `destroy()` terminates every thread.
+ * can never wait on a chunk that will not come. `destroy()` stops every thread (threadStop.ts).
  */
 export class WorkerPool {
 	private readonly slots: Slot[] = [];
@@ -55,6 +56,8 @@ export class WorkerPool {
 	private destroyed = false;
 
 	private readonly script: string;
+	/** Read by a worker between row groups of a long Parquet conversion (threadStop.ts). */
+	private readonly stopFlag = newStopFlag();
 
 	constructor(
 		private readonly options: { size: number; init: WorkerInit; script?: string; resourceLimits?: ResourceLimits },
@@ -68,7 +71,7 @@ export class WorkerPool {
 	grow(size: number): void {
 		while (this.slots.length < size && !this.destroyed) {
 			const worker = new Worker(this.script, {
-				workerData: this.options.init,
+				workerData: { ...this.options.init, stop: this.stopFlag } satisfies WorkerInit,
 				resourceLimits: this.options.resourceLimits,
 			});
 			const slot: Slot = { worker, job: null };
@@ -184,11 +187,14 @@ export class WorkerPool {
 		this.writes.clear();
 	}
 
-	/** Terminates every worker thread and rejects whatever was still pending. */
+	/**
+	 * Rejects whatever was still pending and stops every worker thread: each finishes the task it is on (a Parquet
+	 * conversion stops at its next row group) and ends; resolves once all have exited.
+	 */
 	async destroy(): Promise<void> {
 		if (this.destroyed) return;
 		this.destroyed = true;
 		this.fail(new SweepError('aborted', 'The worker pool was shut down.'));
-		await Promise.all(this.slots.map((s) => s.worker.terminate().catch(() => undefined)));
+		await Promise.all(this.slots.map((s) => stopThread(s.worker, this.stopFlag)));
 	}
 }

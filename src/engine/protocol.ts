@@ -7,8 +7,12 @@
  * ArrayBuffers both ways (no copies across threads).
  */
 
+import type { StopMessage } from './threadStop';
+
 /** Everything a worker needs to process any chunk of this run. Plain data (structured-cloned once). */
 export interface WorkerInit {
+	/** Set when the pool stops its workers (threadStop.ts); the pool fills it in. */
+	stop?: Int32Array;
 	/** Delimiter byte. */
 	delimiter: number;
 	/** Fields every record must have (the header's). */
@@ -180,7 +184,7 @@ export interface WriteFailed {
 	stack?: string;
 }
 
-export type ToWorker = ChunkTask | ParquetTask | WriteTask;
+export type ToWorker = ChunkTask | ParquetTask | WriteTask | StopMessage;
 
 export interface ChunkFailed {
 	type: 'failed';

@@ -4,6 +4,7 @@ import { Worker } from 'node:worker_threads';
 import { type Compression, detectCompression, truncatedMagic } from './compression';
 import { SweepError } from './errors';
 import type { FromSourceWorker, SourceCredit, SourceWorkerInit } from './sourceWorker';
+import { stopThread } from './threadStop';
 
 /** What the header and chunk readers read through: a FileHandle is one (positional reads). */
 export interface ByteReader {
@@ -266,6 +267,6 @@ class CompressedSource implements InputSource {
 		if (this.closed) return;
 		this.closed = true;
 		this.fail(new SweepError('aborted', `${this.file}: reading was stopped.`));
-		await this.worker.terminate().catch(() => undefined);
+		await stopThread(this.worker);
 	}
 }

@@ -12,6 +12,7 @@ import { read, readSync } from 'node:fs';
 import { Transform } from 'node:stream';
 import { parentPort, workerData } from 'node:worker_threads';
 import * as zlib from 'node:zlib';
+import { endWhenQuiet, isStop, type StopMessage } from './threadStop';
 
 /** Compressed bytes per read. */
 const PIECE = 256 * 1024;
@@ -200,7 +201,13 @@ if (parentPort) {
 		const msg: SourceEnd = { type: 'end', compressed: readBytes };
 		port.postMessage(msg);
 	});
-	port.on('message', (m: SourceCredit) => {
+	port.on('message', (m: SourceCredit | StopMessage) => {
+		if (isStop(m)) {
+			// Reading stops (pump() sees `failed` after its current read), the decompressor is dropped.
+			failed = true;
+			z.destroy();
+			return endWhenQuiet(port);
+		}
 		if (m.buffer && m.buffer.byteLength === init.blockBytes) spare.push(m.buffer);
 		credits++;
 		if (credits > 0 && !failed) z.resume();

@@ -18,6 +18,7 @@ import type {
 	WriteFailed,
 	WriteTask,
 } from './protocol';
+import { endWhenQuiet, isStop } from './threadStop';
 
 /**
  * Replaces each partition's region of `done.data` by its compressed form (one gzip member or zstd frame per
@@ -50,7 +51,7 @@ let converter: typeof import('./parquet/convert') | undefined;
 function convert(port: NonNullable<typeof parentPort>, task: ParquetTask): void {
 	try {
 		converter ??= require('./parquet/convert') as typeof import('./parquet/convert');
-		const r = converter.convertPartition(task.request);
+		const r = converter.convertPartition(task.request, (workerData as WorkerInit).stop);
 		port.postMessage({ type: 'parquet-done', rows: r.rows, rowGroups: r.rowGroups });
 	} catch (e) {
 		const err = e as NodeJS.ErrnoException;
@@ -113,6 +114,7 @@ if (parentPort) {
 	const init = workerData as WorkerInit;
 	const processor = new ChunkProcessor(init);
 	port.on('message', (task: ToWorker) => {
+		if (isStop(task)) return endWhenQuiet(port);
 		if (task.type === 'write') return writeRegions(port, processor, task);
 		if (task.type === 'parquet') {
 			processor.spare.drain(Number.POSITIVE_INFINITY); // chunk results are over: free the spare buffers

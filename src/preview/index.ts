@@ -4,6 +4,7 @@
  */
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
+import { stopThread } from '../engine/threadStop';
 import type { SampleOptions } from './sampler';
 import type { PreviewProblem, ProfileSnapshot } from './types';
 
@@ -13,7 +14,7 @@ export type * from './types';
 
 /** A profile running in its worker thread. */
 export interface ProfileRun {
-	/** Stops the worker at once (the last snapshot posted stays valid). */
+	/** Stops the worker (it ends by itself, see threadStop.ts; the last snapshot posted stays valid). */
 	cancel(): void;
 	/** Settles when the worker is gone: 'done', 'cancelled' or 'failed'. */
 	readonly finished: Promise<'done' | 'cancelled' | 'failed'>;
@@ -40,11 +41,11 @@ export function startProfile(
 				if (m.type === 'profile' && m.snapshot) onSnapshot(m.snapshot);
 				else if (m.type === 'done') {
 					state = 'done';
-					void worker.terminate();
+					void stopThread(worker);
 				} else if (m.type === 'error') {
 					state = 'failed';
 					onError(m.message ?? 'the profile failed', m.problem);
-					void worker.terminate();
+					void stopThread(worker);
 				}
 			},
 		);
@@ -66,7 +67,7 @@ export function startProfile(
 	return {
 		cancel: () => {
 			if (state === 'running') state = 'cancelled';
-			void worker.terminate();
+			void stopThread(worker);
 		},
 		finished,
 	};

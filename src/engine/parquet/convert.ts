@@ -11,6 +11,7 @@ import { closeSync, fdatasyncSync, fstatSync, openSync, readSync, writeSync } fr
 import * as zlib from 'node:zlib';
 import { ByteWriter } from 'hyparquet-writer';
 import { writeMetadata } from 'hyparquet-writer/src/metadata.js';
+import { stopRequested } from '../threadStop';
 import { type CodecName, compressorOf, RowGroupEncoder } from './encode';
 import { splitRecord } from './fields';
 import { readFooter, spliceFooters } from './footer';
@@ -138,8 +139,11 @@ export interface ConvertResult {
 	rowGroups: number;
 }
 
-/** Converts `req.src` into `req.dst` (see the module comment). */
-export function convertPartition(req: ConvertRequest): ConvertResult {
+/**
+ * Converts `req.src` into `req.dst` (see the module comment). Stops with an error between two row groups once
+ * `stop` is set (the pool is stopping: the run failed or was cancelled, and the file will not be used).
+ */
+export function convertPartition(req: ConvertRequest, stop?: Int32Array): ConvertResult {
 	const n = req.columns.length;
 	const codec = compressors(req.codec);
 	const schema = [{ name: 'root', num_children: n }, ...req.columns.map((c, i) => schemaElement(c, req.types[i]))];
@@ -188,6 +192,7 @@ export function convertPartition(req: ConvertRequest): ConvertResult {
 			filled += got;
 		};
 		for (;;) {
+			if (stopRequested(stop)) throw new Error(`${req.dst}: stopped, the run is over`);
 			// Collect the next row group's records: [starts[k], starts[k+1]) of buf.
 			starts.length = 0;
 			let pos = start;

@@ -1,0 +1,69 @@
+import type { MessagePort, Worker } from 'node:worker_threads';
+
+/**
+ * How Sweep ends its threads: they end themselves. `worker.terminate()` tears a thread down wherever it is, and
+ * Node 20 can then abort the whole process (`NodePlatform::ForIsolate … Assertion failed: (data.first) != nullptr`)
+ * when V8 is still optimizing that thread's code in the background: the compile job schedules work for an isolate
+ * that is already gone. In VS Code that process is the extension host. So a thread is asked to stop (a message, and
+ * a shared flag for a thread busy in a long loop), finishes what it is doing, stays idle for `QUIET_MS` (time for
+ * those background jobs to finish) and closes its port; only a thread that has not ended after the grace period is
+ * terminated.
+ */
+
+/** The message that asks a thread to stop. */
+export interface StopMessage {
+	type: 'stop';
+}
+
+/** How long a thread stays idle before it ends, so that V8's background work on its code is over. */
+export const QUIET_MS = 50;
+
+/** How long `stopThread` waits for a thread to end by itself before it terminates it. */
+export const GRACE_MS = 2000;
+
+/** A flag a thread reads between units of long work (set by `stopThread`). */
+export function newStopFlag(): Int32Array {
+	return new Int32Array(new SharedArrayBuffer(4));
+}
+
+/** Whether the thread was asked to stop (for loops that do not return to the event loop for a long time). */
+export function stopRequested(flag: Int32Array | undefined): boolean {
+	return flag !== undefined && Atomics.load(flag, 0) !== 0;
+}
+
+/**
+ * Asks `worker` to stop and resolves once it has exited: by itself (see above), or terminated after `graceMs`.
+ * `flag` is the thread's stop flag, when it has one.
+ */
+export async function stopThread(worker: Worker, flag?: Int32Array, graceMs = GRACE_MS): Promise<void> {
+	if (flag) Atomics.store(flag, 0, 1);
+	if (worker.threadId === -1) return; // already exited
+	const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+	const stop: StopMessage = { type: 'stop' };
+	try {
+		worker.postMessage(stop);
+	} catch {
+		// The thread is already on its way out.
+	}
+	let timer: NodeJS.Timeout | undefined;
+	const late = new Promise<'late'>((resolve) => {
+		timer = setTimeout(() => resolve('late'), graceMs);
+	});
+	const how = await Promise.race([exited, late]);
+	clearTimeout(timer);
+	if (how === 'late') await worker.terminate().catch(() => undefined);
+}
+
+/**
+ * The thread's side: ends it once it has been idle for `QUIET_MS`. Call it when the stop message arrives (or the
+ * thread's work is over); `port` stops delivering messages at once.
+ */
+export function endWhenQuiet(port: MessagePort): void {
+	port.removeAllListeners('message');
+	setTimeout(() => port.close(), QUIET_MS);
+}
+
+/** Whether a message is the stop message. */
+export function isStop(m: unknown): m is StopMessage {
+	return typeof m === 'object' && m !== null && (m as { type?: unknown }).type === 'stop';
+}
