@@ -412,7 +412,9 @@ export async function extract(options: ExtractOptions, hooks: ExtractHooks = {})
 			// The input's SHA-256 (of its bytes on disk), in a thread of its own, while the pipeline reads the file.
 			hasher = hashFile(fh.fd, st.size);
 			if (signal?.aborted) throw abortedError();
-			figures = await o.figures;
+			// A cancel does not wait for the system detection (it can take a second or two on a busy machine), and no
+			// worker is started once cancelled.
+			figures = await abortable(Promise.resolve(o.figures), signal);
 			pool.grow(figures.workers);
 			const args = {
 				pool,
@@ -432,7 +434,8 @@ export async function extract(options: ExtractOptions, hooks: ExtractHooks = {})
 			};
 			run = await runPipeline(args);
 		} catch (e) {
-			await pool.destroy();
+			// The hashing thread stops too, at the same time (its result is no longer wanted).
+			await Promise.all([pool.destroy(), hasher?.stop()]);
 			throw e;
 		}
 		// The workers are idle: they end by themselves (threadStop.ts) while the manifest is written and committed.
@@ -905,6 +908,8 @@ class Committer {
 			const b = done.buckets[i];
 			if (b.length === 0) continue;
 			const id = this.partitions[this.bucketPartition[i]].id;
+			// A chunk of new partitions opens hundreds of files, one await each: a cancel does not wait for them all.
+			if (this.signal.aborted) throw abortedError();
 			let r = await this.writer.reserve(id, b.length);
 			while (r === null) {
 				if (targets.length > 0) send(false);

@@ -18,7 +18,7 @@ import type {
 	WriteFailed,
 	WriteTask,
 } from './protocol';
-import { endWhenQuiet, isStop } from './threadStop';
+import { endWhenQuiet, isStop, stopRequested } from './threadStop';
 
 /**
  * Replaces each partition's region of `done.data` by its compressed form (one gzip member or zstd frame per
@@ -122,7 +122,10 @@ if (parentPort) {
 		}
 		try {
 			for (const b of task.spare) processor.spare.give(b);
+			// Once the pool is stopping, the chunk is dropped, before or after its scan (threadStop.ts).
+			if (stopRequested(init.stop)) return;
 			const done = processor.process(task.seq, task.bytes, task.offset, task.length, 0, task.isLast);
+			if (stopRequested(init.stop)) return;
 			if (init.parquetTypes)
 				done.types = classifyRegions(
 					new Uint8Array(done.data),
