@@ -4,6 +4,7 @@
  * against JavaScript's own parsing.
  */
 import * as assert from 'node:assert/strict';
+import { splitRecord, viewOf } from '../../src/engine/parquet/fields';
 import { snappyCompress } from '../../src/engine/parquet/snappy';
 
 /**
@@ -141,6 +142,80 @@ describe('parquet: snappy compressor', () => {
 				} else a[i] = Math.floor(rnd() * alphabet);
 			}
 			roundTrip(`mixed #${t} (${n} bytes)`, a);
+		}
+	});
+});
+
+/** The fields of records as the documented rules read them, one byte at a time (the reference for splitRecord). */
+function referenceSplit(
+	b: Uint8Array,
+	pos: number,
+	end: number,
+	d: number,
+): { fields: [number, number, number][]; next: number } {
+	const fields: [number, number, number][] = [];
+	let i = pos;
+	for (;;) {
+		if (i < end && b[i] === 0x22) {
+			const s = ++i;
+			let kind = 1;
+			while (i < end && !(b[i] === 0x22 && b[i + 1] !== 0x22)) {
+				if (b[i] === 0x22) {
+					kind = 2;
+					i++;
+				}
+				i++;
+			}
+			fields.push([s, i, kind]);
+			i++;
+			while (i < end && b[i] !== d && b[i] !== 0x0a) i++;
+		} else {
+			const s = i;
+			while (i < end && b[i] !== d && b[i] !== 0x0a) i++;
+			const e = i < end && b[i] === 0x0a && i > s && b[i - 1] === 0x0d ? i - 1 : i;
+			fields.push([s, e, 0]);
+		}
+		if (i >= end) return { fields, next: -1 };
+		if (b[i] === 0x0a) return { fields, next: i + 1 };
+		i++;
+	}
+}
+
+describe('parquet: record splitting (4 bytes at a time)', () => {
+	it('finds every delimiter, LF and CRLF at every offset, with quoted fields, as a byte-by-byte reading does', () => {
+		const rnd = seeded(3);
+		for (const d of [0x2c, 0x09, 0x3b, 0x7c, 0xfe, 0x01, 0x80, 0x0b]) {
+			for (let t = 0; t < 300; t++) {
+				const n = 1 + Math.floor(rnd() * 9);
+				const parts: string[] = [];
+				for (let f = 0; f < n; f++) {
+					const len = Math.floor(rnd() ** 2 * 20);
+					// Bytes near the delimiter and LF values (off by one, same low bits) to catch a wrong mask.
+					const pool = [0x0b, 0x09, 0x0e, 0x8a, 0x4a, d ^ 0x80, (d + 1) & 0xff, (d - 1) & 0xff, 0x41, 0x7a, 0xff, 0x00];
+					let v = Array.from({ length: len }, () => String.fromCharCode(pool[Math.floor(rnd() * pool.length)]))
+						.join('')
+						.replaceAll(String.fromCharCode(d), 'x')
+						.replaceAll('\n', 'y')
+						.replaceAll('"', 'z')
+						.replaceAll('\r', 'w');
+					if (rnd() < 0.2) v = `"${v.slice(0, 3)}${rnd() < 0.5 ? '""' : ''}${String.fromCharCode(d)}\n${v.slice(3)}"`;
+					parts.push(v);
+				}
+				const eol = rnd() < 0.3 ? '\r\n' : '\n';
+				const lead = 'P'.repeat(Math.floor(rnd() * 5));
+				const rec = Buffer.from(lead + parts.join(String.fromCharCode(d)) + eol + 'tail', 'latin1');
+				const end = rnd() < 0.1 ? lead.length + Math.floor(rnd() * (rec.length - 4 - lead.length)) : rec.length;
+				const bounds = new Int32Array(2 * n);
+				const kinds = new Uint8Array(n);
+				const got = splitRecord(rec, viewOf(rec), lead.length, end, d, n, bounds, kinds);
+				const want = referenceSplit(rec, lead.length, end, d);
+				const label = `delimiter ${d}, ${JSON.stringify(rec.toString('latin1'))} to ${end}`;
+				assert.equal(got, want.next, label);
+				if (got < 0) continue;
+				assert.equal(want.fields.length, n, label);
+				for (let f = 0; f < n; f++)
+					assert.deepEqual([bounds[2 * f], bounds[2 * f + 1], kinds[f]], want.fields[f], `${label}: field ${f}`);
+			}
 		}
 	});
 });

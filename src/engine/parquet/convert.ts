@@ -13,7 +13,7 @@ import { ByteWriter } from 'hyparquet-writer';
 import { writeMetadata } from 'hyparquet-writer/src/metadata.js';
 import { stopRequested } from '../threadStop';
 import { type CodecName, compressorOf, RowGroupEncoder } from './encode';
-import { splitRecord } from './fields';
+import { splitRecord, viewOf } from './fields';
 import { readFooter, spliceFooters } from './footer';
 import type { ColumnType } from './types';
 
@@ -166,6 +166,7 @@ export function convertPartition(req: ConvertRequest, stop?: Int32Array): Conver
 		if (!window || window.length < want || window.length > req.rowGroupBytes * 2)
 			window = Buffer.allocUnsafe(Math.max(want, 1 << 16));
 		let buf = window;
+		let view = viewOf(buf);
 		let filled = 0;
 		let start = 0;
 		let eof = false;
@@ -184,6 +185,7 @@ export function convertPartition(req: ConvertRequest, stop?: Int32Array): Conver
 				const bigger = Buffer.allocUnsafe(buf.length * 2);
 				buf.copy(bigger, 0, 0, filled);
 				buf = bigger;
+				view = viewOf(buf);
 				window = bigger;
 			}
 			const got = readSync(src, buf, filled, buf.length - filled, null);
@@ -199,7 +201,7 @@ export function convertPartition(req: ConvertRequest, stop?: Int32Array): Conver
 			let groupBytes = 0;
 			let pos = start;
 			while (groupRows < req.rowGroupRows) {
-				const next = pos < filled ? splitRecord(buf, pos, filled, req.delimiter, n, bounds, kinds) : -1;
+				const next = pos < filled ? splitRecord(buf, view, pos, filled, req.delimiter, n, bounds, kinds) : -1;
 				if (next < 0) {
 					if (eof) break;
 					start = pos;

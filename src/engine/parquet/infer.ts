@@ -1,5 +1,5 @@
 import { isUtf8 } from 'node:buffer';
-import { splitRecord } from './fields';
+import { splitRecord, viewOf } from './fields';
 import { classify, F_BAD_UTF8, F_SEEN, newClassification, type ParquetTypesMode } from './types';
 
 /**
@@ -17,13 +17,14 @@ export function classifyRegions(
 	const cls = newClassification(fields);
 	const bounds = new Int32Array(fields * 2);
 	const kinds = new Uint8Array(fields);
+	const view = viewOf(data);
 	for (const r of regions) {
 		const end = r.offset + r.length;
 		const valid = isUtf8(data.subarray(r.offset, end));
 		if (mode === 'string' && valid) continue;
 		let pos = r.offset;
 		while (pos < end) {
-			const next = splitRecord(data, pos, end, delimiter, fields, bounds, kinds);
+			const next = splitRecord(data, view, pos, end, delimiter, fields, bounds, kinds);
 			if (next < 0) throw new Error('internal: a record without its line ending');
 			pos = next;
 			for (let c = 0; c < fields; c++) {
