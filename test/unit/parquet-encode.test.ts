@@ -6,6 +6,7 @@
 import * as assert from 'node:assert/strict';
 import { splitRecord, viewOf } from '../../src/engine/parquet/fields';
 import { snappyCompress } from '../../src/engine/parquet/snappy';
+import { classify, classifyWithin, parseTimestampTo, T_ALL, tsOut } from '../../src/engine/parquet/types';
 
 /**
  * Decodes a raw snappy stream strictly: the varint length must match the output, every element must lie within
@@ -217,5 +218,111 @@ describe('parquet: record splitting (4 bytes at a time)', () => {
 					assert.deepEqual([bounds[2 * f], bounds[2 * f + 1], kinds[f]], want.fields[f], `${label}: field ${f}`);
 			}
 		}
+	});
+});
+
+describe('parquet: value parsing shortcuts', () => {
+	const b = (s: string) => Buffer.from(s, 'latin1');
+	const values = [
+		'0',
+		'-0',
+		'7',
+		'-42',
+		'007',
+		'-007',
+		'9223372036854775807',
+		'-9223372036854775808',
+		'9223372036854775808',
+		'123456789012345678901234567890',
+		'3.25',
+		'-1.5E-3',
+		'1e10',
+		'1e999',
+		'-1e999',
+		'.5',
+		'5.',
+		'+5',
+		'1.2.3',
+		'--1',
+		'true',
+		'False',
+		'TRUE',
+		'tRue',
+		'2024-02-29',
+		'2023-02-29',
+		'2024-13-01',
+		'2024-03-11T13:30:00.123Z',
+		'2024-03-11 13:30:00+02:00',
+		'2024-03-11T13:30-0500',
+		'2024-03-11T13:30:00.123456',
+		'2024-03-11T13:30:00.1234567',
+		'2024-03-11T24:00:00',
+		'2024-03-11T13:30:00Q',
+		'2024-03-11t13:30Z',
+		'AAPL',
+		'12:30',
+		'-',
+		'e5',
+		'1e',
+		'0x10',
+	];
+
+	it('classifyWithin gives cand & classify for every candidate set', () => {
+		for (const v of values) {
+			const x = b(v);
+			const full = classify(x, 0, x.length);
+			for (let cand = 0; cand <= T_ALL; cand++)
+				assert.equal(classifyWithin(x, 0, x.length, cand), cand & full, `${v} within ${cand}`);
+		}
+	});
+
+	it('a timestamp sharing the cached date-hour-minute prefix parses as it does alone, whatever came before', () => {
+		const us = (s: string): bigint | null => {
+			const x = b(s);
+			if (!parseTimestampTo(x, 0, x.length)) return null;
+			return BigInt(tsOut.ms) * 1000n + BigInt(tsOut.micros) + (tsOut.zoned ? 0n : 1n << 62n);
+		};
+		const rnd = seeded(21);
+		const samples = [
+			'2024-03-11T13:30:00.018Z',
+			'2024-03-11T13:30:59.999999Z',
+			'2024-03-11T13:30Z',
+			'2024-03-11T13:30',
+			'2024-03-11T13:30:07+01:00',
+			'2024-03-11T13:30:07-0130',
+			'2024-03-11T13:30:07+05',
+			'2024-03-11T13:31:00Z',
+			'2024-03-11 13:30:00Z',
+			'2024-03-11T13:30:',
+			'2024-03-11T13:30:0',
+			'2024-03-11T13:30:60Z',
+			'2024-03-11T13:30:00.Z',
+			'2024-03-11T13:30:00.1234567Z',
+			'2024-03-11T13:30:00+24:00',
+			'2024-03-11T13:3x:00Z',
+			'2024-03-11T13:30:00ZZ',
+			'2024-03-12T13:30:00Z',
+			'2023-03-11T13:30:00Z',
+			'1969-12-31T23:59:59.999999Z',
+			'2024-02-30T13:30:00Z',
+			'2024-03-11X13:30:00Z',
+		];
+		// Each sample's value when parsed first (cold), from a fresh prefix that cannot match.
+		const cold = new Map<string, bigint | null>();
+		for (const s of samples) {
+			us('1999-01-01T00:00Z');
+			cold.set(s, us(s));
+		}
+		// Then in random orders, each one right after others sharing (or nearly sharing) its prefix.
+		for (let t = 0; t < 3000; t++) {
+			const s = samples[Math.floor(rnd() * samples.length)];
+			assert.equal(us(s), cold.get(s), `${s} after others`);
+		}
+		// And against Date.parse for valid ones.
+		assert.equal(us('2024-03-11T13:30:00.018Z'), BigInt(Date.parse('2024-03-11T13:30:00.018Z')) * 1000n);
+		assert.equal(us('2024-03-11T13:30:07+01:00'), BigInt(Date.parse('2024-03-11T13:30:07+01:00')) * 1000n);
+		assert.equal(us('2024-03-11T13:30:00.1234567Z'), null);
+		assert.equal(us('2024-03-11T13:3x:00Z'), null);
+		assert.equal(us('2024-02-30T13:30:00Z'), null);
 	});
 });

@@ -172,8 +172,8 @@ class ColumnEncoder {
 	readonly zoned: boolean;
 	/** PLAIN values (text: each 4-byte length then bytes). */
 	readonly vals = new Bytes(1024);
-	/** Definition level of each row (1 value, 0 NULL). */
-	defs = new Uint8Array(64);
+	/** Definition level of each row (1 value, 0 NULL): all 1 but where this group's NULLs are. */
+	defs = new Uint8Array(64).fill(1);
 	rows = 0;
 	nulls = 0;
 	// Statistics of numbers (int64 while every value is a safe integer; big* hold the others).
@@ -206,7 +206,8 @@ class ColumnEncoder {
 	}
 
 	reset(rows: number): void {
-		if (this.defs.length < rows) this.defs = new Uint8Array(rows);
+		if (this.nulls > 0) this.defs.fill(1, 0, this.rows);
+		if (this.defs.length < rows) this.defs = new Uint8Array(rows).fill(1);
 		if (this.kind === K_TEXT && this.idx.length < rows) this.idx = new Int32Array(rows);
 		this.rows = 0;
 		this.nulls = 0;
@@ -270,7 +271,7 @@ class ColumnEncoder {
 	 * does not fit the type.
 	 */
 	value(b: Uint8Array, v: DataView, s: number, e: number, escaped: boolean): boolean {
-		this.defs[this.rows++] = 1;
+		this.rows++;
 		switch (this.kind) {
 			case K_TEXT:
 				this.text(b, v, s, e, escaped);
@@ -331,7 +332,7 @@ class ColumnEncoder {
 
 	/** An empty text value (`""`). */
 	empty(): void {
-		this.defs[this.rows++] = 1;
+		this.rows++;
 		this.text(EMPTY, EMPTY_VIEW, 0, 0, false);
 	}
 

@@ -1,6 +1,6 @@
 import { isUtf8 } from 'node:buffer';
 import { splitRecord, viewOf } from './fields';
-import { classify, F_BAD_UTF8, F_SEEN, newClassification, type ParquetTypesMode } from './types';
+import { classifyWithin, F_BAD_UTF8, F_SEEN, newClassification, type ParquetTypesMode } from './types';
 
 /**
  * Classifies every field of the records in the given regions of `data` (whole records, each ending with LF, as
@@ -33,7 +33,7 @@ export function classifyRegions(
 				if (s === e) continue;
 				if (mode === 'infer') {
 					const at = 2 * c;
-					if (cls[at] !== 0) cls[at] &= classify(data, s, e);
+					if (cls[at] !== 0) cls[at] = classifyWithin(data, s, e, cls[at]);
 					cls[at + 1] |= F_SEEN;
 				}
 				if (!valid && !(cls[2 * c + 1] & F_BAD_UTF8) && !isAscii(data, s, e) && !isUtf8(data.subarray(s, e)))
