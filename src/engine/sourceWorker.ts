@@ -248,6 +248,7 @@ if (parentPort) {
 				fail('truncated', `the file became shorter while it was read (${pos} of ${init.size} bytes)`, pos);
 				return;
 			}
+			if (failed) return; // stopped while the read was under way: the decompressor is gone
 			pos += bytesRead;
 			readBytes = pos;
 			if (!z.write(buf.subarray(0, bytesRead))) {
