@@ -279,10 +279,17 @@ export async function recoverAppend(dir: string): Promise<'none' | 'rolled-back'
 	return 'rolled-back';
 }
 
-/** True when `dir` holds an append journal (an append is running, or one was killed). */
+/**
+ * True when `dir` holds an append journal (an append is running, or one was killed), or the `.next` file of one
+ * (an append killed while it wrote its first journal: nothing else had changed yet).
+ */
 export async function hasJournal(dir: string): Promise<boolean> {
-	return lstat(path.join(dir, JOURNAL)).then(
-		() => true,
-		() => false,
-	);
+	for (const name of [JOURNAL, JOURNAL_NEXT]) {
+		const found = await lstat(path.join(dir, name)).then(
+			() => true,
+			() => false,
+		);
+		if (found) return true;
+	}
+	return false;
 }

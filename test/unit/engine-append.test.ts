@@ -564,6 +564,11 @@ describe('engine: append', function () {
 		const m = await run(write('d2.csv', 'symbol,n\nB,6\n'), out, { append: true });
 		assert.equal(fs.readFileSync(path.join(out, 'B.csv'), 'utf8'), 'symbol,n\nB,2\nB,6\n');
 		assert.equal(m.rowsRead, 3);
+		// Killed while it wrote its first journal: only the journal's `.next` file is left; the next append goes on.
+		fs.writeFileSync(path.join(out, `${JOURNAL}.next`), '{"manifestSha256":');
+		await run(write('d2b.csv', 'symbol,n\nB,7\n'), out, { append: true });
+		assert.equal(fs.readFileSync(path.join(out, 'B.csv'), 'utf8'), 'symbol,n\nB,2\nB,6\nB,7\n');
+		assert.ok(!fs.existsSync(path.join(out, `${JOURNAL}.next`)));
 		// A journal whose manifest was already replaced: the append had committed; only the journal goes.
 		const after = snapshot(out);
 		await (await AppendJournal.begin(out, 'not-the-current-manifest', { 'A.csv': 0 })).detach();
