@@ -826,6 +826,67 @@ describe('parquet: the hand-written encoder against hyparquet-writer (the refere
 		const m = await compare('dict', ['v'], ['string'], `v\n${values.join('\n')}\n`, [values], 250_000);
 		assert.deepEqual(m.row_groups[0].columns[0].meta_data?.encodings, ['PLAIN'], 'fell back to PLAIN');
 	});
+
+	it('cuts row groups by rows and by CSV bytes, across read-window refills and a record larger than the window', async () => {
+		const rnd = seeded(5);
+		const text: string[] = [];
+		const nums: bigint[] = [];
+		const lens: number[] = [];
+		for (let i = 0; i < 4000; i++) {
+			// 10-byte records (groups cut by rows), then 50-byte ones (cut by bytes: exactly 20,000 per group), then
+			// mostly short ones with a few of 1-30 KB and one of 200 KB (more than the 64 KB read window).
+			nums.push(BigInt(i * 37 - 5000));
+			const width = i < 1000 ? 10 : i < 2000 ? 50 : 0;
+			const pad = (t: string) => t + 'x'.repeat(Math.max(0, width - `${t},${nums[i]}\n`.length));
+			const len = i === 2500 ? 200_000 : rnd() < 0.02 ? 1000 + Math.floor(rnd() * 30_000) : Math.floor(rnd() * 40);
+			const t = width ? pad(`v${i}`) : `v${i}${'x'.repeat(len)}`;
+			text.push(t);
+			lens.push(`${t},${nums[i]}\n`.length);
+		}
+		const csv = `t,n\n${text.map((t, i) => `${t},${nums[i]}`).join('\n')}\n`;
+		const src = path.join(tmp, 'cut.csv');
+		const dst = path.join(tmp, 'cut.parquet');
+		fs.writeFileSync(src, csv);
+		const rowGroupRows = 450;
+		const rowGroupBytes = 20_000;
+		const r = convertPartition({
+			src,
+			dst,
+			delimiter: 0x2c,
+			columns: ['t', 'n'],
+			types: ['string', 'int64'],
+			codec: 'snappy',
+			rowGroupRows,
+			rowGroupBytes,
+			createdBy: 'test',
+		});
+		// The documented rule: a group takes records while it has fewer than rowGroupRows and the next one keeps it
+		// within rowGroupBytes of CSV (a group always takes at least one record).
+		const want: number[] = [];
+		let rows = 0;
+		let bytes = 0;
+		for (const len of lens) {
+			if (rows > 0 && (rows === rowGroupRows || bytes + len > rowGroupBytes)) {
+				want.push(rows);
+				rows = bytes = 0;
+			}
+			rows++;
+			bytes += len;
+		}
+		want.push(rows);
+		assert.equal(r.rows, 4000);
+		assert.equal(r.rowGroups, want.length);
+		const { parquetReadObjects, parquetMetadata } = await import('hyparquet');
+		const raw = fs.readFileSync(dst);
+		const file = raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.length);
+		assert.deepEqual(
+			parquetMetadata(file).row_groups.map((g) => Number(g.num_rows)),
+			want,
+		);
+		const back = await parquetReadObjects({ file });
+		assert.equal(back.length, 4000);
+		for (let i = 0; i < 4000; i++) assert.deepEqual(back[i], { t: text[i], n: nums[i] }, `row ${i}`);
+	});
 });
 
 function seeded(seed: number): () => number {

@@ -13,7 +13,7 @@ import { ByteWriter } from 'hyparquet-writer';
 import { writeMetadata } from 'hyparquet-writer/src/metadata.js';
 import { stopRequested } from '../threadStop';
 import { type CodecName, compressorOf, RowGroupEncoder } from './encode';
-import { splitRecord } from './fields';
+import { splitRecord, viewOf } from './fields';
 import { readFooter, spliceFooters } from './footer';
 import type { ColumnType } from './types';
 
@@ -166,13 +166,13 @@ export function convertPartition(req: ConvertRequest, stop?: Int32Array): Conver
 		if (!window || window.length < want || window.length > req.rowGroupBytes * 2)
 			window = Buffer.allocUnsafe(Math.max(want, 1 << 16));
 		let buf = window;
+		let view = viewOf(buf);
 		let filled = 0;
 		let start = 0;
 		let eof = false;
 		let header = true;
 		const bounds = new Int32Array(n * 2);
 		const kinds = new Uint8Array(n);
-		const starts: number[] = [];
 		let rows = 0;
 		let groups = 0;
 		const fill = () => {
@@ -185,6 +185,7 @@ export function convertPartition(req: ConvertRequest, stop?: Int32Array): Conver
 				const bigger = Buffer.allocUnsafe(buf.length * 2);
 				buf.copy(bigger, 0, 0, filled);
 				buf = bigger;
+				view = viewOf(buf);
 				window = bigger;
 			}
 			const got = readSync(src, buf, filled, buf.length - filled, null);
@@ -193,19 +194,19 @@ export function convertPartition(req: ConvertRequest, stop?: Int32Array): Conver
 		};
 		for (;;) {
 			if (stopRequested(stop)) throw new Error(`${req.dst}: stopped, the run is over`);
-			// Collect the next row group's records: [starts[k], starts[k+1]) of buf.
-			starts.length = 0;
-			let pos = start;
+			// The next row group: each record is split once and its fields encoded at once (the encoder copies what
+			// it keeps), so the window may be refilled between two records.
+			encoder.reset(req.rowGroupRows);
+			let groupRows = 0;
 			let groupBytes = 0;
-			while (starts.length < req.rowGroupRows) {
-				const next = pos < filled ? splitRecord(buf, pos, filled, req.delimiter, n, bounds, kinds) : -1;
+			let pos = start;
+			while (groupRows < req.rowGroupRows) {
+				const next = pos < filled ? splitRecord(buf, view, pos, filled, req.delimiter, n, bounds, kinds) : -1;
 				if (next < 0) {
 					if (eof) break;
-					// Keep the group's bytes: rebase the offsets collected so far, then read more.
-					const shift = start;
+					start = pos;
 					fill();
-					for (let k = 0; k < starts.length; k++) starts[k] -= shift;
-					pos -= shift;
+					pos = start;
 					continue;
 				}
 				if (header) {
@@ -213,20 +214,25 @@ export function convertPartition(req: ConvertRequest, stop?: Int32Array): Conver
 					start = pos = next;
 					continue;
 				}
-				if (starts.length > 0 && groupBytes + (next - pos) > req.rowGroupBytes) break;
-				starts.push(pos);
+				// The record that would take the group past its byte bound starts the next group (split again there).
+				if (groupRows > 0 && groupBytes + (next - pos) > req.rowGroupBytes) break;
+				for (let c = 0; c < n; c++) {
+					// Cannot fail: the type was decided from every value. Never write a wrong value if it does.
+					if (!encoder.field(c, buf, bounds[2 * c], bounds[2 * c + 1], kinds[c]))
+						throw new Error(`${req.src}: a value no longer fits its column's type (${req.types[c]})`);
+				}
+				groupRows++;
 				groupBytes += next - pos;
 				pos = next;
 			}
-			if (starts.length === 0) {
+			start = pos;
+			if (groupRows === 0) {
 				if (pos < filled && eof) throw new Error(`${req.src}: the last record has no line ending`);
 				break;
 			}
-			starts.push(pos);
-			rowGroups.push(encodeGroup(encoder, buf, starts, req, bounds, kinds, () => writer, codec.name, compress));
-			rows += starts.length - 1;
+			rowGroups.push(encoder.flush(writer, groupRows, codec.name, compress));
+			rows += groupRows;
 			groups++;
-			start = pos;
 		}
 		const meta = {
 			version: 2,
@@ -251,30 +257,4 @@ export function convertPartition(req: ConvertRequest, stop?: Int32Array): Conver
 		closeSync(src);
 		if (dst >= 0) closeSync(dst);
 	}
-}
-
-/** Encodes the records [starts[k], starts[k+1]) of buf as one row group; returns its metadata. */
-function encodeGroup(
-	enc: RowGroupEncoder,
-	buf: Buffer,
-	starts: number[],
-	req: ConvertRequest,
-	bounds: Int32Array,
-	kinds: Uint8Array,
-	sink: () => ByteWriter,
-	codec: CodecName,
-	compress: (b: Uint8Array) => Uint8Array,
-): unknown {
-	const n = req.columns.length;
-	const rows = starts.length - 1;
-	enc.reset(rows);
-	for (let r = 0; r < rows; r++) {
-		splitRecord(buf, starts[r], starts[r + 1], req.delimiter, n, bounds, kinds);
-		for (let c = 0; c < n; c++) {
-			// Cannot fail: the type was decided from every value. Never write a wrong value if it does.
-			if (!enc.field(c, buf, bounds[2 * c], bounds[2 * c + 1], kinds[c]))
-				throw new Error(`${req.src}: a value no longer fits its column's type (${req.types[c]})`);
-		}
-	}
-	return enc.flush(sink(), rows, codec, compress);
 }

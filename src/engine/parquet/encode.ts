@@ -11,7 +11,7 @@
 import { writePageHeader } from 'hyparquet-writer/src/datapage.js';
 import { ESCAPED, QUOTE, unquoteField } from './fields';
 import { snappyCompress } from './snappy';
-import { type ColumnType, parseBool, parseDate, parseTimestamp } from './types';
+import { type ColumnType, parseBool, parseDate, parseTimestampTo, tsOut } from './types';
 
 /** Parquet codec names as written in the footer. */
 export type CodecName = 'SNAPPY' | 'GZIP' | 'ZSTD' | 'UNCOMPRESSED';
@@ -114,6 +114,50 @@ class Bytes {
 	}
 }
 
+/** Whether a[as, +n) and b[bs, +n) hold the same bytes (4 at a time). */
+function equalBytes(a: DataView, as: number, b: DataView, bs: number, n: number): boolean {
+	let i = 0;
+	for (; i + 4 <= n; i += 4) if (a.getInt32(as + i, true) !== b.getInt32(bs + i, true)) return false;
+	for (; i < n; i++) if (a.getUint8(as + i) !== b.getUint8(bs + i)) return false;
+	return true;
+}
+
+/** A 32-bit hash of v[s, +n) (MurmurHash3's mixing, 4 bytes at a time); only the dictionary's table uses it. */
+function hashBytes(v: DataView, s: number, n: number): number {
+	let h = n;
+	let i = 0;
+	for (; i + 4 <= n; i += 4) {
+		let k = Math.imul(v.getInt32(s + i, true), 0xcc9e2d51);
+		k = (k << 15) | (k >>> 17);
+		h ^= Math.imul(k, 0x1b873593);
+		h = (h << 13) | (h >>> 19);
+		h = (Math.imul(h, 5) + 0xe6546b64) | 0;
+	}
+	if (i < n) {
+		let k = 0;
+		for (let j = n - 1; j >= i; j--) k = (k << 8) | v.getUint8(s + j);
+		k = Math.imul(k, 0xcc9e2d51);
+		k = (k << 15) | (k >>> 17);
+		h ^= Math.imul(k, 0x1b873593);
+	}
+	h ^= h >>> 16;
+	h = Math.imul(h, 0x85ebca6b);
+	h ^= h >>> 13;
+	h = Math.imul(h, 0xc2b2ae35);
+	return h ^ (h >>> 16);
+}
+
+/** Copies src[s, +n) (the bytes of `from`) to dst at d (the bytes of `to`). */
+function copyBytes(from: Uint8Array, src: DataView, s: number, to: Uint8Array, dst: DataView, d: number, n: number) {
+	if (n > 64) {
+		to.set(from.subarray(s, s + n), d);
+		return;
+	}
+	let i = 0;
+	for (; i + 4 <= n; i += 4) dst.setInt32(d + i, src.getInt32(s + i, true), true);
+	for (; i < n; i++) to[d + i] = from[s + i];
+}
+
 function varint(out: number[], v: number): void {
 	while (v > 0x7f) {
 		out.push((v & 0x7f) | 0x80);
@@ -128,8 +172,8 @@ class ColumnEncoder {
 	readonly zoned: boolean;
 	/** PLAIN values (text: each 4-byte length then bytes). */
 	readonly vals = new Bytes(1024);
-	/** Definition level of each row (1 value, 0 NULL). */
-	defs = new Uint8Array(64);
+	/** Definition level of each row (1 value, 0 NULL): all 1 but where this group's NULLs are. */
+	defs = new Uint8Array(64).fill(1);
 	rows = 0;
 	nulls = 0;
 	// Statistics of numbers (int64 while every value is a safe integer; big* hold the others).
@@ -151,6 +195,8 @@ class ColumnEncoder {
 	dLen = new Int32Array(16);
 	idx = new Int32Array(64);
 	bits = 0;
+	/** The dictionary entry of the previous value (-1: none), tried before hashing. */
+	last = -1;
 	/** PLAIN size of the text values so far (to give up the dictionary when it saves little). */
 	plainBytes = 0;
 
@@ -160,7 +206,8 @@ class ColumnEncoder {
 	}
 
 	reset(rows: number): void {
-		if (this.defs.length < rows) this.defs = new Uint8Array(rows);
+		if (this.nulls > 0) this.defs.fill(1, 0, this.rows);
+		if (this.defs.length < rows) this.defs = new Uint8Array(rows).fill(1);
 		if (this.kind === K_TEXT && this.idx.length < rows) this.idx = new Int32Array(rows);
 		this.rows = 0;
 		this.nulls = 0;
@@ -171,6 +218,7 @@ class ColumnEncoder {
 		this.plainBytes = 0;
 		if (this.kind === K_TEXT) {
 			this.dict = true;
+			this.last = -1;
 			if (this.entries > 0) this.table.fill(0);
 			this.entries = 0;
 		}
@@ -198,9 +246,14 @@ class ColumnEncoder {
 	private int64(v: number): void {
 		const o = this.vals;
 		o.ensure(8);
-		const hi = Math.floor(v / TWO32);
-		o.view.setUint32(o.pos, v - hi * TWO32, true);
-		o.view.setInt32(o.pos + 4, hi, true);
+		if ((v | 0) === v) {
+			o.view.setInt32(o.pos, v, true);
+			o.view.setInt32(o.pos + 4, v >> 31, true);
+		} else {
+			const hi = Math.floor(v / TWO32);
+			o.view.setUint32(o.pos, v - hi * TWO32, true);
+			o.view.setInt32(o.pos + 4, hi, true);
+		}
 		o.pos += 8;
 		this.num(v);
 	}
@@ -213,12 +266,15 @@ class ColumnEncoder {
 		this.big(v);
 	}
 
-	/** Adds the non-empty value b[s, e) (unescaped already unless `escaped`); false if it does not fit the type. */
-	value(b: Uint8Array, s: number, e: number, escaped: boolean): boolean {
-		this.defs[this.rows++] = 1;
+	/**
+	 * Adds the non-empty value b[s, e) (`v` is a DataView of b; unescaped already unless `escaped`); false if it
+	 * does not fit the type.
+	 */
+	value(b: Uint8Array, v: DataView, s: number, e: number, escaped: boolean): boolean {
+		this.rows++;
 		switch (this.kind) {
 			case K_TEXT:
-				this.text(b, s, e, escaped);
+				this.text(b, v, s, e, escaped);
 				return true;
 			case K_INT64: {
 				if (e - s <= 15) {
@@ -251,11 +307,10 @@ class ColumnEncoder {
 				return true;
 			}
 			case K_TS: {
-				const t = parseTimestamp(b, s, e);
-				if (!t || t.zoned !== this.zoned) return false;
-				const us = t.ms * 1000 + t.micros;
+				if (!parseTimestampTo(b, s, e) || tsOut.zoned !== this.zoned) return false;
+				const us = tsOut.ms * 1000 + tsOut.micros;
 				if (Number.isSafeInteger(us)) this.int64(us);
-				else this.int64Big(BigInt(t.ms) * 1000n + BigInt(t.micros));
+				else this.int64Big(BigInt(tsOut.ms) * 1000n + BigInt(tsOut.micros));
 				return true;
 			}
 			case K_BOOL: {
@@ -277,28 +332,35 @@ class ColumnEncoder {
 
 	/** An empty text value (`""`). */
 	empty(): void {
-		this.defs[this.rows++] = 1;
-		this.text(EMPTY, 0, 0, false);
+		this.rows++;
+		this.text(EMPTY, EMPTY_VIEW, 0, 0, false);
 	}
 
-	private text(b: Uint8Array, s: number, e: number, escaped: boolean): void {
-		const o = this.vals;
+	private text(b: Uint8Array, v: DataView, s: number, e: number, escaped: boolean): void {
 		let slot = -1;
 		if (this.dict) {
 			// Mostly distinct values (ids): the dictionary would only add bytes; PLAIN from here on.
 			const seen = this.rows - this.nulls - 1;
-			if ((seen === 1000 || (seen > 0 && (seen & 8191) === 0)) && o.pos * 2 > this.plainBytes) this.dropDict();
+			if ((seen === 1000 || (seen > 0 && (seen & 8191) === 0)) && this.vals.pos * 2 > this.plainBytes) this.dropDict();
 			this.plainBytes += e - s + 4;
 			if (this.dict && !escaped) {
-				// Look the value up where it is; a known one only records its index.
-				const r = this.lookup(b, s, e - s);
+				// Look the value up where it is (first as the previous value's entry); a known one only records
+				// its index.
+				const last = this.last;
+				if (last >= 0 && this.dLen[last] === e - s && equalBytes(v, s, this.vals.view, this.dOff[last], e - s)) {
+					this.idx[seen] = last;
+					return;
+				}
+				const r = this.lookup(v, s, e - s);
 				if (r >= 0) {
 					this.idx[seen] = r;
+					this.last = r;
 					return;
 				}
 				slot = -r - 1;
 			}
 		}
+		const o = this.vals;
 		o.ensure(e - s + 4);
 		const at = o.pos + 4;
 		let n = 0;
@@ -310,14 +372,14 @@ class ColumnEncoder {
 			}
 		} else {
 			n = e - s;
-			if (n > 32) buf.set(b.subarray(s, e), at);
-			else for (let i = 0; i < n; i++) buf[at + i] = b[s + i];
+			copyBytes(b, v, s, buf, o.view, at, n);
 		}
 		if (this.dict) {
 			if (slot < 0) {
-				const r = this.lookup(buf, at, n);
+				const r = this.lookup(o.view, at, n);
 				if (r >= 0) {
 					this.idx[this.rows - this.nulls - 1] = r;
+					this.last = r;
 					return;
 				}
 				slot = -r - 1;
@@ -331,7 +393,7 @@ class ColumnEncoder {
 				o.view.setUint32(o.pos, n, true);
 				o.buf.set(cur, o.pos + 4);
 				o.pos += 4 + n;
-				this.textStats(o.buf, o.pos - n, n);
+				this.textStats(o.pos - n, n);
 				return;
 			}
 			this.entries++;
@@ -347,60 +409,53 @@ class ColumnEncoder {
 			this.dLen[k] = n;
 			this.table[slot] = k + 1;
 			this.idx[this.rows - this.nulls - 1] = k;
+			this.last = k;
 			if (this.entries * 2 > this.table.length) this.rehash();
 		}
 		o.view.setUint32(o.pos, n, true);
 		o.pos = at + n;
-		this.textStats(buf, at, n);
+		this.textStats(at, n);
 	}
 
 	/** The dictionary entry equal to src[s, s + n), or -(free slot + 1). */
-	private lookup(src: Uint8Array, s: number, n: number): number {
-		let h = n;
-		for (let i = 0; i < n; i++) h = Math.imul(h ^ src[s + i], 0x01000193);
+	private lookup(src: DataView, s: number, n: number): number {
 		const table = this.table;
 		const mask = table.length - 1;
-		const buf = this.vals.buf;
-		let slot = (h ^ (h >>> 15)) & mask;
+		const view = this.vals.view;
+		let slot = hashBytes(src, s, n) & mask;
 		for (;;) {
 			const k = table[slot] - 1;
 			if (k < 0) return -slot - 1;
-			if (this.dLen[k] === n) {
-				const off = this.dOff[k];
-				let i = 0;
-				while (i < n && buf[off + i] === src[s + i]) i++;
-				if (i === n) return k;
-			}
+			if (this.dLen[k] === n && equalBytes(view, this.dOff[k], src, s, n)) return k;
 			slot = (slot + 1) & mask;
 		}
 	}
 
-	private textStats(buf: Uint8Array, at: number, n: number): void {
+	/** Statistics of the text value at vals[at, +n). */
+	private textStats(at: number, n: number): void {
 		if (!this.has) {
 			this.has = true;
 			this.minOff = this.maxOff = at;
 			this.minLen = this.maxLen = n;
 			return;
 		}
-		if (compareBytes(buf, at, n, this.minOff, this.minLen) < 0) {
-			this.minOff = at;
-			this.minLen = n;
-		} else if (compareBytes(buf, at, n, this.maxOff, this.maxLen) > 0) {
+		// Above the maximum means not below the minimum (increasing values: one comparison).
+		const view = this.vals.view;
+		if (compareBytes(view, at, n, this.maxOff, this.maxLen) > 0) {
 			this.maxOff = at;
 			this.maxLen = n;
+		} else if (compareBytes(view, at, n, this.minOff, this.minLen) < 0) {
+			this.minOff = at;
+			this.minLen = n;
 		}
 	}
 
 	private rehash(): void {
 		const t = new Int32Array(this.table.length * 2);
 		const mask = t.length - 1;
-		const buf = this.vals.buf;
+		const view = this.vals.view;
 		for (let k = 0; k < this.entries; k++) {
-			const at = this.dOff[k];
-			const n = this.dLen[k];
-			let h = n;
-			for (let i = 0; i < n; i++) h = Math.imul(h ^ buf[at + i], 0x01000193);
-			let slot = (h ^ (h >>> 15)) & mask;
+			let slot = hashBytes(view, this.dOff[k], this.dLen[k]) & mask;
 			while (t[slot] !== 0) slot = (slot + 1) & mask;
 			t[slot] = k + 1;
 		}
@@ -426,13 +481,14 @@ class ColumnEncoder {
 		this.vals.view = out.view;
 		this.vals.pos = out.pos;
 		this.entries = 0;
+		this.last = -1;
 		this.table.fill(0);
 		// Statistics were offsets into the old buffer: recompute them over the rewritten values.
 		this.has = false;
 		let p = 0;
 		for (let r = 0; r < values; r++) {
 			const n = out.view.getUint32(p, true);
-			this.textStats(out.buf, p + 4, n);
+			this.textStats(p + 4, n);
 			p += 4 + n;
 		}
 	}
@@ -585,6 +641,7 @@ class ColumnEncoder {
 }
 
 const EMPTY = new Uint8Array(0);
+const EMPTY_VIEW = new DataView(EMPTY.buffer);
 
 function physical(type: ColumnType): string {
 	switch (type) {
@@ -603,11 +660,20 @@ function physical(type: ColumnType): string {
 	}
 }
 
-/** Unsigned lexicographic order of two byte ranges of one buffer (Parquet's BYTE_ARRAY order). */
-function compareBytes(b: Uint8Array, a: number, an: number, c: number, cn: number): number {
+/**
+ * Unsigned lexicographic order of two byte ranges of one buffer (Parquet's BYTE_ARRAY order), 4 bytes at a time
+ * (big-endian words compare as their bytes do).
+ */
+function compareBytes(v: DataView, a: number, an: number, c: number, cn: number): number {
 	const n = Math.min(an, cn);
-	for (let i = 0; i < n; i++) {
-		const d = b[a + i] - b[c + i];
+	let i = 0;
+	for (; i + 4 <= n; i += 4) {
+		const x = v.getUint32(a + i);
+		const y = v.getUint32(c + i);
+		if (x !== y) return x < y ? -1 : 1;
+	}
+	for (; i < n; i++) {
+		const d = v.getUint8(a + i) - v.getUint8(c + i);
 		if (d !== 0) return d;
 	}
 	return an - cn;
@@ -684,6 +750,9 @@ export function compressorOf(codec: CodecName, fns: Record<string, Compress>): C
 /** The encoders of one file's columns; `add` one row group at a time, then the caller writes the footer. */
 export class RowGroupEncoder {
 	readonly cols: ColumnEncoder[];
+	/** The buffer fields come from, and a DataView of it (made again only when the buffer changes). */
+	private src: Uint8Array = EMPTY;
+	private srcView: DataView = EMPTY_VIEW;
 	constructor(
 		readonly names: string[],
 		readonly types: ColumnType[],
@@ -708,9 +777,13 @@ export class RowGroupEncoder {
 		}
 		if (kind === ESCAPED && col.kind !== K_TEXT) {
 			const u = unquoteField(b, s, e);
-			return col.value(u, 0, u.length, false);
+			return col.value(u, new DataView(u.buffer, u.byteOffset, u.length), 0, u.length, false);
 		}
-		return col.value(b, s, e, kind === ESCAPED);
+		if (b !== this.src) {
+			this.src = b;
+			this.srcView = new DataView(b.buffer, b.byteOffset, b.length);
+		}
+		return col.value(b, this.srcView, s, e, kind === ESCAPED);
 	}
 
 	/** Writes the row group's column chunks; returns its RowGroup metadata (hyparquet-writer's shape). */

@@ -14,13 +14,18 @@ export const PLAIN = 0;
 export const QUOTED = 1;
 export const ESCAPED = 2;
 
+/** A DataView of all of b's bytes (what splitRecord reads words through). */
+export const viewOf = (b: Uint8Array): DataView => new DataView(b.buffer, b.byteOffset, b.byteLength);
+
 /**
  * Reads the record starting at `pos` of b (which must end before `end`, with its LF) into `bounds` (value start
  * and end of field k at [2k], [2k+1], quotes excluded) and `kinds`. Returns the position after its LF, or -1
  * when b ends before the record's LF (read more, or the record is incomplete). Fields beyond `fields` are ignored (cannot happen for accepted records).
+ * `view` is viewOf(b): an unquoted field is scanned 4 bytes at a time.
  */
 export function splitRecord(
 	b: Uint8Array,
+	view: DataView,
 	pos: number,
 	end: number,
 	delimiter: number,
@@ -30,6 +35,7 @@ export function splitRecord(
 ): number {
 	let i = pos;
 	let k = 0;
+	const dm = Math.imul(delimiter, 0x01010101);
 	for (;;) {
 		if (i < end && b[i] === QUOTE) {
 			const s = ++i;
@@ -57,6 +63,20 @@ export function splitRecord(
 			while (i < end && b[i] !== delimiter && b[i] !== LF) i++;
 		} else {
 			const s = i;
+			// 4 bytes at a time while none is the delimiter or LF. A byte equal to x is a zero byte of
+			// w ^ (x * 0x01010101); (y - 0x01010101) & ~y & 0x80808080 marks zero bytes of y, its lowest mark exactly
+			// (a wrong one can only follow a true one), so the lowest mark of either is the first stop.
+			while (i + 4 <= end) {
+				const w = view.getInt32(i, true);
+				const x = w ^ dm;
+				const y = w ^ 0x0a0a0a0a;
+				const m = (((x - 0x01010101) & ~x) | ((y - 0x01010101) & ~y)) & 0x80808080;
+				if (m !== 0) {
+					i += (31 - Math.clz32(m & -m)) >>> 3;
+					break;
+				}
+				i += 4;
+			}
 			while (i < end && b[i] !== delimiter && b[i] !== LF) i++;
 			let e = i;
 			if (e > s && e < end && b[e] === LF && b[e - 1] === CR) e--;

@@ -1,6 +1,6 @@
 import { isUtf8 } from 'node:buffer';
-import { splitRecord } from './fields';
-import { classify, F_BAD_UTF8, F_SEEN, newClassification, type ParquetTypesMode } from './types';
+import { splitRecord, viewOf } from './fields';
+import { classifyWithin, F_BAD_UTF8, F_SEEN, newClassification, type ParquetTypesMode } from './types';
 
 /**
  * Classifies every field of the records in the given regions of `data` (whole records, each ending with LF, as
@@ -17,13 +17,14 @@ export function classifyRegions(
 	const cls = newClassification(fields);
 	const bounds = new Int32Array(fields * 2);
 	const kinds = new Uint8Array(fields);
+	const view = viewOf(data);
 	for (const r of regions) {
 		const end = r.offset + r.length;
 		const valid = isUtf8(data.subarray(r.offset, end));
 		if (mode === 'string' && valid) continue;
 		let pos = r.offset;
 		while (pos < end) {
-			const next = splitRecord(data, pos, end, delimiter, fields, bounds, kinds);
+			const next = splitRecord(data, view, pos, end, delimiter, fields, bounds, kinds);
 			if (next < 0) throw new Error('internal: a record without its line ending');
 			pos = next;
 			for (let c = 0; c < fields; c++) {
@@ -32,7 +33,7 @@ export function classifyRegions(
 				if (s === e) continue;
 				if (mode === 'infer') {
 					const at = 2 * c;
-					if (cls[at] !== 0) cls[at] &= classify(data, s, e);
+					if (cls[at] !== 0) cls[at] = classifyWithin(data, s, e, cls[at]);
 					cls[at + 1] |= F_SEEN;
 				}
 				if (!valid && !(cls[2 * c + 1] & F_BAD_UTF8) && !isAscii(data, s, e) && !isUtf8(data.subarray(s, e)))

@@ -161,32 +161,60 @@ export interface Timestamp {
 	zoned: boolean;
 }
 
-/** Parses a timestamp per the rules above, or null. */
-export function parseTimestamp(b: Uint8Array, s: number, e: number): Timestamp | null {
-	if (e - s < 16) return null;
-	const day = dayAt(b, s);
-	if (Number.isNaN(day)) return null;
-	const sep = b[s + 10];
-	if (sep !== 0x54 && sep !== 0x20 && sep !== 0x74) return null; // 'T', ' ', 't'
-	const h = digits(b, s + 11, 2);
-	const mi = b[s + 13] === 0x3a ? digits(b, s + 14, 2) : -1;
-	if (h < 0 || h > 23 || mi < 0 || mi > 59) return null;
+/**
+ * Where parseTimestampTo puts its result (one object reused: no allocation per value on the hot path). Valid until
+ * the next call.
+ */
+export const tsOut: Timestamp = { ms: 0, micros: 0, zoned: false };
+
+/**
+ * The last valid `YYYY-MM-DD?HH:MM` prefix seen (16 bytes) and its milliseconds: a column's timestamps mostly share
+ * it (same day, same minute), and bytes equal to an already validated prefix need no parsing. Only a cache: the
+ * result is the same with or without it.
+ */
+const lastPrefix = new Uint8Array(16);
+let lastPrefixMs = Number.NaN;
+
+/** Parses a timestamp per the rules above into `tsOut`; false if b[s, e) is not one. */
+export function parseTimestampTo(b: Uint8Array, s: number, e: number): boolean {
+	if (e - s < 16) return false;
+	let fixed = lastPrefixMs;
+	if (!Number.isNaN(fixed)) {
+		// Compared from the end: the minute changes first.
+		for (let k = 15; k >= 0; k--)
+			if (b[s + k] !== lastPrefix[k]) {
+				fixed = Number.NaN;
+				break;
+			}
+	}
+	if (Number.isNaN(fixed)) {
+		const day = dayAt(b, s);
+		if (Number.isNaN(day)) return false;
+		const sep = b[s + 10];
+		if (sep !== 0x54 && sep !== 0x20 && sep !== 0x74) return false; // 'T', ' ', 't'
+		const h = digits(b, s + 11, 2);
+		const mi = b[s + 13] === 0x3a ? digits(b, s + 14, 2) : -1;
+		if (h < 0 || h > 23 || mi < 0 || mi > 59) return false;
+		fixed = day * 86_400_000 + h * 3_600_000 + mi * 60_000;
+		for (let k = 0; k < 16; k++) lastPrefix[k] = b[s + k];
+		lastPrefixMs = fixed;
+	}
 	let i = s + 16;
 	let sec = 0;
 	let frac = 0;
 	if (i < e && b[i] === 0x3a) {
 		sec = digits(b, i + 1, 2);
-		if (i + 3 > e || sec < 0 || sec > 59) return null;
+		if (i + 3 > e || sec < 0 || sec > 59) return false;
 		i += 3;
 		if (i < e && b[i] === 0x2e) {
 			i++;
 			let n = 0;
 			while (i < e && isDigit(b[i])) {
-				if (++n > 6) return null;
+				if (++n > 6) return false;
 				frac = frac * 10 + (b[i] - 0x30);
 				i++;
 			}
-			if (n === 0) return null;
+			if (n === 0) return false;
 			for (; n < 6; n++) frac *= 10;
 		}
 	}
@@ -202,14 +230,21 @@ export function parseTimestamp(b: Uint8Array, s: number, e: number): Timestamp |
 			if (rest === 2) om = 0;
 			else if (rest === 4) om = digits(b, i + 3, 2);
 			else if (rest === 5 && b[i + 3] === 0x3a) om = digits(b, i + 4, 2);
-			else return null;
-			if (oh < 0 || oh > 23 || om < 0 || om > 59) return null;
+			else return false;
+			if (oh < 0 || oh > 23 || om < 0 || om > 59) return false;
 			offsetMin = (z === 0x2d ? -1 : 1) * (oh * 60 + om);
 			zoned = true;
-		} else return null;
+		} else return false;
 	}
-	const fixed = day * 86_400_000 + h * 3_600_000 + mi * 60_000 + sec * 1000;
-	return { ms: fixed - offsetMin * 60_000 + Math.floor(frac / 1000), micros: frac % 1000, zoned };
+	tsOut.ms = fixed + sec * 1000 - offsetMin * 60_000 + Math.floor(frac / 1000);
+	tsOut.micros = frac % 1000;
+	tsOut.zoned = zoned;
+	return true;
+}
+
+/** Parses a timestamp per the rules above, or null. */
+export function parseTimestamp(b: Uint8Array, s: number, e: number): Timestamp | null {
+	return parseTimestampTo(b, s, e) ? { ms: tsOut.ms, micros: tsOut.micros, zoned: tsOut.zoned } : null;
 }
 
 /** Days since 1970-01-01 of a `YYYY-MM-DD` value, or null. */
@@ -295,10 +330,27 @@ export function classify(b: Uint8Array, s: number, e: number): number {
 		if (isDecimal(b, s, e))
 			return (e - s < 300 && !hasExponent(b, s, e)) || Number.isFinite(parseDouble(b, s, e)) ? T_DOUBLE : 0;
 		if (e - s === 10) return parseDate(b, s, e) === null ? 0 : T_DATE;
-		const ts = parseTimestamp(b, s, e);
-		if (ts) return ts.zoned ? T_TS_UTC : T_TS_LOCAL;
+		if (parseTimestampTo(b, s, e)) return tsOut.zoned ? T_TS_UTC : T_TS_LOCAL;
 		return 0;
 	}
 	if (c === 0x74 || c === 0x54 || c === 0x66 || c === 0x46) return parseBool(b, s, e) === null ? 0 : T_BOOL;
 	return 0;
+}
+
+/**
+ * `cand & classify(b, s, e)`, testing only the families of types still in `cand` (a column that can only be a
+ * timestamp is not tested as a number first). The same result: the families (numbers, boolean, date, timestamp)
+ * never overlap, and within the numbers every int64 is also a double.
+ */
+export function classifyWithin(b: Uint8Array, s: number, e: number, cand: number): number {
+	if ((cand & (T_INT | T_DOUBLE | T_BOOL | T_DATE)) === 0) {
+		if (cand === 0 || !parseTimestampTo(b, s, e)) return 0;
+		return cand & (tsOut.zoned ? T_TS_UTC : T_TS_LOCAL);
+	}
+	if (cand === T_DOUBLE) {
+		const c = b[s];
+		if (!(isDigit(c) || c === 0x2d) || !isDecimal(b, s, e)) return 0;
+		return (e - s < 300 && !hasExponent(b, s, e)) || Number.isFinite(parseDouble(b, s, e)) ? T_DOUBLE : 0;
+	}
+	return cand & classify(b, s, e);
 }
