@@ -56,7 +56,7 @@ export class WorkerPool {
 	private destroyed = false;
 
 	private readonly script: string;
-	/** Read by a worker between row groups of a long Parquet conversion (threadStop.ts). */
+	/** Read by a worker before and after a chunk's scan and between a Parquet conversion's row groups (threadStop.ts). */
 	private readonly stopFlag = newStopFlag();
 
 	constructor(

@@ -48,10 +48,10 @@ function compressRegions(processor: ChunkProcessor, done: ChunkDone, init: Worke
 /** Parquet conversion, loaded on the first conversion task (dist/parquet.js with the Parquet writer). */
 let converter: typeof import('./parquet/convert') | undefined;
 
-function convert(port: NonNullable<typeof parentPort>, task: ParquetTask): void {
+function convert(port: NonNullable<typeof parentPort>, task: ParquetTask, stop: Int32Array | undefined): void {
 	try {
 		converter ??= require('./parquet/convert') as typeof import('./parquet/convert');
-		const r = converter.convertPartition(task.request, (workerData as WorkerInit).stop);
+		const r = converter.convertPartition(task.request, stop);
 		port.postMessage({ type: 'parquet-done', rows: r.rows, rowGroups: r.rowGroups });
 	} catch (e) {
 		const err = e as NodeJS.ErrnoException;
@@ -118,7 +118,7 @@ if (parentPort) {
 		if (task.type === 'write') return writeRegions(port, processor, task);
 		if (task.type === 'parquet') {
 			processor.spare.drain(Number.POSITIVE_INFINITY); // chunk results are over: free the spare buffers
-			return convert(port, task);
+			return convert(port, task, init.stop);
 		}
 		try {
 			for (const b of task.spare) processor.spare.give(b);

@@ -30,6 +30,71 @@ function mulberry32(seed: number): () => number {
 	};
 }
 
+/**
+ * Day 1 and day 2 of `rows` generated trades, cut at `fraction` of the file's bytes (at a line end); day 2 gets the
+ * header and one row of a new key, so an append also creates files.
+ */
+function splitDays(dir: string, rows: number, seed: string, fraction: number): { day1: string; day2: string } {
+	const all = path.join(dir, 'all.csv');
+	generateTrades(all, rows, ['--seed', seed]);
+	const text = fs.readFileSync(all, 'latin1');
+	const nl = text.indexOf('\n');
+	const cut = text.indexOf('\n', Math.floor(text.length * fraction));
+	const day1 = path.join(dir, 'day1.csv');
+	const day2 = path.join(dir, 'day2.csv');
+	fs.writeFileSync(day1, text.slice(0, cut + 1), 'latin1');
+	fs.writeFileSync(
+		day2,
+		`${text.slice(0, nl + 1)}${text.slice(cut + 1)}X1,2024-03-12T10:00:00Z,NEWKEY,B,1,1,X,R\n`,
+		'latin1',
+	);
+	return { day1, day2 };
+}
+
+/** A snapshot without `_manifest.json` (its run fields differ from run to run). */
+function withoutManifest(snap: Map<string, Buffer>): Map<string, Buffer> {
+	const m = new Map<string, Buffer>();
+	for (const [k, v] of snap) if (k !== '_manifest.json') m.set(k, v);
+	return m;
+}
+
+/** Makes `out` hold exactly `snap` (files and folders, as `snapshot` lists them). */
+function restore(out: string, snap: Map<string, Buffer>): void {
+	fs.rmSync(out, { recursive: true, force: true });
+	fs.mkdirSync(out);
+	for (const [k, v] of snap) {
+		if (k.endsWith('/')) fs.mkdirSync(path.join(out, k), { recursive: true });
+		else {
+			fs.mkdirSync(path.dirname(path.join(out, k)), { recursive: true });
+			fs.writeFileSync(path.join(out, k), v);
+		}
+	}
+}
+
+/**
+ * For the hive suites: day 1 extracted with `opts` (2 workers), then day 2 appended; the output before and after
+ * the append. `again` are the options an append repeats (the rest come from the manifest).
+ */
+async function hiveOutputs(
+	prefix: string,
+	rows: number,
+	seed: string,
+	opts: string[],
+	again: string[],
+): Promise<{ dir: string; day2: string; out: string; oldOutput: Map<string, Buffer>; newOutput: Map<string, Buffer> }> {
+	const dir = makeTmp(prefix);
+	const { day1, day2 } = splitDays(dir, rows, seed, 0.5);
+	const out = path.join(dir, 'out');
+	const r1 = await runCli(['extract', day1, '--out', out, '--workers', '2', ...opts]);
+	assert.equal(r1.code, 0, r1.stderr);
+	const oldOutput = snapshot(out);
+	const r2 = await runCli(['extract', day2, '--out', out, '--append', '--workers', '2', ...again]);
+	assert.equal(r2.code, 0, r2.stderr);
+	const newOutput = snapshot(out);
+	assert.ok(newOutput.has('symbol=NEWKEY/'), 'day 2 makes a new partition folder');
+	return { dir, day2, out, oldOutput, newOutput };
+}
+
 describe('CLI: append under faults', function () {
 	this.timeout(600_000);
 	let dir: string;
@@ -49,11 +114,7 @@ describe('CLI: append under faults', function () {
 		}
 		return m;
 	};
-	const reset = () => {
-		fs.rmSync(out, { recursive: true, force: true });
-		fs.mkdirSync(out);
-		for (const [k, v] of oldOutput) fs.writeFileSync(path.join(out, k), v);
-	};
+	const reset = () => restore(out, oldOutput);
 	const state = (): 'before' | 'after' | string => {
 		const now = withoutRunFields(snapshot(out));
 		if (diffSnapshots(withoutRunFields(oldOutput), now) === '') return 'before';
@@ -64,20 +125,7 @@ describe('CLI: append under faults', function () {
 	before(async () => {
 		requireCli();
 		dir = makeTmp('sweep-append-cli-');
-		const all = path.join(dir, 'all.csv');
-		generateTrades(all, 400_000, ['--seed', '5']);
-		const text = fs.readFileSync(all, 'latin1');
-		const nl = text.indexOf('\n');
-		const cut = text.indexOf('\n', Math.floor(text.length * 0.4));
-		day1 = path.join(dir, 'day1.csv');
-		day2 = path.join(dir, 'day2.csv');
-		fs.writeFileSync(day1, text.slice(0, cut + 1), 'latin1');
-		// New keys in day 2 too, so an append also creates files.
-		fs.writeFileSync(
-			day2,
-			`${text.slice(0, nl + 1)}${text.slice(cut + 1)}X1,2024-03-12T10:00:00Z,NEWKEY,B,1,1,X,R\n`,
-			'latin1',
-		);
+		({ day1, day2 } = splitDays(dir, 400_000, '5', 0.4));
 		out = path.join(dir, 'out');
 		const r1 = await runCli(['extract', day1, '--out', out, '--workers', '1', ...CHUNK]);
 		assert.equal(r1.code, 0, r1.stderr);
@@ -210,46 +258,15 @@ describe('CLI: append under SIGKILL, hive + capped + gzip output', function () {
 	let newOutput: Map<string, Buffer>;
 	const opts = ['--layout', 'hive', '--max-rows-per-file', '5000', '--compress', 'gzip', '--chunk-size', '20000'];
 
-	const files = (snap: Map<string, Buffer>) => {
-		const m = new Map<string, Buffer>();
-		for (const [k, v] of snap) if (k !== '_manifest.json') m.set(k, v);
-		return m;
-	};
-	const reset = () => {
-		fs.rmSync(out, { recursive: true, force: true });
-		for (const [k, v] of oldOutput) {
-			if (k.endsWith('/')) fs.mkdirSync(path.join(out, k), { recursive: true });
-			else {
-				fs.mkdirSync(path.dirname(path.join(out, k)), { recursive: true });
-				fs.writeFileSync(path.join(out, k), v);
-			}
-		}
-	};
+	const files = withoutManifest;
+	const reset = () => restore(out, oldOutput);
 
 	before(async () => {
 		requireCli();
-		dir = makeTmp('sweep-append-cli-hive-');
-		const all = path.join(dir, 'all.csv');
-		generateTrades(all, 300_000, ['--seed', '9']);
-		const text = fs.readFileSync(all, 'latin1');
-		const nl = text.indexOf('\n');
-		const cut = text.indexOf('\n', Math.floor(text.length * 0.5));
-		const day1 = path.join(dir, 'day1.csv');
-		day2 = path.join(dir, 'day2.csv');
-		fs.writeFileSync(day1, text.slice(0, cut + 1), 'latin1');
-		fs.writeFileSync(
-			day2,
-			`${text.slice(0, nl + 1)}${text.slice(cut + 1)}X1,2024-03-12T10:00:00Z,NEWKEY,B,1,1,X,R\n`,
-			'latin1',
-		);
-		out = path.join(dir, 'out');
-		const r1 = await runCli(['extract', day1, '--out', out, '--workers', '2', ...opts]);
-		assert.equal(r1.code, 0, r1.stderr);
-		oldOutput = snapshot(out);
-		const r2 = await runCli(['extract', day2, '--out', out, '--append', '--workers', '2', '--chunk-size', '20000']);
-		assert.equal(r2.code, 0, r2.stderr);
-		newOutput = snapshot(out);
-		assert.ok(newOutput.has('symbol=NEWKEY/'), 'day 2 makes a new partition folder');
+		({ dir, day2, out, oldOutput, newOutput } = await hiveOutputs('sweep-append-cli-hive-', 300_000, '9', opts, [
+			'--chunk-size',
+			'20000',
+		]));
 	});
 	after(() => removeTmp(dir));
 
@@ -289,46 +306,15 @@ describe('CLI: append to a Parquet output under SIGKILL, hive + capped', functio
 	let newOutput: Map<string, Buffer>;
 	const opts = ['--format', 'parquet', '--layout', 'hive', '--max-rows-per-file', '5000', '--chunk-size', '20000'];
 
-	const files = (snap: Map<string, Buffer>) => {
-		const m = new Map<string, Buffer>();
-		for (const [k, v] of snap) if (k !== '_manifest.json') m.set(k, v);
-		return m;
-	};
-	const reset = () => {
-		fs.rmSync(out, { recursive: true, force: true });
-		for (const [k, v] of oldOutput) {
-			if (k.endsWith('/')) fs.mkdirSync(path.join(out, k), { recursive: true });
-			else {
-				fs.mkdirSync(path.dirname(path.join(out, k)), { recursive: true });
-				fs.writeFileSync(path.join(out, k), v);
-			}
-		}
-	};
+	const files = withoutManifest;
+	const reset = () => restore(out, oldOutput);
 
 	before(async () => {
 		requireCli();
-		dir = makeTmp('sweep-append-cli-parquet-');
-		const all = path.join(dir, 'all.csv');
-		generateTrades(all, 200_000, ['--seed', '11']);
-		const text = fs.readFileSync(all, 'latin1');
-		const nl = text.indexOf('\n');
-		const cut = text.indexOf('\n', Math.floor(text.length * 0.5));
-		const day1 = path.join(dir, 'day1.csv');
-		day2 = path.join(dir, 'day2.csv');
-		fs.writeFileSync(day1, text.slice(0, cut + 1), 'latin1');
-		fs.writeFileSync(
-			day2,
-			`${text.slice(0, nl + 1)}${text.slice(cut + 1)}X1,2024-03-12T10:00:00Z,NEWKEY,B,1,1,X,R\n`,
-			'latin1',
-		);
-		out = path.join(dir, 'out');
-		const r1 = await runCli(['extract', day1, '--out', out, '--workers', '2', ...opts]);
-		assert.equal(r1.code, 0, r1.stderr);
-		oldOutput = snapshot(out);
-		const r2 = await runCli(['extract', day2, '--out', out, '--append', '--workers', '2', '--chunk-size', '20000']);
-		assert.equal(r2.code, 0, r2.stderr);
-		newOutput = snapshot(out);
-		assert.ok(newOutput.has('symbol=NEWKEY/'), 'day 2 makes a new partition folder');
+		({ dir, day2, out, oldOutput, newOutput } = await hiveOutputs('sweep-append-cli-parquet-', 200_000, '11', opts, [
+			'--chunk-size',
+			'20000',
+		]));
 	});
 	after(() => removeTmp(dir));
 
