@@ -4,6 +4,7 @@ import { CR, countLF, LF, QUOTE } from './dialect';
 import { encodeKey, fnv1a32, grainNeeds, KEY_KINDS, startsWithDate, startsWithHour } from './keys';
 import { KeyTable } from './keyTable';
 import type { BucketResult, ChunkDone, ChunkStats, RejectResult, WorkerInit } from './protocol';
+import { SCAN_WINDOW, SpecialScanner } from './specials';
 
 declare global {
 	interface Buffer {
@@ -46,6 +47,8 @@ interface Bucket {
 	pricedQuantity: number;
 }
 
+const EMPTY_TABLE: Int32Array = new Int32Array(0);
+
 /** Unused bytes after each partition's region in a result buffer (see the layout in process()). */
 const GAP = 3;
 
@@ -62,26 +65,21 @@ const POW10 = Array.from({ length: 23 }, (_, i) => 10 ** i);
 function parseNumber(buf: Buffer, s: number, e: number): number {
 	if (s >= e) return Number.NaN;
 	let i = s;
-	let neg = false;
 	const first = buf[i];
-	if (first === 0x2d) {
-		neg = true;
-		i++;
-	} else if (first === 0x2b) i++;
+	const neg = first === 0x2d;
+	if (neg || first === 0x2b) i++;
+	const digitsFrom = i;
 	let m = 0;
-	let digits = 0;
-	let frac = 0;
-	let dot = false;
+	let dot = -1;
 	for (; i < e; i++) {
-		const c = buf[i];
-		if (c >= 0x30 && c <= 0x39) {
-			m = m * 10 + (c - 0x30);
-			digits++;
-			if (dot) frac++;
-		} else if (c === 0x2e && !dot) dot = true;
+		const d = buf[i] - 0x30;
+		if (d >= 0 && d <= 9) m = m * 10 + d;
+		else if (d === -2 && dot < 0) dot = i; // '.'
 		else return slowNumber(buf, s, e);
 	}
+	const digits = e - digitsFrom - (dot < 0 ? 0 : 1);
 	if (digits === 0) return Number.NaN;
+	const frac = dot < 0 ? 0 : e - dot - 1;
 	// m < 2^53 and 10^frac exact, so one division gives the correctly rounded value, as Number() does.
 	if (digits > 15 || frac > 22) return slowNumber(buf, s, e);
 	const v = frac ? m / POW10[frac] : m;
@@ -95,15 +93,18 @@ function slowNumber(buf: Buffer, s: number, e: number): number {
 
 /** Growable Int32 list reused across chunks, so a worker allocates its record tables once. */
 class IntList {
-	a = new Int32Array(1 << 14);
+	a: Int32Array = new Int32Array(1 << 14);
 	n = 0;
 	push(v: number): void {
-		if (this.n === this.a.length) {
-			const b = new Int32Array(this.a.length * 2);
-			b.set(this.a);
-			this.a = b;
-		}
+		if (this.n === this.a.length) this.grow();
 		this.a[this.n++] = v;
+	}
+	/** Doubles the capacity, keeping the contents; returns the new array. */
+	grow(): Int32Array {
+		const b = new Int32Array(this.a.length * 2);
+		b.set(this.a);
+		this.a = b;
+		return b;
 	}
 }
 
@@ -187,7 +188,14 @@ export class ChunkProcessor {
 	/** Result buffers the main thread has written out and handed back. */
 	readonly spare = new BufferPool(4);
 
-	constructor(private readonly init: WorkerInit) {
+	/**
+	 * @param scanner finds field boundaries in chunks without quotes (specials.ts); null: every chunk takes the
+	 *   byte loop (the tests compare the two).
+	 */
+	constructor(
+		private readonly init: WorkerInit,
+		private readonly scanner: SpecialScanner | null = SpecialScanner.create(),
+	) {
 		this.orders = init.orders ? new Set(init.orders) : null;
 		this.maxIndex = Math.max(
 			...init.keyColumns.map((k) => k.index),
@@ -297,11 +305,26 @@ export class ChunkProcessor {
 		const ends = this.ends;
 		const owners = this.owners;
 		starts.n = ends.n = owners.n = 0;
+		// The record tables, written through locals (a push per record re-reads the list's fields).
+		let sa = starts.a;
+		let ea = ends.a;
+		let oa = owners.a;
+		let nr = 0;
 		const rejects: { line: number; reason: string; start: number; end: number }[] = [];
 		let rowsRead = 0;
 		let filtered = 0;
 		let needsEol = false;
 		let line = startLine;
+
+		// Runs of whole records without quotes take their field boundaries from the scanner's table (specials.ts),
+		// a window of up to SCAN_WINDOW bytes at a time, instead of the byte loop below: same records, same bounds.
+		// Records with quotes (and a final record without a line ending) take the byte loop.
+		const scanner = D === CR ? null : this.scanner;
+		let positions = EMPTY_TABLE;
+		let k = 0;
+		let entries = 0;
+		/** The first quote at or after `i` (n when none); -1 until looked for. */
+		let nextQuote = -1;
 
 		let i = 0;
 		while (i < n) {
@@ -313,97 +336,143 @@ export class ChunkProcessor {
 			let recEnd = n;
 			/** The record ends with a CR that is the file's last byte: a line ending (README "Dialect"), not data. */
 			let eofCr = false;
+			if (k === entries && scanner !== null) {
+				if (nextQuote < i) {
+					nextQuote = buf.indexOf(QUOTE, i);
+					if (nextQuote === -1) nextQuote = n;
+				}
+				const limit = Math.min(i + SCAN_WINDOW, nextQuote);
+				let last = limit > i ? buf.lastIndexOf(LF, limit - 1) : -1;
+				if (last < i && limit < nextQuote) {
+					// One record longer than the window: scanned whole, if it has no quote.
+					last = buf.indexOf(LF, limit);
+					if (last >= nextQuote) last = -1;
+				}
+				if (last >= i) {
+					entries = scanner.scan(buf, i, last + 1, D);
+					positions = scanner.table;
+					k = 0;
+				}
+			}
+			if (k < entries) {
+				let fieldStart = i;
+				for (;;) {
+					const p = positions[k++];
+					if (p >= 0) {
+						if (nf <= maxIndex) {
+							vs[nf] = fieldStart;
+							ve[nf] = p;
+							vq[nf] = 0;
+						}
+						nf++;
+						fieldStart = p + 1;
+						continue;
+					}
+					const lf = ~p;
+					if (nf <= maxIndex) {
+						vs[nf] = fieldStart;
+						vq[nf] = 0;
+						ve[nf] = lf > fieldStart && buf[lf - 1] === CR ? lf - 1 : lf;
+					}
+					nf++;
+					contentEnd = lf > recStart && buf[lf - 1] === CR ? lf - 1 : lf;
+					recEnd = lf + 1;
+					line++;
+					break;
+				}
+			}
 			// Field loop: `i` is at the start of field `nf`.
-			for (;;) {
-				let c = 0;
-				if (i < n && buf[i] === QUOTE) {
-					// Quoted field: find the closing quote ("" is an escaped quote).
-					let j = i + 1;
-					let escaped = false;
-					let close = -1;
-					for (;;) {
-						const q = buf.indexOf(QUOTE, j);
-						if (q === -1) break;
-						if (q + 1 < n && buf[q + 1] === QUOTE) {
-							escaped = true;
-							j = q + 2;
+			else
+				for (;;) {
+					let c = 0;
+					if (i < n && buf[i] === QUOTE) {
+						// Quoted field: find the closing quote ("" is an escaped quote).
+						let j = i + 1;
+						let escaped = false;
+						let close = -1;
+						for (;;) {
+							const q = buf.indexOf(QUOTE, j);
+							if (q === -1) break;
+							if (q + 1 < n && buf[q + 1] === QUOTE) {
+								escaped = true;
+								j = q + 2;
+								continue;
+							}
+							close = q;
+							break;
+						}
+						if (close === -1) {
+							// Only the file's last chunk can end inside quotes: the main thread cuts chunks at record ends.
+							line += countLF(buf, i + 1, n);
+							nf++;
+							bad = 'unterminated quoted field (it runs to the end of the file)';
+							break;
+						}
+						line += countLF(buf, i + 1, close);
+						if (nf <= maxIndex) {
+							vs[nf] = i + 1;
+							ve[nf] = close;
+							vq[nf] = escaped ? 1 : 0;
+						}
+						i = close + 1;
+						if (i >= n) {
+							nf++;
+							break;
+						}
+						c = buf[i];
+						if (c === CR && i + 1 === n && isLast) {
+							nf++;
+							contentEnd = i;
+							eofCr = true;
+							break;
+						}
+						if (c === D) {
+							nf++;
+							i++;
 							continue;
 						}
-						close = q;
-						break;
+						if (c === LF || (c === CR && i + 1 < n && buf[i + 1] === LF)) {
+							nf++;
+							contentEnd = i;
+							recEnd = c === LF ? i + 1 : i + 2;
+							line++;
+							break;
+						}
+						// Text after a closing quote: the record is rejected; it still ends at the next LF outside quotes,
+						// and the rest of this field is unquoted (a quote in it is data).
+						bad ??= 'text after a closing quote';
 					}
-					if (close === -1) {
-						// Only the file's last chunk can end inside quotes: the main thread cuts chunks at record ends.
-						line += countLF(buf, i + 1, n);
-						nf++;
-						bad = 'unterminated quoted field (it runs to the end of the file)';
-						break;
+					// Unquoted field (or the remainder of a malformed quoted one).
+					const fieldStart = i;
+					while (i < n) {
+						c = buf[i];
+						if (c === D || c === LF) break;
+						i++;
 					}
-					line += countLF(buf, i + 1, close);
+					// (After a malformed quoted field this overwrites its bounds; harmless, the record is rejected.)
+					const crEnds = i > fieldStart && buf[i - 1] === CR && (i < n ? c === LF : isLast);
 					if (nf <= maxIndex) {
-						vs[nf] = i + 1;
-						ve[nf] = close;
-						vq[nf] = escaped ? 1 : 0;
+						vs[nf] = fieldStart;
+						vq[nf] = 0;
+						ve[nf] = crEnds ? i - 1 : i;
 					}
-					i = close + 1;
+					nf++;
 					if (i >= n) {
-						nf++;
-						break;
-					}
-					c = buf[i];
-					if (c === CR && i + 1 === n && isLast) {
-						nf++;
-						contentEnd = i;
-						eofCr = true;
+						if (crEnds) {
+							contentEnd = i - 1;
+							eofCr = true;
+						}
 						break;
 					}
 					if (c === D) {
-						nf++;
 						i++;
 						continue;
 					}
-					if (c === LF || (c === CR && i + 1 < n && buf[i + 1] === LF)) {
-						nf++;
-						contentEnd = i;
-						recEnd = c === LF ? i + 1 : i + 2;
-						line++;
-						break;
-					}
-					// Text after a closing quote: the record is rejected; it still ends at the next LF outside quotes,
-					// and the rest of this field is unquoted (a quote in it is data).
-					bad ??= 'text after a closing quote';
-				}
-				// Unquoted field (or the remainder of a malformed quoted one).
-				const fieldStart = i;
-				while (i < n) {
-					c = buf[i];
-					if (c === D || c === LF) break;
-					i++;
-				}
-				// (After a malformed quoted field this overwrites its bounds; harmless, the record is rejected.)
-				const crEnds = i > fieldStart && buf[i - 1] === CR && (i < n ? c === LF : isLast);
-				if (nf <= maxIndex) {
-					vs[nf] = fieldStart;
-					vq[nf] = 0;
-					ve[nf] = crEnds ? i - 1 : i;
-				}
-				nf++;
-				if (i >= n) {
-					if (crEnds) {
-						contentEnd = i - 1;
-						eofCr = true;
-					}
+					contentEnd = i > recStart && buf[i - 1] === CR ? i - 1 : i;
+					recEnd = i + 1;
+					line++;
 					break;
 				}
-				if (c === D) {
-					i++;
-					continue;
-				}
-				contentEnd = i > recStart && buf[i - 1] === CR ? i - 1 : i;
-				recEnd = i + 1;
-				line++;
-				break;
-			}
 			i = recEnd;
 			if (contentEnd === n) {
 				// Last record of the file without a line ending (or an unterminated quote running to EOF).
@@ -479,8 +548,10 @@ export class ChunkProcessor {
 					recBytes = contentEnd - recStart + this.eolBytes.length;
 				}
 				b.bytes += recBytes;
-				starts.push(recStart);
-				ends.push(recStop);
+				if (nr === sa.length) sa = starts.grow();
+				if (nr === ea.length) ea = ends.grow();
+				sa[nr] = recStart;
+				ea[nr] = recStop;
 			} else {
 				// A quoted field's value starts right after its opening quote (never after a delimiter or a line break).
 				let recBytes = nRuns - 1;
@@ -504,7 +575,8 @@ export class ChunkProcessor {
 				}
 				b.bytes += recBytes;
 			}
-			owners.push(b.index);
+			if (nr === oa.length) oa = owners.grow();
+			oa[nr++] = b.index;
 			// Stats (timestamps kept as positions; strings made once per partition per chunk).
 			if (tsIndex >= 0) {
 				if (b.firstTsStart < 0) {
@@ -535,6 +607,8 @@ export class ChunkProcessor {
 			}
 		}
 
+		owners.n = nr;
+		if (runs === null) starts.n = ends.n = nr;
 		const { outBuffer, offsets, recordEnds, endsAt } = this.layOut(bytes, offset, length, bucketList, needsEol);
 		const { rejectData, rejectResults } = copyRejects(buf, rejects);
 		return {

@@ -1,0 +1,247 @@
+/**
+ * The worker's WebAssembly field-boundary scan (src/engine/specials.ts, src/engine/wasm/specials.wat): the module
+ * in the source is what the .wat assembles to, the scan finds exactly the delimiters and line feeds a byte loop
+ * finds, and a ChunkProcessor that uses it gives the same result, field for field and byte for byte, as one that
+ * takes the byte loop for every record (quoted records, CRLF, wrong field counts, records longer than the scan
+ * window, every key kind, column runs, capped files, an orders filter, a final record without a line ending).
+ */
+import * as assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import * as path from 'node:path';
+import { ChunkProcessor } from '../../src/engine/chunkProcessor';
+import { encodeKey } from '../../src/engine/keys';
+import type { ChunkDone, WorkerInit } from '../../src/engine/protocol';
+import { SCAN_WINDOW, SpecialScanner } from '../../src/engine/specials';
+import { REPO_ROOT } from './helpers/fsutil';
+
+/** A small deterministic PRNG (mulberry32), so a failure names a seed that reproduces it. */
+function prng(seed: number): () => number {
+	let a = seed >>> 0;
+	return () => {
+		a = (a + 0x6d2b79f5) >>> 0;
+		let t = a;
+		t = Math.imul(t ^ (t >>> 15), t | 1);
+		t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+		return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+	};
+}
+
+/** What the scan must report for `bytes[start, end)`: each delimiter's position, each LF's as its bitwise NOT. */
+function expectedSpecials(bytes: Uint8Array, start: number, end: number, d: number): number[] {
+	const out: number[] = [];
+	for (let i = start; i < end; i++) {
+		if (bytes[i] === 0x0a) out.push(~i);
+		else if (bytes[i] === d) out.push(i);
+	}
+	return out;
+}
+
+function scanned(s: SpecialScanner, bytes: Uint8Array, start: number, end: number, d: number): number[] {
+	const count = s.scan(bytes, start, end, d);
+	return Array.from(s.table.subarray(0, count));
+}
+
+describe('specials: the WebAssembly field-boundary scan', () => {
+	it('the module in src/engine/wasm/specialsWasm.ts is what specials.wat assembles to', function () {
+		this.timeout(60_000);
+		const r = spawnSync(process.execPath, [path.join(REPO_ROOT, 'scripts', 'build-wasm.mjs'), '--check'], {
+			encoding: 'utf8',
+		});
+		assert.equal(r.status, 0, `${r.stdout}${r.stderr}`);
+	});
+
+	it('runs on this Node (WebAssembly SIMD), so the engine takes it and the tests below compare two paths', () => {
+		assert.ok(SpecialScanner.create(), 'SpecialScanner.create() returned null: the fast path would never run');
+	});
+
+	it('finds every delimiter and line feed, at any length, offset and alignment', () => {
+		const scanner = SpecialScanner.create() as SpecialScanner;
+		const rand = prng(1);
+		const alphabet = [0x2c, 0x0a, 0x09, 0x3b, 0x0d, 0x22, 0x61, 0x00, 0xff, 0x80, 0x2c + 0x80, 0x0a + 0x80];
+		for (let round = 0; round < 400; round++) {
+			const len = round < 100 ? round : Math.floor(rand() * 3000);
+			const bytes = new Uint8Array(len + 40);
+			for (let i = 0; i < bytes.length; i++) bytes[i] = alphabet[Math.floor(rand() * alphabet.length)];
+			const start = Math.floor(rand() * 20);
+			const end = Math.min(bytes.length, start + len);
+			for (const d of [0x2c, 0x09, 0x3b, 0x00, 0xff]) {
+				assert.deepEqual(
+					scanned(scanner, bytes, start, end, d),
+					expectedSpecials(bytes, start, end, d),
+					`round ${round}, [${start}, ${end}), delimiter ${d}`,
+				);
+			}
+		}
+	});
+
+	it('grows for a window longer than its memory, and is right again on small windows after', () => {
+		const scanner = SpecialScanner.create() as SpecialScanner;
+		const big = new Uint8Array(SCAN_WINDOW * 5 + 7).fill(0x61);
+		for (let i = 3; i < big.length; i += 977) big[i] = i % 2 ? 0x2c : 0x0a;
+		big[big.length - 1] = 0x0a;
+		assert.deepEqual(scanned(scanner, big, 1, big.length, 0x2c), expectedSpecials(big, 1, big.length, 0x2c));
+		const small = Buffer.from('a,b\nc,d\n');
+		assert.deepEqual(scanned(scanner, small, 2, 8, 0x2c), expectedSpecials(small, 2, 8, 0x2c));
+	});
+});
+
+interface Shape {
+	name: string;
+	init: Partial<WorkerInit>;
+	fields: number;
+	d: string;
+}
+
+const base: WorkerInit = {
+	delimiter: 0x2c,
+	fieldCount: 5,
+	outputFieldCount: 5,
+	keyColumns: [{ index: 1, kind: 0, buckets: 0, name: 'k' }],
+	runs: null,
+	recordEnds: false,
+	timestampIndex: 2,
+	priceIndex: 3,
+	quantityIndex: 4,
+	orders: null,
+	strictUtf8: false,
+	eol: '\n',
+	compress: null,
+};
+
+const shapes: Shape[] = [
+	{ name: 'one key, stats', init: {}, fields: 5, d: ',' },
+	{
+		name: 'value + date keys, capped files',
+		init: {
+			keyColumns: [
+				{ index: 1, kind: 0, buckets: 0, name: 'k' },
+				{ index: 2, kind: 1, buckets: 0, name: 'ts' },
+			],
+			recordEnds: true,
+		},
+		fields: 5,
+		d: ',',
+	},
+	{
+		name: 'hour + hash keys, column runs, tab',
+		init: {
+			delimiter: 0x09,
+			keyColumns: [
+				{ index: 2, kind: 4, buckets: 0, name: 'ts' },
+				{ index: 0, kind: 5, buckets: 7, name: 'id' },
+			],
+			runs: [0, 0, 2, 3],
+		},
+		fields: 5,
+		d: '\t',
+	},
+	{
+		name: 'month key, no stats, orders filter, semicolon',
+		init: {
+			delimiter: 0x3b,
+			keyColumns: [{ index: 2, kind: 3, buckets: 0, name: 'ts' }],
+			timestampIndex: -1,
+			priceIndex: -1,
+			quantityIndex: -1,
+			orders: [encodeKey(['2024-03']), encodeKey(['2024-05'])],
+		},
+		fields: 5,
+		d: ';',
+	},
+	{
+		name: 'last field is the key, wide records',
+		init: { fieldCount: 9, keyColumns: [{ index: 8, kind: 0, buckets: 0, name: 'k' }] },
+		fields: 9,
+		d: ',',
+	},
+];
+
+/** One random field: mostly plain text, sometimes quoted (with "" and line breaks), empty, numeric or a date. */
+function field(rand: () => number, d: string, long: boolean): string {
+	const r = rand();
+	if (long) return 'x'.repeat(SCAN_WINDOW + Math.floor(rand() * 2000));
+	if (r < 0.05) return `"a${d}b""c\nd"`;
+	if (r < 0.08) return '"plain quoted"';
+	if (r < 0.12) return '';
+	if (r < 0.35) return `2024-0${1 + Math.floor(rand() * 6)}-1${Math.floor(rand() * 9)}T0${Math.floor(rand() * 9)}:00`;
+	if (r < 0.55) return `${Math.floor(rand() * 100000) / 100}`;
+	if (r < 0.6) return 'not-a-date';
+	return ['AAPL', 'MSFT', 'BRK/B', 'é', 'x y', 'Q'][Math.floor(rand() * 6)];
+}
+
+/** Random records; each ends with LF, CRLF, or (the last, sometimes) nothing. Returns the records' texts. */
+function records(rand: () => number, shape: Shape, count: number): string[] {
+	const out: string[] = [];
+	for (let r = 0; r < count; r++) {
+		const x = rand();
+		let nf = shape.fields;
+		if (x < 0.04) nf = shape.fields - 1;
+		else if (x < 0.07) nf = shape.fields + 1;
+		const long = rand() < 0.01;
+		const values: string[] = [];
+		for (let f = 0; f < nf; f++) values.push(field(rand, shape.d, long && f === 0));
+		let text = x < 0.09 && x >= 0.07 ? '' : values.join(shape.d);
+		if (rand() < 0.02) text += '\r'; // a CR before the line ending's CRLF: data
+		out.push(text + (rand() < 0.2 ? '\r\n' : '\n'));
+	}
+	if (rand() < 0.5) out[out.length - 1] = out[out.length - 1].replace(/\r?\n$/, rand() < 0.5 ? '' : '\r');
+	return out;
+}
+
+/** A ChunkDone with its result bytes read out (regions only: the gaps between them are not written). */
+function comparable(done: ChunkDone): unknown {
+	const data = Buffer.from(done.data);
+	return {
+		...done,
+		input: null,
+		data: done.buckets.map((b) => data.subarray(b.offset, b.offset + b.length).toString('latin1')),
+		rejectData: Buffer.from(done.rejectData).toString('latin1'),
+		recordEnds: done.recordEnds ? Array.from(new Int32Array(done.recordEnds)) : null,
+	};
+}
+
+function processBoth(init: WorkerInit, chunk: Buffer, seq: number, startLine: number, isLast: boolean): ChunkDone[] {
+	const results: ChunkDone[] = [];
+	for (const p of [new ChunkProcessor(init), new ChunkProcessor(init, null)]) {
+		const bytes = new ArrayBuffer(chunk.length + 16);
+		Buffer.from(bytes).set(chunk, 5);
+		results.push(p.process(seq, bytes, 5, chunk.length, startLine, isLast));
+	}
+	return results;
+}
+
+describe('specials: the chunk processor gives the same result with and without the scan', () => {
+	for (const shape of shapes) {
+		it(shape.name, () => {
+			const init: WorkerInit = { ...base, ...shape.init };
+			for (let seed = 1; seed <= 12; seed++) {
+				const rand = prng(seed * 7919 + shape.fields);
+				const recs = records(rand, shape, 50 + Math.floor(rand() * 400));
+				// Cut the records into chunks at record ends (as the coordinator does); the last one isLast.
+				let at = 0;
+				let line = 1;
+				for (let seq = 0; at < recs.length; seq++) {
+					const take = 1 + Math.floor(rand() * 120);
+					const slice = recs.slice(at, at + take);
+					at += take;
+					const isLast = at >= recs.length;
+					const text = slice.join('');
+					const [fast, slow] = processBoth(init, Buffer.from(text, 'utf8'), seq, line, isLast);
+					assert.deepEqual(comparable(fast), comparable(slow), `seed ${seed}, chunk ${seq}`);
+					line += fast.lines;
+				}
+			}
+		});
+	}
+
+	it('a chunk with no quote at all and one whose every record is quoted', () => {
+		const plain = `${Array.from({ length: 3000 }, (_, i) => `${i},S${i % 13},2024-01-0${1 + (i % 9)},${i / 8},${i}`).join('\n')}\n`;
+		const quoted = plain.replace(/,S(\d+),/g, ',"S$1",');
+		for (const text of [plain, quoted]) {
+			const [fast, slow] = processBoth(base, Buffer.from(text), 0, 1, false);
+			assert.deepEqual(comparable(fast), comparable(slow));
+			assert.equal(fast.rowsRead, 3000);
+			assert.equal(fast.rejects.length, 0);
+		}
+	});
+});
