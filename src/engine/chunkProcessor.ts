@@ -74,7 +74,8 @@ function parseNumber(buf: Buffer, s: number, e: number): number {
 	for (; i < e; i++) {
 		const d = buf[i] - 0x30;
 		if (d >= 0 && d <= 9) m = m * 10 + d;
-		else if (d === -2 && dot < 0) dot = i; // '.'
+		else if (d === -2 && dot < 0)
+			dot = i; // '.'
 		else return slowNumber(buf, s, e);
 	}
 	const digits = e - digitsFrom - (dot < 0 ? 0 : 1);
@@ -220,15 +221,15 @@ export class ChunkProcessor {
 		return bigger;
 	}
 
-	private newBucket(key: Buffer, len: number, multiKey: boolean, index: number): Bucket {
+	private newBucket(key: Buffer, from: number, end: number, multiKey: boolean, index: number): Bucket {
 		const parts: string[] = [];
 		if (multiKey) {
-			for (let p = 0; p < len; ) {
+			for (let p = from; p < end; ) {
 				const n = key.readInt32LE(p);
 				parts.push(key.latin1Slice(p + 4, p + 4 + n));
 				p += 4 + n;
 			}
-		} else parts.push(key.latin1Slice(0, len));
+		} else parts.push(key.latin1Slice(from, end));
 		return {
 			index,
 			key: encodeKey(parts),
@@ -291,6 +292,8 @@ export class ChunkProcessor {
 		const keyIndex = keyColumns.map((k) => k.index);
 		const keyKind = keyColumns.map((k) => k.kind);
 		const keyBuckets = keyColumns.map((k) => k.buckets);
+		/** The field whose value is the whole key (one column, taken as it is), or -1. */
+		const directKey = nKeys === 1 && keyKind[0] === K_VALUE ? keyIndex[0] : -1;
 		const runs = init.runs;
 		const nRuns = runs === null ? 0 : runs.length >> 1;
 		const pieces = this.pieces;
@@ -484,52 +487,61 @@ export class ChunkProcessor {
 				rejects.push({ line: recLine, reason: bad, start: recStart, end: contentEnd });
 				continue;
 			}
-			// The partition key, built as bytes in `scratch` (one length-prefixed part per key column when several).
+			// The partition key: `keyBytes[keyFrom, klen)`. One column's value without quotes is looked up where it
+			// is; otherwise the key is built as bytes in `scratch` (one length-prefixed part per key column when several).
+			let keyBytes = scratch;
+			let keyFrom = 0;
 			let klen = 0;
-			for (let k = 0; k < nKeys; k++) {
-				const idx = keyIndex[k];
-				let s = vs[idx];
-				let e = ve[idx];
-				const kind = keyKind[k];
-				if (kind !== K_VALUE && kind !== K_HASH) {
-					if (kind === K_HOUR ? !startsWithHour(buf, s, e) : !startsWithDate(buf, s, e)) {
-						bad = `column "${keyColumns[k].name}": ${showValue(this.value(buf, idx))} does not start with ${grainNeeds(KEY_KINDS[kind])}`;
-						break;
+			if (directKey >= 0 && vq[directKey] === 0) {
+				keyBytes = buf;
+				keyFrom = vs[directKey];
+				klen = ve[directKey];
+			} else
+				for (let k = 0; k < nKeys; k++) {
+					const idx = keyIndex[k];
+					let s = vs[idx];
+					let e = ve[idx];
+					const kind = keyKind[k];
+					if (kind !== K_VALUE && kind !== K_HASH) {
+						if (kind === K_HOUR ? !startsWithHour(buf, s, e) : !startsWithDate(buf, s, e)) {
+							bad = `column "${keyColumns[k].name}": ${showValue(this.value(buf, idx))} does not start with ${grainNeeds(KEY_KINDS[kind])}`;
+							break;
+						}
+						e = s + (kind === K_HOUR ? 13 : GRAIN_BYTES[kind]);
 					}
-					e = s + (kind === K_HOUR ? 13 : GRAIN_BYTES[kind]);
+					const lenAt = klen;
+					if (multiKey) klen += 4;
+					if (klen + (e - s) + 16 > scratch.length) scratch = this.growScratch(klen + (e - s) + 16);
+					const valueAt = klen;
+					if (vq[idx]) {
+						for (; s < e; s++) {
+							scratch[klen++] = buf[s];
+							if (buf[s] === 0x22) s++; // "" inside a quoted field is one quote
+						}
+					} else for (; s < e; s++) scratch[klen++] = buf[s];
+					if (kind === K_HOUR)
+						scratch[valueAt + 10] = 0x54; // `2024-03-15 10` -> `2024-03-15T10`
+					else if (kind === K_HASH) {
+						// The bucket, in decimal, replaces the value.
+						let bucket = fnv1a32(scratch, valueAt, klen) % keyBuckets[k];
+						const digits = bucket < 10 ? 1 : Math.floor(Math.log10(bucket)) + 1;
+						klen = valueAt + digits;
+						for (let d = klen - 1; d >= valueAt; d--) {
+							scratch[d] = 0x30 + (bucket % 10);
+							bucket = Math.floor(bucket / 10);
+						}
+					}
+					if (multiKey) scratch.writeInt32LE(klen - lenAt - 4, lenAt);
 				}
-				const lenAt = klen;
-				if (multiKey) klen += 4;
-				if (klen + (e - s) + 16 > scratch.length) scratch = this.growScratch(klen + (e - s) + 16);
-				const valueAt = klen;
-				if (vq[idx]) {
-					for (; s < e; s++) {
-						scratch[klen++] = buf[s];
-						if (buf[s] === 0x22) s++; // "" inside a quoted field is one quote
-					}
-				} else for (; s < e; s++) scratch[klen++] = buf[s];
-				if (kind === K_HOUR)
-					scratch[valueAt + 10] = 0x54; // `2024-03-15 10` -> `2024-03-15T10`
-				else if (kind === K_HASH) {
-					// The bucket, in decimal, replaces the value.
-					let bucket = fnv1a32(scratch, valueAt, klen) % keyBuckets[k];
-					const digits = bucket < 10 ? 1 : Math.floor(Math.log10(bucket)) + 1;
-					klen = valueAt + digits;
-					for (let d = klen - 1; d >= valueAt; d--) {
-						scratch[d] = 0x30 + (bucket % 10);
-						bucket = Math.floor(bucket / 10);
-					}
-				}
-				if (multiKey) scratch.writeInt32LE(klen - lenAt - 4, lenAt);
-			}
 			if (bad !== null) {
 				rejects.push({ line: recLine, reason: bad, start: recStart, end: contentEnd });
 				continue;
 			}
-			const id = table.idOf(scratch, klen);
+			if (keyBytes !== buf) keyBytes = scratch; // (it may have grown)
+			const id = table.idOf(keyBytes, keyFrom, klen);
 			let b: Bucket | null;
 			if (table.isNew) {
-				b = this.newBucket(scratch, klen, multiKey, bucketList.length);
+				b = this.newBucket(keyBytes, keyFrom, klen, multiKey, bucketList.length);
 				if (orders !== null && !orders.has(b.key)) b = null;
 				else bucketList.push(b);
 				byId.push(b);

@@ -23,17 +23,18 @@ export class KeyTable {
 		this.arenaLen = 0;
 	}
 
-	/** FNV-1a over `key[0, len)`. */
-	static hash(key: Uint8Array, len: number): number {
+	/** FNV-1a over `key[from, end)`. */
+	static hash(key: Uint8Array, from: number, end: number): number {
 		let h = 0x811c9dc5 | 0;
-		for (let i = 0; i < len; i++) h = Math.imul(h ^ key[i], 16777619);
+		for (let i = from; i < end; i++) h = Math.imul(h ^ key[i], 16777619);
 		return h;
 	}
 
-	/** The id of `key[0, len)`, inserting it when new (then `isNew` is true until the next call). */
+	/** The id of `key[from, end)`, inserting it when new (then `isNew` is true until the next call). */
 	isNew = false;
-	idOf(key: Uint8Array, len: number): number {
-		const h = KeyTable.hash(key, len);
+	idOf(key: Uint8Array, from: number, end: number): number {
+		const len = end - from;
+		const h = KeyTable.hash(key, from, end);
 		const mask = this.mask;
 		let at = h & mask;
 		for (;;) {
@@ -44,7 +45,7 @@ export class KeyTable {
 				if (this.lengths[id] === len) {
 					const s = this.starts[id];
 					let k = 0;
-					while (k < len && this.arena[s + k] === key[k]) k++;
+					while (k < len && this.arena[s + k] === key[from + k]) k++;
 					if (k === len) {
 						this.isNew = false;
 						return id;
@@ -59,7 +60,7 @@ export class KeyTable {
 			bigger.set(this.arena.subarray(0, this.arenaLen));
 			this.arena = bigger;
 		}
-		this.arena.set(key.subarray(0, len), this.arenaLen);
+		this.arena.set(key.subarray(from, end), this.arenaLen);
 		this.starts.push(this.arenaLen);
 		this.lengths.push(len);
 		this.arenaLen += len;
