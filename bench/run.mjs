@@ -10,8 +10,9 @@
  *   --size big        also the 10× file (or SWEEP_BENCH_SIZE=big): Sweep only, to show memory stays flat
  *   --big-runs N      runs per Sweep configuration on the big file (default 1)
  *   --only LIST       comma-separated subset of sweep-auto,sweep-1w,sweep-2w,duckdb,csv-parse,
- *                     sweep-1w-sd,sweep-1w-hive,duckdb-hive,sweep-1w-cap (the output options: flat and hive by
- *                     symbol,date(timestamp), DuckDB PARTITION_BY (symbol, timestamp_date), --max-rows-per-file 100000)
+ *                     sweep-1w-sd,sweep-1w-hive,duckdb-hive,sweep-1w-cap,sweep-2w-sd,sweep-2w-hive,sweep-2w-cap (the
+ *                     output options at 1 and 2 workers: flat and hive by symbol,date(timestamp), DuckDB PARTITION_BY
+ *                     (symbol, timestamp_date), --max-rows-per-file 100000)
  *   --profile         first profile one Sweep run (node --cpu-prof) into bench/runs/profile-*, print top functions
  *   --profile-workers N  workers for the profiled run (default: auto)
  *   --no-activation   skip the extension activation timing
@@ -62,6 +63,9 @@ const ALL_SYSTEMS = [
 	'sweep-1w-hive',
 	'duckdb-hive',
 	'sweep-1w-cap',
+	'sweep-2w-sd',
+	'sweep-2w-hive',
+	'sweep-2w-cap',
 ];
 
 const { values: opt } = parseArgs({
@@ -234,27 +238,41 @@ const SYSTEMS = {
 		args: (input, out) => [path.join(benchDir, 'baseline-csv-parse.mjs'), input, out],
 		verify: verifyBaseline,
 	},
-	// The output options (README "Output for other engines"), each next to what it costs and to DuckDB doing the same.
-	'sweep-1w-sd': {
-		label: 'Sweep --workers 1, flat by symbol,date(timestamp)',
-		args: sweepArgs('1', BY_DAY),
-		verify: verifySweep,
-	},
-	'sweep-1w-hive': {
-		label: 'Sweep --workers 1, hive by symbol,date(timestamp)',
-		args: sweepArgs('1', ['--layout', 'hive', ...BY_DAY]),
-		verify: verifySweep,
-	},
 	'duckdb-hive': {
 		label: 'DuckDB (threads=2), PARTITION_BY (symbol, timestamp_date)',
 		args: (input, out) => [path.join(benchDir, 'duckdb-partition.mjs'), input, out, '--threads', '2', '--by-day'],
 		verify: verifyDuckdb,
 	},
-	'sweep-1w-cap': {
-		label: 'Sweep --workers 1 --max-rows-per-file 100000',
-		args: sweepArgs('1', ['--max-rows-per-file', '100000']),
-		verify: verifySweep,
-	},
+	// The output options (README "Output for other engines") at 1 and 2 workers, each next to what it costs and to
+	// DuckDB doing the same.
+	...Object.fromEntries(
+		['1', '2'].flatMap((w) => [
+			[
+				`sweep-${w}w-sd`,
+				{
+					label: `Sweep --workers ${w}, flat by symbol,date(timestamp)`,
+					args: sweepArgs(w, BY_DAY),
+					verify: verifySweep,
+				},
+			],
+			[
+				`sweep-${w}w-hive`,
+				{
+					label: `Sweep --workers ${w}, hive by symbol,date(timestamp)`,
+					args: sweepArgs(w, ['--layout', 'hive', ...BY_DAY]),
+					verify: verifySweep,
+				},
+			],
+			[
+				`sweep-${w}w-cap`,
+				{
+					label: `Sweep --workers ${w} --max-rows-per-file 100000`,
+					args: sweepArgs(w, ['--max-rows-per-file', '100000']),
+					verify: verifySweep,
+				},
+			],
+		]),
+	),
 };
 
 /** Is the engine usable? Runs the CLI on the shipped sample and checks the output. Returns a reason or null. */
@@ -629,6 +647,8 @@ const optionLines = [];
 for (const [option, base, duck] of [
 	['sweep-1w-hive', 'sweep-1w-sd', 'duckdb-hive'],
 	['sweep-1w-cap', 'sweep-1w', 'duckdb'],
+	['sweep-2w-hive', 'sweep-2w-sd', 'duckdb-hive'],
+	['sweep-2w-cap', 'sweep-2w', 'duckdb'],
 ]) {
 	if (!results[option]) continue;
 	const cost = ratio(results[base], results[option]);

@@ -213,11 +213,13 @@ export class ChunkProcessor {
 
 	private readonly table = new KeyTable();
 	private scratch: Buffer = Buffer.alloc(256);
+	private scratchView = new DataView(this.scratch.buffer, this.scratch.byteOffset, this.scratch.byteLength);
 
 	private growScratch(min: number): Buffer {
 		const bigger = Buffer.alloc(Math.max(min, this.scratch.length * 2));
 		this.scratch.copy(bigger);
 		this.scratch = bigger;
+		this.scratchView = new DataView(bigger.buffer, bigger.byteOffset, bigger.byteLength);
 		return bigger;
 	}
 
@@ -267,6 +269,7 @@ export class ChunkProcessor {
 		isLast: boolean,
 	): ChunkDone {
 		const buf = Buffer.from(bytes, offset, length);
+		const bufView = new DataView(bytes, offset, length);
 		const n = buf.length;
 		const init = this.init;
 		if (init.strictUtf8 && !isUtf8(buf)) throw this.invalidUtf8(buf, startLine);
@@ -301,6 +304,8 @@ export class ChunkProcessor {
 		const table = this.table;
 		table.reset();
 		let scratch = this.scratch;
+		let scratchView = this.scratchView;
+		let scratchLength = scratch.length;
 		/** Bucket per key-table id; null for a key the orders filter drops. */
 		const byId: (Bucket | null)[] = [];
 		const bucketList: Bucket[] = [];
@@ -511,13 +516,22 @@ export class ChunkProcessor {
 					}
 					const lenAt = klen;
 					if (multiKey) klen += 4;
-					if (klen + (e - s) + 16 > scratch.length) scratch = this.growScratch(klen + (e - s) + 16);
+					if (klen + (e - s) + 16 > scratchLength) {
+						scratch = this.growScratch(klen + (e - s) + 16);
+						scratchView = this.scratchView;
+						scratchLength = scratch.length;
+					}
 					const valueAt = klen;
 					if (vq[idx]) {
 						for (; s < e; s++) {
 							scratch[klen++] = buf[s];
 							if (buf[s] === 0x22) s++; // "" inside a quoted field is one quote
 						}
+					} else if (e + 3 <= n) {
+						// Four bytes at a time; the last word may spill up to 3 bytes past the value, into the 16 spare.
+						const len = e - s;
+						for (let j = 0; j < len; j += 4) scratchView.setInt32(klen + j, bufView.getInt32(s + j, true), true);
+						klen += len;
 					} else for (; s < e; s++) scratch[klen++] = buf[s];
 					if (kind === K_HOUR)
 						scratch[valueAt + 10] = 0x54; // `2024-03-15 10` -> `2024-03-15T10`
@@ -531,14 +545,20 @@ export class ChunkProcessor {
 							bucket = Math.floor(bucket / 10);
 						}
 					}
-					if (multiKey) scratch.writeInt32LE(klen - lenAt - 4, lenAt);
+					if (multiKey) {
+						const partLen = klen - lenAt - 4; // little-endian, as newBucket reads it
+						scratch[lenAt] = partLen & 0xff;
+						scratch[lenAt + 1] = (partLen >>> 8) & 0xff;
+						scratch[lenAt + 2] = (partLen >>> 16) & 0xff;
+						scratch[lenAt + 3] = partLen >>> 24;
+					}
 				}
 			if (bad !== null) {
 				rejects.push({ line: recLine, reason: bad, start: recStart, end: contentEnd });
 				continue;
 			}
 			if (keyBytes !== buf) keyBytes = scratch; // (it may have grown)
-			const id = table.idOf(keyBytes, keyFrom, klen);
+			const id = table.idOf(keyBytes, keyBytes === buf ? bufView : scratchView, keyFrom, klen);
 			let b: Bucket | null;
 			if (table.isNew) {
 				b = this.newBucket(keyBytes, keyFrom, klen, multiKey, bucketList.length);

@@ -8,6 +8,7 @@ export class KeyTable {
 	private slots = new Int32Array(1024); // id + 1; 0 = empty
 	private mask = 1023;
 	private arena = new Uint8Array(1 << 16);
+	private arenaView = new DataView(this.arena.buffer);
 	private arenaLen = 0;
 	private starts: number[] = [];
 	private lengths: number[] = [];
@@ -23,18 +24,32 @@ export class KeyTable {
 		this.arenaLen = 0;
 	}
 
-	/** FNV-1a over `key[from, end)`. */
-	static hash(key: Uint8Array, from: number, end: number): number {
-		let h = 0x811c9dc5 | 0;
-		for (let i = from; i < end; i++) h = Math.imul(h ^ key[i], 16777619);
-		return h;
+	/**
+	 * A hash of `key[from, end)`, four bytes at a time (the table's own: nothing outside it sees the values). Each
+	 * word is mixed in by a multiply and a shift, so that its high bytes reach the low bits the table indexes by.
+	 * `view` is a DataView of all of `key`'s bytes.
+	 */
+	static hash(key: Uint8Array, view: DataView, from: number, end: number): number {
+		let h = (end - from) ^ 0x811c9dc5;
+		let i = from;
+		for (; i + 4 <= end; i += 4) {
+			h = Math.imul(h ^ view.getInt32(i, true), 0x9e3779b1);
+			h ^= h >>> 15;
+		}
+		for (; i < end; i++) h = Math.imul(h ^ key[i], 0x01000193);
+		h ^= h >>> 16;
+		h = Math.imul(h, 0x85ebca6b);
+		return h ^ (h >>> 13);
 	}
 
-	/** The id of `key[from, end)`, inserting it when new (then `isNew` is true until the next call). */
+	/**
+	 * The id of `key[from, end)`, inserting it when new (then `isNew` is true until the next call). `view` is a
+	 * DataView of all of `key`'s bytes.
+	 */
 	isNew = false;
-	idOf(key: Uint8Array, from: number, end: number): number {
+	idOf(key: Uint8Array, view: DataView, from: number, end: number): number {
 		const len = end - from;
-		const h = KeyTable.hash(key, from, end);
+		const h = KeyTable.hash(key, view, from, end);
 		const mask = this.mask;
 		let at = h & mask;
 		for (;;) {
@@ -42,14 +57,9 @@ export class KeyTable {
 			if (slot === 0) break;
 			if (this.hashes[at] === h) {
 				const id = slot - 1;
-				if (this.lengths[id] === len) {
-					const s = this.starts[id];
-					let k = 0;
-					while (k < len && this.arena[s + k] === key[from + k]) k++;
-					if (k === len) {
-						this.isNew = false;
-						return id;
-					}
+				if (this.lengths[id] === len && this.sameBytes(this.starts[id], key, view, from, len)) {
+					this.isNew = false;
+					return id;
 				}
 			}
 			at = (at + 1) & mask;
@@ -59,6 +69,7 @@ export class KeyTable {
 			const bigger = new Uint8Array(Math.max(this.arena.length * 2, this.arenaLen + len));
 			bigger.set(this.arena.subarray(0, this.arenaLen));
 			this.arena = bigger;
+			this.arenaView = new DataView(bigger.buffer);
 		}
 		this.arena.set(key.subarray(from, end), this.arenaLen);
 		this.starts.push(this.arenaLen);
@@ -69,6 +80,15 @@ export class KeyTable {
 		if ((id + 1) * 2 > this.slots.length) this.grow();
 		this.isNew = true;
 		return id;
+	}
+
+	/** Whether the arena's bytes at `at` equal `key[from, from + len)`, compared four bytes at a time. */
+	private sameBytes(at: number, key: Uint8Array, k: DataView, from: number, len: number): boolean {
+		const a = this.arenaView;
+		let i = 0;
+		for (; i + 4 <= len; i += 4) if (a.getInt32(at + i, true) !== k.getInt32(from + i, true)) return false;
+		for (; i < len; i++) if (this.arena[at + i] !== key[from + i]) return false;
+		return true;
 	}
 
 	private grow(): void {
