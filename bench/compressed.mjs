@@ -17,10 +17,9 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { parseArgs } from 'node:util';
 import { gunzipSync } from 'node:zlib';
 import { generateTrades } from '../scripts/gen-trades.mjs';
-import { median, verifyDuckdb } from './lib.mjs';
+import { commandLine, median, verifyDuckdb } from './lib.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const benchDir = path.join(root, 'bench');
@@ -290,7 +289,7 @@ export function compressedBench({ rows = 4_000_000, runs = 1, big = false, log =
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1]).href) {
-	const { values } = parseArgs({
+	const { values } = commandLine(import.meta.url, {
 		options: {
 			rows: { type: 'string', default: '4000000' },
 			runs: { type: 'string', default: '1' },

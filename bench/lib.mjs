@@ -4,6 +4,33 @@
  */
 import { closeSync, existsSync, openSync, readdirSync, readFileSync, readSync, statSync } from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+
+/**
+ * A bench script's command line (node:util parseArgs), with `--help`/`-h` printing the script's opening comment
+ * (its usage) and a mistyped option stopping with one line and exit 2 instead of a stack trace.
+ * @param {string} scriptUrl the script's `import.meta.url`
+ * @param {import('node:util').ParseArgsConfig} config
+ */
+export function commandLine(scriptUrl, config) {
+	const file = fileURLToPath(scriptUrl);
+	const name = path.relative(process.cwd(), file) || path.basename(file);
+	try {
+		const parsed = parseArgs({ ...config, options: { ...config.options, help: { type: 'boolean', short: 'h' } } });
+		if (parsed.values.help) {
+			const text = readFileSync(file, 'utf8');
+			const doc = /\/\*\*([\s\S]*?)\*\//.exec(text);
+			const usage = doc ? doc[1].split('\n').map((l) => l.replace(/^\s*\* ?/, '')) : [`${name}: no usage written`];
+			console.log(usage.join('\n').trim());
+			process.exit(0);
+		}
+		return parsed;
+	} catch (e) {
+		console.error(`${name}: ${e instanceof Error ? e.message : String(e)} (--help lists the options)`);
+		process.exit(2);
+	}
+}
 
 const LF = 10;
 const QUOTE = 34;

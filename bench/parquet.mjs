@@ -16,16 +16,15 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, wri
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { generateTrades } from '../scripts/gen-trades.mjs';
-import { compareCounts, median } from './lib.mjs';
+import { commandLine, compareCounts, median } from './lib.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const benchDir = path.join(root, 'bench');
 const cli = path.join(root, 'dist', 'cli.js');
 const SEED = 12345;
 
-const { values: opt, positionals } = parseArgs({
+const { values: opt, positionals } = commandLine(import.meta.url, {
 	allowPositionals: true,
 	options: {
 		rows: { type: 'string', default: '4000000' },

@@ -17,8 +17,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
-import { median } from './lib.mjs';
+import { commandLine, median } from './lib.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const FILES = { normal: 'trades-4000000-s12345.csv', big: 'trades-40000000-s12345.csv' };
@@ -147,7 +146,7 @@ export function previewMarkdown(r) {
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-	const { values, positionals } = parseArgs({
+	const { values, positionals } = commandLine(import.meta.url, {
 		allowPositionals: true,
 		options: {
 			child: { type: 'boolean', default: false },

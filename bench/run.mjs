@@ -39,10 +39,17 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, wri
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { generateTrades } from '../scripts/gen-trades.mjs';
 import { activationMarkdown, measureActivation } from './activation.mjs';
-import { countRecords, median, summariseProfile, verifyBaseline, verifyDuckdb, verifySweep } from './lib.mjs';
+import {
+	commandLine,
+	countRecords,
+	median,
+	summariseProfile,
+	verifyBaseline,
+	verifyDuckdb,
+	verifySweep,
+} from './lib.mjs';
 import { measurePreview, previewMarkdown } from './preview.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -68,7 +75,7 @@ const ALL_SYSTEMS = [
 	'sweep-2w-cap',
 ];
 
-const { values: opt } = parseArgs({
+const { values: opt } = commandLine(import.meta.url, {
 	options: {
 		rows: { type: 'string', default: String(DEFAULT_ROWS) },
 		runs: { type: 'string', default: '3' },

@@ -5,6 +5,7 @@ import { JOURNAL } from '../../src/engine/journal';
 import { requireCli, runCli, startCli } from './helpers/cli';
 import { generateTrades } from './helpers/engine';
 import { diffSnapshots, leftovers, makeTmp, removeTmp, snapshot } from './helpers/fsutil';
+import { mulberry32 } from './helpers/prng';
 
 /**
  * `sweep extract --append` as a user runs it, and killed as a user (or the machine) kills it: SIGINT and SIGKILL at
@@ -17,18 +18,6 @@ import { diffSnapshots, leftovers, makeTmp, removeTmp, snapshot } from './helper
  */
 const CHUNK = ['--chunk-size', '50000'];
 const SEED = Number(process.env.SWEEP_APPEND_SEED ?? String(Date.now() % 1_000_000_007));
-
-/** A seeded PRNG in [0, 1) (mulberry32); the seed is printed, replay it with SWEEP_APPEND_SEED. */
-function mulberry32(seed: number): () => number {
-	let a = seed >>> 0;
-	return () => {
-		a = (a + 0x6d2b79f5) >>> 0;
-		let t = a;
-		t = Math.imul(t ^ (t >>> 15), t | 1);
-		t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-		return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-	};
-}
 
 /**
  * Day 1 and day 2 of `rows` generated trades, cut at `fraction` of the file's bytes (at a line end); day 2 gets the

@@ -28,6 +28,7 @@ import { parseOutputFormat, parseParquetCompression, parseParquetTypes } from '.
 import { requireCli, runCli } from './helpers/cli';
 import { expectSweepError, generateTrades } from './helpers/engine';
 import { diffSnapshots, leftovers, makeTmp, removeTmp, snapshot } from './helpers/fsutil';
+import { mulberry32 } from './helpers/prng';
 
 const bytes = (s: string) => Buffer.from(s, 'utf8');
 const cls = (s: string) => classify(bytes(s), 0, bytes(s).length);
@@ -144,14 +145,7 @@ describe('parquet: type rules', () => {
 
 /** A seeded generator of a typed CSV: every kind of column, quoting, empties, unicode, invalid UTF-8, rejects. */
 function typedCsv(rows: number, seed: number): Buffer {
-	let s = seed >>> 0;
-	const rnd = () => {
-		s = (s + 0x6d2b79f5) >>> 0;
-		let t = s;
-		t = Math.imul(t ^ (t >>> 15), t | 1);
-		t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-		return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-	};
+	const rnd = mulberry32(seed);
 	const pick = <T>(a: T[]) => a[Math.floor(rnd() * a.length)];
 	const keys = ['AAPL', 'MSFT', 'Ünï', 'a b', 'x/y', 'ZZ'];
 	const notes = ['plain', 'with,comma', 'say "hi"', 'two\nlines', 'ünïcödé ✓', '', '""', ' spaced '];

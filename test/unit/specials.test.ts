@@ -13,18 +13,7 @@ import { encodeKey } from '../../src/engine/keys';
 import type { ChunkDone, WorkerInit } from '../../src/engine/protocol';
 import { SCAN_WINDOW, SpecialScanner } from '../../src/engine/specials';
 import { REPO_ROOT } from './helpers/fsutil';
-
-/** A small deterministic PRNG (mulberry32), so a failure names a seed that reproduces it. */
-function prng(seed: number): () => number {
-	let a = seed >>> 0;
-	return () => {
-		a = (a + 0x6d2b79f5) >>> 0;
-		let t = a;
-		t = Math.imul(t ^ (t >>> 15), t | 1);
-		t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-		return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-	};
-}
+import { mulberry32 } from './helpers/prng';
 
 /** What the scan must report for `bytes[start, end)`: each delimiter's position, each LF's as its bitwise NOT. */
 function expectedSpecials(bytes: Uint8Array, start: number, end: number, d: number): number[] {
@@ -56,7 +45,7 @@ describe('specials: the WebAssembly field-boundary scan', () => {
 
 	it('finds every delimiter and line feed, at any length, offset and alignment', () => {
 		const scanner = SpecialScanner.create() as SpecialScanner;
-		const rand = prng(1);
+		const rand = mulberry32(1);
 		const alphabet = [0x2c, 0x0a, 0x09, 0x3b, 0x0d, 0x22, 0x61, 0x00, 0xff, 0x80, 0x2c + 0x80, 0x0a + 0x80];
 		for (let round = 0; round < 400; round++) {
 			const len = round < 100 ? round : Math.floor(rand() * 3000);
@@ -215,7 +204,7 @@ describe('specials: the chunk processor gives the same result with and without t
 		it(shape.name, () => {
 			const init: WorkerInit = { ...base, ...shape.init };
 			for (let seed = 1; seed <= 12; seed++) {
-				const rand = prng(seed * 7919 + shape.fields);
+				const rand = mulberry32(seed * 7919 + shape.fields);
 				const recs = records(rand, shape, 50 + Math.floor(rand() * 400));
 				// Cut the records into chunks at record ends (as the coordinator does); the last one isLast.
 				let at = 0;

@@ -1,0 +1,14 @@
+/**
+ * A small seeded PRNG in [0, 1) (mulberry32), for tests that draw their own random cases: the same seed gives the
+ * same sequence everywhere, so a failure that prints its seed can be replayed.
+ */
+export function mulberry32(seed: number): () => number {
+	let a = seed >>> 0;
+	return () => {
+		a = (a + 0x6d2b79f5) >>> 0;
+		let t = a;
+		t = Math.imul(t ^ (t >>> 15), t | 1);
+		t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+		return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+	};
+}
