@@ -92,14 +92,10 @@ function slowNumber(buf: Buffer, s: number, e: number): number {
 	return text === '' ? Number.NaN : Number(text);
 }
 
-/** Growable Int32 list reused across chunks, so a worker allocates its record tables once. */
+/** Growable Int32 list reused across chunks, so a worker allocates its record tables once (written through locals). */
 class IntList {
 	a: Int32Array = new Int32Array(1 << 14);
 	n = 0;
-	push(v: number): void {
-		if (this.n === this.a.length) this.grow();
-		this.a[this.n++] = v;
-	}
 	/** Doubles the capacity, keeping the contents; returns the new array. */
 	grow(): Int32Array {
 		const b = new Int32Array(this.a.length * 2);
@@ -300,7 +296,9 @@ export class ChunkProcessor {
 		const runs = init.runs;
 		const nRuns = runs === null ? 0 : runs.length >> 1;
 		const pieces = this.pieces;
-		pieces.n = 0;
+		// Written through locals, as the record tables below are.
+		let pa = pieces.a;
+		let np = 0;
 		const table = this.table;
 		table.reset();
 		let scratch = this.scratch;
@@ -587,22 +585,23 @@ export class ChunkProcessor {
 			} else {
 				// A quoted field's value starts right after its opening quote (never after a delimiter or a line break).
 				let recBytes = nRuns - 1;
+				while (np + 2 * nRuns + 2 > pa.length) pa = pieces.grow();
 				for (let r = 0; r < runs.length; r += 2) {
 					const f = runs[r];
 					const l = runs[r + 1];
 					const rs = vs[f] > 0 && buf[vs[f] - 1] === QUOTE ? vs[f] - 1 : vs[f];
 					const re = vs[l] > 0 && buf[vs[l] - 1] === QUOTE ? ve[l] + 1 : ve[l];
-					pieces.push(rs);
-					pieces.push(re);
+					pa[np++] = rs;
+					pa[np++] = re;
 					recBytes += re - rs;
 				}
 				if (recEnd === n && (contentEnd === n || eofCr)) {
-					pieces.push(-1);
-					pieces.push(-1);
+					pa[np++] = -1;
+					pa[np++] = -1;
 					recBytes += this.eolBytes.length;
 				} else {
-					pieces.push(contentEnd);
-					pieces.push(recEnd);
+					pa[np++] = contentEnd;
+					pa[np++] = recEnd;
 					recBytes += recEnd - contentEnd;
 				}
 				b.bytes += recBytes;
@@ -640,6 +639,7 @@ export class ChunkProcessor {
 		}
 
 		owners.n = nr;
+		pieces.n = np;
 		if (runs === null) starts.n = ends.n = nr;
 		const { outBuffer, offsets, recordEnds, endsAt } = this.layOut(bytes, offset, length, bucketList, needsEol);
 		const { rejectData, rejectResults } = copyRejects(buf, rejects);
