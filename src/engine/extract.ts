@@ -409,8 +409,9 @@ export async function extract(options: ExtractOptions, hooks: ExtractHooks = {})
 				});
 				writeDir = outPlan.tmpDir;
 			}
-			// The input's SHA-256 (of its bytes on disk), in a thread of its own, while the pipeline reads the file.
-			hasher = hashFile(fh.fd, st.size);
+			// The input's SHA-256 (of its bytes on disk), in a thread of its own while the pipeline reads the file; a
+			// compressed file's decompression thread takes it as it reads (source.ts fileHash).
+			if (source.compression === 'none') hasher = hashFile(fh.fd, st.size);
 			if (signal?.aborted) throw abortedError();
 			// A cancel does not wait for the system detection (it can take a second or two on a busy machine), and no
 			// worker is started once cancelled.
@@ -441,7 +442,8 @@ export async function extract(options: ExtractOptions, hooks: ExtractHooks = {})
 		// The workers are idle: they end by themselves (threadStop.ts) while the manifest is written and committed.
 		poolStopped = pool.destroy();
 		await checkUnchanged(fh, o.input, st, appendTo !== null);
-		const hash: FileHash = await abortable(hasher.result, signal);
+		const hash: FileHash | null = hasher ? await abortable(hasher.result, signal) : source.fileHash();
+		if (hash === null) throw new Error(`internal: no SHA-256 of ${o.input} after reading it`);
 		if (hash.bytes !== st.size) {
 			throw new SweepError(
 				'file-changed',

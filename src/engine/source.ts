@@ -34,6 +34,11 @@ export interface InputSource extends ByteReader, Rewindable {
 	ratio(): number;
 	/** The header has been read: the kept start may go once the reader has passed it. */
 	headDone(): void;
+	/**
+	 * SHA-256 of the file's bytes on disk, when the reading took it on the way (a compressed file, once read to the
+	 * end); null when it did not (a plain file is hashed apart: hasher.ts).
+	 */
+	fileHash(): { sha256: string; bytes: number } | null;
 	close(): Promise<void>;
 }
 
@@ -79,6 +84,7 @@ function plainSource(file: string, fh: FileHandle, fileSize: number): InputSourc
 		compressedRead: () => read,
 		ratio: () => 1,
 		headDone: () => undefined,
+		fileHash: () => null,
 		fresh: async () => ({ read: (b, o, l, p) => fh.read(b, o, l, p), close: async () => undefined }),
 		close: async () => undefined,
 	};
@@ -127,6 +133,7 @@ class CompressedSource implements InputSource {
 	private headLength = 0;
 	private keepHead: boolean;
 	private closed = false;
+	private hash: { sha256: string; bytes: number } | null = null;
 
 	constructor(
 		readonly file: string,
@@ -167,6 +174,7 @@ class CompressedSource implements InputSource {
 			this.produced += m.length;
 		} else if (m.type === 'end') {
 			this.compressed = m.compressed;
+			this.hash = { sha256: m.sha256, bytes: m.hashed };
 			this.ended = true;
 		} else {
 			this.compressed = Math.max(this.compressed, m.offset);
@@ -196,6 +204,10 @@ class CompressedSource implements InputSource {
 
 	headDone(): void {
 		this.keepHead = false;
+	}
+
+	fileHash(): { sha256: string; bytes: number } | null {
+		return this.hash;
 	}
 
 	async read(buffer: Buffer, offset: number, length: number, position: number): Promise<{ bytesRead: number }> {

@@ -6,8 +6,12 @@
  * with a credit, so memory stays bounded however large the file (backpressure pauses the decompressor, which
  * pauses the file reads).
  *
+ * It also takes the SHA-256 of the file's bytes as it reads them (the input's identity in the manifest, README
+ * "Appending"): a compressed input needs no second read of the file for it.
+ *
  * Messages: in, `SourceCredit`; out, `SourceBlock`, then one `SourceEnd` or `SourceFailed`.
  */
+import { createHash } from 'node:crypto';
 import { read, readSync } from 'node:fs';
 import { Transform } from 'node:stream';
 import { parentPort, workerData } from 'node:worker_threads';
@@ -37,6 +41,9 @@ export interface SourceBlock {
 export interface SourceEnd {
 	type: 'end';
 	compressed: number;
+	/** SHA-256 (hex) of the file's first `hashed` bytes: every byte read, skippable zstd frames included. */
+	sha256: string;
+	hashed: number;
 }
 
 export interface SourceFailed {
@@ -159,6 +166,8 @@ if (parentPort) {
 	let readBytes = 0;
 	/** Bytes of skippable zstd frames, passed over without feeding them to the decoder. */
 	let skipped = 0;
+	/** Of every byte read, in file order. */
+	const hash = createHash('sha256');
 
 	const post = () => {
 		if (used === 0) return;
@@ -198,7 +207,7 @@ if (parentPort) {
 	z.on('end', () => {
 		if (failed) return;
 		post();
-		const msg: SourceEnd = { type: 'end', compressed: readBytes };
+		const msg: SourceEnd = { type: 'end', compressed: readBytes, sha256: hash.digest('hex'), hashed: readBytes };
 		port.postMessage(msg);
 	});
 	port.on('message', (m: SourceCredit | StopMessage) => {
@@ -227,8 +236,22 @@ if (parentPort) {
 			if (byFrame && pos >= frameEnd) {
 				const f = zstdFrameEnd(init.fd, pos, init.size);
 				if (f.skippable) {
-					skipped += f.end - pos;
-					pos = f.end;
+					// Not decoded, but part of the file's bytes: hashed all the same.
+					const piece = Buffer.allocUnsafe(Math.min(PIECE, f.end - pos));
+					while (pos < f.end) {
+						let n: number;
+						try {
+							n = readSync(init.fd, piece, 0, Math.min(piece.length, f.end - pos), pos);
+						} catch (e) {
+							fail('io', `reading failed: ${(e as Error).message}`, pos);
+							return;
+						}
+						if (n === 0) break;
+						hash.update(piece.subarray(0, n));
+						skipped += n;
+						pos += n;
+					}
+					readBytes = pos;
 					continue;
 				}
 				frameEnd = f.end;
@@ -251,6 +274,7 @@ if (parentPort) {
 			if (failed) return; // stopped while the read was under way: the decompressor is gone
 			pos += bytesRead;
 			readBytes = pos;
+			hash.update(buf.subarray(0, bytesRead));
 			if (!z.write(buf.subarray(0, bytesRead))) {
 				await new Promise<void>((resolve) => {
 					const done = () => {

@@ -1,4 +1,5 @@
 import * as assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as zlib from 'node:zlib';
@@ -7,7 +8,7 @@ import { extract } from '../../src/engine';
 import type { Manifest } from '../../src/engine/types';
 import { CLI, requireCli, runCli } from './helpers/cli';
 import { manifestCore, readOutput } from './helpers/compare';
-import { gzipPieces, hasTool, nodeWithZstd, tool, zstdPieces } from './helpers/compressors';
+import { gzipPieces, hasTool, nodeWithZstd, pieces, tool, zstdPieces } from './helpers/compressors';
 import { expectSweepError, generateTrades, sweepErrorOf } from './helpers/engine';
 import { diffSnapshots, leftovers, makeTmp, removeTmp, snapshot } from './helpers/fsutil';
 import { type CsvCase, csvCase, describeCase } from './helpers/gen-csv';
@@ -25,6 +26,18 @@ const replayPath = process.env.SWEEP_FC_PATH || undefined;
 const HAS_ZSTD_TOOL = hasTool('zstd');
 const HAS_GZIP_TOOL = hasTool('gzip');
 const NATIVE_ZSTD = typeof (zlib as { zstdCompressSync?: unknown }).zstdCompressSync === 'function';
+
+/**
+ * `content` as zstd, one frame per piece (cut at the fractions `cuts`), with a skippable frame (magic 0x184D2A53 and
+ * 100 bytes a reader passes over) after the first: it decompresses to `content`.
+ */
+function zstdWithSkippableFrame(content: Buffer, cuts: number[]): Buffer {
+	const skippable = Buffer.alloc(8 + 100, 0x5a);
+	skippable.writeUInt32LE(0x184d2a53, 0);
+	skippable.writeUInt32LE(100, 4);
+	const frames = pieces(content, cuts).map((p) => zstdPieces(p));
+	return Buffer.concat([frames[0], skippable, ...frames.slice(1)]);
+}
 
 function skipWithout(ctx: Mocha.Context, ok: boolean, reason: string): void {
 	if (ok) return;
@@ -194,6 +207,22 @@ describe('compressed input: files, names and errors', function () {
 		fs.writeFileSync(input, bytes);
 		await extract({ input, outDir: path.join(dir, 'o-bgzip'), workers: 3, chunkSize: 3000 });
 		assertSameOutput(path.join(dir, 'o-bgzip'), expected, 'bgzip-style');
+	});
+
+	it('lists a compressed input by the SHA-256 of its bytes on disk (several gzip members; zstd frames with a skippable one)', async function () {
+		const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+		const gz = path.join(dir, 'hashed.csv.gz');
+		fs.writeFileSync(gz, gzipPieces(tradesBytes, [0.3, 0.6]));
+		const mg = await extract({ input: gz, outDir: path.join(dir, 'o-hash-gz'), workers: 2, chunkSize: 4000 });
+		assert.equal(mg.inputs?.[0].sha256, sha(fs.readFileSync(gz)));
+		assert.equal(mg.inputs?.[0].bytes, fs.statSync(gz).size);
+		assertSameOutput(path.join(dir, 'o-hash-gz'), expected, 'hashed gzip');
+		skipWithout(this, HAS_ZSTD_TOOL, 'the zstd tool is not installed (apt-get install zstd)');
+		const zst = path.join(dir, 'hashed.csv.zst');
+		fs.writeFileSync(zst, zstdWithSkippableFrame(tradesBytes, [0.5]));
+		const mz = await extract({ input: zst, outDir: path.join(dir, 'o-hash-zst'), workers: 1, chunkSize: 7000 });
+		assert.equal(mz.inputs?.[0].sha256, sha(fs.readFileSync(zst)));
+		assertSameOutput(path.join(dir, 'o-hash-zst'), expected, 'hashed zstd');
 	});
 
 	it('reports progress in compressed bytes, reaching the file size', async () => {
@@ -595,7 +624,7 @@ describe('compressed output: --compress gzip|zstd', function () {
 		);
 		skipWithout(this, HAS_ZSTD_TOOL, 'the zstd tool is not installed (apt-get install zstd)');
 		const input = path.join(dir, 'native.csv.zst');
-		fs.writeFileSync(input, zstdPieces(fs.readFileSync(trades), [0.25, 0.5]));
+		fs.writeFileSync(input, zstdWithSkippableFrame(fs.readFileSync(trades), [0.25, 0.5]));
 		const { spawnSync } = await import('node:child_process');
 		const outDir = path.join(dir, 'zst-native-in');
 		const r = spawnSync(node!, [CLI, 'extract', input, '--out', outDir, '--workers', '2', '--chunk-size', '999'], {
@@ -603,6 +632,8 @@ describe('compressed output: --compress gzip|zstd', function () {
 		});
 		assert.equal(r.status, 0, r.stderr);
 		assertSameOutput(outDir, expected, 'native zstd input');
+		const listed = (JSON.parse(fs.readFileSync(path.join(outDir, '_manifest.json'), 'utf8')) as Manifest).inputs?.[0];
+		assert.equal(listed?.sha256, createHash('sha256').update(fs.readFileSync(input)).digest('hex'));
 		fs.writeFileSync(input, zstdPieces(fs.readFileSync(trades)).subarray(0, 50_000));
 		const t = spawnSync(node!, [CLI, 'extract', input, '--out', outDir], { encoding: 'utf8' });
 		assert.equal(t.status, 1, t.stderr);
