@@ -209,6 +209,8 @@ if (parentPort) {
 		post();
 		const msg: SourceEnd = { type: 'end', compressed: readBytes, sha256: hash.digest('hex'), hashed: readBytes };
 		port.postMessage(msg);
+		// Nothing is left to do: the thread ends now, while the run goes on, rather than when the run closes it.
+		endWhenQuiet(port);
 	});
 	port.on('message', (m: SourceCredit | StopMessage) => {
 		if (isStop(m)) {
