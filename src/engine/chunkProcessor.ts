@@ -639,7 +639,6 @@ export class ChunkProcessor {
 		}
 
 		owners.n = nr;
-		pieces.n = np;
 		if (runs === null) starts.n = ends.n = nr;
 		const { outBuffer, offsets, recordEnds, endsAt } = this.layOut(bytes, offset, length, bucketList, needsEol);
 		const { rejectData, rejectResults } = copyRejects(buf, rejects);

@@ -174,7 +174,7 @@ class CompressedSource implements InputSource {
 			this.produced += m.length;
 		} else if (m.type === 'end') {
 			this.compressed = m.compressed;
-			this.hash = { sha256: m.sha256, bytes: m.hashed };
+			this.hash = { sha256: m.sha256, bytes: m.compressed };
 			this.ended = true;
 		} else {
 			this.compressed = Math.max(this.compressed, m.offset);

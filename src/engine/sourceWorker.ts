@@ -40,10 +40,10 @@ export interface SourceBlock {
 
 export interface SourceEnd {
 	type: 'end';
+	/** Bytes of the file read, all of them: the file's size unless it shrank. */
 	compressed: number;
-	/** SHA-256 (hex) of the file's first `hashed` bytes: every byte read, skippable zstd frames included. */
+	/** SHA-256 (hex) of those `compressed` bytes, skippable zstd frames included. */
 	sha256: string;
-	hashed: number;
 }
 
 export interface SourceFailed {
@@ -207,7 +207,7 @@ if (parentPort) {
 	z.on('end', () => {
 		if (failed) return;
 		post();
-		const msg: SourceEnd = { type: 'end', compressed: readBytes, sha256: hash.digest('hex'), hashed: readBytes };
+		const msg: SourceEnd = { type: 'end', compressed: readBytes, sha256: hash.digest('hex') };
 		port.postMessage(msg);
 		// Nothing is left to do: the thread ends now, while the run goes on, rather than when the run closes it.
 		endWhenQuiet(port);

@@ -3,9 +3,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { JOURNAL } from '../../src/engine/journal';
 import { requireCli, runCli, startCli } from './helpers/cli';
-import { generateTrades } from './helpers/engine';
+import { type GeneratorPrng, generateTrades, importGenerator } from './helpers/engine';
 import { diffSnapshots, leftovers, makeTmp, removeTmp, snapshot } from './helpers/fsutil';
-import { mulberry32 } from './helpers/prng';
 
 /**
  * `sweep extract --append` as a user runs it, and killed as a user (or the machine) kills it: SIGINT and SIGKILL at
@@ -18,6 +17,12 @@ import { mulberry32 } from './helpers/prng';
  */
 const CHUNK = ['--chunk-size', '50000'];
 const SEED = Number(process.env.SWEEP_APPEND_SEED ?? String(Date.now() % 1_000_000_007));
+
+/** The generator's seedable PRNG (scripts/gen-trades.mjs), loaded from its ES module in before(). */
+let mulberry32: GeneratorPrng['mulberry32'];
+before(async () => {
+	({ mulberry32 } = await importGenerator());
+});
 
 /**
  * Day 1 and day 2 of `rows` generated trades, cut at `fraction` of the file's bytes (at a line end); day 2 gets the

@@ -26,9 +26,14 @@ import {
 } from '../../src/engine/parquet/types';
 import { parseOutputFormat, parseParquetCompression, parseParquetTypes } from '../../src/rules';
 import { requireCli, runCli } from './helpers/cli';
-import { expectSweepError, generateTrades } from './helpers/engine';
+import { expectSweepError, type GeneratorPrng, generateTrades, importGenerator } from './helpers/engine';
 import { diffSnapshots, leftovers, makeTmp, removeTmp, snapshot } from './helpers/fsutil';
-import { mulberry32 } from './helpers/prng';
+
+/** The generator's seedable PRNG (scripts/gen-trades.mjs), loaded from its ES module in before(). */
+let mulberry32: GeneratorPrng['mulberry32'];
+before(async () => {
+	({ mulberry32 } = await importGenerator());
+});
 
 const bytes = (s: string) => Buffer.from(s, 'utf8');
 const cls = (s: string) => classify(bytes(s), 0, bytes(s).length);

@@ -12,8 +12,14 @@ import { ChunkProcessor } from '../../src/engine/chunkProcessor';
 import { encodeKey } from '../../src/engine/keys';
 import type { ChunkDone, WorkerInit } from '../../src/engine/protocol';
 import { SCAN_WINDOW, SpecialScanner } from '../../src/engine/specials';
+import { type GeneratorPrng, importGenerator } from './helpers/engine';
 import { REPO_ROOT } from './helpers/fsutil';
-import { mulberry32 } from './helpers/prng';
+
+/** The generator's seedable PRNG (scripts/gen-trades.mjs), loaded from its ES module in before(). */
+let mulberry32: GeneratorPrng['mulberry32'];
+before(async () => {
+	({ mulberry32 } = await importGenerator());
+});
 
 /** What the scan must report for `bytes[start, end)`: each delimiter's position, each LF's as its bitwise NOT. */
 function expectedSpecials(bytes: Uint8Array, start: number, end: number, d: number): number[] {
