@@ -24,11 +24,20 @@ if (parentPort) {
 		else if (msg.type === 'config') settle?.resolve(msg.config);
 		else settle?.reject(deserializeError(msg.error));
 	});
+	// While extract() waits for the workers and the other threads to end, this thread is idle: that counts towards
+	// its own quiet time (threadStop.ts), which then mostly overlaps theirs.
+	let idleSince: number | undefined;
 	extract(
 		{ ...rest, pendingConfig },
-		{ signal: abort.signal, onProgress: (progress) => post({ type: 'progress', progress }) },
+		{
+			signal: abort.signal,
+			onProgress: (progress) => post({ type: 'progress', progress }),
+			onWorkDone: () => {
+				idleSince = performance.now();
+			},
+		},
 	)
 		.then((manifest) => post({ type: 'done', manifest }))
 		.catch((e) => post({ type: 'failed', error: serializeError(e) }))
-		.finally(() => endWhenQuiet(port));
+		.finally(() => endWhenQuiet(port, idleSince));
 }

@@ -522,6 +522,7 @@ export async function extract(options: ExtractOptions, hooks: ExtractHooks = {})
 		if (signal?.aborted) throw abortedError();
 		throw wrapIoError(changed ?? e, o.append);
 	} finally {
+		hooks.onWorkDone?.();
 		await poolStopped;
 		await hasher?.stop();
 		await source?.close();

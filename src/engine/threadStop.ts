@@ -56,11 +56,18 @@ export async function stopThread(worker: Worker, flag?: Int32Array, graceMs = GR
 
 /**
  * The thread's side: ends it once it has been idle for `QUIET_MS`. Call it when the stop message arrives (or the
- * thread's work is over); `port` stops delivering messages at once.
+ * thread's work is over); `port` stops delivering messages at once. `idleSince` (a `performance.now()` of this
+ * thread) is when its last work ended, if earlier: the time it has already waited idle since (for a stop message,
+ * or for its own threads to end) counts towards the quiet time.
  */
-export function endWhenQuiet(port: MessagePort): void {
+export function endWhenQuiet(port: MessagePort, idleSince?: number): void {
 	port.removeAllListeners('message');
-	setTimeout(() => port.close(), QUIET_MS);
+	setTimeout(() => port.close(), quietLeft(idleSince, performance.now()));
+}
+
+/** How much longer a thread idle since `idleSince` (none: from `now`) waits before it ends. */
+export function quietLeft(idleSince: number | undefined, now: number): number {
+	return idleSince === undefined ? QUIET_MS : Math.min(QUIET_MS, Math.max(0, QUIET_MS - (now - idleSince)));
 }
 
 /** Whether a message is the stop message. */

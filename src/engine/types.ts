@@ -101,6 +101,11 @@ export interface ExtractProgress {
 export interface ExtractHooks {
 	signal?: AbortSignal;
 	onProgress?: (progress: ExtractProgress) => void;
+	/**
+	 * Called once the run's own work is over (output committed, or cleaned up after a failure), before it waits for
+	 * its threads to end: the coordinator thread counts its quiet time from here (threadStop.ts).
+	 */
+	onWorkDone?: () => void;
 }
 
 /** Per-partition figures (the manifest, README "What extraction does"); a field is present only when its column exists. */

@@ -18,7 +18,7 @@ import type {
 	WriteFailed,
 	WriteTask,
 } from './protocol';
-import { endWhenQuiet, isStop, stopRequested } from './threadStop';
+import { endWhenQuiet, isStop, type StopMessage, stopRequested } from './threadStop';
 
 /**
  * Replaces each partition's region of `done.data` by its compressed form (one gzip member or zstd frame per
@@ -113,8 +113,15 @@ if (parentPort) {
 	const port = parentPort;
 	const init = workerData as WorkerInit;
 	const processor = new ChunkProcessor(init);
+	/** When this thread's last task ended: its idle time since then counts towards the quiet time at its end. */
+	let idleSince: number | undefined;
 	port.on('message', (task: ToWorker) => {
-		if (isStop(task)) return endWhenQuiet(port);
+		if (isStop(task)) return endWhenQuiet(port, idleSince);
+		handle(task);
+		idleSince = performance.now();
+	});
+	// Every task is synchronous: when handle() returns, the thread is idle.
+	function handle(task: Exclude<ToWorker, StopMessage>): void {
 		if (task.type === 'write') return writeRegions(port, processor, task);
 		if (task.type === 'parquet') {
 			processor.spare.drain(Number.POSITIVE_INFINITY); // chunk results are over: free the spare buffers
@@ -150,5 +157,5 @@ if (parentPort) {
 					: { type: 'failed', seq: task.seq, message: String((e as Error)?.message ?? e), stack: (e as Error)?.stack };
 			port.postMessage(failed);
 		}
-	});
+	}
 }

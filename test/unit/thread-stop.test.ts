@@ -1,6 +1,6 @@
 import * as assert from 'node:assert/strict';
 import { Worker } from 'node:worker_threads';
-import { GRACE_MS, QUIET_MS, stopThread } from '../../src/engine/threadStop';
+import { GRACE_MS, QUIET_MS, quietLeft, stopThread } from '../../src/engine/threadStop';
 
 /**
  * How Sweep ends its threads (threadStop.ts): a thread asked to stop ends by itself once idle for QUIET_MS (exit
@@ -43,6 +43,41 @@ describe('threadStop: threads end themselves', () => {
 		assert.equal(answers.length, 5, 'the tasks sent before the stop were all answered');
 		assert.ok(took >= QUIET_MS - 5, `ended after ${took} ms, before its quiet time`);
 		assert.ok(took < GRACE_MS, `ended after ${took} ms: it was terminated, not stopped`);
+	});
+
+	it('the quiet time counts from the end of the last work: idle time before the stop message counts', () => {
+		assert.equal(quietLeft(undefined, 1000), QUIET_MS);
+		assert.equal(quietLeft(1000, 1000), QUIET_MS);
+		assert.equal(quietLeft(1000, 1000 + QUIET_MS / 2), QUIET_MS / 2);
+		assert.equal(quietLeft(1000, 1000 + QUIET_MS), 0);
+		assert.equal(quietLeft(1000, 1000 + 10 * QUIET_MS), 0);
+		// A clock that went backwards (or a future idleSince) never makes the wait longer than QUIET_MS.
+		assert.equal(quietLeft(2000, 1000), QUIET_MS);
+	});
+
+	it('a thread idle since its last task still ends no sooner than QUIET_MS after that task', async () => {
+		const w = new Worker(
+			`const { parentPort } = require('node:worker_threads');
+			const { endWhenQuiet, isStop } = require(${JSON.stringify(THREAD_STOP)});
+			let idleSince;
+			parentPort.on('message', (m) => {
+				if (isStop(m)) return endWhenQuiet(parentPort, idleSince);
+				let x = 0;
+				for (let i = 0; i < 2e6; i++) x += i % 7;
+				parentPort.postMessage(x);
+				idleSince = performance.now();
+			});`,
+			{ eval: true },
+		);
+		const code = exitCode(w);
+		const answered = new Promise<number>((resolve) => w.once('message', () => resolve(Date.now())));
+		w.postMessage('work');
+		const lastWork = await answered;
+		await new Promise((r) => setTimeout(r, QUIET_MS / 5));
+		await stopThread(w);
+		const sinceWork = Date.now() - lastWork;
+		assert.equal(await code, 0, 'it ended by itself');
+		assert.ok(sinceWork >= QUIET_MS - 5, `ended ${sinceWork} ms after its last work, before its quiet time`);
 	});
 
 	it('a thread that does not listen is terminated after the grace period', async () => {
