@@ -122,10 +122,14 @@ if (parentPort) {
 	});
 	// Every task is synchronous: when handle() returns, the thread is idle.
 	function handle(task: Exclude<ToWorker, StopMessage>): void {
-		if (task.type === 'write') return writeRegions(port, processor, task);
+		if (task.type === 'write') {
+			writeRegions(port, processor, task);
+			return;
+		}
 		if (task.type === 'parquet') {
 			processor.spare.drain(Number.POSITIVE_INFINITY); // chunk results are over: free the spare buffers
-			return convert(port, task, init.stop);
+			convert(port, task, init.stop);
+			return;
 		}
 		try {
 			for (const b of task.spare) processor.spare.give(b);
