@@ -38,8 +38,9 @@ const pct = (b: number) => `%${HEX[b >> 4]}${HEX[b & 15]}`;
  * Spark write them, plus `< > |` (not allowed in Windows names) and a trailing `.` (Windows drops it); an empty value
  * is `__HIVE_DEFAULT_PARTITION__` (read back as NULL), and the value `__HIVE_DEFAULT_PARTITION__` itself gets its
  * first `_` encoded so that it is not. `allLetters` also encodes ASCII letters (a folder whose name equals an
- * earlier one ignoring case; it decodes to the same value). A result over 120 bytes is cut to 100 and ends with `~`
- * and 8 hex digits of the SHA-1 of the value (such a value does not read back as itself).
+ * earlier one ignoring case; it decodes to the same value). A result over 120 bytes is cut to at most 100 (at a
+ * whole byte's escape and a whole UTF-8 character) and ends with `~` and 8 hex digits of the SHA-1 of the value
+ * (such a value does not read back as itself).
  */
 export function escapeHiveValue(value: string, allLetters = false): string {
 	if (value.length === 0) return HIVE_DEFAULT_PARTITION;
@@ -52,10 +53,22 @@ export function escapeHiveValue(value: string, allLetters = false): string {
 	}
 	if (value === HIVE_DEFAULT_PARTITION) out = `%5F${out.slice(1)}`;
 	if (out.length > MAX_VALUE) {
-		let cut = out.slice(0, CUT_TO);
-		const at = cut.lastIndexOf('%');
-		if (at > CUT_TO - 3) cut = cut.slice(0, at);
-		out = `${cut}~${createHash('sha1').update(Buffer.from(value, 'latin1')).digest('hex').slice(0, 8)}`;
+		// Cut where the escaped text of whole bytes reaches CUT_TO, never inside a `%XX`, and never inside a UTF-8
+		// character: a folder name ending in half a character is invalid UTF-8, which readers refuse for the whole
+		// dataset (DuckDB: "decoded value is invalid UTF8").
+		let cut = 0;
+		let bytes = 0;
+		while (bytes < value.length) {
+			const width = out.charCodeAt(cut) === 0x25 ? 3 : 1;
+			if (cut + width > CUT_TO) break;
+			cut += width;
+			bytes++;
+		}
+		while (bytes > 0 && bytes < value.length && (value.charCodeAt(bytes) & 0xc0) === 0x80) {
+			bytes--;
+			cut -= 3; // a non-ASCII byte is always escaped
+		}
+		out = `${out.slice(0, cut)}~${createHash('sha1').update(Buffer.from(value, 'latin1')).digest('hex').slice(0, 8)}`;
 	}
 	return out;
 }

@@ -159,4 +159,35 @@ describe('engine: output for other engines', function () {
 		assert.deepEqual(got, expected);
 		conn.closeSync();
 	});
+
+	it('a hive value too long for a folder name is cut at a whole UTF-8 character: DuckDB still reads the dataset', async function () {
+		let duck: typeof import('@duckdb/node-api');
+		try {
+			duck = require('@duckdb/node-api');
+		} catch (e) {
+			console.log(`      (skipped: @duckdb/node-api does not load here: ${(e as Error).message})`);
+			this.skip();
+		}
+		const long = ['é'.repeat(60), `x${'é'.repeat(60)}`, `${'€'.repeat(40)}`, 'AAPL'];
+		const input = path.join(dir, 'long-values.csv');
+		fs.writeFileSync(input, `symbol,price\n${long.map((v, i) => `${v},${i}\n`).join('')}`);
+		const outDir = path.join(dir, 'long-out');
+		const m: Manifest = await extract({ input, outDir, workers: 1, chunkSize: 10, layout: 'hive' });
+		assert.equal(m.rowsWritten, long.length);
+		for (const p of m.partitions) {
+			const folder = decodeURIComponent(String(p.file).split('/')[0].slice('symbol='.length));
+			assert.ok(!folder.includes('\ufffd'), `${p.file} decodes to whole characters`);
+			assert.ok(Buffer.from(folder, 'utf8').length <= 120, `${p.file} is short`);
+		}
+		const db = await duck.DuckDBInstance.create(':memory:');
+		const conn = await db.connect();
+		const glob = `${outDir.replaceAll("'", "''")}/**/*.csv`;
+		const result = await conn.runAndReadAll(
+			`SELECT symbol, count(*) AS n FROM read_csv('${glob}', hive_partitioning=true, all_varchar=true) GROUP BY ALL`,
+		);
+		const rows = result.getRows();
+		assert.equal(rows.length, long.length);
+		assert.ok(rows.some((r) => r[0] === 'AAPL'));
+		conn.closeSync();
+	});
 });

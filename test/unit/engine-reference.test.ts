@@ -275,6 +275,15 @@ describe('engine test reference (the oracle itself)', () => {
 		const long = 'a'.repeat(300);
 		const sha = createHash('sha1').update(b(long)).digest('hex').slice(0, 8);
 		assert.equal(hiveValue(b(long)), `${'a'.repeat(100)}~${sha}`);
+		// A long non-ASCII value is cut at a whole character: 'é' is 2 bytes, 6 characters escaped; 16 of them fill
+		// 96 characters, a 17th would not fit (and half of it would be invalid UTF-8).
+		const accents = Buffer.from('é'.repeat(60), 'utf8');
+		const accentSha = createHash('sha1').update(accents).digest('hex').slice(0, 8);
+		assert.equal(hiveValue(accents), `${'%C3%A9'.repeat(16)}~${accentSha}`);
+		// After an 'x', 100 characters would end after the first byte of the 17th 'é': the cut comes before it.
+		const shifted = Buffer.from(`x${'é'.repeat(60)}`, 'utf8');
+		const shiftedSha = createHash('sha1').update(shifted).digest('hex').slice(0, 8);
+		assert.equal(hiveValue(shifted), `x${'%C3%A9'.repeat(16)}~${shiftedSha}`);
 	});
 
 	it('caps files at maxRowsPerFile with numbered parts, each with the header, in both layouts', () => {

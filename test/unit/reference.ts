@@ -409,8 +409,8 @@ const HIVE_NULL = '__HIVE_DEFAULT_PARTITION__';
 /** A value (its bytes) after `name=` in a hive folder (README "Hive layout"). */
 export function hiveValue(value: Buffer, allLetters = false): string {
 	if (value.length === 0) return HIVE_NULL;
-	let s = '';
-	value.forEach((b, i) => {
+	// One piece per byte of the value.
+	const pieces = [...value].map((b, i) => {
 		const c = String.fromCharCode(b);
 		const encode =
 			b < 0x20 ||
@@ -418,14 +418,18 @@ export function hiveValue(value: Buffer, allLetters = false): string {
 			HIVE_CHARS.has(c) ||
 			(i === value.length - 1 && c === '.') ||
 			(allLetters && /[A-Za-z]/.test(c));
-		s += encode ? `%${b.toString(16).toUpperCase().padStart(2, '0')}` : c;
+		return encode ? `%${b.toString(16).toUpperCase().padStart(2, '0')}` : c;
 	});
-	if (value.toString('latin1') === HIVE_NULL) s = `%5F${s.slice(1)}`;
+	if (value.toString('latin1') === HIVE_NULL) pieces[0] = '%5F';
+	const s = pieces.join('');
 	if (s.length <= 120) return s;
-	let cut = s.slice(0, 100);
-	const m = /%[0-9A-F]?$/.exec(cut);
-	if (m) cut = cut.slice(0, m.index);
-	return `${cut}~${createHash('sha1').update(value).digest('hex').slice(0, 8)}`;
+	// The longest prefix of whole pieces within 100 characters that does not end inside a UTF-8 character (the
+	// byte after it is not a continuation byte).
+	let n = 0;
+	let len = 0;
+	while (n < pieces.length && len + pieces[n].length <= 100) len += pieces[n++].length;
+	while (n > 0 && n < value.length && value[n] >= 0x80 && value[n] <= 0xbf) n--;
+	return `${pieces.slice(0, n).join('')}~${createHash('sha1').update(value).digest('hex').slice(0, 8)}`;
 }
 
 /** Hive folder paths of keys in order of first appearance; a sibling equal ignoring case gets its letters encoded. */
