@@ -413,15 +413,22 @@ function installEarlySignalHandlers(): void {
 	}
 }
 
+/** A second SIGINT/SIGTERM this soon after the first is the same interrupt delivered twice, not "stop at once". */
+const SECOND_SIGNAL_MS = 250;
+
 async function runExtract(cmd: Extract<Command, { kind: 'extract' }>, io: CliIO): Promise<number> {
 	const err = (text: string) => io.stderr.write(text);
 	const controller = new AbortController();
 	let signalled: NodeJS.Signals | null = null;
 	const progress = io.stderr.isTTY ? new ProgressLine(io.stderr) : null;
 	let completed = false;
+	let signalledAt = 0;
 	const onSignal = (signal: NodeJS.Signals) => {
 		// After the output folder is committed the run is complete: nothing to stop (see the entry point below).
 		if (completed) return;
+		// One interrupt can arrive twice within microseconds: GNU `timeout` signals the command and then its process
+		// group, which includes it. Only a second interrupt after SECOND_SIGNAL_MS forces the exit.
+		if (signalled !== null && Date.now() - signalledAt < SECOND_SIGNAL_MS) return;
 		if (signalled !== null) {
 			// A second interrupt while cleaning up: stop at once.
 			progress?.clear();
@@ -429,6 +436,7 @@ async function runExtract(cmd: Extract<Command, { kind: 'extract' }>, io: CliIO)
 			process.exit(130);
 		}
 		signalled = signal;
+		signalledAt = Date.now();
 		progress?.clear();
 		err(`sweep: ${signal} received; stopping and cleaning up (again to force)\n`);
 		controller.abort();

@@ -107,6 +107,43 @@ describe('hostile signals', function () {
 		assert.ok(tally.interrupted >= RUNS / 4, `enough runs were really interrupted mid-run: ${JSON.stringify(tally)}`);
 	});
 
+	// Found by a hostile campaign: `timeout -s INT` delivers its signal twice within microseconds (to the command,
+	// then to its process group), and the CLI took the second as "force", leaving its temporary folder behind.
+	it('one interrupt delivered twice at once (as GNU timeout does) still cleans up: 130, previous output, nothing left', async () => {
+		const outDir = path.join(scratch, 'twice');
+		for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+			fs.rmSync(outDir, { recursive: true, force: true });
+			fs.cpSync(previousTemplate, outDir, { recursive: true });
+			const { child, done } = startCli(['extract', input, '--out', outDir, ...flags]);
+			// Once the run is writing (its temporary folder exists), the same signal twice, back to back.
+			const deadline = Date.now() + 20_000;
+			while (!leftovers(outDir).some((n) => n.includes('.sweep-tmp-')) && Date.now() < deadline) {
+				await new Promise((r) => setTimeout(r, 5));
+			}
+			// The second one as soon as the CLI says it is stopping (GNU timeout's two arrive even closer together).
+			let said = '';
+			const stopping = new Promise<void>((resolve) => {
+				child.stderr?.on('data', (d: Buffer | string) => {
+					said += String(d);
+					if (said.includes('stopping and cleaning up')) resolve();
+				});
+				child.once('exit', () => resolve());
+			});
+			child.kill(signal);
+			await stopping;
+			if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+			const r = await done;
+			if (r.code === 0) {
+				console.log(`      (${signal}: the run finished before the signals; nothing to check)`);
+				continue;
+			}
+			assert.equal(r.code, 130, `${signal}: ${r.stderr}`);
+			assert.doesNotMatch(r.stderr, /interrupted again/, `${signal}: one interrupt, not two`);
+			assert.deepEqual(leftovers(outDir), [], `${signal}: no temporary folder or lock left`);
+			assert.equal(diffSnapshots(previousSnap, snapshot(outDir)), '', `${signal}: the previous output`);
+		}
+	});
+
 	// Found by this test (an abort while the file was opened and the output folder prepared was only seen after the
 	// whole file had been processed); fixed in the engine since.
 	it('stops without processing the file when aborted while the output folder is being prepared', async () => {
