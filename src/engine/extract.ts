@@ -623,9 +623,17 @@ async function checkUnchanged(fh: FileHandle, input: string, st: Stats, append =
 	const after = await fh.stat();
 	const now = await stat(input).catch(() => null);
 	if (after.size !== st.size || after.mtimeMs !== st.mtimeMs || !now || now.ino !== st.ino) {
+		const how =
+			after.size !== st.size
+				? `its size went from ${st.size} to ${after.size} bytes`
+				: !now
+					? 'it was deleted or renamed'
+					: now.ino !== st.ino
+						? 'it was replaced by another file'
+						: 'it was modified (its modification time changed)';
 		throw new SweepError(
 			'file-changed',
-			`${input} changed while it was read (size ${st.size} → ${after.size}); the output was ${append ? 'put back as it was' : 'discarded'}. Run again once the file is complete.`,
+			`${input} changed while it was read (${how}); the output was ${append ? 'put back as it was' : 'discarded'}. Run again once the file is complete.`,
 			{ file: input },
 		);
 	}

@@ -290,8 +290,9 @@ describe('hostile input', () => {
 		});
 		after(() => removeTmp(scratch));
 
-		const changes: [string, (file: string) => void][] = [
-			['appended to', (f) => fs.appendFileSync(f, '9999999,LATE,1.00,1,ok\n')],
+		// What changed, how, and what the message says about it (when it is this check that finds it).
+		const changes: [string, (file: string) => void, RegExp?][] = [
+			['appended to', (f) => fs.appendFileSync(f, '9999999,LATE,1.00,1,ok\n'), /its size went from \d+ to \d+ bytes/],
 			['truncated', (f) => fs.truncateSync(f, 1_000_000)],
 			[
 				'rewritten in place (same size)',
@@ -300,6 +301,7 @@ describe('hostile input', () => {
 					fs.writeSync(fd, Buffer.from('X'), 0, 1, 200_000);
 					fs.closeSync(fd);
 				},
+				/it was modified/,
 			],
 			[
 				'replaced by another file (renamed over it)',
@@ -307,10 +309,11 @@ describe('hostile input', () => {
 					fs.writeFileSync(`${f}.new`, bigBytes);
 					fs.renameSync(`${f}.new`, f);
 				},
+				/it was replaced by another file/,
 			],
 		];
 
-		for (const [what, change] of changes) {
+		for (const [what, change, says] of changes) {
 			for (const withPrevious of [false, true]) {
 				it(`fails with 'file-changed' when it is ${what}${withPrevious ? ', keeping the previous output' : ''}`, async () => {
 					const file = path.join(dir, 'in.csv');
@@ -332,6 +335,7 @@ describe('hostile input', () => {
 					);
 					assert.ok(changed, 'the file was changed during the run');
 					assert.equal(e.code, 'file-changed', e.message);
+					if (says) assert.match(e.message, says);
 					assert.equal(e.exitCode, 1);
 					if (previous) assert.equal(diffSnapshots(previous, snapshot(outDir)), '', 'the previous output is as it was');
 					else assert.ok(!fs.existsSync(outDir), 'no output folder is presented');
