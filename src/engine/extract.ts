@@ -495,7 +495,7 @@ export async function extract(options: ExtractOptions, hooks: ExtractHooks = {})
 			committed = true;
 			// If the journal cannot be removed now, the next run sees the new manifest and only removes it.
 			await journal.finish().catch(() => undefined);
-			const warnings = appendLock.warnings;
+			const warnings = [...appendLock.warnings, ...headWarnings(head.rawNames, o.input)];
 			return warnings.length > 0
 				? { ...manifest, outDir: appendTo.outDir, warnings }
 				: { ...manifest, outDir: appendTo.outDir };
@@ -503,7 +503,7 @@ export async function extract(options: ExtractOptions, hooks: ExtractHooks = {})
 		if (!outPlan) throw new Error('internal: no output plan');
 		await writeFile(path.join(outPlan.tmpDir, MANIFEST_FILE), text);
 		if (signal?.aborted) throw abortedError();
-		const warnings = await commitOutput(outPlan);
+		const warnings = [...(await commitOutput(outPlan)), ...headWarnings(head.rawNames, o.input)];
 		return warnings.length > 0
 			? { ...manifest, outDir: outPlan.outDir, warnings }
 			: { ...manifest, outDir: outPlan.outDir };
@@ -529,6 +529,19 @@ export async function extract(options: ExtractOptions, hooks: ExtractHooks = {})
 		await fh.close();
 		appendLock?.lock.release();
 	}
+}
+
+/**
+ * What the header suggests about a file read the wrong way. A carriage return inside a header name (a CR not
+ * followed by LF is data, README "What extraction does") usually means line endings of a lone CR (classic Mac):
+ * then the whole file is one line, the header, and the run reads 0 rows.
+ */
+function headWarnings(rawNames: readonly string[], input: string): string[] {
+	if (!rawNames.some((n) => n.includes('\r'))) return [];
+	return [
+		`${input}: the header (line 1) holds a carriage return (CR) that is not followed by a line feed; if the file's ` +
+			"lines end in CR alone (classic Mac), Sweep reads it as one line: convert them to LF first (e.g. tr '\\r' '\\n').",
+	];
 }
 
 /**

@@ -169,6 +169,26 @@ describe('hostile input', () => {
 			);
 		});
 
+		it('warns when lines end in a lone CR (classic Mac): the whole file is its header, 0 rows; CRLF does not warn', async () => {
+			const mac = await extract({
+				input: put('mac.csv', 'symbol,x\rA,1\rB,2\r'),
+				outDir: path.join(dir, 'mac-out'),
+				workers: 1,
+				chunkSize: 10,
+			});
+			assert.equal(mac.rowsRead, 0);
+			assert.equal(mac.warnings?.length, 1, JSON.stringify(mac.warnings));
+			assert.match(mac.warnings?.[0] ?? '', /mac\.csv: the header \(line 1\) holds a carriage return/);
+			const crlf = await extract({
+				input: put('crlf.csv', 'symbol,x\r\nA,1\r\nB,2\r\n'),
+				outDir: path.join(dir, 'crlf-out'),
+				workers: 1,
+				chunkSize: 10,
+			});
+			assert.equal(crlf.rowsRead, 2);
+			assert.equal(crlf.warnings, undefined);
+		});
+
 		it('extracts 10,000 columns (key in the last one) and rejects a row one field short', async () => {
 			const names = Array.from({ length: 9999 }, (_, i) => `c${i}`).concat('symbol');
 			const row = (k: string, n: number) =>
