@@ -282,13 +282,13 @@ function checkParquetColumns(columns: string[], input: string): void {
 		if (c === '')
 			throw new SweepError(
 				'bad-header',
-				`Parquet output needs a name for every column; column ${i + 1} of ${input} has none (rename it with --map).`,
+				`Parquet output needs a name for every column; column ${i + 1} of ${input} has none (leave it out with --columns).`,
 				{ file: input, line: 1 },
 			);
 		if (seen.has(c))
 			throw new SweepError(
 				'bad-header',
-				`Parquet output needs distinct column names; ${JSON.stringify(c)} appears twice in the header of ${input}.`,
+				`Parquet output needs distinct column names; ${JSON.stringify(c)} appears twice in the header of ${input} (leave those columns out with --columns).`,
 				{ file: input, line: 1 },
 			);
 		seen.add(c);

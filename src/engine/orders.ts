@@ -144,7 +144,14 @@ export async function loadOrders(
 		});
 	const cannot = (e: unknown) => {
 		const code = (e as NodeJS.ErrnoException).code;
-		const why = code === 'ENOENT' ? 'does not exist' : code === 'EISDIR' ? 'is a folder' : (e as Error).message;
+		const why =
+			code === 'ENOENT'
+				? 'does not exist'
+				: code === 'EISDIR'
+					? 'is a folder'
+					: code === 'EACCES' || code === 'EPERM'
+						? 'cannot be read: permission denied'
+						: `cannot be read (${(e as Error).message})`;
 		return new SweepError('bad-orders', `Orders file ${abs} ${why}.`, { file: abs, cause: e });
 	};
 	const st = await stat(abs).catch((e) => {
