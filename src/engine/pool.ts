@@ -54,6 +54,8 @@ export class WorkerPool {
 	private readonly writes = new Map<number, { resolve: () => void; reject: (e: unknown) => void }>();
 	private failure: Error | null = null;
 	private destroyed = false;
+	/** Workers the pool may have (see grow). */
+	private target = 0;
 
 	private readonly script: string;
 	/** Read by a worker before and after a chunk's scan and between a Parquet conversion's row groups (threadStop.ts). */
@@ -67,26 +69,34 @@ export class WorkerPool {
 		this.grow(options.size);
 	}
 
-	/** Starts more workers, up to `size` in all (a pool can start small while the configuration is being settled). */
+	/**
+	 * Lets the pool have up to `size` workers in all (a pool can start small while the configuration is being
+	 * settled). The first starts at once; the others when a task finds every worker busy, so that a small file never
+	 * starts more threads (each with its own heap) than it has chunks to give them.
+	 */
 	grow(size: number): void {
-		while (this.slots.length < size && !this.destroyed) {
-			const worker = new Worker(this.script, {
-				workerData: { ...this.options.init, stop: this.stopFlag } satisfies WorkerInit,
-				resourceLimits: this.options.resourceLimits,
-			});
-			const slot: Slot = { worker, job: null };
-			worker.on('message', (msg: FromWorker) => this.onMessage(slot, msg));
-			worker.on('error', (e: Error & { code?: string }) => {
-				const why = e.code === 'ERR_WORKER_OUT_OF_MEMORY' ? 'ran out of memory' : `failed: ${e.message}`;
-				this.fail(new SweepError('worker-failed', `A worker thread ${why}.`, { cause: e }));
-			});
-			worker.on('exit', (code) => {
-				if (!this.destroyed)
-					this.fail(new SweepError('worker-failed', `A worker thread exited unexpectedly (code ${code}).`));
-			});
-			this.slots.push(slot);
-		}
+		this.target = Math.max(this.target, size);
+		if (this.slots.length === 0 && this.target > 0) this.start();
 		this.pump();
+	}
+
+	private start(): void {
+		if (this.destroyed) return;
+		const worker = new Worker(this.script, {
+			workerData: { ...this.options.init, stop: this.stopFlag } satisfies WorkerInit,
+			resourceLimits: this.options.resourceLimits,
+		});
+		const slot: Slot = { worker, job: null };
+		worker.on('message', (msg: FromWorker) => this.onMessage(slot, msg));
+		worker.on('error', (e: Error & { code?: string }) => {
+			const why = e.code === 'ERR_WORKER_OUT_OF_MEMORY' ? 'ran out of memory' : `failed: ${e.message}`;
+			this.fail(new SweepError('worker-failed', `A worker thread ${why}.`, { cause: e }));
+		});
+		worker.on('exit', (code) => {
+			if (!this.destroyed)
+				this.fail(new SweepError('worker-failed', `A worker thread exited unexpectedly (code ${code}).`));
+		});
+		this.slots.push(slot);
 	}
 
 	/** Processes one chunk; its bytes are transferred (the caller's ArrayBuffer is detached). */
@@ -122,13 +132,20 @@ export class WorkerPool {
 	private pump(): void {
 		for (const slot of this.slots) {
 			if (this.queue.length === 0) return;
-			if (slot.job === null) {
-				const job = this.queue.shift()!;
-				slot.job = job;
-				const t = job.task;
-				slot.worker.postMessage(t, t.type === 'chunk' ? [t.bytes, ...t.spare] : []);
-			}
+			if (slot.job === null) this.assign(slot);
 		}
+		// Every worker is busy: start another for each task still waiting, up to the target.
+		while (this.queue.length > 0 && this.slots.length < this.target && !this.destroyed && !this.failure) {
+			this.start();
+			this.assign(this.slots[this.slots.length - 1]);
+		}
+	}
+
+	private assign(slot: Slot): void {
+		const job = this.queue.shift()!;
+		slot.job = job;
+		const t = job.task;
+		slot.worker.postMessage(t, t.type === 'chunk' ? [t.bytes, ...t.spare] : []);
 	}
 
 	private onMessage(slot: Slot, msg: FromWorker): void {

@@ -1,4 +1,5 @@
 import * as assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Manifest } from '../../src/engine/types';
@@ -156,6 +157,27 @@ describe('engine: the CLI (dist/cli.js extract)', function () {
 			assert.deepEqual(leftovers(out), []);
 		});
 	}
+
+	it('--workers 64 on a file of one chunk starts one worker, not 64 (peak RSS far below 64 heaps)', async function () {
+		if (!fs.existsSync('/usr/bin/time')) {
+			console.log('      skipped: /usr/bin/time (GNU time) is needed to measure the child peak RSS');
+			this.skip();
+		}
+		const lines = ['symbol,n'];
+		for (let i = 0; i < 20_000; i++) lines.push(`S${i % 50},${i}`);
+		const input = file('small.csv', `${lines.join('\n')}\n`);
+		const rss = path.join(tmp, 'rss');
+		const r = spawnSync(
+			'/usr/bin/time',
+			['-f', '%M', '-o', rss, process.execPath, CLI, 'extract', input, '--out', path.join(tmp, 'o'), '--workers', '64'],
+			{ encoding: 'utf8' },
+		);
+		assert.equal(r.status, 0, r.stderr);
+		const peakMB = Number(fs.readFileSync(rss, 'utf8').trim().split('\n').pop()) / 1024;
+		console.log(`      peak RSS of the CLI child: ${peakMB.toFixed(0)} MB`);
+		// Each worker thread has its own heap (~9 MB here): 64 of them came to 600 MB before workers started on demand.
+		assert.ok(peakMB < 250, `peak RSS ${peakMB.toFixed(0)} MB`);
+	});
 
 	it('runs from any working directory', async () => {
 		const p = file('in.csv', 'symbol,n\nA,1\n');
