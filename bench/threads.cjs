@@ -12,9 +12,9 @@
  * thread's event-loop delay with perf_hooks.monitorEventLoopDelay (10 ms resolution; the figures printed are the
  * delay beyond it). Linux only.
  *
- * Threads are told apart by when they appeared: the run's new threads, in thread-id order, are the coordinator
- * (started by extract() on this thread), then — for a compressed input — the decompression ("source") thread,
- * then the workers. Threads that existed before the run (libuv's pool, V8's helpers) count as "other".
+ * Each thread of the run says what it is (coordinator, worker, source — the decompression thread —, hasher — the
+ * input's SHA-256) through SWEEP_THREAD_ROLES (src/engine/threadRole.ts); workers are numbered in the order they
+ * started. Other threads (libuv's pool, which also runs gzip inflation, V8's helpers) count as "other".
  *
  * --scaling runs once at each worker count of --workers (default 1,2,16) and prints the projection of issue 18:
  * projected N-core throughput = bytes / max(busiest thread's CPU at N workers, total CPU at 2 workers ÷ N), for
@@ -114,6 +114,9 @@ async function once(workers) {
 	const cpuBefore = process.cpuUsage();
 	const delay = monitorEventLoopDelay({ resolution: RESOLUTION_MS });
 	delay.enable();
+	// Each thread of the run says what it is (src/engine/threadRole.ts).
+	const rolesFile = path.join(outDir, 'roles');
+	process.env.SWEEP_THREAD_ROLES = rolesFile;
 	const started = process.hrtime.bigint();
 	const m = await engine.extract({
 		input: opt.input,
@@ -126,16 +129,24 @@ async function once(workers) {
 	const cpu = process.cpuUsage(cpuBefore);
 	const last = new Map();
 	for (const [tid, c] of await sampler.stop()) last.set(tid, c - (before.get(tid) ?? 0));
+	delete process.env.SWEEP_THREAD_ROLES;
+	const announced = fs.existsSync(rolesFile)
+		? fs
+				.readFileSync(rolesFile, 'utf8')
+				.trim()
+				.split('\n')
+				.map((l) => l.split(' '))
+		: [];
 	fs.rmSync(outDir, { recursive: true, force: true });
 	const self = String(process.pid);
-	const fresh = [...last.keys()].filter((tid) => !before.has(tid)).sort((a, b) => Number(a) - Number(b));
-	const compressed = /\.(gz|zst)$/i.test(opt.input);
 	const roles = new Map();
 	roles.set(self, 'calling');
 	roles.set(sampler.self, 'sampler');
-	fresh.forEach((tid, i) => {
-		roles.set(tid, i === 0 ? 'coordinator' : compressed && i === 1 ? 'source' : `worker ${i - (compressed ? 1 : 0)}`);
-	});
+	// Workers numbered in the order they started; threads that did not announce themselves (libuv's, V8's) are "other".
+	let nWorkers = 0;
+	for (const [tid, role] of announced.sort((a, b) => Number(a[0]) - Number(b[0]))) {
+		roles.set(tid, role === 'worker' ? `worker ${++nWorkers}` : role);
+	}
 	const threads = [...last]
 		.filter(([tid]) => tid !== sampler.self)
 		.map(([tid, s]) => ({ tid, role: roles.get(tid) ?? 'other', cpu: s }))
@@ -153,7 +164,12 @@ async function once(workers) {
 		calling: last.get(self) ?? 0,
 		coordinator: threads.find((t) => t.role === 'coordinator')?.cpu ?? 0,
 		workerCpu: threads.filter((t) => t.role.startsWith('worker')).map((t) => t.cpu),
-		other: threads.filter((t) => t.role === 'other').reduce((s, t) => s + t.cpu, 0),
+		// every thread but the calling one, the coordinator and the workers: the hashing and decompression threads
+		// (also listed on their own), libuv's pool, V8's helpers
+		other: threads
+			.filter((t) => t.role !== 'calling' && t.role !== 'coordinator' && !t.role.startsWith('worker'))
+			.reduce((s, t) => s + t.cpu, 0),
+		helpers: threads.filter((t) => t.role === 'hasher' || t.role === 'source'),
 		p50: beyond(delay.percentile(50)),
 		p99: beyond(delay.percentile(99)),
 		max: beyond(delay.max),
@@ -168,7 +184,7 @@ function describe(r) {
 		`${r.workers} worker${r.workers === 1 ? '' : 's'}: ${r.rows.toLocaleString('en-US')} rows, ${(r.bytes / 1e6).toFixed(0)} MB ` +
 		`in ${f2(r.wall)} s; CPU total ${f2(r.total)} s — calling ${f2(r.calling)}, coordinator ${f2(r.coordinator)}, ` +
 		`workers ${ws.length ? `${f2(Math.min(...ws))}–${f2(Math.max(...ws))} (Σ ${f2(ws.reduce((s, c) => s + c, 0))})` : 'n/a'}, ` +
-		`other ${f2(r.other)}; busiest: ${r.busiest.role} ${f2(r.busiest.cpu)} s; ` +
+		`other ${f2(r.other)}${r.helpers.length ? ` (${r.helpers.map((t) => `${t.role} ${f2(t.cpu)}`).join(', ')})` : ''}; busiest: ${r.busiest.role} ${f2(r.busiest.cpu)} s; ` +
 		`event-loop delay p50 ${r.p50.toFixed(1)} ms, p99 ${r.p99.toFixed(1)} ms, max ${r.max.toFixed(1)} ms`
 	);
 }
@@ -205,13 +221,13 @@ function markdown(results, proj) {
 			`${r0.rows.toLocaleString('en-US')} rows, chunk size ${Number(opt['chunk-size']).toLocaleString('en-US')}, ` +
 			`${os.availableParallelism()} cores, load average ${load} at the end)`,
 		'',
-		'| workers | wall s | CPU total s | calling s | coordinator s | workers s (min–max) | other s | busiest thread s | event-loop p99 ms |',
+		'| workers | wall s | CPU total s | calling s | coordinator s | workers s (min–max) | other s (of which hashing, decompression) | busiest thread s | event-loop p99 ms |',
 		'|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
 		...results.map((r) => {
 			const ws = r.workerCpu;
 			return `| ${r.workers} | ${f2(r.wall)} | ${f2(r.total)} | ${f2(r.calling)} | ${f2(r.coordinator)} | ${
 				ws.length ? `${f2(Math.min(...ws))}–${f2(Math.max(...ws))}` : 'n/a'
-			} | ${f2(r.other)} | ${r.busiest.role} ${f2(r.busiest.cpu)} | ${r.p99.toFixed(1)} |`;
+			} | ${f2(r.other)}${r.helpers.length ? ` (${r.helpers.map((t) => `${t.role} ${f2(t.cpu)}`).join(', ')})` : ''} | ${r.busiest.role} ${f2(r.busiest.cpu)} | ${r.p99.toFixed(1)} |`;
 		}),
 	];
 	if (proj) {

@@ -6,9 +6,11 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { deserializeError, serializeError } from './coordinatorErrors';
 import type { CoordinatorOptions, FromCoordinator, SettledConfig, ToCoordinator } from './coordinatorProtocol';
 import { extract } from './extract';
+import { announceThread } from './threadRole';
 import { endWhenQuiet } from './threadStop';
 
 if (parentPort) {
+	announceThread('coordinator');
 	const port = parentPort;
 	const post = (msg: FromCoordinator) => port.postMessage(msg);
 	const { pendingConfig: pending, ...rest } = workerData as CoordinatorOptions;

@@ -1,4 +1,5 @@
 import { Worker } from 'node:worker_threads';
+import { ANNOUNCE_THREAD_SOURCE } from './threadRole';
 import { newStopFlag, QUIET_MS, stopThread } from './threadStop';
 
 /**
@@ -11,7 +12,7 @@ const { parentPort, workerData } = require('node:worker_threads');
 const fs = require('node:fs');
 const { createHash } = require('node:crypto');
 const { fd, size, stop, quietMs } = workerData;
-{
+${ANNOUNCE_THREAD_SOURCE('hasher')}{
 	const hash = createHash('sha256');
 	const buf = Buffer.allocUnsafe(4 * 1024 * 1024);
 	let pos = 0;

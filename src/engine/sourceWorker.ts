@@ -16,6 +16,7 @@ import { read, readSync } from 'node:fs';
 import { Transform } from 'node:stream';
 import { parentPort, workerData } from 'node:worker_threads';
 import * as zlib from 'node:zlib';
+import { announceThread } from './threadRole';
 import { endWhenQuiet, isStop, type StopMessage } from './threadStop';
 
 /** Compressed bytes per read. */
@@ -151,6 +152,7 @@ export function zstdFrameEnd(fd: number, start: number, size: number): { end: nu
 }
 
 if (parentPort) {
+	announceThread('source');
 	const port = parentPort;
 	const init = workerData as SourceWorkerInit;
 	const decoder =

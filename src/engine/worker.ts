@@ -18,6 +18,7 @@ import type {
 	WriteFailed,
 	WriteTask,
 } from './protocol';
+import { announceThread } from './threadRole';
 import { endWhenQuiet, isStop, type StopMessage, stopRequested } from './threadStop';
 
 /**
@@ -110,6 +111,7 @@ function writeRegions(port: NonNullable<typeof parentPort>, processor: ChunkProc
 }
 
 if (parentPort) {
+	announceThread('worker');
 	const port = parentPort;
 	const init = workerData as WorkerInit;
 	const processor = new ChunkProcessor(init);
