@@ -20,11 +20,43 @@ export function countLF(buf: Buffer, from: number, to: number): number {
 
 const UTF8_BOM = [0xef, 0xbb, 0xbf];
 
+/** Formats Sweep does not read, by their first bytes: what they are and how to get the CSV out. */
+const OTHER_FORMATS: { magic: (number | null)[]; what: string; how: string }[] = [
+	// "BZh", the block size 1–9, then the first block's magic (a block of data, or the end of an empty stream).
+	...[
+		[0x31, 0x41, 0x59, 0x26, 0x53, 0x59],
+		[0x17, 0x72, 0x45, 0x38, 0x50, 0x90],
+	].map((block) => ({
+		magic: [0x42, 0x5a, 0x68, null, ...block],
+		what: 'a bzip2 file',
+		how: 'decompress it first, e.g. bunzip2 -k',
+	})),
+	{ magic: [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00], what: 'an xz file', how: 'decompress it first, e.g. unxz -k' },
+	{ magic: [0x04, 0x22, 0x4d, 0x18], what: 'an LZ4 file', how: 'decompress it first, e.g. unlz4' },
+	{ magic: [0x50, 0x4b, 0x03, 0x04], what: 'a zip archive', how: 'extract the CSV from it first, e.g. unzip' },
+	{ magic: [0x50, 0x4b, 0x05, 0x06], what: 'an (empty) zip archive', how: 'extract the CSV from it first' },
+	{ magic: [0x37, 0x7a, 0xbc, 0xaf, 0x27, 0x1c], what: 'a 7-Zip archive', how: 'extract the CSV from it first' },
+];
+
 /**
  * Length of a UTF-8 byte-order mark at the start of `bytes` (0 or 3). A UTF-16 or UTF-32 BOM stops the run:
- * Sweep reads UTF-8 only and would otherwise split records inside two-byte characters.
+ * Sweep reads UTF-8 only and would otherwise split records inside two-byte characters. So does the start of a
+ * compressed or archive format Sweep does not read (bzip2, xz, LZ4, zip, 7-Zip; gzip and zstd are decompressed
+ * before this sees the bytes): read as text it would only give a garbled header.
  */
 export function bomLength(bytes: Uint8Array, file: string): number {
+	for (const f of OTHER_FORMATS) {
+		if (
+			bytes.length >= f.magic.length &&
+			f.magic.every((b, i) => (b === null ? bytes[i] >= 0x31 && bytes[i] <= 0x39 : bytes[i] === b))
+		) {
+			throw new SweepError(
+				'input-encoding',
+				`${file} is ${f.what}, not CSV text; Sweep reads CSV/TSV, plain or gzip- or zstd-compressed: ${f.how}.`,
+				{ file },
+			);
+		}
+	}
 	if (bytes.length >= 3 && bytes[0] === UTF8_BOM[0] && bytes[1] === UTF8_BOM[1] && bytes[2] === UTF8_BOM[2]) return 3;
 	if (bytes.length >= 2 && ((bytes[0] === 0xff && bytes[1] === 0xfe) || (bytes[0] === 0xfe && bytes[1] === 0xff))) {
 		throw new SweepError(

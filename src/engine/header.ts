@@ -1,4 +1,4 @@
-import { type PartitionSpec, parsePartitionList, refusal, show } from '../rules';
+import { type PartitionSpec, parsePartitionList, refusal, show, showNames } from '../rules';
 import { bomLength, bytesOf, firstRecordEnd, LF, sniffFileDelimiter, splitRecord, textOf } from './dialect';
 import { SweepError } from './errors';
 import { KEY_KINDS } from './keys';
@@ -100,8 +100,6 @@ export interface ColumnPlan {
 	quantityIndex: number;
 }
 
-const list = (names: readonly string[]) => names.map((n) => JSON.stringify(n)).join(', ');
-
 /**
  * Applies the column mapping (canonical → source) and finds the partition and stats columns. Header names may
  * repeat or be empty; such a column just cannot be mapped or partitioned by (that would be ambiguous), and
@@ -123,7 +121,7 @@ export function planColumns(
 		if (at.length === 0) {
 			throw new SweepError(
 				'missing-column',
-				`Mapped column ${JSON.stringify(textOf(source))} (for ${JSON.stringify(textOf(canonical))}) is not in the header of ${file}; its columns are ${list(header)}.`,
+				`Mapped column ${JSON.stringify(textOf(source))} (for ${JSON.stringify(textOf(canonical))}) is not in the header of ${file}; its columns are ${showNames(header)}.`,
 				{ file, column: textOf(source), header },
 			);
 		}
@@ -161,7 +159,7 @@ export function planColumns(
 		if (index === -1) {
 			throw new SweepError(
 				'missing-column',
-				`Partition column ${JSON.stringify(k.column)} is not in the header of ${file}; its columns are ${list(columnTexts)}.`,
+				`Partition column ${JSON.stringify(k.column)} is not in the header of ${file}; its columns are ${showNames(columnTexts)}.`,
 				{ file, column: k.column, header: columnTexts },
 			);
 		}

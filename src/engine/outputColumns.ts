@@ -5,7 +5,7 @@
  * fields in one go, so that leaving out one column costs one or two copies per record.
  */
 
-import type { Layout, PartitionSpec } from '../rules';
+import { type Layout, type PartitionSpec, showNames } from '../rules';
 import { bytesOf, textOf } from './dialect';
 import { SweepError } from './errors';
 
@@ -20,8 +20,6 @@ export interface OutputColumns {
 	 */
 	runs: number[] | null;
 }
-
-const list = (names: readonly string[]) => names.map((n) => JSON.stringify(n)).join(', ');
 
 export function planOutputColumns(
 	rawColumns: readonly string[],
@@ -38,7 +36,7 @@ export function planOutputColumns(
 			if (at.length === 0) {
 				throw new SweepError(
 					'missing-column',
-					`Column ${JSON.stringify(c)} in --columns is not in the header of ${opts.file}; its columns are ${list(texts)}.`,
+					`Column ${JSON.stringify(c)} in --columns is not in the header of ${opts.file}; its columns are ${showNames(texts)}.`,
 					{ file: opts.file, column: c, header: texts },
 				);
 			}

@@ -48,4 +48,4 @@ export {
 	SUPPORTED_PARTITION_FUNCTIONS,
 	splitPartitionList,
 } from './partitionSpec';
-export { formatCount, show } from './show';
+export { formatCount, show, showNames } from './show';

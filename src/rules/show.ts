@@ -9,6 +9,21 @@ export function show(value: unknown): string {
 	}
 }
 
+/** At most this many column names, and this many characters of each, in a message that lists a header's columns. */
+const LIST_NAMES = 30;
+const LIST_NAME_CHARS = 60;
+
+/**
+ * A header's column names for a message (`"a", "b", …`): a long or binary "header" (a file that is not CSV) is cut
+ * short rather than filling the screen.
+ */
+export function showNames(names: readonly string[]): string {
+	const shown = names
+		.slice(0, LIST_NAMES)
+		.map((n) => show(n.length > LIST_NAME_CHARS ? `${n.slice(0, LIST_NAME_CHARS)}…` : n));
+	return names.length > LIST_NAMES ? `${shown.join(', ')}, … (${formatCount(names.length)} in all)` : shown.join(', ');
+}
+
 /** A whole number with thousands separators (`100,000`), as every report and message shows counts. */
 export function formatCount(n: number): string {
 	const sign = n < 0 ? '-' : '';

@@ -1,4 +1,5 @@
 import * as assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { extract, type Manifest } from '../../src/engine';
@@ -167,6 +168,55 @@ describe('hostile input', () => {
 					[['\u0000'], undefined],
 				],
 			);
+		});
+
+		it('bzip2, xz and zip files are refused by their first bytes (exit 2, what they are), not read as a garbled header', async () => {
+			const plain = put('t.csv', 'symbol,x\nA,1\n');
+			const made: [string, string, RegExp][] = [];
+			for (const [tool, args, out, what] of [
+				['bzip2', ['-kf', plain], `${plain}.bz2`, /is a bzip2 file, not CSV text/],
+				['xz', ['-kf', plain], `${plain}.xz`, /is an xz file, not CSV text/],
+				[
+					'python3',
+					[
+						'-c',
+						`import zipfile; zipfile.ZipFile(${JSON.stringify(`${plain}.zip`)}, 'w').write(${JSON.stringify(plain)})`,
+					],
+					`${plain}.zip`,
+					/is a zip archive, not CSV text/,
+				],
+			] as [string, string[], string, RegExp][]) {
+				const r = spawnSync(tool, args);
+				if (r.status !== 0 || !fs.existsSync(out))
+					console.log(`      (skipped ${path.extname(out)}: ${tool} is not available here)`);
+				else made.push([out, tool, what]);
+			}
+			assert.ok(made.length > 0, 'at least one of bzip2, xz, python3 is installed');
+			for (const [file, , what] of made) {
+				const e = await sweepErrorOf(
+					extract({ input: file, outDir: path.join(dir, 'fmt-out'), workers: 1, chunkSize: 10 }),
+				);
+				assert.equal(e.code, 'input-encoding', e.message);
+				assert.match(e.message, what);
+				assert.ok(!fs.existsSync(path.join(dir, 'fmt-out')), 'nothing written');
+			}
+			// A header that merely starts like bzip2's magic is read as the CSV it is.
+			const bzh = put('bzh.csv', 'BZh9,symbol\n1,A\n');
+			assert.equal(
+				(await extract({ input: bzh, outDir: path.join(dir, 'bzh-out'), workers: 1, chunkSize: 10 })).rowsRead,
+				1,
+			);
+		});
+
+		it('a missing column among many: the message lists 30 of them and the count, not the whole header', async () => {
+			const names = Array.from({ length: 100 }, (_, i) => `c${i}`);
+			const file = put('wide.csv', `${names.join(',')}\n${names.map(() => '1').join(',')}\n`);
+			const e = await sweepErrorOf(
+				extract({ input: file, outDir: path.join(dir, 'wide-out'), workers: 1, chunkSize: 10 }),
+			);
+			assert.match(e.message, /Partition column "symbol" is not in the header/);
+			assert.match(e.message, /"c29", … \(100 in all\)/);
+			assert.doesNotMatch(e.message, /"c30"/);
 		});
 
 		it('warns when lines end in a lone CR (classic Mac): the whole file is its header, 0 rows; CRLF does not warn', async () => {
