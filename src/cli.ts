@@ -223,6 +223,11 @@ export function parseCommandLine(argv: string[]): Command {
 		cmd.options.columns = flagValue('--columns', v.columns, parseColumnList(v.columns)) ?? undefined;
 	}
 	if (v.append === true) cmd.options.append = true;
+	// As --parquet-types without --format parquet: an option that would change nothing is a mistake to point out. (An
+	// append takes its layout from the output, so there the engine checks it against that.)
+	if (cmd.options.keepPartitionColumns && cmd.options.layout !== 'hive' && v.append !== true) {
+		throw usageError('--keep-partition-columns applies only with --layout hive');
+	}
 	if (v['allow-duplicate-input'] === true) {
 		if (v.append !== true) throw usageError('--allow-duplicate-input goes with --append');
 		cmd.options.allowDuplicateInput = true;

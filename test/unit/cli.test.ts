@@ -166,6 +166,14 @@ describe('cli: argument parsing', () => {
 		assert.match(usage(['extract', 'a.csv', '--map', 'symbol']), /--map "symbol" is not CANONICAL=SOURCE/);
 		assert.match(usage(['extract', 'a.csv', '--map', '=ticker']), /--map "=ticker"/);
 		assert.match(usage(['extract', 'a.csv', '--map', 's=a', '--map', 's=b']), /--map gives 's' twice/);
+		assert.match(
+			usage(['extract', 'a.csv', '--keep-partition-columns']),
+			/--keep-partition-columns applies only with --layout hive/,
+		);
+		assert.match(
+			usage(['extract', 'a.csv', '--layout', 'flat', '--keep-partition-columns']),
+			/--keep-partition-columns applies only with --layout hive/,
+		);
 		assert.match(usage(['extract', 'a.csv', '--partition-by', 'a,,b']), /empty column name/);
 		assert.match(usage(['extract', 'a.csv', '--delimiter', ',,']), /--delimiter ",," is not one ASCII character/);
 		assert.match(usage(['extract', 'a.csv', '--delimiter', '"']), /--delimiter "\\"" is not one ASCII character/);
