@@ -962,7 +962,7 @@ class Committer {
 				if (this.partitions.length >= max) {
 					throw new SweepError(
 						'max-partitions',
-						`More than ${max} partitions (at line ${startLine} or after); is the partition column right? Raise the limit with --max-partitions.`,
+						`${this.a.o.input}: more than ${max} partitions — key ${show(b.parts.map((v) => textOf(v).text).join(', '))}, on one of lines ${startLine}–${startLine + done.lines - 1}, would be number ${max + 1}; is the partition column right? Raise the limit with --max-partitions.`,
 						{ file: this.a.o.input },
 					);
 				}

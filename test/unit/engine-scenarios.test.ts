@@ -583,6 +583,8 @@ describe('engine: scenarios', function () {
 			const p = file('in.csv', 'symbol,n\nA,1\nB,2\nC,3\nA,4\n');
 			const e = await expectSweepError(run(p, 'out', { maxPartitions: 2 }), 'max-partitions');
 			assert.equal(e.exitCode, 1);
+			// It names the file, the key that would be one too many and the lines of the chunk it is on.
+			assert.match(e.message, /in\.csv: more than 2 partitions — key "C", on one of lines \d+–\d+, would be number 3/);
 			assertUntouched('out', before);
 			const ok = await run(p, 'out2', { maxPartitions: 3 });
 			assert.equal(ok.partitions.length, 3);
