@@ -1,3 +1,5 @@
+import { resolve } from 'node:path';
+
 /**
  * Every failure Sweep reports is a SweepError with a code; the code decides the CLI exit status
  * (README "Command line"): 2 = bad usage or bad input found before anything was written, 1 = failed during the
@@ -87,6 +89,21 @@ export function isSweepError(e: unknown): e is SweepError {
 /** The error an aborted run rejects with. */
 export function abortedError(): SweepError {
 	return new SweepError('aborted', 'Extraction cancelled; the previous output, if any, is untouched.');
+}
+
+/**
+ * The error for an input of 0 bytes. A file under /proc or /sys reports 0 bytes whatever it holds, so it is not
+ * called empty but said to need copying to a regular file.
+ */
+export function emptyInput(file: string): SweepError {
+	const pseudo = /^\/(proc|sys)\//.test(resolve(file));
+	return new SweepError(
+		'input-empty',
+		pseudo
+			? `${file} reports a size of 0 bytes (a file under /proc or /sys: its size says nothing of what it holds); copy it to a regular file first.`
+			: `${file} is empty: there is no header to read.`,
+		{ file },
+	);
 }
 
 /** Sweep reads only regular files: a FIFO or a device has no size, cannot be checked for changes, and a read of one

@@ -39,7 +39,7 @@ import { BufferPool } from './bufferPool';
 import { type Chunk, lineAt, readChunks } from './chunkReader';
 import { compressBlock, hasNativeZstd, type OutputCompression, outputCompression } from './compression';
 import { bytesOf, formatHeader, normalizeDelimiter } from './dialect';
-import { abortedError, notRegular, SweepError } from './errors';
+import { abortedError, emptyInput, notRegular, SweepError } from './errors';
 import { type FileHash, hashFile } from './hasher';
 import { type ColumnPlan, type FileHead, planColumns, readHead } from './header';
 import { AppendJournal, hasJournal, recoverAppend, writeDurably } from './journal';
@@ -613,9 +613,7 @@ async function openInput(input: string): Promise<{ fh: FileHandle; st: Stats }> 
 	});
 	if (st.isDirectory()) throw new SweepError('input-missing', `${input} is a folder, not a CSV file.`, { file: input });
 	if (!st.isFile()) throw notRegular(input, st, 'input-missing');
-	if (st.size === 0) {
-		throw new SweepError('input-empty', `${input} is empty: there is no header to read.`, { file: input });
-	}
+	if (st.size === 0) throw emptyInput(input);
 	let fh: FileHandle;
 	try {
 		// Non-blocking: should the path have become a FIFO since stat(), open() must not wait for a writer.

@@ -1,6 +1,6 @@
 import { type PartitionSpec, parsePartitionList, refusal, show, showNames } from '../rules';
 import { bomLength, bytesOf, firstRecordEnd, LF, sniffFileDelimiter, splitRecord, textOf } from './dialect';
-import { SweepError } from './errors';
+import { emptyInput, SweepError } from './errors';
 import { KEY_KINDS } from './keys';
 import type { ByteReader } from './source';
 
@@ -37,9 +37,7 @@ export async function readHead(
 		const buf = Buffer.allocUnsafe(want);
 		const { bytesRead } = await fh.read(buf, 0, want, 0);
 		const bytes = buf.subarray(0, bytesRead);
-		if (bytesRead === 0) {
-			throw new SweepError('input-empty', `${file} is empty: there is no header to read.`, { file });
-		}
+		if (bytesRead === 0) throw emptyInput(file);
 		const bom = bomLength(bytes, file);
 		const body = bytes.subarray(bom);
 		const delimiter = delimiterGiven ?? sniffFileDelimiter(body);

@@ -5,7 +5,7 @@ import { open, stat } from 'node:fs/promises';
 import * as path from 'node:path';
 import { MAX_RECORD_BYTES } from '../rules';
 import { LF, normalizeDelimiter, parseSample } from './dialect';
-import { SweepError } from './errors';
+import { emptyInput, SweepError } from './errors';
 import { readHead } from './header';
 import { type InputSource, openSource } from './source';
 import type { HeaderInfo } from './types';
@@ -22,7 +22,7 @@ export async function inspectHeader(input: string, opts: { delimiter?: string | 
 	const file = path.resolve(input);
 	const st = await stat(file).catch(() => null);
 	if (!st?.isFile()) throw new SweepError('input-missing', `${file} does not exist.`, { file });
-	if (st.size === 0) throw new SweepError('input-empty', `${file} is empty: there is no header to read.`, { file });
+	if (st.size === 0) throw emptyInput(file);
 	const fh = await open(file, 'r');
 	let source: InputSource | undefined;
 	try {

@@ -208,6 +208,23 @@ describe('hostile input', () => {
 			);
 		});
 
+		it('a /proc file (0 bytes by its size, not by its content) is not called empty but said to need copying', async function () {
+			if (!fs.existsSync('/proc/self/status')) {
+				console.log('      (skipped: no /proc here)');
+				this.skip();
+			}
+			const e = await sweepErrorOf(
+				extract({ input: '/proc/self/status', outDir: path.join(dir, 'proc-out'), workers: 1, chunkSize: 10 }),
+			);
+			assert.equal(e.code, 'input-empty');
+			assert.match(e.message, /\/proc\/self\/status reports a size of 0 bytes .* copy it to a regular file first/);
+			const empty = put('empty.csv', '');
+			const e2 = await sweepErrorOf(
+				extract({ input: empty, outDir: path.join(dir, 'empty-out'), workers: 1, chunkSize: 10 }),
+			);
+			assert.match(e2.message, /empty\.csv is empty: there is no header to read/);
+		});
+
 		it('a missing column among many: the message lists 30 of them and the count, not the whole header', async () => {
 			const names = Array.from({ length: 100 }, (_, i) => `c${i}`);
 			const file = put('wide.csv', `${names.join(',')}\n${names.map(() => '1').join(',')}\n`);
