@@ -448,8 +448,9 @@ export async function recoverStale(
  * Checks the output folder before anything is written, takes its run lock and creates the temporary sibling the run
  * writes into. Refuses (exit 2, nothing created): a folder that holds a file the run reads or a folder above one
  * (compared by real path and by device + inode, so links and bind mounts are seen through), a symbolic link (it is
- * never followed), a file, an existing non-empty folder without `_manifest.json` unless `force`, a folder that could
- * not be replaced or removed, too little free space (at least the input's size), and a folder another run holds.
+ * never followed), a file, an existing non-empty folder Sweep did not write (foreignReason: no `_manifest.json`, one
+ * that is not a Sweep manifest, or an entry it does not list) unless `force`, a mount point, a folder that could not
+ * be replaced or removed, too little free space (at least the input's size), and a folder another run holds.
  */
 export async function prepareOutput(
 	outDirGiven: string,
