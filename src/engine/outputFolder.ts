@@ -153,9 +153,11 @@ export async function deletionProblem(
 	const me = uid();
 	let seen = 0;
 	const mounts = await mountPoints();
-	const walk = async (d: string, dst: Stats, real: string): Promise<string | null> => {
+	const walk = async (d: string, dst: Stats, real: string, parentDev: number | null): Promise<string | null> => {
 		if (reads.folders.has(idOf(dst)))
 			return `${d} is a folder that holds ${reads.names.get(idOf(dst))}, which Sweep reads`;
+		// Removing it would empty another file system (or a bind mount), then fail.
+		if (parentDev !== null && (dst.dev !== parentDev || mounts.has(real))) return `${d} is a mount point`;
 		let entries: import('node:fs').Dirent[];
 		try {
 			entries = await readdir(d, { withFileTypes: true });
@@ -177,9 +179,7 @@ export async function deletionProblem(
 				const st = await lstat(p).catch(() => null);
 				if (!st) continue;
 				if (sticky && st.uid !== me) return `cannot remove ${p} (the sticky bit on ${d})`;
-				// Removing it would empty another file system (or a bind mount), then fail.
-				if (st.dev !== dst.dev || mounts.has(path.join(real, e.name))) return `${p} is a mount point`;
-				const why = await walk(p, st, path.join(real, e.name));
+				const why = await walk(p, st, path.join(real, e.name), dst.dev);
 				if (why) return why;
 			} else if (sticky || (reads.multiLinked && e.isFile())) {
 				const st = await lstat(p).catch(() => null);
@@ -192,7 +192,7 @@ export async function deletionProblem(
 	};
 	const st = await lstat(dir).catch(() => null);
 	if (!st?.isDirectory()) return null;
-	return walk(dir, st, await realpath(dir).catch(() => dir));
+	return walk(dir, st, await realpath(dir).catch(() => dir), null);
 }
 
 const isObject = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
