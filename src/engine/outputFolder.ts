@@ -1,8 +1,9 @@
+import { constants as bufferConstants } from 'node:buffer';
 import { randomBytes } from 'node:crypto';
 import { constants, type Stats } from 'node:fs';
-import { access, lstat, mkdir, readdir, realpath, rename, rm, rmdir, stat, statfs } from 'node:fs/promises';
+import { access, lstat, mkdir, readdir, readFile, realpath, rename, rm, rmdir, stat, statfs } from 'node:fs/promises';
 import * as path from 'node:path';
-import { MANIFEST_FILE as MANIFEST } from '../rules';
+import { MANIFEST_FILE as MANIFEST, REJECTS_FILE as REJECTS } from '../rules';
 import { SweepError } from './errors';
 import { hasJournal, recoverAppend } from './journal';
 import { acquireRunLock, type HeldLock, inspectLock, type RunLock, tryLock } from './runLock';
@@ -27,6 +28,13 @@ const TMP = '.sweep-tmp-';
 const OLD = '.sweep-old-';
 /** The lock file inside a temporary folder (removed before the folder is put in place). */
 const TMP_LOCK = '.sweep-lock';
+/** The id in a temporary or old folder's name: 12 lowercase hex digits (`randomBytes(6)`), exactly. */
+const ID = /^[0-9a-f]{12}$/;
+const newId = () => randomBytes(6).toString('hex');
+/** What creating the temporary folder's lock may leave beside it (runLock.ts: its draft, a take-over guard). */
+const LOCK_DRAFT = /^\.sweep-lock\.(?:[0-9a-f]{16}|takeover)$/;
+/** Files an operating system's file browser writes into any folder it shows; never anyone's data. */
+const OS_FILES = new Set(['.DS_Store', 'Thumbs.db', 'desktop.ini']);
 /** At most this many entries of an old output are checked before it is replaced (its files are at most this many
  * partitions plus Sweep's own); beyond that the check stops and a late failure becomes a warning. */
 const MAX_CHECKED_ENTRIES = 200_000;
@@ -144,9 +152,12 @@ export async function deletionProblem(
 ): Promise<string | null> {
 	const me = uid();
 	let seen = 0;
-	const walk = async (d: string, dst: Stats): Promise<string | null> => {
+	const mounts = await mountPoints();
+	const walk = async (d: string, dst: Stats, real: string, parentDev: number | null): Promise<string | null> => {
 		if (reads.folders.has(idOf(dst)))
 			return `${d} is a folder that holds ${reads.names.get(idOf(dst))}, which Sweep reads`;
+		// Removing it would empty another file system (or a bind mount), then fail.
+		if (parentDev !== null && (dst.dev !== parentDev || mounts.has(real))) return `${d} is a mount point`;
 		let entries: import('node:fs').Dirent[];
 		try {
 			entries = await readdir(d, { withFileTypes: true });
@@ -168,7 +179,7 @@ export async function deletionProblem(
 				const st = await lstat(p).catch(() => null);
 				if (!st) continue;
 				if (sticky && st.uid !== me) return `cannot remove ${p} (the sticky bit on ${d})`;
-				const why = await walk(p, st);
+				const why = await walk(p, st, path.join(real, e.name), dst.dev);
 				if (why) return why;
 			} else if (sticky || (reads.multiLinked && e.isFile())) {
 				const st = await lstat(p).catch(() => null);
@@ -181,7 +192,159 @@ export async function deletionProblem(
 	};
 	const st = await lstat(dir).catch(() => null);
 	if (!st?.isDirectory()) return null;
-	return walk(dir, st);
+	return walk(dir, st, await realpath(dir).catch(() => dir), null);
+}
+
+const isObject = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
+const isStrings = (x: unknown): x is string[] => Array.isArray(x) && x.every((v) => typeof v === 'string');
+const isCount = (x: unknown): boolean => typeof x === 'number' && Number.isFinite(x) && x >= 0;
+
+/**
+ * True when `raw` has the fields every Sweep manifest (version 1, of any Sweep version) holds, of their types: a
+ * `_manifest.json` Sweep did not write is not taken for one.
+ */
+function isSweepManifest(raw: unknown): raw is { partitions: Record<string, unknown>[]; rejects: unknown } {
+	if (!isObject(raw) || raw.version !== 1) return false;
+	const src = raw.source;
+	const config = raw.config;
+	return (
+		isObject(src) &&
+		typeof src.path === 'string' &&
+		isCount(src.bytes) &&
+		isStrings(src.header) &&
+		typeof src.delimiter === 'string' &&
+		isStrings(raw.columns) &&
+		isStrings(raw.partitionBy) &&
+		(raw.orders === null || isObject(raw.orders)) &&
+		isObject(config) &&
+		isCount(config.workers) &&
+		isCount(config.chunkSize) &&
+		['rowsRead', 'rowsWritten', 'rowsRejected', 'rowsFilteredOut'].every((k) => isCount(raw[k])) &&
+		(raw.rejects === null || raw.rejects === REJECTS) &&
+		typeof raw.startedAt === 'string' &&
+		isCount(raw.durationMs) &&
+		Array.isArray(raw.partitions) &&
+		raw.partitions.every(
+			(p) =>
+				isObject(p) &&
+				isStrings(p.key) &&
+				isCount(p.rows) &&
+				(p.file === null || typeof p.file === 'string') &&
+				(p.files === undefined ||
+					(Array.isArray(p.files) && p.files.every((f) => isObject(f) && typeof f.file === 'string'))),
+		)
+	);
+}
+
+/**
+ * Why the folder `dir`, whose entries are `entries`, is not a folder Sweep wrote; null when it is. Sweep's: its
+ * `_manifest.json` parses and is a Sweep manifest (isSweepManifest), and every other entry is a file or folder that
+ * manifest lists (a partition's file, or the first folder of its path in the hive layout; `_rejects.csv` when it
+ * lists one), or a file browser's `.DS_Store`, `Thumbs.db`, `desktop.ini`. Only the folder's own entries are compared
+ * (one readdir, which the caller has done, and one parse of the manifest): a folder someone else wrote shows there.
+ */
+export async function foreignReason(dir: string, entries: readonly string[]): Promise<string | null> {
+	if (!entries.includes(MANIFEST)) return `no ${MANIFEST}`;
+	const file = path.join(dir, MANIFEST);
+	let raw: unknown;
+	try {
+		const st = await lstat(file);
+		if (!st.isFile()) return `its ${MANIFEST} is not a file`;
+		if (st.size > bufferConstants.MAX_STRING_LENGTH) return `its ${MANIFEST} is not a Sweep manifest (too large)`;
+		raw = JSON.parse(await readFile(file, 'utf8'));
+	} catch (e) {
+		return e instanceof SyntaxError ? `its ${MANIFEST} is not JSON` : `cannot read its ${MANIFEST} (${describe(e)})`;
+	}
+	if (!isSweepManifest(raw)) return `its ${MANIFEST} is not a Sweep manifest`;
+	const listed = new Set<string>([MANIFEST, ...OS_FILES]);
+	if (raw.rejects === REJECTS) listed.add(REJECTS);
+	const top = (f: unknown) => {
+		if (typeof f === 'string' && f !== '') listed.add(f.split('/')[0]);
+	};
+	for (const p of raw.partitions) {
+		top(p.file);
+		if (Array.isArray(p.files)) for (const f of p.files) top((f as { file?: unknown }).file);
+	}
+	const other = entries.find((e) => !listed.has(e));
+	return other === undefined ? null : `it holds ${other}, which its ${MANIFEST} does not list`;
+}
+
+/** Mount points (real paths) of this process's view (Linux `/proc/self/mountinfo`); empty elsewhere. */
+async function mountPoints(): Promise<Set<string>> {
+	const out = new Set<string>();
+	if (process.platform !== 'linux') return out;
+	let text: string;
+	try {
+		text = await readFile('/proc/self/mountinfo', 'utf8');
+	} catch {
+		return out;
+	}
+	for (const line of text.split('\n')) {
+		const f = line.split(' ');
+		if (f.length > 4)
+			out.add(f[4].replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(Number.parseInt(o, 8))));
+	}
+	return out;
+}
+
+/**
+ * True when the folder `dir` (stat `st`) is a mount point: on another device than its parent, or (a bind mount of
+ * the same file system) listed as one in `/proc/self/mountinfo`. Such a folder cannot be renamed (EBUSY).
+ */
+async function isMountPoint(dir: string, st: Stats): Promise<boolean> {
+	const pst = await stat(path.dirname(dir)).catch(() => null);
+	if (pst && pst.dev !== st.dev) return true;
+	const real = await realpath(dir).catch(() => null);
+	return real !== null && (await mountPoints()).has(real);
+}
+
+/**
+ * Removes the folder `dir`: every entry but those in `last` first, then those (in that order), then the folder.
+ * Sweep's marker (a temporary folder's lock, an old output's manifest) goes last, so a run killed meanwhile leaves a
+ * folder the next run still recognises as Sweep's and removes. Throws the first error (the markers are then kept).
+ */
+async function removeMarkedLast(dir: string, last: readonly string[]): Promise<void> {
+	let names: string[];
+	try {
+		names = await readdir(dir);
+	} catch (e) {
+		if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
+		throw e;
+	}
+	const first = names.filter((n) => !last.includes(n));
+	let error: unknown = null;
+	for (let i = 0; i < first.length; i += 64) {
+		await Promise.all(
+			first.slice(i, i + 64).map((n) =>
+				rm(path.join(dir, n), { recursive: true, force: true }).catch((e: unknown) => {
+					error ??= e;
+				}),
+			),
+		);
+	}
+	if (error !== null) throw error;
+	for (const n of last) await rm(path.join(dir, n), { force: true });
+	await rmdir(dir);
+}
+
+/** What a folder named like a temporary one is: a live run's, a dead run's (Sweep's, to remove), or not Sweep's. */
+async function temporaryState(p: string): Promise<'live' | 'dead' | 'foreign'> {
+	const st = await lstat(p).catch(() => null);
+	if (!st?.isDirectory()) return 'foreign';
+	let entries: string[];
+	try {
+		entries = await readdir(p);
+	} catch {
+		return 'foreign';
+	}
+	const lock = inspectLock(path.join(p, TMP_LOCK));
+	if (lock && !lock.stale) return 'live';
+	// Its lock names a run (what Sweep writes first thing in a temporary folder), and that run is gone.
+	if (lock?.holder) return 'dead';
+	// Killed before its lock was in place (nothing else in it), or after removing it at the end (a complete output).
+	const rest = entries.filter((n) => n !== TMP_LOCK && !LOCK_DRAFT.test(n));
+	if (rest.length === 0) return 'dead';
+	return (await foreignReason(p, rest)) === null ? 'dead' : 'foreign';
 }
 
 /** Why `parent`'s entry `name` (owned by `ownerUid`) cannot be renamed by this user, or null. */
@@ -199,10 +362,15 @@ async function renameProblem(parent: string, pst: Stats, entryUid: number): Prom
 }
 
 /**
- * Finishes what an interrupted earlier run left beside `outDir` (called under the run lock): temporary folders whose
- * own lock is missing or stale are removed, and if `outDir` is missing while a `.sweep-old-*` copy exists (a run died
- * between its two renames), the newest copy is put back. Folders that are unsafe or impossible to delete are left
- * alone (with a warning); they never block the run.
+ * Finishes what an interrupted earlier run left beside `outDir` (called under the run lock). Only folders that are
+ * provably Sweep's are touched: named exactly `<out>.sweep-tmp-<id>` / `<out>.sweep-old-<id>` (`<id>` 12 hex
+ * digits) and marked as Sweep's. A temporary folder is Sweep's when its lock names a run, or it holds nothing else,
+ * or it holds a complete Sweep output (foreignReason); it is removed when its lock is missing or stale. An old folder
+ * (a previous output renamed aside) is Sweep's when it holds a Sweep output, or when the temporary folder of the same
+ * id is Sweep's (the run died between its two renames, whatever the old output was). If `outDir` is missing, the
+ * newest old folder is put back; the others are removed. Folders named like these but not provably Sweep's are left
+ * alone with a warning; folders that are unsafe or impossible to delete are left alone with a warning too. Nothing
+ * here blocks the run.
  */
 export async function recoverStale(
 	parent: string,
@@ -217,28 +385,49 @@ export async function recoverStale(
 	} catch {
 		return;
 	}
-	const remove = async (p: string) => {
+	const idOfName = (n: string, kind: string) => {
+		if (!n.startsWith(base + kind)) return null;
+		const id = n.slice(base.length + kind.length);
+		return ID.test(id) ? id : null;
+	};
+	const notSweeps = (p: string) =>
+		warnings.push(
+			`left ${p} in place: it is named like Sweep's but Sweep did not write it (remove it yourself if it is not needed)`,
+		);
+	const remove = async (p: string, last: readonly string[]) => {
 		const why = await deletionProblem(p, reads);
 		if (why) {
 			warnings.push(`left ${p} in place: ${why}`);
 			return;
 		}
-		await rm(p, { recursive: true, force: true }).catch((e) => {
+		await removeMarkedLast(p, last).catch((e) => {
 			warnings.push(`could not remove ${p} completely (${describe(e)})`);
 		});
 	};
+	const deadTemps: { p: string; id: string }[] = [];
 	for (const n of names) {
-		if (!n.startsWith(base + TMP)) continue;
+		const id = idOfName(n, TMP);
+		if (id === null) continue;
 		const p = path.join(parent, n);
-		const lock = inspectLock(path.join(p, TMP_LOCK));
-		if (lock === null || lock.stale) await remove(p);
+		const state = await temporaryState(p);
+		if (state === 'dead') deadTemps.push({ p, id });
+		else if (state === 'foreign') notSweeps(p);
 	}
 	const olds: { p: string; ctime: number }[] = [];
 	for (const n of names) {
-		if (!n.startsWith(base + OLD)) continue;
+		const id = idOfName(n, OLD);
+		if (id === null) continue;
 		const p = path.join(parent, n);
 		const st = await lstat(p).catch(() => null);
-		if (st?.isDirectory()) olds.push({ p, ctime: st.ctimeMs });
+		if (!st?.isDirectory()) {
+			if (st) notSweeps(p);
+			continue;
+		}
+		const entries = await readdir(p).catch(() => null);
+		const sweeps =
+			deadTemps.some((t) => t.id === id) || (entries !== null && (await foreignReason(p, entries)) === null);
+		if (sweeps) olds.push({ p, ctime: st.ctimeMs });
+		else notSweeps(p);
 	}
 	olds.sort((a, b) => a.ctime - b.ctime);
 	const outExists = await lstat(outDir).then(
@@ -251,15 +440,17 @@ export async function recoverStale(
 			warnings.push(`could not put ${newest.p} back as ${outDir} (${describe(e)})`);
 		});
 	}
-	for (const o of olds) await remove(o.p);
+	for (const o of olds) await remove(o.p, [MANIFEST]);
+	for (const t of deadTemps) await remove(t.p, [MANIFEST, TMP_LOCK]);
 }
 
 /**
  * Checks the output folder before anything is written, takes its run lock and creates the temporary sibling the run
  * writes into. Refuses (exit 2, nothing created): a folder that holds a file the run reads or a folder above one
  * (compared by real path and by device + inode, so links and bind mounts are seen through), a symbolic link (it is
- * never followed), a file, an existing non-empty folder without `_manifest.json` unless `force`, a folder that could
- * not be replaced or removed, too little free space (at least the input's size), and a folder another run holds.
+ * never followed), a file, an existing non-empty folder Sweep did not write (foreignReason: no `_manifest.json`, one
+ * that is not a Sweep manifest, or an entry it does not list) unless `force`, a mount point, a folder that could not
+ * be replaced or removed, too little free space (at least the input's size), and a folder another run holds.
  */
 export async function prepareOutput(
 	outDirGiven: string,
@@ -327,13 +518,19 @@ export async function prepareOutput(
 				);
 			}
 			const entries = await readdir(outDir);
-			if (entries.length > 0 && !entries.includes(MANIFEST) && !opts.force) {
+			const foreign = entries.length > 0 && !opts.force ? await foreignReason(outDir, entries) : null;
+			if (foreign !== null) {
 				throw refuse(
-					`The output folder ${outDir} is not empty and was not written by Sweep (no ${MANIFEST}); use --force to replace it.`,
+					`The output folder ${outDir} is not empty and was not written by Sweep (${foreign}); use --force to replace it.`,
 					'output-foreign',
 				);
 			}
 			// Replacing it means renaming it aside and deleting it: check both are possible before anything is written.
+			if (await isMountPoint(outDir, st)) {
+				throw refuse(
+					`Cannot replace the output folder ${outDir}: it is a mount point, which cannot be renamed aside; give a folder inside it or beside it.`,
+				);
+			}
 			const pst = await stat(parent);
 			const cannotRename = await renameProblem(parent, pst, st.uid);
 			if (cannotRename) throw refuse(`Cannot replace the output folder ${outDir}: ${cannotRename}.`);
@@ -346,7 +543,7 @@ export async function prepareOutput(
 				throw refuse(`Cannot write in ${parent}: ${describe(e)}.`);
 			}
 		}
-		const id = randomBytes(6).toString('hex');
+		const id = newId();
 		const tmpDir = path.join(parent, `${base}${TMP}${id}`);
 		try {
 			await mkdir(tmpDir);
@@ -423,7 +620,8 @@ export async function commitOutput(plan: OutputPlan): Promise<string[]> {
 	}
 	if (hadOld) {
 		try {
-			await rm(old, { recursive: true, force: true });
+			// Its manifest last: killed meanwhile, what is left is still recognisably Sweep's (recoverStale).
+			await removeMarkedLast(old, [MANIFEST]);
 		} catch (e) {
 			plan.warnings.push(
 				`the new output is in place, but the previous one could not be removed completely: ${old} is left (${describe(e)}).`,
@@ -437,11 +635,18 @@ export async function commitOutput(plan: OutputPlan): Promise<string[]> {
 
 /** Removes the temporary folder of a failed or cancelled run, and the folders it created; releases its locks. */
 export async function discardOutput(plan: OutputPlan): Promise<void> {
-	plan.tmpLock.release();
 	try {
-		await rm(plan.tmpDir, { recursive: true, force: true });
+		// The lock stays (and beats) until the rest is gone: killed meanwhile, the folder is still recognisably a
+		// temporary folder of Sweep's, which the next run removes (recoverStale).
+		await removeMarkedLast(plan.tmpDir, [TMP_LOCK]).catch(async (e: unknown) => {
+			plan.tmpLock.release();
+			await rm(plan.tmpDir, { recursive: true, force: true }).catch(() => {
+				throw e;
+			});
+		});
 		await removeCreated(plan.created);
 	} finally {
+		plan.tmpLock.release();
 		plan.lock.release();
 	}
 }

@@ -145,7 +145,7 @@ export function dirtyQuestion(file: string): string {
 
 /** The modal question for an output folder Sweep did not write. */
 export function foreignOutputQuestion(outDir: string): string {
-	return `The output folder ${outDir} already exists, is not empty and was not written by Sweep (it has no ${MANIFEST_FILE}). Replace it?`;
+	return `The output folder ${outDir} already exists, is not empty and was not written by Sweep (it has no Sweep ${MANIFEST_FILE} that lists everything in it). Replace it?`;
 }
 
 /** Placeholder of the partition-column quick pick. */

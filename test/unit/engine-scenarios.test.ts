@@ -632,13 +632,18 @@ describe('engine: scenarios', function () {
 
 		it('recovers at start: removes a stale .sweep-tmp-* sibling and restores a lone .sweep-old-* folder', async () => {
 			const out = path.join(tmp, 'out');
-			fs.mkdirSync(`${out}.sweep-tmp-stale`);
-			fs.writeFileSync(`${out}.sweep-tmp-stale/x.csv`, 'x');
+			// A run killed mid-way: its temporary folder holds a lock naming it, untouched for over 10 s.
+			const dead = `${out}.sweep-tmp-5a1e5a1e5a1e`;
+			fs.mkdirSync(dead);
+			fs.writeFileSync(`${dead}/x.csv`, 'x');
+			fs.writeFileSync(`${dead}/.sweep-lock`, JSON.stringify({ id: 'w', host: 'elsewhere', pid: 1, since: '' }));
+			const long = new Date(Date.now() - 60_000);
+			fs.utimesSync(`${dead}/.sweep-lock`, long, long);
 			await run(file('in.csv', 'symbol,n\nA,1\n'), 'out');
 			assert.deepEqual(leftovers(out), [], 'stale temporary folder cleaned up');
 			// A crash between the two renames leaves <out> missing and <out>.sweep-old-<id> holding the old output.
 			const before = snapshot(out);
-			fs.renameSync(out, `${out}.sweep-old-crashed`);
+			fs.renameSync(out, `${out}.sweep-old-c4a5edc4a5ed`);
 			// A run that fails during the run leaves the folder as it was before it: the restored old output.
 			const e = await expectSweepError(
 				run(file('two.csv', 'symbol,n\nB,1\nC,2\n'), 'out', { maxPartitions: 1 }),

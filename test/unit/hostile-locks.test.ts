@@ -110,7 +110,8 @@ describe('hostile locks and links', function () {
 			fs.writeFileSync(path.join(out, 'data.csv'), 'id,symbol\n9,Z\n');
 			fs.linkSync(path.join(out, 'data.csv'), input);
 			const before = snapshot(out);
-			const r = await runCli(['extract', input, '--out', out]);
+			// --force: a file its manifest does not list makes the folder not Sweep's (refused anyway without it).
+			const r = await runCli(['extract', input, '--out', out, '--force']);
 			assert.equal(r.code, 2, r.stderr);
 			assert.match(r.stderr, /data\.csv is .*in\.csv \(the same file\), which Sweep reads/);
 			assert.equal(diffSnapshots(before, snapshot(out)), '');
@@ -222,9 +223,9 @@ describe('hostile locks and links', function () {
 		it('recovery never deletes a temporary folder whose lock is fresh; a stale or lock-less one is removed', async () => {
 			const input = put('in.csv', 'id,symbol\n1,A\n');
 			const out = path.join(dir, 'out');
-			const live = path.join(dir, 'out.sweep-tmp-live');
-			const dead1 = path.join(dir, 'out.sweep-tmp-1-abcdef'); // an old-style folder of a run whose PID was 1
-			const dead2 = path.join(dir, 'out.sweep-tmp-stale');
+			const live = path.join(dir, 'out.sweep-tmp-11fe11fe11fe');
+			const dead1 = path.join(dir, 'out.sweep-tmp-000000abcdef'); // killed before it took its lock: empty
+			const dead2 = path.join(dir, 'out.sweep-tmp-57a1e57a1e57');
 			for (const d of [live, dead1, dead2]) fs.mkdirSync(d);
 			fs.writeFileSync(path.join(live, 'A.csv'), 'id,symbol\n');
 			fs.writeFileSync(

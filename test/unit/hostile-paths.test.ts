@@ -183,7 +183,14 @@ describe('hostile paths', function () {
 			fs.symlinkSync(path.join(outside, target), path.join(outDir, name));
 		}
 
-		const m = await extract({ input: file, outDir, workers: 2, chunkSize: 1 });
+		// A manifest that is a link, and a link the manifest does not list: no longer a folder Sweep wrote (refused,
+		// untouched, without force); replaced with force, without following a link.
+		await assert.rejects(extract({ input: file, outDir, workers: 2, chunkSize: 1 }), (e: unknown) => {
+			assert.ok(isSweepError(e) && e.code === 'output-foreign', String(e));
+			assert.match((e as Error).message, /its _manifest\.json is not a file/);
+			return true;
+		});
+		const m = await extract({ input: file, outDir, workers: 2, chunkSize: 1, force: true });
 		assert.equal(m.rowsWritten, 3);
 		assert.equal(diffSnapshots(outsideBefore, snapshot(outside)), '', 'nothing outside changed');
 		assert.deepEqual(

@@ -547,11 +547,13 @@ describe('parquet: cancel and failure during conversion', function () {
 		fs.mkdirSync(out);
 		fs.writeFileSync(path.join(out, '_manifest.json'), '{}');
 		const before = snapshot(out);
+		// --force: `{}` is not a Sweep manifest, so the folder is replaced only when forced (and kept when the run fails).
 		const args = [
 			'extract',
 			input,
 			'--out',
 			out,
+			'--force',
 			'--format',
 			'parquet',
 			'--parquet-types',
