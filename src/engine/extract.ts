@@ -584,7 +584,10 @@ async function rollBack(journal: AppendJournal, outDir: string, cause: unknown):
 		if (cause instanceof SweepError && cause.code === 'aborted') first = 'The append was cancelled.';
 		else if (cause instanceof SweepError && cause.code === 'file-changed')
 			first = `${cause.details.file ?? 'The input'} changed while it was read.`;
-		else first = ioProblem(cause) ?? (cause instanceof Error ? cause.message : String(cause)).replace(/\.?$/, '.');
+		else
+			first = (ioProblem(cause) ?? (cause instanceof Error ? cause.message : String(cause)))
+				.replace('; the output was put back as it was.', '.')
+				.replace(/\.?$/, '.');
 		const why =
 			e instanceof UndoIncomplete
 				? `${e.message}. ${undoAdvice(e)}`
