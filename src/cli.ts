@@ -473,7 +473,9 @@ async function runExtract(cmd: Extract<Command, { kind: 'extract' }>, io: CliIO)
 	} catch (e) {
 		progress?.clear();
 		if (signalled !== null || (isSweepError(e) && e.code === 'aborted')) {
-			err('sweep: interrupted; the output folder is as it was before\n');
+			// An interrupted append whose undo could not finish: the folder is not as it was, and the message says why.
+			if (isSweepError(e) && e.details.notUndone) err(`sweep: error: ${oneLine(e.message)}\n`);
+			else err('sweep: interrupted; the output folder is as it was before\n');
 			return 130;
 		}
 		throw e;

@@ -2,7 +2,8 @@
  * Appending to an existing Sweep output (docs/append.md): reading and checking the folder and its manifest, and
  * deciding which settings the append runs with. The pipeline itself is extract()'s.
  */
-import { lstat, readdir, readFile, realpath, statfs } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { access, lstat, open, readdir, readFile, realpath, stat, statfs } from 'node:fs/promises';
 import * as path from 'node:path';
 import {
 	APPEND_JOURNAL_FILE as JOURNAL,
@@ -48,9 +49,10 @@ async function listTree(dir: string, under = ''): Promise<{ rel: string; isDir: 
 /**
  * Reads and checks the output folder an append goes into (call it holding the folder's run lock, after a killed
  * append was undone). Refuses (exit 2): a missing folder, a link, a folder without `_manifest.json` or whose manifest
- * is corrupt or from a Sweep without append support, a folder that holds the input, a listed file that is missing or
- * (unless `force`) whose size differs from the manifest, and a file or link Sweep did not list (a new partition could
- * collide with it).
+ * is corrupt or from a Sweep without append support, a folder that holds the input, an input that is one of the
+ * output's files (a hard link), a listed file that is missing or (unless `force`) whose size differs from the
+ * manifest, a file or link Sweep did not list (a new partition could collide with it), and a folder Sweep cannot
+ * create files in or a listed file it cannot write to.
  */
 export async function openAppendTarget(outDirGiven: string, input: string, force: boolean): Promise<AppendBase> {
 	const outDir = path.resolve(outDirGiven);
@@ -87,7 +89,7 @@ export async function openAppendTarget(outDirGiven: string, input: string, force
 		if (e.code === 'ENOENT') {
 			throw new SweepError(
 				'output-foreign',
-				`Cannot append: ${outDir} is not a Sweep output folder (it has no ${MANIFEST}).`,
+				`Cannot append: ${outDir} is not a Sweep output folder (it has no ${MANIFEST}), and an append adds only to one, with or without --force. Give the folder of an earlier extract, or extract without --append to make a new output there (--force replaces what the folder holds).`,
 				{ file: outDir },
 			);
 		}
@@ -95,6 +97,8 @@ export async function openAppendTarget(outDirGiven: string, input: string, force
 	});
 	const manifest = checkManifest(bytes, manifestFile);
 
+	// The input must not be one of the files the append grows (a hard link: it would read its own writes).
+	const inputSt = await stat(input).catch(() => null);
 	// Every listed file must be there, a regular file of the size the manifest says (unless --force).
 	const sizes: Record<string, number> = {};
 	const listed = new Set<string>([MANIFEST]);
@@ -125,6 +129,13 @@ export async function openAppendTarget(outDirGiven: string, input: string, force
 				{ file: full },
 			);
 		}
+		if (inputSt && fst.ino === inputSt.ino && fst.dev === inputSt.dev) {
+			throw new SweepError(
+				'output-invalid',
+				`Cannot append: ${input} is ${full} (the same file, a hard link); Sweep never appends a folder's own file to it.`,
+				{ file: input },
+			);
+		}
 		sizes[name] = fst.size;
 	}
 	for (const e of await listTree(outDir)) {
@@ -138,7 +149,56 @@ export async function openAppendTarget(outDirGiven: string, input: string, force
 			{ file: full },
 		);
 	}
+	await checkWritable(outDir, Object.keys(sizes), folders, manifest.format === 'parquet');
 	return { outDir, manifest, manifestSha256: sha256(bytes), sizes };
+}
+
+function cannot(e: unknown): string {
+	switch ((e as NodeJS.ErrnoException).code) {
+		case 'EACCES':
+		case 'EPERM':
+			return "permission denied: it is read-only, immutable or append-only (chattr), or another user's";
+		case 'EROFS':
+			return 'the file system is read-only';
+		default:
+			return (e as Error).message;
+	}
+}
+
+/**
+ * Before anything is written: the append must be able to create files in the output's folders (the journal, new
+ * partitions) and to write to — and, to undo, truncate — every existing file it may grow (which ones it grows is
+ * known only once the input is read). Each file is opened for writing, without truncating or writing anything, and
+ * closed: unlike access(), that also finds an append-only file, which could be grown but not put back. Refused with
+ * exit 2, naming the first one.
+ */
+async function checkWritable(outDir: string, files: string[], folders: Set<string>, parquet: boolean): Promise<void> {
+	for (const rel of ['', ...folders]) {
+		const dir = rel === '' ? outDir : path.join(outDir, ...rel.split('/'));
+		try {
+			await access(dir, constants.W_OK | constants.X_OK);
+		} catch (e) {
+			throw new SweepError('output-invalid', `Cannot append: Sweep cannot create files in ${dir} (${cannot(e)}).`, {
+				file: dir,
+				cause: e,
+			});
+		}
+	}
+	// A Parquet file is read as well (its footer); no O_APPEND: the workers write at offsets.
+	const flags = (parquet ? constants.O_RDWR : constants.O_WRONLY) | (constants.O_NOFOLLOW ?? 0);
+	for (const rel of files) {
+		const file = path.join(outDir, ...rel.split('/'));
+		try {
+			const fh = await open(file, flags);
+			await fh.close();
+		} catch (e) {
+			throw new SweepError(
+				'output-invalid',
+				`Cannot append: Sweep cannot write to ${file} (${cannot(e)}), and an append may add records to any file of the output. Make it writable, or extract all the inputs again into another folder.`,
+				{ file, cause: e },
+			);
+		}
+	}
 }
 
 const isSafeRelative = (f: unknown): f is string =>

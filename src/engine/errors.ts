@@ -61,6 +61,11 @@ export interface SweepErrorDetails {
 	/** For `missing-column`: the column asked for and the header that lacks it. */
 	column?: string;
 	header?: string[];
+	/**
+	 * A failed append whose undo could not finish: the files it could not put back (its journal stays, and the next
+	 * run on the folder finishes the undo once they can be written; docs/append.md).
+	 */
+	notUndone?: string[];
 	cause?: unknown;
 }
 

@@ -42,7 +42,7 @@ import { bytesOf, formatHeader, normalizeDelimiter } from './dialect';
 import { abortedError, emptyInput, notRegular, SweepError } from './errors';
 import { type FileHash, hashFile } from './hasher';
 import { type ColumnPlan, type FileHead, planColumns, readHead } from './header';
-import { AppendJournal, hasJournal, recoverAppend, writeDurably } from './journal';
+import { AppendJournal, hasJournal, recoverAppend, UndoIncomplete, undoAdvice, writeDurably } from './journal';
 import { encodeKey } from './keys';
 import { MAX_PARTS, PartitionNamer, partitionFile } from './layout';
 import { loadOrders, type Orders } from './orders';
@@ -571,23 +571,45 @@ async function lockForAppend(outDirGiven: string, input: string): Promise<{ lock
 		if (await hasJournal(outDir)) await recoverAppend(outDir);
 	} catch (e) {
 		lock.release();
+		if (e instanceof UndoIncomplete) {
+			// Nothing was written by this run; appending to a folder that is half put back would mix two states.
+			throw new SweepError(
+				'output-modified',
+				`Cannot append to ${outDir}: an earlier append to it was stopped and could not be undone completely: ${e.message}. ${undoAdvice(e)}`,
+				{ file: e.files[0] ?? outDir, cause: e },
+			);
+		}
 		throw e;
 	}
 	return { lock, warnings };
 }
 
-/** Undoes a failed append; if even that fails, the journal stays and the next run on the folder undoes it. */
+/**
+ * Undoes a failed append; if even that fails, the journal stays and the message says which files could not be put
+ * back and what to do (the next run on the folder finishes the undo once they can be written).
+ */
 async function rollBack(journal: AppendJournal, outDir: string, cause: unknown): Promise<void> {
 	try {
 		await journal.rollback();
 	} catch (e) {
-		const why = e instanceof Error ? e.message : String(e);
-		const first = cause instanceof Error ? cause.message : String(cause);
-		throw new SweepError(
-			'io',
-			`${first} Putting ${outDir} back as it was failed too (${why}); the next Sweep run on that folder will do it.`,
-			{ file: outDir, cause },
-		);
+		// What stopped the append, without the words that say the output is as it was (it is not).
+		let first: string;
+		if (cause instanceof SweepError && cause.code === 'aborted') first = 'The append was cancelled.';
+		else if (cause instanceof SweepError && cause.code === 'file-changed')
+			first = `${cause.details.file ?? 'The input'} changed while it was read.`;
+		else
+			first = (ioProblem(cause) ?? (cause instanceof Error ? cause.message : String(cause)))
+				.replace('; the output was put back as it was.', '.')
+				.replace(/\.?$/, '.');
+		const why =
+			e instanceof UndoIncomplete
+				? `${e.message}. ${undoAdvice(e)}`
+				: `${e instanceof Error ? (ioProblem(e) ?? e.message) : String(e)}; the next Sweep run on that folder will try again.`;
+		throw new SweepError('io', `${first} Putting ${outDir} back as it was failed too: ${why}`, {
+			file: e instanceof UndoIncomplete ? (e.files[0] ?? outDir) : outDir,
+			notUndone: e instanceof UndoIncomplete ? e.files : [outDir],
+			cause,
+		});
 	}
 }
 
@@ -650,15 +672,33 @@ async function checkUnchanged(fh: FileHandle, input: string, st: Stats, append =
 	}
 }
 
+/** What a system call failed at, in words: `Writing the output failed: cannot open …/B.csv for writing (permission denied).` */
+function ioProblem(e: unknown): string | null {
+	if (e instanceof SweepError) return e.message;
+	const err = e as NodeJS.ErrnoException;
+	if (!err || typeof err.code !== 'string' || !err.syscall) return null;
+	const what = err.code === 'EFBIG' ? 'the file-size limit was reached' : describeFsError(err);
+	if (!err.path) return `Writing the output failed: ${what}.`;
+	const op: Record<string, string> = {
+		open: 'cannot open',
+		write: 'cannot write to',
+		ftruncate: 'cannot truncate',
+		rename: 'cannot rename',
+		unlink: 'cannot delete',
+		mkdir: 'cannot create the folder',
+		rmdir: 'cannot remove the folder',
+	};
+	return `Writing the output failed: ${op[err.syscall] ?? `${err.syscall} failed on`} ${err.path} (${what}).`;
+}
+
 function wrapIoError(e: unknown, append = false): unknown {
 	if (e instanceof SweepError) return e;
 	const err = e as NodeJS.ErrnoException;
-	if (err && typeof err.code === 'string' && err.syscall) {
-		const where = err.path ? ` (${err.path})` : '';
-		const what = err.code === 'EFBIG' ? 'the file-size limit was reached' : describeFsError(err);
+	const problem = ioProblem(e);
+	if (problem !== null) {
 		return new SweepError(
 			'io',
-			`Writing the output failed: ${what}${where}. ${append ? 'The output is as it was before the append.' : 'The previous output, if any, is untouched.'}`,
+			`${problem} ${append ? 'The output is as it was before the append.' : 'The previous output, if any, is untouched.'}`,
 			{
 				file: err.path,
 				cause: e,

@@ -149,35 +149,121 @@ interface Footer {
 
 const inDir = (dir: string, name: string) => path.join(dir, ...name.split('/'));
 
+/** What went wrong with a file, in plain words (the engine's messages are read by people, not by errno tables). */
+function reason(e: unknown): string {
+	const err = e as NodeJS.ErrnoException;
+	switch (err?.code) {
+		case 'EACCES':
+		case 'EPERM':
+			return 'permission denied';
+		case 'EROFS':
+			return 'the file system is read-only';
+		case 'ENOSPC':
+			return 'no space left on the device';
+		case 'EIO':
+			return 'an input/output error';
+		default:
+			return err?.message ?? String(e);
+	}
+}
+
+/**
+ * An undo that could not put every file back: each file it could not restore, what it tried and why. The journal
+ * stays (so a later run can finish the undo once the cause is fixed); every other file was put back.
+ */
+export class UndoIncomplete extends Error {
+	constructor(
+		readonly dir: string,
+		/** Each file, and what could not be done to it in words (`cannot truncate … back to 13 bytes (…)`). */
+		readonly failures: { file: string; text: string }[],
+	) {
+		super(failures.map((f) => f.text).join('; '));
+		this.name = 'UndoIncomplete';
+	}
+
+	/** The files Sweep could not put back, for a message. */
+	get files(): string[] {
+		return [...new Set(this.failures.map((f) => f.file))];
+	}
+}
+
+/** What to do about an undo that could not finish, for the end of a message. */
+export function undoAdvice(e: UndoIncomplete): string {
+	const files = e.files;
+	const them = files.length === 1 ? 'that file' : 'those files';
+	return `${JOURNAL} stays in ${e.dir}. Make ${them} writable (it may be read-only, immutable — chattr -i — or another user's) and run Sweep on the folder again: the next append or extract finishes putting it back. Or extract all the inputs again without --append, which replaces the folder.`;
+}
+
+/** The bytes of `file` in [at, at + length), or null when it cannot be read (or is shorter). */
+async function readRange(file: string, at: number, length: number): Promise<Buffer | null> {
+	let fh: FileHandle | undefined;
+	try {
+		fh = await open(file, constants.O_RDONLY | NOFOLLOW);
+		const buf = Buffer.alloc(length);
+		const { bytesRead } = await fh.read(buf, 0, length, at);
+		return bytesRead === length ? buf : null;
+	} catch {
+		return null;
+	} finally {
+		await fh?.close().catch(() => undefined);
+	}
+}
+
+/**
+ * Puts every file back as the journal says it was. Only files that differ from that are opened for writing (a file
+ * the append never grew is left alone, even if it cannot be written to now), so undoing is idempotent and a file that
+ * cannot be written stops the undo only if it really needs restoring. Every file is tried; if some could not be put
+ * back, the journal stays and UndoIncomplete names them.
+ */
 async function undo(dir: string, head: JournalHead, created: string[], footers: Footer[]): Promise<void> {
+	const failures: UndoIncomplete['failures'] = [];
+	const sizeOf = async (file: string): Promise<number | null> => {
+		const st = await lstat(file).catch(() => null);
+		return st?.isFile() ? st.size : null;
+	};
 	// Parquet files that grew by row groups: their old footer goes back where it was (the sizes below cut the rest).
 	for (const f of footers) {
-		const fh = await open(inDir(dir, f.file), constants.O_WRONLY | NOFOLLOW);
+		const file = inDir(dir, f.file);
+		const tail = Buffer.from(f.tail, 'base64');
+		const size = await sizeOf(file);
+		if (size === null) continue;
+		if (size === f.at + tail.length && (await readRange(file, f.at, tail.length))?.equals(tail)) continue;
+		let fh: FileHandle | undefined;
 		try {
-			const tail = Buffer.from(f.tail, 'base64');
+			fh = await open(file, constants.O_WRONLY | NOFOLLOW);
 			await fh.write(tail, 0, tail.length, f.at);
 			await fh.truncate(f.at + tail.length);
 			await fh.sync();
-		} finally {
-			await fh.close().catch(() => undefined);
-		}
-	}
-	for (const [name, size] of Object.entries(head.sizes)) {
-		let fh: FileHandle | undefined;
-		try {
-			fh = await open(inDir(dir, name), constants.O_WRONLY | NOFOLLOW);
-			const st = await fh.stat();
-			if (st.size > size) {
-				await fh.truncate(size);
-				await fh.sync();
-			}
 		} catch (e) {
-			if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+			if ((e as NodeJS.ErrnoException).code !== 'ENOENT')
+				failures.push({ file, text: `cannot write the saved Parquet footer back into ${file} (${reason(e)})` });
 		} finally {
 			await fh?.close().catch(() => undefined);
 		}
 	}
-	for (const name of [...created, MANIFEST_NEXT]) await rm(inDir(dir, name), { force: true });
+	for (const [name, size] of Object.entries(head.sizes)) {
+		const file = inDir(dir, name);
+		const now = await sizeOf(file);
+		// Missing, or not grown (a file the append did not get to, or one already put back): nothing to do.
+		if (now === null || now <= size) continue;
+		let fh: FileHandle | undefined;
+		try {
+			fh = await open(file, constants.O_WRONLY | NOFOLLOW);
+			await fh.truncate(size);
+			await fh.sync();
+		} catch (e) {
+			if ((e as NodeJS.ErrnoException).code !== 'ENOENT')
+				failures.push({ file, text: `cannot truncate ${file} back to ${size} bytes (${reason(e)})` });
+		} finally {
+			await fh?.close().catch(() => undefined);
+		}
+	}
+	for (const name of [...created, MANIFEST_NEXT]) {
+		const file = inDir(dir, name);
+		await rm(file, { force: true }).catch((e: unknown) => {
+			failures.push({ file, text: `cannot delete ${file} (${reason(e)})` });
+		});
+	}
 	// Folders made for new partitions (hive layout), deepest first, if they are empty now.
 	const folders = new Set<string>();
 	for (const name of created) {
@@ -187,7 +273,13 @@ async function undo(dir: string, head: JournalHead, created: string[], footers: 
 		await rmdir(inDir(dir, d)).catch(() => undefined);
 	}
 	await syncFolder(dir);
-	await unlink(path.join(dir, JOURNAL));
+	if (failures.length > 0) throw new UndoIncomplete(dir, failures);
+	const journal = path.join(dir, JOURNAL);
+	await unlink(journal).catch((e: NodeJS.ErrnoException) => {
+		// Every file is back; a journal left behind only makes the next run check that again.
+		if (e.code !== 'ENOENT')
+			throw new UndoIncomplete(dir, [{ file: journal, text: `cannot delete ${journal} (${reason(e)})` }]);
+	});
 	await syncFolder(dir);
 }
 
@@ -205,7 +297,8 @@ function isSafeName(name: unknown): name is string {
  * Finishes what an append that was killed outright left in `dir`: if the journal is there and `_manifest.json`
  * is still the one from before that append, every file is put back as it was; if the new manifest made it into
  * place, the append had committed and only the journal goes. Resolves to what was done. Call it with the folder's
- * run lock held, before anything else reads or writes the folder.
+ * run lock held, before anything else reads or writes the folder. Rejects with UndoIncomplete when a file that needs
+ * putting back cannot be written (the journal stays), and with a SweepError when the journal cannot be read.
  */
 export async function recoverAppend(dir: string): Promise<'none' | 'rolled-back' | 'completed'> {
 	await rm(path.join(dir, JOURNAL_NEXT), { force: true }).catch(() => undefined);

@@ -5,7 +5,7 @@ import { access, lstat, mkdir, readdir, readFile, realpath, rename, rm, rmdir, s
 import * as path from 'node:path';
 import { MANIFEST_FILE as MANIFEST, REJECTS_FILE as REJECTS } from '../rules';
 import { SweepError } from './errors';
-import { hasJournal, recoverAppend } from './journal';
+import { hasJournal, recoverAppend, UndoIncomplete } from './journal';
 import { acquireRunLock, type HeldLock, inspectLock, type RunLock, tryLock } from './runLock';
 
 export interface OutputPlan {
@@ -503,7 +503,17 @@ export async function prepareOutput(
 	try {
 		await recoverStale(parent, base, outDir, reads, warnings);
 		// An append killed outright is undone first: should this run fail, the folder it keeps is the old output.
-		if (await hasJournal(outDir)) await recoverAppend(outDir);
+		if (await hasJournal(outDir)) {
+			await recoverAppend(outDir).catch((e: unknown) => {
+				// It cannot be undone (a file that needs putting back cannot be written, or the journal is unreadable).
+				// This run replaces the whole folder, so it goes on: if it succeeds the half-undone folder is deleted with
+				// the rest; if it fails the folder is left as it is, journal included, for a later run to finish.
+				const why = e instanceof UndoIncomplete ? e.message : e instanceof Error ? e.message : String(e);
+				warnings.push(
+					`an interrupted append to ${outDir} could not be undone (${why.replace(/\.$/, '')}); this run replaces the folder anyway`,
+				);
+			});
+		}
 		const st = await lstat(outDir).catch(() => null);
 		if (st) {
 			if (st.isSymbolicLink()) {

@@ -1,8 +1,9 @@
 import * as assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { JOURNAL } from '../../src/engine/journal';
-import { requireCli, runCli, startCli } from './helpers/cli';
+import { cannotRunAsUser, requireCli, runCli, startCli } from './helpers/cli';
 import { type GeneratorPrng, generateTrades, importGenerator } from './helpers/engine';
 import { diffSnapshots, leftovers, makeTmp, removeTmp, snapshot } from './helpers/fsutil';
 
@@ -370,5 +371,117 @@ describe('CLI: append to a Parquet output under SIGKILL, hive + capped', functio
 		}
 		console.log(`      (outcomes seen: ${[...seen].join(', ')}; ${undone} undone while writing row groups)`);
 		assert.ok(undone > 0, 'at least one kill landed while the row groups were written');
+	});
+});
+
+const NOBODY = 65534;
+
+/**
+ * Appends refused before anything is written, with one line naming the problem (exit 2): an input that is one of the
+ * output's own files (a hard link), a folder Sweep did not write (with or without --force), a partition file the
+ * append could not write or put back — immutable (`chattr +i`, as root) or another user's (run as `nobody`). The
+ * hostile campaign's repro: a failed append whose undo failed too left the folder refusing every later run.
+ */
+describe('CLI: appends refused up front (hard link, foreign folder, files Sweep cannot write)', function () {
+	this.timeout(120_000);
+	let dir: string;
+	beforeEach(() => {
+		dir = makeTmp('sweep-append-refuse-');
+	});
+	afterEach(() => {
+		// Always undone, even when a test failed half-way: an immutable file cannot be deleted.
+		if (process.platform === 'linux') spawnSync('chattr', ['-R', '-i', dir]);
+		removeTmp(dir);
+	});
+	const write = (name: string, text: string) => {
+		const f = path.join(dir, name);
+		fs.writeFileSync(f, text, { mode: 0o644 });
+		return f;
+	};
+	const oneLineExit2 = (r: { code: number | null; stderr: string }) => {
+		assert.equal(r.code, 2, r.stderr);
+		assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+	};
+
+	it('a hard link to one of the output files: exit 2, one line, nothing written', async () => {
+		requireCli();
+		const out = path.join(dir, 'o');
+		assert.equal((await runCli(['extract', write('d1.csv', 'symbol,x\nA,1\n'), '--out', out])).code, 0);
+		const before = snapshot(out);
+		const hard = path.join(dir, 'hard.csv');
+		fs.linkSync(path.join(out, 'A.csv'), hard);
+		const r = await runCli(['extract', hard, '--out', out, '--append']);
+		oneLineExit2(r);
+		assert.match(r.stderr, /hard\.csv is .*A\.csv \(the same file, a hard link\)/);
+		assert.equal(diffSnapshots(before, snapshot(out)), '');
+		assert.ok(!fs.existsSync(path.join(out, JOURNAL)));
+		assert.deepEqual(leftovers(out), []);
+	});
+
+	it('a folder Sweep did not write: exit 2, and the message does not send --append --force into the same refusal', async () => {
+		requireCli();
+		const foreign = path.join(dir, 'foreign');
+		fs.mkdirSync(foreign);
+		fs.writeFileSync(path.join(foreign, 'mine.txt'), 'keep');
+		const day = write('d.csv', 'symbol,x\nA,1\n');
+		for (const force of [[], ['--force']]) {
+			const r = await runCli(['extract', day, '--out', foreign, '--append', ...force]);
+			oneLineExit2(r);
+			assert.match(r.stderr, /not a Sweep output folder/);
+			assert.match(r.stderr, /with or without --force/);
+			assert.doesNotMatch(r.stderr, /use --force to replace it/);
+			assert.deepEqual(fs.readdirSync(foreign), ['mine.txt']);
+		}
+	});
+
+	it('an immutable partition file (chattr +i, as root): exit 2 naming it, nothing written; later runs are not stuck', async function () {
+		if (process.platform !== 'linux' || process.getuid?.() !== 0) this.skip();
+		requireCli();
+		const out = path.join(dir, 'o');
+		assert.equal((await runCli(['extract', write('d1.csv', 'symbol,x\nA,1\nB,2\n'), '--out', out])).code, 0);
+		const before = snapshot(out);
+		const b = path.join(out, 'B.csv');
+		if (spawnSync('chattr', ['+i', b]).status !== 0) this.skip(); // a file system without attributes
+		const day2 = write('d2.csv', 'symbol,x\nA,3\nB,4\n');
+		for (let i = 0; i < 2; i++) {
+			const r = await runCli(['extract', day2, '--out', out, '--append']);
+			oneLineExit2(r);
+			assert.ok(r.stderr.includes(`cannot write to ${b} (permission denied`), r.stderr);
+			assert.doesNotMatch(r.stderr, /EPERM/);
+			assert.equal(diffSnapshots(before, snapshot(out)), '');
+			assert.ok(!fs.existsSync(path.join(out, JOURNAL)));
+		}
+		assert.equal(spawnSync('chattr', ['-i', b]).status, 0);
+		const ok = await runCli(['extract', day2, '--out', out, '--append']);
+		assert.equal(ok.code, 0, ok.stderr);
+		assert.equal(fs.readFileSync(b, 'utf8'), 'symbol,x\nB,2\nB,4\n');
+	});
+
+	it("another user's partition file (append run as nobody): exit 2 naming it, nothing written", async function () {
+		const why = cannotRunAsUser(NOBODY);
+		if (why) {
+			console.log(`      (skipped: ${why})`);
+			this.skip();
+		}
+		fs.chmodSync(dir, 0o755);
+		const parent = path.join(dir, 'parent');
+		fs.mkdirSync(parent, { mode: 0o777 });
+		fs.chmodSync(parent, 0o777);
+		const out = path.join(parent, 'o');
+		const first = await runCli(['extract', write('d1.csv', 'symbol,x\nA,1\nB,2\n'), '--out', out], {
+			asUser: NOBODY,
+		});
+		assert.equal(first.code, 0, first.stderr);
+		// B.csv now belongs to root (mode 644): nobody can read it but not write to it.
+		const b = path.join(out, 'B.csv');
+		fs.chownSync(b, 0, 0);
+		const before = snapshot(out);
+		const r = await runCli(['extract', write('d2.csv', 'symbol,x\nA,3\nB,4\n'), '--out', out, '--append'], {
+			asUser: NOBODY,
+		});
+		oneLineExit2(r);
+		assert.ok(r.stderr.includes(`cannot write to ${b} (permission denied`), r.stderr);
+		assert.equal(diffSnapshots(before, snapshot(out)), '');
+		assert.ok(!fs.existsSync(path.join(out, JOURNAL)));
 	});
 });

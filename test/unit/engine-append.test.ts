@@ -1,4 +1,5 @@
 import * as assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -6,7 +7,7 @@ import { parse } from 'csv-parse/sync';
 import * as fc from 'fast-check';
 import { extract } from '../../src/engine';
 import { bomLength, firstRecordEnd, LF } from '../../src/engine/dialect';
-import { JOURNAL, recoverAppend } from '../../src/engine/journal';
+import { AppendJournal, JOURNAL, recoverAppend, UndoIncomplete } from '../../src/engine/journal';
 import type { ExtractOptions, Manifest, PartitionStats } from '../../src/engine/types';
 import { byteDiff, readOutput } from './helpers/compare';
 import { expectSweepError, generateTrades } from './helpers/engine';
@@ -855,5 +856,193 @@ describe('engine: append with output options (day 1 + appended day 2 = one run o
 			columns: ['timestamp', 'symbol', 'price'],
 		});
 		assert.equal(m.inputs?.length, 2);
+	});
+});
+
+/** True when this process can set and clear `chattr +i` / `+a` in the temporary folder (root, a file system with it). */
+function canChattr(): boolean {
+	if (process.platform !== 'linux' || process.getuid?.() !== 0) return false;
+	const probe = makeTmp('sweep-chattr-');
+	try {
+		const f = path.join(probe, 'f');
+		fs.writeFileSync(f, 'x');
+		if (spawnSync('chattr', ['+i', f]).status !== 0) return false;
+		return spawnSync('chattr', ['-i', f]).status === 0;
+	} finally {
+		removeTmp(probe);
+	}
+}
+
+/**
+ * Files an append cannot write to or put back (docs/append.md "Files Sweep cannot write"): refused before anything
+ * is written; an undo that cannot put a file back names it, keeps the journal and says what to do; a file the append
+ * never grew does not stop an undo; a later extract (which replaces the folder) is not blocked by such a journal.
+ */
+describe('engine: append and files it cannot write (chattr +i / +a, as root)', function () {
+	this.timeout(300_000);
+	let dir: string;
+	before(function () {
+		if (!canChattr()) this.skip();
+	});
+	beforeEach(() => {
+		dir = makeTmp('sweep-append-ro-');
+	});
+	afterEach(() => {
+		// Always undone, whatever failed: an immutable file cannot be deleted.
+		spawnSync('chattr', ['-R', '-i', '-a', dir]);
+		removeTmp(dir);
+	});
+
+	const write = (name: string, text: string) => {
+		const f = path.join(dir, name);
+		fs.writeFileSync(f, text);
+		return f;
+	};
+	const chattr = (flag: string, file: string) =>
+		assert.equal(spawnSync('chattr', [flag, file]).status, 0, `chattr ${flag} ${file}`);
+	const run = (input: string, outDir: string, more: Partial<ExtractOptions> = {}) =>
+		extract({ input, outDir, workers: 2, chunkSize: 7, ...more });
+
+	it('an immutable or append-only partition file is refused up front: exit 2, naming it, nothing written', async () => {
+		const out = path.join(dir, 'out');
+		await run(write('d1.csv', 'symbol,x\nA,1\nB,2\n'), out);
+		const before = snapshot(out);
+		const day2 = write('d2.csv', 'symbol,x\nA,3\nB,4\n');
+		for (const flag of ['+i', '+a']) {
+			chattr(flag, path.join(out, 'B.csv'));
+			const e = await expectSweepError(run(day2, out, { append: true }), 'output-invalid');
+			assert.equal(e.exitCode, 2);
+			assert.match(e.message, /cannot write to .*B\.csv \(permission denied/);
+			assert.equal(diffSnapshots(before, snapshot(out)), '', `${flag}: nothing written`);
+			assert.deepEqual(leftovers(out), []);
+			chattr(flag.replace('+', '-'), path.join(out, 'B.csv'));
+		}
+		// A folder it cannot create files in (the journal, new partitions) too.
+		chattr('+i', out);
+		const e = await expectSweepError(run(day2, out, { append: true }), 'output-invalid');
+		assert.match(e.message, /cannot create files in/);
+		chattr('-i', out);
+		await run(day2, out, { append: true });
+		assert.equal(fs.readFileSync(path.join(out, 'B.csv'), 'utf8'), 'symbol,x\nB,2\nB,4\n');
+	});
+
+	it('an undo leaves files it never grew alone, even unwritable ones (the folder is not stuck)', async () => {
+		const out = path.join(dir, 'out');
+		await run(write('d1.csv', 'symbol,x\nA,1\nB,2\n'), out);
+		const before = snapshot(out);
+		const sha = createHash('sha256')
+			.update(fs.readFileSync(path.join(out, '_manifest.json')))
+			.digest('hex');
+		const sizes = {
+			'A.csv': fs.statSync(path.join(out, 'A.csv')).size,
+			'B.csv': fs.statSync(path.join(out, 'B.csv')).size,
+		};
+		// A killed append that grew A.csv and created C.csv; B.csv, untouched, is immutable now.
+		const j = await AppendJournal.begin(out, sha, sizes);
+		await j.willCreate(['C.csv']);
+		await j.detach();
+		fs.appendFileSync(path.join(out, 'A.csv'), 'A,3\n');
+		fs.writeFileSync(path.join(out, 'C.csv'), 'symbol,x\nC,5\n');
+		chattr('+i', path.join(out, 'B.csv'));
+		assert.equal(await recoverAppend(out), 'rolled-back');
+		assert.equal(diffSnapshots(before, snapshot(out)), '');
+	});
+
+	it('an undo that cannot put a file back names it and keeps the journal; the next append refuses, an extract replaces', async () => {
+		const out = path.join(dir, 'out');
+		await run(write('d1.csv', 'symbol,x\nA,1\nB,2\n'), out);
+		const sizes = { 'A.csv': 13, 'B.csv': 13 };
+		const killed = async () => {
+			const sha = createHash('sha256')
+				.update(fs.readFileSync(path.join(out, '_manifest.json')))
+				.digest('hex');
+			const j = await AppendJournal.begin(out, sha, sizes);
+			await j.willCreate(['C.csv']);
+			await j.detach();
+			fs.appendFileSync(path.join(out, 'A.csv'), 'A,3\n');
+			fs.appendFileSync(path.join(out, 'B.csv'), 'B,4\n');
+			fs.writeFileSync(path.join(out, 'C.csv'), 'symbol,x\nC,5\n');
+			chattr('+i', path.join(out, 'B.csv'));
+		};
+		await killed();
+		// The undo puts back what it can, names what it cannot, and keeps the journal.
+		const u = await recoverAppend(out).then(
+			() => assert.fail('the undo cannot succeed'),
+			(e: unknown) => e,
+		);
+		assert.ok(u instanceof UndoIncomplete, String(u));
+		assert.deepEqual(u.files, [path.join(out, 'B.csv')]);
+		assert.match(u.message, /cannot truncate .*B\.csv back to 13 bytes \(permission denied\)/);
+		assert.equal(fs.readFileSync(path.join(out, 'A.csv'), 'utf8'), 'symbol,x\nA,1\n');
+		assert.ok(!fs.existsSync(path.join(out, 'C.csv')));
+		assert.ok(fs.existsSync(path.join(out, JOURNAL)));
+		// An append refuses (exit 2) in plain words: which file, and what to do.
+		const day2 = write('d2.csv', 'symbol,x\nA,6\n');
+		const e = await expectSweepError(run(day2, out, { append: true }), 'output-modified');
+		assert.equal(e.exitCode, 2);
+		assert.match(e.message, /could not be undone completely: cannot truncate .*B\.csv back to 13 bytes/);
+		assert.match(e.message, /chattr -i/);
+		assert.match(e.message, /without --append/);
+		// Once the file can be written, the next append finishes the undo and goes on.
+		chattr('-i', path.join(out, 'B.csv'));
+		await run(day2, out, { append: true });
+		assert.equal(fs.readFileSync(path.join(out, 'A.csv'), 'utf8'), 'symbol,x\nA,1\nA,6\n');
+		assert.equal(fs.readFileSync(path.join(out, 'B.csv'), 'utf8'), 'symbol,x\nB,2\n');
+		assert.ok(!fs.existsSync(path.join(out, JOURNAL)));
+		// A new extract replaces the whole folder: such a journal does not block it (it says so in a warning).
+		await run(write('d1.csv', 'symbol,x\nA,1\nB,2\n'), out);
+		assert.equal(fs.readFileSync(path.join(out, 'B.csv'), 'utf8'), 'symbol,x\nB,2\n');
+		await killed();
+		const m = await run(write('d3.csv', 'symbol,x\nQ,1\n'), out);
+		assert.ok(
+			m.warnings?.some((w) => /interrupted append .* could not be undone .*B\.csv.*replaces the folder anyway/.test(w)),
+			String(m.warnings),
+		);
+		assert.deepEqual(fs.readdirSync(out).sort(), ['Q.csv', '_manifest.json']);
+	});
+
+	it('a live append whose undo fails says what failed, names the file and what to do', async () => {
+		const out = path.join(dir, 'out');
+		const all = path.join(dir, 'all.csv');
+		generateTrades(all, 60_000, ['--seed', '3', '--symbols', '5']);
+		await run(all, out, { chunkSize: 64 * 1024 });
+		const sizes = new Map(fs.readdirSync(out).map((f) => [f, fs.statSync(path.join(out, f)).size]));
+		// The same content under another name: found a duplicate by its hash once read, so the append is undone.
+		const copy = path.join(dir, 'copy.csv');
+		fs.copyFileSync(all, copy);
+		// As soon as a file has grown: it becomes immutable and the run is cancelled (or, should it have finished
+		// first, refused as a duplicate): either way the append is undone, and that file cannot be put back.
+		let frozen: string | null = null;
+		const stop = new AbortController();
+		const freeze = () => {
+			if (frozen) return;
+			for (const [f, size] of sizes) {
+				if (!f.endsWith('.csv') || f.startsWith('_')) continue;
+				const p = path.join(out, f);
+				if (fs.statSync(p).size > size) {
+					chattr('+i', p);
+					frozen = p;
+					stop.abort();
+					return;
+				}
+			}
+		};
+		const poll = setInterval(freeze, 1);
+		const e = await expectSweepError(
+			extract(
+				{ input: copy, outDir: out, workers: 1, chunkSize: 64 * 1024, append: true },
+				{ onProgress: freeze, signal: stop.signal },
+			),
+			'io',
+		).finally(() => clearInterval(poll));
+		assert.ok(frozen, 'a file had grown while the append ran');
+		assert.match(e.message, /already in|cancel/i);
+		assert.match(e.message, /failed too: cannot truncate \S+ back to \d+ bytes /);
+		assert.ok(e.message.includes(frozen as string), e.message);
+		assert.match(e.message, /chattr -i/);
+		assert.ok(fs.existsSync(path.join(out, JOURNAL)));
+		chattr('-i', frozen as string);
+		assert.equal(await recoverAppend(out), 'rolled-back');
+		for (const [f, size] of sizes) assert.equal(fs.statSync(path.join(out, f)).size, size, f);
 	});
 });
