@@ -58,6 +58,16 @@ function describe(e: unknown): string {
 	}
 }
 
+/**
+ * Why a folder could not be deleted. Node's recursive delete reports ENOTDIR for a file it could not unlink (it
+ * then tries it as a folder), so that code means a file in it that cannot be deleted, not a path through a file.
+ */
+function describeRemoval(e: unknown): string {
+	return (e as NodeJS.ErrnoException).code === 'ENOTDIR'
+		? "a file in it cannot be deleted: immutable (chattr +i), on a read-only mount, or another user's in a sticky folder"
+		: describe(e);
+}
+
 const idOf = (st: Stats) => `${st.dev}:${st.ino}`;
 
 /**
@@ -401,7 +411,7 @@ export async function recoverStale(
 			return;
 		}
 		await removeMarkedLast(p, last).catch((e) => {
-			warnings.push(`could not remove ${p} completely (${describe(e)})`);
+			warnings.push(`could not remove ${p} completely (${describeRemoval(e)})`);
 		});
 	};
 	const deadTemps: { p: string; id: string }[] = [];
@@ -634,7 +644,7 @@ export async function commitOutput(plan: OutputPlan): Promise<string[]> {
 			await removeMarkedLast(old, [MANIFEST]);
 		} catch (e) {
 			plan.warnings.push(
-				`the new output is in place, but the previous one could not be removed completely: ${old} is left (${describe(e)}).`,
+				`the new output is in place, but the previous one could not be removed completely: ${old} is left (${describeRemoval(e)}).`,
 			);
 		}
 	}
