@@ -77,6 +77,8 @@ interface Decoder {
 	 * last byte has been decoded, it says what is wrong with the frame's output (null: nothing).
 	 */
 	frameDone?(frame: ZstdFrame): string | null;
+	/** fzstd only: a frame starts (pump() feeds it alone, up to its last byte). */
+	frameStart?(frame: ZstdFrame): void;
 	/** Resolves once the decoder can take bytes (fzstd: its XXH64 is loaded). */
 	ready: Promise<void>;
 }
@@ -156,7 +158,7 @@ function fzstdDecoder(): Decoder {
 		}
 		return null;
 	};
-	const decoder: Decoder & { frameStart(f: ZstdFrame): void } = {
+	return {
 		stream: out,
 		native: false,
 		consumed: () => consumed,
@@ -169,7 +171,6 @@ function fzstdDecoder(): Decoder {
 		},
 		ready,
 	};
-	return decoder;
 }
 
 const hex = (n: number) => n.toString(16).padStart(8, '0');
@@ -463,7 +464,7 @@ if (parentPort) {
 				}
 				frame = f;
 				frameEnd = f.end;
-				(decoder as { frameStart?(f: ZstdFrame): void }).frameStart?.(f);
+				decoder.frameStart?.(f);
 			}
 			const want = Math.min(PIECE, (byFrame && stoppedAt < 0 ? frameEnd : init.size) - pos);
 			const buf = Buffer.allocUnsafe(want);
