@@ -17,10 +17,17 @@ const ZSTD_MAGIC = [0x28, 0xb5, 0x2f, 0xfd];
 const startsWith = (bytes: Uint8Array, magic: number[]) =>
 	bytes.length >= magic.length && magic.every((b, i) => bytes[i] === b);
 
-/** The compression of a file, from its first bytes (gzip `1f 8b`, zstd `28 b5 2f fd`), whatever its name says. */
+/** A zstd skippable frame's magic, `5X 2a 4d 18` (0x184D2A50–0x184D2A5F little-endian): pzstd starts files with one. */
+const isSkippableMagic = (b: Uint8Array) =>
+	b.length >= 4 && (b[0] & 0xf0) === 0x50 && b[1] === 0x2a && b[2] === 0x4d && b[3] === 0x18;
+
+/**
+ * The compression of a file, from its first bytes (gzip `1f 8b`, zstd `28 b5 2f fd` or a skippable frame), whatever
+ * its name says.
+ */
 export function detectCompression(first: Uint8Array): Compression {
 	if (startsWith(first, GZIP_MAGIC)) return 'gzip';
-	if (startsWith(first, ZSTD_MAGIC)) return 'zstd';
+	if (startsWith(first, ZSTD_MAGIC) || isSkippableMagic(first)) return 'zstd';
 	return 'none';
 }
 

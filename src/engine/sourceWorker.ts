@@ -16,6 +16,7 @@ import { read, readSync } from 'node:fs';
 import { Transform } from 'node:stream';
 import { parentPort, workerData } from 'node:worker_threads';
 import * as zlib from 'node:zlib';
+import type { XXHash, XXHashAPI } from 'xxhash-wasm';
 import { announceThread } from './threadRole';
 import { endWhenQuiet, isStop, type StopMessage } from './threadStop';
 
@@ -68,10 +69,19 @@ export interface SourceCredit {
 interface Decoder {
 	stream: Transform;
 	consumed(): number;
-	/** Node's own zlib decoder (fed frame by frame for zstd). */
+	/** Node's own zlib decoder. */
 	native: boolean;
 	/** Whether an error means the data ended early. */
 	truncated(e: Error): boolean;
+	/**
+	 * fzstd only, which checks neither a frame's content checksum nor its content size: called once a frame's
+	 * last byte has been decoded, it says what is wrong with the frame's output (null: nothing).
+	 */
+	frameDone?(frame: ZstdFrame): string | null;
+	/** fzstd only: a frame starts (pump() feeds it alone, up to its last byte). */
+	frameStart?(frame: ZstdFrame): void;
+	/** Resolves once the decoder can take bytes (fzstd: its XXH64 is loaded). */
+	ready: Promise<void>;
 }
 
 function nativeDecoder(codec: 'gzip' | 'zstd'): Decoder {
@@ -85,21 +95,41 @@ function nativeDecoder(codec: 'gzip' | 'zstd'): Decoder {
 		native: true,
 		consumed: () => (stream as unknown as { bytesWritten: number }).bytesWritten ?? 0,
 		truncated: (e) => /unexpected end|truncat|end of (file|input)|incomplete/i.test(e.message),
+		ready: Promise.resolve(),
 	};
 }
 
-/** zstd on a Node without it in zlib: the pure-JS fzstd decoder, loaded only then. */
+/**
+ * zstd on a Node without it in zlib: the pure-JS fzstd decoder, loaded only then. fzstd checks neither the frame's
+ * content checksum (XXH64) nor its content size: this decoder counts and hashes each frame's output (with
+ * xxhash-wasm, also loaded only here) so that `frameDone` can, as the zstd library does.
+ */
 function fzstdDecoder(): Decoder {
 	const fzstd = require('fzstd') as typeof import('fzstd');
 	let consumed = 0;
 	let out: Transform;
+	/** The current frame's output: its length, and its XXH64 while the frame has a checksum. */
+	let produced = 0;
+	/** Bytes of the current frame not yet pushed to fzstd. */
+	let frameLeft = -1;
+	let api: XXHashAPI | null = null;
+	let xxh: XXHash<bigint> | null = null;
+	const ready = (require('xxhash-wasm') as () => Promise<XXHashAPI>)().then((a) => {
+		api = a;
+	});
 	const d = new fzstd.Decompress((chunk) => {
-		if (chunk.length > 0) out.push(Buffer.from(chunk)); // fzstd reuses its window: copy
+		if (chunk.length === 0) return;
+		produced += chunk.length;
+		xxh?.update(chunk);
+		out.push(Buffer.from(chunk)); // fzstd reuses its window: copy
 	});
 	out = new Transform({
 		transform(chunk: Buffer, _enc, cb) {
 			try {
-				d.push(chunk);
+				// A frame's last bytes are pushed as final, so that fzstd decodes them now rather than keep a short
+				// frame back until more bytes come: frameDone() must see all of the frame's output.
+				frameLeft -= chunk.length;
+				d.push(chunk, frameLeft === 0);
 				consumed += chunk.length;
 				cb();
 			} catch (e) {
@@ -115,30 +145,101 @@ function fzstdDecoder(): Decoder {
 			}
 		},
 	});
-	return { stream: out, native: false, consumed: () => consumed, truncated: (e) => /unexpected EOF/i.test(e.message) };
+	const frameDone = (f: ZstdFrame): string | null => {
+		const hashed = xxh;
+		const length = produced;
+		produced = 0;
+		xxh = null;
+		if (f.contentSize !== null && length !== f.contentSize)
+			return `the zstd frame of bytes ${fmt(f.start)}–${fmt(f.end - 1)} decompresses to ${fmt(length)} bytes, not the ${fmt(f.contentSize)} its header gives`;
+		if (hashed && f.checksum !== null) {
+			const sum = Number(hashed.digest() & 0xffffffffn);
+			if (sum !== f.checksum)
+				return `the zstd frame of bytes ${fmt(f.start)}–${fmt(f.end - 1)} decompresses to data whose checksum does not match the frame's (XXH64 ${hex(sum)}, the frame says ${hex(f.checksum)})`;
+		}
+		return null;
+	};
+	return {
+		stream: out,
+		native: false,
+		consumed: () => consumed,
+		truncated: (e) => /unexpected EOF/i.test(e.message),
+		frameDone,
+		frameStart: (f) => {
+			produced = 0;
+			frameLeft = f.end - f.start;
+			xxh = f.checksum !== null && api ? api.create64(0n) : null;
+		},
+		ready,
+	};
+}
+
+const hex = (n: number) => n.toString(16).padStart(8, '0');
+const fmt = (n: number) => n.toLocaleString('en-US');
+
+/** A zstd frame as its headers give it (read without decompressing: see zstdFrameEnd). */
+export interface ZstdFrame {
+	start: number;
+	/** Where the frame ends (after its checksum); the file's size when its headers cannot be read (`known` false). */
+	end: number;
+	skippable: boolean;
+	/** Whether the frame and block headers could be read to the frame's end. */
+	known: boolean;
+	/** The dictionary the frame needs (0: none). */
+	dictId: number;
+	/** Frame_Content_Size, when the header gives it. */
+	contentSize: number | null;
+	/** The frame's content checksum (low 32 bits of the XXH64 of its output), when it has one. */
+	checksum: number | null;
 }
 
 /**
- * Where the zstd frame starting at `start` ends (by its frame and block headers, without decompressing), and
- * whether it is a skippable frame. Node's zstd stream (22.15–24 at least) drops whatever follows the end of a frame
- * within the same write, so the reads fed to it must never cross a frame's end. A header that cannot be read or
- * is not zstd ends the walk at `size`: the decoder then says what is wrong.
+ * The zstd frame starting at `start`, from its frame and block headers (without decompressing): where it ends,
+ * whether it is a skippable frame, the dictionary it needs, its content size and checksum. Node's zstd stream
+ * (22.15–24 at least) drops whatever follows the end of a frame within the same write, so the reads fed to it must
+ * never cross a frame's end. A header that cannot be read or is not zstd ends the walk at `size` (`known` false):
+ * the decoder then says what is wrong.
  */
-export function zstdFrameEnd(fd: number, start: number, size: number): { end: number; skippable: boolean } {
+export function zstdFrameEnd(fd: number, start: number, size: number): ZstdFrame {
 	const b = Buffer.alloc(18);
 	const at = (pos: number, n: number) => (pos + n <= size ? readSync(fd, b, 0, n, pos) === n : false);
-	const whole = { end: size, skippable: false };
+	const whole: ZstdFrame = {
+		start,
+		end: size,
+		skippable: false,
+		known: false,
+		dictId: 0,
+		contentSize: null,
+		checksum: null,
+	};
 	if (!at(start, 8)) return whole;
 	const magic = b.readUInt32LE(0);
-	if ((magic & 0xfffffff0) === 0x184d2a50)
-		return { end: Math.min(size, start + 8 + b.readUInt32LE(4)), skippable: true };
+	if ((magic & 0xfffffff0) === 0x184d2a50) {
+		const end = start + 8 + b.readUInt32LE(4);
+		return { ...whole, end: Math.min(size, end), skippable: true, known: end <= size };
+	}
 	if (magic !== 0xfd2fb528) return whole;
 	const fhd = b[4];
 	const single = (fhd >> 5) & 1;
 	const fcsFlag = fhd >> 6;
-	const did = [0, 1, 2, 4][fhd & 3];
-	const fcs = fcsFlag === 0 ? single : [0, 2, 4, 8][fcsFlag];
-	let pos = start + 5 + (single ? 0 : 1) + did + fcs;
+	const didBytes = [0, 1, 2, 4][fhd & 3];
+	const fcsBytes = fcsFlag === 0 ? single : [0, 2, 4, 8][fcsFlag];
+	const headerEnd = start + 5 + (single ? 0 : 1) + didBytes + fcsBytes;
+	if (!at(start, headerEnd - start)) return whole;
+	let p = 5 + (single ? 0 : 1);
+	const dictId = didBytes === 0 ? 0 : b.readUIntLE(p, didBytes);
+	p += didBytes;
+	const contentSize =
+		fcsBytes === 0
+			? null
+			: fcsBytes === 1
+				? b[p]
+				: fcsBytes === 2
+					? b.readUInt16LE(p) + 256
+					: fcsBytes === 4
+						? b.readUInt32LE(p)
+						: Number(b.readBigUInt64LE(p));
+	let pos = headerEnd;
 	for (;;) {
 		if (!at(pos, 3)) return whole;
 		const h = b[0] | (b[1] << 8) | (b[2] << 16);
@@ -147,8 +248,50 @@ export function zstdFrameEnd(fd: number, start: number, size: number): { end: nu
 		pos += 3 + (type === 1 ? 1 : h >>> 3);
 		if (h & 1) break;
 	}
-	pos += (fhd >> 2) & 1 ? 4 : 0;
-	return pos > size ? whole : { end: pos, skippable: false };
+	let checksum: number | null = null;
+	if ((fhd >> 2) & 1) {
+		if (!at(pos, 4)) return whole;
+		checksum = b.readUInt32LE(0);
+		pos += 4;
+	}
+	if (pos > size) return whole;
+	return { start, end: pos, skippable: false, known: true, dictId, contentSize, checksum };
+}
+
+/** Files up to this size have a gzip error's place found to the byte (gzipErrorAt); larger ones to the read. */
+const LOCATE_MAX = 4 * 1024 * 1024;
+
+/**
+ * Where gzip data that the streaming decoder found bad between `from` and `to` (the write under way) goes wrong: the
+ * shortest start of the file that already fails to decompress (a start that is merely cut short does not fail with
+ * Z_SYNC_FLUSH), found by bisection. Only for files of up to LOCATE_MAX bytes (some twenty decodes of the start);
+ * null otherwise or when it cannot tell.
+ */
+export function gzipErrorAt(fd: number, from: number, to: number): number | null {
+	if (to > LOCATE_MAX || to <= from) return null;
+	const bytes = Buffer.alloc(to);
+	try {
+		if (readSync(fd, bytes, 0, to, 0) !== to) return null;
+	} catch {
+		return null;
+	}
+	const fails = (n: number) => {
+		try {
+			zlib.gunzipSync(bytes.subarray(0, n), { finishFlush: zlib.constants.Z_SYNC_FLUSH });
+			return false;
+		} catch {
+			return true;
+		}
+	};
+	if (!fails(to)) return null;
+	let lo = from; // does not fail (or is where the write began)
+	let hi = to; // fails
+	while (hi - lo > 1) {
+		const mid = Math.floor((lo + hi) / 2);
+		if (fails(mid)) hi = mid;
+		else lo = mid;
+	}
+	return hi - 1;
 }
 
 if (parentPort) {
@@ -165,9 +308,20 @@ if (parentPort) {
 	let block = Buffer.from(new ArrayBuffer(init.blockBytes));
 	let used = 0;
 	let failed = false;
-	let readBytes = 0;
+	/** The decoder's readable side has ended (all its output has been handed over as 'data'). */
+	let ended = false;
+	/** Wakes pump() when the decoder ends or fails. */
+	let wake: (() => void) | null = null;
+	const notify = () => {
+		const w = wake;
+		wake = null;
+		w?.();
+	};
 	/** Bytes of skippable zstd frames, passed over without feeding them to the decoder. */
 	let skipped = 0;
+	/** Where the decoder's last write started and ended (compressed bytes): an error lies in between. */
+	let writeFrom = 0;
+	let writeTo = 0;
 	/** Of every byte read, in file order. */
 	const hash = createHash('sha256');
 
@@ -191,6 +345,7 @@ if (parentPort) {
 		const msg: SourceFailed = { type: 'failed', kind, message, offset };
 		port.postMessage(msg);
 		z.pause();
+		notify();
 	};
 
 	z.on('data', (chunk: Buffer) => {
@@ -204,44 +359,85 @@ if (parentPort) {
 		if (credits <= 0) z.pause();
 	});
 	z.on('error', (e: Error) => {
-		fail(decoder.truncated(e) ? 'truncated' : 'corrupt', e.message, decoder.consumed() + skipped);
+		const truncated = decoder.truncated(e);
+		// The decoder counts its bytes once a write is done: the bad byte lies in the write under way.
+		let at = Math.max(decoder.consumed() + skipped, writeFrom);
+		if (!truncated && init.codec === 'gzip') at = gzipErrorAt(init.fd, writeFrom, writeTo) ?? at;
+		const crc = /incorrect (data|length) check/.test(e.message)
+			? ' (a gzip member’s CRC-32 or length does not match its data: the damage lies somewhere in the member that ends here)'
+			: '';
+		fail(truncated ? 'truncated' : 'corrupt', e.message + crc, at);
 	});
 	z.on('end', () => {
-		if (failed) return;
-		post();
-		const msg: SourceEnd = { type: 'end', compressed: readBytes, sha256: hash.digest('hex') };
-		port.postMessage(msg);
-		// Nothing is left to do: the thread ends now, while the run goes on, rather than when the run closes it.
-		endWhenQuiet(port);
+		ended = true;
+		notify();
 	});
 	port.on('message', (m: SourceCredit | StopMessage) => {
 		if (isStop(m)) {
 			// Reading stops (pump() sees `failed` after its current read), the decompressor is dropped.
 			failed = true;
 			z.destroy();
+			notify();
 			return endWhenQuiet(port);
 		}
 		if (m.buffer && m.buffer.byteLength === init.blockBytes) spare.push(m.buffer);
 		credits++;
 		if (credits > 0 && !failed) z.resume();
 	});
-	void pump();
+	void pump().catch((e: Error) => fail('io', `reading failed: ${e.message}`, 0));
+
+	/** Writes `bytes` to the decoder and waits until it has taken them in (or failed, or was stopped). */
+	function feed(bytes: Buffer): Promise<void> {
+		return new Promise<void>((resolve) => {
+			const done = () => {
+				z.off('error', done);
+				z.off('close', done);
+				resolve();
+			};
+			z.on('error', done);
+			z.on('close', done);
+			z.write(bytes, () => done());
+		});
+	}
+
+	/** Resolves once the decoder's output has all been handed over ('end'), or it failed or was stopped. */
+	function decoderEnd(): Promise<void> {
+		return new Promise<void>((resolve) => {
+			const check = () => {
+				if (ended || failed) resolve();
+				else wake = check;
+			};
+			check();
+		});
+	}
 
 	/**
 	 * Feeds the decompressor from the file with positional reads on the main thread's descriptor (never closed
-	 * here), waiting whenever it is full: it fills while the main thread holds back credits.
+	 * here), one read at a time, each once the decoder has taken the one before: it waits while the main thread
+	 * holds back credits. The one place that ends the thread's work: the SHA-256 is taken, and the end posted, only
+	 * once every byte of the file has been read and the decoder's output handed over.
 	 */
 	async function pump(): Promise<void> {
+		await decoder.ready;
 		let pos = 0;
-		// Native zstd: reads stop at each frame's end (see zstdFrameEnd); skippable frames are not fed at all.
-		const byFrame = init.codec === 'zstd' && decoder.native;
+		// zstd: reads stop at each frame's end (see zstdFrameEnd); skippable frames are not fed at all.
+		const byFrame = init.codec === 'zstd';
+		let frame: ZstdFrame | null = null;
 		let frameEnd = 0;
+		/** Bytes written to the decoder. */
+		let fed = 0;
+		/** Where the decoder stopped taking bytes before the end of what it was given (gzip: after a member). */
+		let stoppedAt = -1;
+		const piece = Buffer.allocUnsafe(PIECE);
 		while (pos < init.size && !failed) {
-			if (byFrame && pos >= frameEnd) {
+			if (byFrame && stoppedAt < 0 && pos >= frameEnd) {
 				const f = zstdFrameEnd(init.fd, pos, init.size);
 				if (f.skippable) {
 					// Not decoded, but part of the file's bytes: hashed all the same.
-					const piece = Buffer.allocUnsafe(Math.min(PIECE, f.end - pos));
+					if (!f.known) {
+						fail('truncated', `the skippable zstd frame at byte ${fmt(pos)} ends past the end of the file`, pos);
+						return;
+					}
 					while (pos < f.end) {
 						let n: number;
 						try {
@@ -250,17 +446,29 @@ if (parentPort) {
 							fail('io', `reading failed: ${(e as Error).message}`, pos);
 							return;
 						}
-						if (n === 0) break;
+						if (n === 0) {
+							fail('truncated', `the file became shorter while it was read (${pos} of ${init.size} bytes)`, pos);
+							return;
+						}
 						hash.update(piece.subarray(0, n));
 						skipped += n;
 						pos += n;
 					}
-					readBytes = pos;
 					continue;
 				}
+				if (f.known && f.dictId !== 0) {
+					fail(
+						'corrupt',
+						`its zstd frame at byte ${fmt(pos)} needs a zstd dictionary (dictionary ID ${f.dictId}), which Sweep does not support; decompress the file with zstd -D DICT first`,
+						pos,
+					);
+					return;
+				}
+				frame = f;
 				frameEnd = f.end;
+				decoder.frameStart?.(f);
 			}
-			const want = Math.min(PIECE, (byFrame ? frameEnd : init.size) - pos);
+			const want = Math.min(PIECE, (byFrame && stoppedAt < 0 ? frameEnd : init.size) - pos);
 			const buf = Buffer.allocUnsafe(want);
 			let bytesRead: number;
 			try {
@@ -271,28 +479,80 @@ if (parentPort) {
 				fail('io', `reading failed: ${(e as Error).message}`, pos);
 				return;
 			}
+			if (failed) return; // stopped while the read was under way: the decompressor is gone
 			if (bytesRead === 0) {
 				fail('truncated', `the file became shorter while it was read (${pos} of ${init.size} bytes)`, pos);
 				return;
 			}
-			if (failed) return; // stopped while the read was under way: the decompressor is gone
+			const bytes = buf.subarray(0, bytesRead);
+			hash.update(bytes);
+			const from = pos;
 			pos += bytesRead;
-			readBytes = pos;
-			hash.update(buf.subarray(0, bytesRead));
-			if (!z.write(buf.subarray(0, bytesRead))) {
-				await new Promise<void>((resolve) => {
-					const done = () => {
-						z.off('drain', done);
-						z.off('error', done);
-						z.off('close', done);
-						resolve();
-					};
-					z.on('drain', done);
-					z.on('error', done);
-					z.on('close', done);
-				});
+			if (stoppedAt >= 0) {
+				// The decoder has ended: what is left of the file may only be zero bytes (padding after gzip).
+				if (!trailerOk(bytes, from, stoppedAt)) return;
+				continue;
+			}
+			writeFrom = from;
+			writeTo = pos;
+			await feed(bytes);
+			if (failed) return;
+			fed += bytesRead;
+			const took = decoder.consumed();
+			if (took < fed) {
+				// The decoder stopped short of the end of this read: gzip after a member followed by a zero byte
+				// (zlib's padding rule); a zstd frame that ends before its blocks said.
+				stoppedAt = took + skipped;
+				if (init.codec === 'zstd') {
+					fail('corrupt', `a zstd frame ends at byte ${fmt(stoppedAt)}, before its last block`, stoppedAt);
+					return;
+				}
+				if (!trailerOk(bytes.subarray(bytesRead - (fed - took)), pos - (fed - took), stoppedAt)) return;
+			}
+			if (frame && pos === frameEnd && decoder.frameDone) {
+				const problem = decoder.frameDone(frame);
+				if (problem) {
+					// Found at the frame's end (where its checksum is), as the zstd library finds it.
+					fail('corrupt', problem, frame.end - (frame.checksum !== null ? 4 : 0));
+					return;
+				}
 			}
 		}
-		if (!failed) z.end();
+		if (failed) return;
+		if (stoppedAt < 0) z.end();
+		await decoderEnd();
+		if (failed) return;
+		if (frame && !frame.known && !decoder.native) {
+			// fzstd read a frame whose headers the walk could not: its output went unchecked.
+			fail(
+				'corrupt',
+				`the zstd frame at byte ${fmt(frame.start)} could not be checked (its headers do not add up)`,
+				frame.start,
+			);
+			return;
+		}
+		post();
+		const msg: SourceEnd = { type: 'end', compressed: pos, sha256: hash.digest('hex') };
+		port.postMessage(msg);
+		// Nothing is left to do: the thread ends now, while the run goes on, rather than when the run closes it.
+		endWhenQuiet(port);
+	}
+
+	/**
+	 * After the decoder ended at `stoppedAt` (the end of the last gzip member), only zero bytes may follow:
+	 * anything else (another member after a zero byte, garbage) is not gzip, and fails the run.
+	 */
+	function trailerOk(bytes: Buffer, from: number, stoppedAt: number): boolean {
+		for (let i = 0; i < bytes.length; i++) {
+			if (bytes[i] !== 0) {
+				fail(
+					'corrupt',
+					`only zero bytes may follow the last gzip member, which ends there, but byte ${fmt(from + i)} is 0x${bytes[i].toString(16).padStart(2, '0')}${from + i > stoppedAt ? ' (after zero bytes)' : ''}`,
+					stoppedAt,
+				);
+				return false;
+			}
+		}
+		return true;
 	}
 }
