@@ -255,6 +255,19 @@ export function tryLock(file: string, holder: LockHolder = newHolder()): HeldLoc
 		if (mine) return mine;
 		const seen = inspectLock(file);
 		if (seen === null) continue; // released meanwhile: try again
+		if (!seen.st.isFile()) {
+			// Sweep's lock is always a regular file: a folder or a link there is someone else's, not a run to wait for.
+			const what = seen.st.isDirectory()
+				? 'a folder'
+				: seen.st.isSymbolicLink()
+					? 'a symbolic link'
+					: 'not a regular file';
+			throw new SweepError(
+				'output-invalid',
+				`${file} is in the way of Sweep's run lock for that output folder: it is ${what}, not a lock Sweep wrote. Remove or rename it, or choose another output folder.`,
+				{ file },
+			);
+		}
 		if (!seen.stale) return { heldBy: seen.holder };
 		// Stale: take it over, one run at a time.
 		const guardFile = `${file}.takeover`;
@@ -305,6 +318,7 @@ export function acquireRunLock(outDir: string, holder: LockHolder = newHolder())
 	try {
 		got = tryLock(file, holder);
 	} catch (e) {
+		if (e instanceof SweepError) throw e;
 		const why = (e as NodeJS.ErrnoException).code === 'EACCES' ? 'permission denied' : (e as Error).message;
 		throw new SweepError('output-invalid', `Cannot lock the output folder ${abs} (${file}): ${why}.`, {
 			file: abs,

@@ -422,6 +422,26 @@ describe('hostile locks and links', function () {
 		});
 	});
 
+	it('a folder or a link where the run lock goes: exit 2 at once naming it (was: a wait, or a raw EISDIR)', async () => {
+		const input = put('in.csv', 'id,symbol\n1,A\n');
+		const out = path.join(dir, 'out');
+		const lockPath = runLockFile(out);
+		for (const [what, make] of [
+			['a folder', () => fs.mkdirSync(lockPath)],
+			['a symbolic link', () => fs.symlinkSync(path.join(dir, 'nowhere'), lockPath)],
+		] as [string, () => void][]) {
+			make();
+			const t0 = Date.now();
+			const r = await runCli(['extract', input, '--out', out]);
+			assert.equal(r.code, 2, `${what}: ${r.stderr}`);
+			assert.match(r.stderr, new RegExp(`is in the way of Sweep's run lock .*: it is ${what}, not a lock Sweep wrote`));
+			assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+			assert.ok(Date.now() - t0 < 10_000, `${what}: no wait for a lock that is not one`);
+			assert.ok(!fs.existsSync(out), `${what}: nothing created`);
+			fs.rmSync(lockPath, { recursive: true, force: true });
+		}
+	});
+
 	it('the engine: extract on a held folder rejects with output-locked; the lock is released after every run', async () => {
 		const input = put('in.csv', 'id,symbol\n1,A\n');
 		const out = path.join(dir, 'out');
