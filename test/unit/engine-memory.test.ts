@@ -4,10 +4,13 @@
  * the chunk's BucketResult objects (key, parts, stats: hundreds of bytes each, one per partition in the chunk). With
  * 50,000 partitions those objects, held for every chunk in flight, were most of the worker's heap and made peak RSS
  * climb with the file's size until a major GC. Counted in a heap snapshot of the worker (which collects garbage
- * first), so the test does not depend on timing or on when V8 chooses to collect.
+ * first), so the test does not depend on timing or on when V8 chooses to collect. And a gzip member of a small
+ * region must not keep a whole 16 KB zlib output chunk (one per partition per chunk until the worker copies them out).
  */
 import * as assert from 'node:assert/strict';
 import type { Worker } from 'node:worker_threads';
+import * as zlib from 'node:zlib';
+import { compressBlock } from '../../src/engine/compression';
 import { WorkerPool } from '../../src/engine/pool';
 import type { WorkerInit } from '../../src/engine/protocol';
 
@@ -95,6 +98,26 @@ describe('engine: memory with many partitions', function () {
 			);
 		} finally {
 			await pool.destroy();
+		}
+	});
+
+	it('a small gzip member does not keep a 16 KB buffer, and every member is the bytes zlib gives by default', () => {
+		const gzip = { codec: 'gzip' as const, level: 6 };
+		const small = Buffer.from('1,key1,2024-01-02T03:04:05.1Z,1.5,1\n'.repeat(3), 'latin1');
+		const member = compressBlock(gzip, small);
+		assert.ok(
+			member.buffer.byteLength < 16 * 1024,
+			`a ${member.length}-byte member keeps ${member.buffer.byteLength} bytes`,
+		);
+		for (const n of [0, 1, 100, 5_000, 16_000, 17_000, 100_000]) {
+			const bytes = Buffer.alloc(n);
+			for (let i = 0; i < n; i++) bytes[i] = (i * 7919) % 61 === 0 ? 10 : 48 + ((i * 31) % 43);
+			for (const level of [1, 6, 9]) {
+				assert.ok(
+					compressBlock({ codec: 'gzip', level }, bytes).equals(zlib.gzipSync(bytes, { level })),
+					`${n} bytes at level ${level}`,
+				);
+			}
 		}
 	});
 });
