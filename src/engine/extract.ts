@@ -928,8 +928,15 @@ class Committer {
 		this.line += done.lines;
 		this.chunkOffsets.delete(chunk.seq);
 		this.chunkBuffers.give(done.input);
-		if (this.a.init.writeOwn) await this.writeRanges(done);
-		else this.written.push(done.data);
+		if (this.a.init.writeOwn) {
+			// The writes need only each bucket's length: the bucket objects (keys, parts, stats: hundreds of bytes each,
+			// one per partition in the chunk) are let go now rather than held (by this chunk's result) while the writes
+			// go on, which with tens of thousands of partitions takes a while.
+			const lengths = new Float64Array(done.buckets.length);
+			for (let i = 0; i < lengths.length; i++) lengths[i] = done.buckets[i].length;
+			done.buckets = [];
+			await this.writeRanges(done.worker as number, done.seq, lengths);
+		} else this.written.push(done.data);
 		if (this.writer.full) {
 			await this.writer.flush();
 			for (const b of this.written.splice(0)) this.resultBuffers.give(b);
@@ -944,40 +951,38 @@ class Committer {
 	 * range need a file opened while every open file still has writes pending, what is reserved so far is sent first
 	 * and the rest waits for a write to finish.
 	 */
-	private async writeRanges(done: ChunkDone): Promise<void> {
+	private async writeRanges(worker: number, seq: number, lengths: Float64Array): Promise<void> {
 		let targets: number[] = [];
 		let ids: number[] = [];
 		const send = (last: boolean) => {
-			const write = this.a.pool
-				.write(done.worker as number, { type: 'write', id: this.nextWrite++, seq: done.seq, targets, last })
-				.then(
-					(
-						(files: number[]) => () =>
-							this.writer.release(files)
-					)(ids),
-					(e: unknown) => {
-						this.writeError ??= e;
-						this.writer.wake();
-						throw e;
-					},
-				);
+			const write = this.a.pool.write(worker, { type: 'write', id: this.nextWrite++, seq, targets, last }).then(
+				(
+					(files: number[]) => () =>
+						this.writer.release(files)
+				)(ids),
+				(e: unknown) => {
+					this.writeError ??= e;
+					this.writer.wake();
+					throw e;
+				},
+			);
 			write.catch(() => undefined); // observed when awaited
 			this.writes.push(write);
 			targets = [];
 			ids = [];
 		};
-		for (let i = 0; i < done.buckets.length; i++) {
-			const b = done.buckets[i];
-			if (b.length === 0) continue;
+		for (let i = 0; i < lengths.length; i++) {
+			const length = lengths[i];
+			if (length === 0) continue;
 			const id = this.partitions[this.bucketPartition[i]].id;
 			// A chunk of new partitions opens hundreds of files, one await each: a cancel does not wait for them all.
 			if (this.signal.aborted) throw abortedError();
-			let r = await this.writer.reserve(id, b.length);
+			let r = await this.writer.reserve(id, length);
 			while (r === null) {
 				if (targets.length > 0) send(false);
 				await abortable(this.writer.idle(), this.signal);
 				if (this.writeError !== null) throw this.writeError;
-				r = await this.writer.reserve(id, b.length);
+				r = await this.writer.reserve(id, length);
 			}
 			targets.push(i, r.fd, r.position);
 			ids.push(id);

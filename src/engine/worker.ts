@@ -68,8 +68,22 @@ function convert(port: NonNullable<typeof parentPort>, task: ParquetTask, stop: 
 	}
 }
 
-/** Chunks whose partition bytes this worker holds until their WriteTask (with WorkerInit.writeOwn). */
-const held = new Map<number, { data: ArrayBuffer; buckets: BucketResult[] }>();
+/**
+ * Chunks whose partition bytes this worker holds until their WriteTask (with WorkerInit.writeOwn): the data and each
+ * bucket's region of it as (offset, length) pairs. Only the numbers are kept, not the BucketResult objects (keys,
+ * parts, stats): with tens of thousands of partitions those were most of the thread's heap, per chunk held.
+ */
+const held = new Map<number, { data: ArrayBuffer; regions: Float64Array }>();
+
+/** Each bucket's region of the chunk's data, as (offset, length) pairs. */
+function regionsOf(buckets: readonly BucketResult[]): Float64Array {
+	const regions = new Float64Array(buckets.length * 2);
+	for (let i = 0; i < buckets.length; i++) {
+		regions[2 * i] = buckets[i].offset;
+		regions[2 * i + 1] = buckets[i].length;
+	}
+	return regions;
+}
 
 /** Writes regions of a held chunk at the places the coordinator reserved for them (see WriteTask). */
 function writeRegions(port: NonNullable<typeof parentPort>, processor: ChunkProcessor, task: WriteTask): void {
@@ -79,11 +93,10 @@ function writeRegions(port: NonNullable<typeof parentPort>, processor: ChunkProc
 		const data = new Uint8Array(h.data);
 		const t = task.targets;
 		for (let i = 0; i < t.length; i += 3) {
-			const b = h.buckets[t[i]];
+			let at = h.regions[2 * t[i]];
+			const end = at + h.regions[2 * t[i] + 1];
 			const fd = t[i + 1];
 			let position = t[i + 2];
-			let at = b.offset;
-			const end = b.offset + b.length;
 			// A short write (rare: a full disk stops with an error on the next call) continues where it left off.
 			while (at < end) {
 				const n = writeSync(fd, data, at, end - at, position);
@@ -150,7 +163,7 @@ if (parentPort) {
 			compressRegions(processor, done, init);
 			if (init.writeOwn) {
 				// The partition bytes stay here until the coordinator says where they go (WriteTask).
-				held.set(task.seq, { data: done.data, buckets: done.buckets });
+				held.set(task.seq, { data: done.data, regions: regionsOf(done.buckets) });
 				done.data = new ArrayBuffer(0);
 			}
 			const transfer = [done.input, done.data, done.rejectData];

@@ -4,8 +4,7 @@ import * as path from 'node:path';
 import { MAX_OPEN_FILES } from '../rules';
 
 interface Partition {
-	file: string;
-	/** Relative path inside the folder. */
+	/** Relative path inside the folder (its absolute path is made when it is opened: one string less per file kept). */
 	name: string;
 	pending: Uint8Array[];
 	pendingBytes: number;
@@ -74,7 +73,6 @@ export class PartitionWriter {
 	add(name: string, first?: Uint8Array, ranged = false): number {
 		const id = this.files.length;
 		this.files.push({
-			file: path.join(this.dir, name),
 			name,
 			pending: [],
 			pendingBytes: 0,
@@ -206,7 +204,8 @@ export class PartitionWriter {
 		if (this.open.size >= this.maxOpen) await this.closeIdle(this.open.size - this.maxOpen + 1);
 		if (this.open.size >= this.maxOpen) return null;
 		if (!p.created && this.beforeCreate) await this.beforeCreate([p.name]);
-		const folder = path.dirname(p.file);
+		const file = path.join(this.dir, p.name);
+		const folder = path.dirname(file);
 		if (!p.created && folder !== this.dir && !this.folders.has(folder)) {
 			// Inside the run's own new temporary folder, which holds no links: folders made here are Sweep's.
 			await mkdir(folder, { recursive: true });
@@ -214,7 +213,7 @@ export class PartitionWriter {
 		}
 		for (;;) {
 			try {
-				fh = await open(p.file, p.created ? (p.ranged ? REOPEN : APPEND) : CREATE, 0o644);
+				fh = await open(file, p.created ? (p.ranged ? REOPEN : APPEND) : CREATE, 0o644);
 				break;
 			} catch (e) {
 				// Out of file descriptors (a low `ulimit -n`): keep fewer files open from now on and try again.
