@@ -941,7 +941,7 @@ class Committer {
 			await this.writer.flush();
 			for (const b of this.written.splice(0)) this.resultBuffers.give(b);
 		}
-		if (this.writes.length > this.maxInFlight) await abortable(this.writes.shift() as Promise<void>, this.signal);
+		while (this.writes.length > this.maxInFlight) await abortable(this.writes.shift() as Promise<void>, this.signal);
 		this.progress(false);
 	}
 
