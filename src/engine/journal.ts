@@ -3,6 +3,7 @@ import { constants } from 'node:fs';
 import { type FileHandle, lstat, open, readFile, rename, rm, rmdir, unlink } from 'node:fs/promises';
 import * as path from 'node:path';
 import {
+	APPEND_JOURNAL_NEXT_FILE,
 	APPEND_JOURNAL_FILE as JOURNAL,
 	MANIFEST_FILE as MANIFEST,
 	MANIFEST_NEXT_FILE as MANIFEST_NEXT,
@@ -21,7 +22,7 @@ import { SweepError } from './errors';
  */
 export { JOURNAL };
 
-const JOURNAL_NEXT = '_append-journal.json.next';
+const JOURNAL_NEXT = APPEND_JOURNAL_NEXT_FILE;
 
 interface JournalHead {
 	sweepAppendJournal: 1;

@@ -3,9 +3,10 @@ import { randomBytes } from 'node:crypto';
 import { constants, type Stats } from 'node:fs';
 import { access, lstat, mkdir, readdir, readFile, realpath, rename, rm, rmdir, stat, statfs } from 'node:fs/promises';
 import * as path from 'node:path';
-import { MANIFEST_FILE as MANIFEST, REJECTS_FILE as REJECTS } from '../rules';
+import { APPEND_LEFTOVER_FILES, MANIFEST_FILE as MANIFEST, REJECTS_FILE as REJECTS } from '../rules';
 import { SweepError } from './errors';
 import { hasJournal, recoverAppend, UndoIncomplete } from './journal';
+import { TEMP_CSV } from './parquet/phase';
 import { acquireRunLock, type HeldLock, inspectLock, type RunLock, tryLock } from './runLock';
 
 export interface OutputPlan {
@@ -266,10 +267,15 @@ export async function foreignReason(dir: string, entries: readonly string[]): Pr
 		return e instanceof SyntaxError ? `its ${MANIFEST} is not JSON` : `cannot read its ${MANIFEST} (${describe(e)})`;
 	}
 	if (!isSweepManifest(raw)) return `its ${MANIFEST} is not a Sweep manifest`;
-	const listed = new Set<string>([MANIFEST, ...OS_FILES]);
+	// Besides what the manifest lists: what an interrupted or failed append leaves (its journal, the next manifest).
+	const listed = new Set<string>([MANIFEST, ...APPEND_LEFTOVER_FILES, ...OS_FILES]);
 	if (raw.rejects === REJECTS) listed.add(REJECTS);
 	const top = (f: unknown) => {
-		if (typeof f === 'string' && f !== '') listed.add(f.split('/')[0]);
+		if (typeof f !== 'string' || f === '') return;
+		const first = f.split('/')[0];
+		listed.add(first);
+		// A flat Parquet file's temporary CSV, left by an append that was killed while converting (docs/parquet.md).
+		if (first === f) listed.add(f + TEMP_CSV);
 	};
 	for (const p of raw.partitions) {
 		top(p.file);

@@ -31,4 +31,7 @@ export const MANIFEST_FILE = '_manifest.json';
 export const REJECTS_FILE = '_rejects.csv';
 /** Kept beside the output files while an append runs (docs/append.md); the new manifest is written to the next one. */
 export const APPEND_JOURNAL_FILE = '_append-journal.json';
+export const APPEND_JOURNAL_NEXT_FILE = '_append-journal.json.next';
 export const MANIFEST_NEXT_FILE = '_manifest.json.next';
+/** Sweep's bookkeeping files an interrupted or failed append can leave in an output folder (besides the manifest). */
+export const APPEND_LEFTOVER_FILES = [APPEND_JOURNAL_FILE, APPEND_JOURNAL_NEXT_FILE, MANIFEST_NEXT_FILE] as const;
