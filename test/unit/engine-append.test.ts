@@ -15,6 +15,19 @@ import { diffSnapshots, leftovers, makeTmp, REPO_ROOT, removeTmp, snapshot } fro
 import { type CsvCase, csvCase, describeCase } from './helpers/gen-csv';
 
 /**
+ * The journal a killed append leaves in `out`: the current manifest's SHA-256, each listed file's size before the
+ * append, and the files it was about to create (the caller then grows and creates them as that append would have).
+ */
+async function journalOfKilledAppend(out: string, sizes: Record<string, number>, creates: string[]): Promise<void> {
+	const manifestSha = createHash('sha256')
+		.update(fs.readFileSync(path.join(out, '_manifest.json')))
+		.digest('hex');
+	const j = await AppendJournal.begin(out, manifestSha, sizes);
+	await j.willCreate(creates);
+	await j.detach();
+}
+
+/**
  * Appending (docs/append.md): a file split into 2–5 "days", extracted day by day with `append`, gives the output
  * of one run over the whole file — partition files byte for byte, the manifest's partitions, counts and stats,
  * and `_rejects.csv` row for row with each row's line counted in the file it came from. And every failed append
@@ -542,17 +555,11 @@ describe('engine: append', function () {
 		await run(write('d1.csv', 'symbol,n\nA,1\nB,2\n'), out);
 		const before = snapshot(out);
 		// What a killed append leaves: grown files, a new file, and its journal (sizes from before).
-		const { AppendJournal } = await import('../../src/engine/journal');
-		const manifestSha = createHash('sha256')
-			.update(fs.readFileSync(path.join(out, '_manifest.json')))
-			.digest('hex');
 		const sizes = {
 			'A.csv': fs.statSync(path.join(out, 'A.csv')).size,
 			'B.csv': fs.statSync(path.join(out, 'B.csv')).size,
 		};
-		const j = await AppendJournal.begin(out, manifestSha, sizes);
-		await j.willCreate(['C.csv']);
-		await j.detach();
+		await journalOfKilledAppend(out, sizes, ['C.csv']);
 		fs.appendFileSync(path.join(out, 'A.csv'), 'A,3\n');
 		fs.writeFileSync(path.join(out, 'C.csv'), 'symbol,n\nC,4\n');
 		fs.writeFileSync(path.join(out, '_manifest.json.next'), '{');
@@ -560,7 +567,7 @@ describe('engine: append', function () {
 		assert.equal(await recoverAppend(out), 'rolled-back');
 		assert.equal(diffSnapshots(before, snapshot(out)), '', 'rolled back to exactly the old bytes');
 		// ...and the next run undoes a journal left behind before anything else.
-		await (await AppendJournal.begin(out, manifestSha, sizes)).detach();
+		await journalOfKilledAppend(out, sizes, []);
 		fs.appendFileSync(path.join(out, 'B.csv'), 'B,5\n');
 		const m = await run(write('d2.csv', 'symbol,n\nB,6\n'), out, { append: true });
 		assert.equal(fs.readFileSync(path.join(out, 'B.csv'), 'utf8'), 'symbol,n\nB,2\nB,6\n');
@@ -761,14 +768,8 @@ describe('engine: append with output options (day 1 + appended day 2 = one run o
 		const sizes = Object.fromEntries(
 			m.partitions.flatMap((p) => p.files ?? []).map((f) => [f.file, fs.statSync(path.join(out, f.file)).size]),
 		);
-		const { AppendJournal } = await import('../../src/engine/journal');
-		const manifestSha = createHash('sha256')
-			.update(fs.readFileSync(path.join(out, '_manifest.json')))
-			.digest('hex');
-		const j = await AppendJournal.begin(out, manifestSha, sizes);
 		const newPart = lastFile.replace(/part-\d+/, 'part-09999');
-		await j.willCreate([newPart, 'symbol=NEWKEY/part-00001.csv', '_rejects.csv']);
-		await j.detach();
+		await journalOfKilledAppend(out, sizes, [newPart, 'symbol=NEWKEY/part-00001.csv', '_rejects.csv']);
 		fs.appendFileSync(path.join(out, lastFile), 'grown\n');
 		fs.writeFileSync(path.join(out, newPart), 'x');
 		fs.mkdirSync(path.join(out, 'symbol=NEWKEY'));
@@ -930,17 +931,12 @@ describe('engine: append and files it cannot write (chattr +i / +a, as root)', f
 		const out = path.join(dir, 'out');
 		await run(write('d1.csv', 'symbol,x\nA,1\nB,2\n'), out);
 		const before = snapshot(out);
-		const sha = createHash('sha256')
-			.update(fs.readFileSync(path.join(out, '_manifest.json')))
-			.digest('hex');
 		const sizes = {
 			'A.csv': fs.statSync(path.join(out, 'A.csv')).size,
 			'B.csv': fs.statSync(path.join(out, 'B.csv')).size,
 		};
 		// A killed append that grew A.csv and created C.csv; B.csv, untouched, is immutable now.
-		const j = await AppendJournal.begin(out, sha, sizes);
-		await j.willCreate(['C.csv']);
-		await j.detach();
+		await journalOfKilledAppend(out, sizes, ['C.csv']);
 		fs.appendFileSync(path.join(out, 'A.csv'), 'A,3\n');
 		fs.writeFileSync(path.join(out, 'C.csv'), 'symbol,x\nC,5\n');
 		chattr('+i', path.join(out, 'B.csv'));
@@ -953,12 +949,7 @@ describe('engine: append and files it cannot write (chattr +i / +a, as root)', f
 		await run(write('d1.csv', 'symbol,x\nA,1\nB,2\n'), out);
 		const sizes = { 'A.csv': 13, 'B.csv': 13 };
 		const killed = async () => {
-			const sha = createHash('sha256')
-				.update(fs.readFileSync(path.join(out, '_manifest.json')))
-				.digest('hex');
-			const j = await AppendJournal.begin(out, sha, sizes);
-			await j.willCreate(['C.csv']);
-			await j.detach();
+			await journalOfKilledAppend(out, sizes, ['C.csv']);
 			fs.appendFileSync(path.join(out, 'A.csv'), 'A,3\n');
 			fs.appendFileSync(path.join(out, 'B.csv'), 'B,4\n');
 			fs.writeFileSync(path.join(out, 'C.csv'), 'symbol,x\nC,5\n');
