@@ -38,6 +38,7 @@ function ensureInputs(rows, log, plainOnly = false) {
 	const plain = path.join(dataDir, `trades-${rows}-s${SEED}.csv`);
 	const truthFile = `${plain}.truth.json`;
 	if (!existsSync(plain) || !existsSync(truthFile)) {
+		mkdirSync(dataDir, { recursive: true });
 		log(`generating ${rel(plain)} …`);
 		generateTrades({ rows, seed: SEED, out: plain });
 	}

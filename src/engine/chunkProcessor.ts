@@ -103,7 +103,16 @@ class IntList {
 		this.a = b;
 		return b;
 	}
+	/** Room for at least `min` entries, contents dropped (called before a chunk fills the list from 0). */
+	reserve(min: number): void {
+		let length = this.a.length;
+		while (length < min) length *= 2;
+		if (length !== this.a.length) this.a = new Int32Array(length);
+	}
 }
+
+/** Bytes at the start of a chunk whose records per byte size its record tables (ChunkProcessor.reserveRecords). */
+const SAMPLE_BYTES = 64 * 1024;
 
 const showValue = (s: string) => {
 	const text = Buffer.from(s, 'latin1').toString('utf8');
@@ -178,6 +187,12 @@ export class ChunkProcessor {
 	private readonly orders: Set<string> | null;
 	/** Highest field index whose value is needed, and per-index value bounds for the current record. */
 	private readonly maxIndex: number;
+	/** Per key column: its field index, kind (KEY_KINDS) and hash buckets (0 unless hashed). */
+	private readonly keyIndex: Int32Array;
+	private readonly keyKind: Int32Array;
+	private readonly keyBuckets: Float64Array;
+	/** The field whose value is the whole key (one column, taken as it is), or -1. */
+	private readonly directKey: number;
 	private readonly vs: Int32Array;
 	private readonly ve: Int32Array;
 	private readonly vq: Uint8Array;
@@ -201,6 +216,10 @@ export class ChunkProcessor {
 			init.priceIndex,
 			init.quantityIndex,
 		);
+		this.keyIndex = Int32Array.from(init.keyColumns, (k) => k.index);
+		this.keyKind = Int32Array.from(init.keyColumns, (k) => k.kind);
+		this.keyBuckets = Float64Array.from(init.keyColumns, (k) => k.buckets);
+		this.directKey = this.keyIndex.length === 1 && this.keyKind[0] === K_VALUE ? this.keyIndex[0] : -1;
 		this.vs = new Int32Array(this.maxIndex + 1);
 		this.ve = new Int32Array(this.maxIndex + 1);
 		this.vq = new Uint8Array(this.maxIndex + 1);
@@ -247,6 +266,20 @@ export class ChunkProcessor {
 		};
 	}
 
+	/**
+	 * Sizes the record tables for the chunk up front, from the records per byte of its first bytes with room to spare,
+	 * so that they rarely grow inside the record loop: the first growth there (a path the loop's optimized code has
+	 * never seen) throws that code away, and the first chunks then run several times slower while it is made again.
+	 */
+	private reserveRecords(buf: Buffer, n: number): void {
+		const sample = Math.min(n, SAMPLE_BYTES);
+		const records = Math.ceil(((countLF(buf, 0, sample) + 1) / Math.max(1, sample)) * n * 1.25) + 1024;
+		this.starts.reserve(records);
+		this.ends.reserve(records);
+		this.owners.reserve(records);
+		if (this.init.runs !== null) this.pieces.reserve(records * (this.init.runs.length + 2));
+	}
+
 	private value(buf: Buffer, i: number): string {
 		const s = buf.latin1Slice(this.vs[i], this.ve[i]);
 		return this.vq[i] ? s.replaceAll('""', '"') : s;
@@ -269,6 +302,7 @@ export class ChunkProcessor {
 		const n = buf.length;
 		const init = this.init;
 		if (init.strictUtf8 && !isUtf8(buf)) throw this.invalidUtf8(buf, startLine);
+		this.reserveRecords(buf, n);
 
 		// The per-record loop below is the hot path (every byte of the file passes through it), so it is written
 		// inline, with everything it reads hoisted into locals: no method call per record or field, and no property
@@ -288,11 +322,10 @@ export class ChunkProcessor {
 		const orders = this.orders;
 		const nKeys = keyColumns.length;
 		const multiKey = nKeys > 1;
-		const keyIndex = keyColumns.map((k) => k.index);
-		const keyKind = keyColumns.map((k) => k.kind);
-		const keyBuckets = keyColumns.map((k) => k.buckets);
-		/** The field whose value is the whole key (one column, taken as it is), or -1. */
-		const directKey = nKeys === 1 && keyKind[0] === K_VALUE ? keyIndex[0] : -1;
+		const keyIndex = this.keyIndex;
+		const keyKind = this.keyKind;
+		const keyBuckets = this.keyBuckets;
+		const directKey = this.directKey;
 		const runs = init.runs;
 		const nRuns = runs === null ? 0 : runs.length >> 1;
 		const pieces = this.pieces;
