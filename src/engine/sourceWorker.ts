@@ -20,8 +20,12 @@ import type { XXHash, XXHashAPI } from 'xxhash-wasm';
 import { announceThread } from './threadRole';
 import { endWhenQuiet, isStop, type StopMessage } from './threadStop';
 
-/** Compressed bytes per read. */
-const PIECE = 256 * 1024;
+/** Compressed bytes per read (larger reads, fewer of them: measured ~7% less CPU than 256 KB for a .gz). */
+const PIECE = 1024 * 1024;
+/** Decompressed bytes per output buffer of Node's decoders (fewer calls back into JavaScript than 256 KB). */
+const OUT_CHUNK = 1024 * 1024;
+/** Compressed bytes fzstd is given at a time. */
+const FZSTD_SLICE = 256 * 1024;
 
 export interface SourceWorkerInit {
 	fd: number;
@@ -88,8 +92,8 @@ function nativeDecoder(codec: 'gzip' | 'zstd'): Decoder {
 	const z = zlib as unknown as { createZstdDecompress?: (o: object) => Transform };
 	const stream =
 		codec === 'gzip'
-			? zlib.createGunzip({ chunkSize: 256 * 1024 })
-			: (z.createZstdDecompress as (o: object) => Transform)({ chunkSize: 256 * 1024 });
+			? zlib.createGunzip({ chunkSize: OUT_CHUNK })
+			: (z.createZstdDecompress as (o: object) => Transform)({ chunkSize: OUT_CHUNK });
 	return {
 		stream,
 		native: true,
@@ -128,9 +132,14 @@ function fzstdDecoder(): Decoder {
 			try {
 				// A frame's last bytes are pushed as final, so that fzstd decodes them now rather than keep a short
 				// frame back until more bytes come: frameDone() must see all of the frame's output.
-				frameLeft -= chunk.length;
-				d.push(chunk, frameLeft === 0);
-				consumed += chunk.length;
+				// In slices, each counted once decoded: the compressed bytes consumed (by which the output's size is
+				// estimated from its start) then trail the output by at most a slice, not by a whole read.
+				for (let at = 0; at < chunk.length; at += FZSTD_SLICE) {
+					const part = chunk.subarray(at, Math.min(chunk.length, at + FZSTD_SLICE));
+					frameLeft -= part.length;
+					d.push(part, frameLeft === 0);
+					consumed += part.length;
+				}
 				cb();
 			} catch (e) {
 				cb(e as Error);
