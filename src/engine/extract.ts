@@ -971,6 +971,12 @@ class Committer {
 			targets = [];
 			ids = [];
 		};
+		// The files this chunk writes to, opened (created, the first time) several at a time first.
+		const files: number[] = [];
+		for (let i = 0; i < lengths.length; i++)
+			if (lengths[i] > 0) files.push(this.partitions[this.bucketPartition[i]].id);
+		await this.writer.openAhead(files, this.signal);
+		if (this.signal.aborted) throw abortedError();
 		for (let i = 0; i < lengths.length; i++) {
 			const length = lengths[i];
 			if (length === 0) continue;
