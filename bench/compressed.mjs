@@ -163,6 +163,11 @@ export function compressedBench({ rows = 4_000_000, runs = 1, big = false, log =
 			(o) => [node, cli, 'extract', inputs.gz, '--out', o, '--force'],
 			(o) => verifySweepOutput(o, inputs.truth),
 		],
+		[
+			'Sweep, from .csv.gz, --workers 2',
+			(o) => [node, cli, 'extract', inputs.gz, '--out', o, '--force', '--workers', '2'],
+			(o) => verifySweepOutput(o, inputs.truth),
+		],
 		...(inputs.zst
 			? [
 					[
@@ -259,6 +264,10 @@ export function compressedBench({ rows = 4_000_000, runs = 1, big = false, log =
 	const floor = Math.max(wall('gzip -dc > /dev/null') ?? 0, wall('Sweep, plain .csv') ?? 0) || null;
 	const t1 = ratio(wall('Sweep, from .csv.gz'), floor);
 	const t2 = ratio(wall('DuckDB, from .csv.gz'), wall('Sweep, from .csv.gz'));
+	// As the main table judges its ≥ 3× target: on Sweep's best configuration (on 2 cores auto is 1 worker, which
+	// leaves the second core to the decompression thread only part of the time).
+	const gzBest = [wall('Sweep, from .csv.gz'), wall('Sweep, from .csv.gz, --workers 2')].filter((v) => v !== null);
+	const t2best = ratio(wall('DuckDB, from .csv.gz'), gzBest.length ? Math.min(...gzBest) : null);
 	const t3 = ratio(wall('DuckDB COMPRESSION gzip'), wall('Sweep --compress gzip (level 6)'));
 	const t4 = bigRows
 		? ratio(
@@ -271,7 +280,7 @@ export function compressedBench({ rows = 4_000_000, runs = 1, big = false, log =
 		'',
 		`Input: \`${rel(inputs.plain)}\` (${fmt(mb, 0)} MB), its \`.gz\` (gzip -6, ${fmt(statSync(inputs.gz).size / 1e6, 0)} MB)` +
 			(inputs.zst ? ` and \`.zst\` (zstd -3, ${fmt(statSync(inputs.zst).size / 1e6, 0)} MB)` : '') +
-			`. ${runs} round(s), medians; MB/s are MB of the plain CSV per second. Sweep at its auto configuration.`,
+			`. ${runs} round(s), medians; MB/s are MB of the plain CSV per second. Sweep at its auto configuration unless a row says otherwise.`,
 		'',
 		'| system | wall s | MB/s | CPU s | peak RSS MB | output MB |',
 		'| --- | ---: | ---: | ---: | ---: | ---: |',
@@ -279,7 +288,7 @@ export function compressedBench({ rows = 4_000_000, runs = 1, big = false, log =
 		...(bigRows ? Object.keys(bigRows).map((l) => row(l, bigRows, mb * 10)) : []),
 		'',
 		`- From .csv.gz, Sweep / max(gzip -dc, Sweep on the plain file): ${verdict(t1, (v) => v <= 1.3)} (target ≤ 1.3×)`,
-		`- From .csv.gz, Sweep vs DuckDB (throughput): ${verdict(t2, (v) => v >= 3)} (target ≥ 3×)`,
+		`- From .csv.gz, Sweep vs DuckDB (throughput), best configuration: ${verdict(t2best, (v) => v >= 3)} (target ≥ 3×); at auto: ${fmt(t2)}×`,
 		`- gzip output, Sweep vs DuckDB COMPRESSION gzip (throughput): ${verdict(t3, (v) => v >= 1.5)} (target ≥ 1.5×)`,
 		`- gzip output on the 10× file, 2 workers vs 1: ${bigRows ? verdict(t4, (v) => v >= 1.6) : 'not run (--size big)'} (target ≥ 1.6×)`,
 		...(duckOk ? [] : ['- DuckDB rows skipped: @duckdb/node-api cannot load.']),
