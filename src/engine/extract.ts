@@ -325,6 +325,7 @@ export async function extract(options: ExtractOptions, hooks: ExtractHooks = {})
 	let committed = false;
 	let hasher: ReturnType<typeof hashFile> | undefined;
 	let poolStopped: Promise<void> | undefined;
+	let pool: WorkerPool | undefined;
 	try {
 		let appendTo: AppendBase | null = null;
 		if (o.append) {
@@ -337,6 +338,15 @@ export async function extract(options: ExtractOptions, hooks: ExtractHooks = {})
 			}
 		}
 		source = await openSource(o.input, fh, st.size);
+		// The pool's first worker starts now, so that its start-up overlaps reading the header (for a compressed file,
+		// the decompression thread's start-up too); it gets its WorkerInit once the columns are known (configure).
+		const workers = new WorkerPool({
+			size: o.figures instanceof Promise ? 1 : o.figures.workers,
+			init: null,
+			script: o.workerScript,
+			resourceLimits: o.workerResourceLimits,
+		});
+		pool = workers;
 		const head = await readHead(source, source.size, o.input, o.delimiter, o.maxChunkBytes);
 		source.headDone();
 		const plan = planColumns(head.rawNames, o.mapping, o.partitionBy, o.input);
@@ -382,14 +392,9 @@ export async function extract(options: ExtractOptions, hooks: ExtractHooks = {})
 			parquetTypes: o.parquet?.types,
 			outputFieldCount: output.rawNames.length,
 		};
-		// The pool's one owner. Started now, so that a worker's start-up overlaps preparing the output (and a
-		// pending configuration); destroyed as soon as the pipeline is over, before the manifest is written.
-		const pool = new WorkerPool({
-			size: o.figures instanceof Promise ? 1 : o.figures.workers,
-			init,
-			script: o.workerScript,
-			resourceLimits: o.workerResourceLimits,
-		});
+		// The pool's one owner: destroyed as soon as the pipeline is over, before the manifest is written (or, on a
+		// failure before the pipeline, in `finally`).
+		workers.configure(init);
 		let figures: Figures;
 		let run: PipelineResult;
 		let writeDir: string;
@@ -416,9 +421,9 @@ export async function extract(options: ExtractOptions, hooks: ExtractHooks = {})
 			// A cancel does not wait for the system detection (it can take a second or two on a busy machine), and no
 			// worker is started once cancelled.
 			figures = await abortable(Promise.resolve(o.figures), signal);
-			pool.grow(figures.workers);
+			workers.grow(figures.workers);
 			const args = {
-				pool,
+				pool: workers,
 				source,
 				size: st.size,
 				head,
@@ -436,11 +441,11 @@ export async function extract(options: ExtractOptions, hooks: ExtractHooks = {})
 			run = await runPipeline(args);
 		} catch (e) {
 			// The hashing thread stops too, at the same time (its result is no longer wanted).
-			await Promise.all([pool.destroy(), hasher?.stop()]);
+			await Promise.all([workers.destroy(), hasher?.stop()]);
 			throw e;
 		}
 		// The workers are idle: they end by themselves (threadStop.ts) while the manifest is written and committed.
-		poolStopped = pool.destroy();
+		poolStopped = workers.destroy();
 		await checkUnchanged(fh, o.input, st, appendTo !== null);
 		const hash: FileHash | null = hasher ? await abortable(hasher.result, signal) : source.fileHash();
 		if (hash === null) throw new Error(`internal: no SHA-256 of ${o.input} after reading it`);
@@ -523,7 +528,7 @@ export async function extract(options: ExtractOptions, hooks: ExtractHooks = {})
 		throw wrapIoError(changed ?? e, o.append);
 	} finally {
 		hooks.onWorkDone?.();
-		await poolStopped;
+		await (poolStopped ?? pool?.destroy());
 		await hasher?.stop();
 		await source?.close();
 		await fh.close();

@@ -4,7 +4,9 @@ import { SweepError } from './errors';
 import type {
 	ChunkDone,
 	ChunkTask,
+	DeferredInit,
 	FromWorker,
+	InitMessage,
 	ParquetDone,
 	ParquetTask,
 	ToWorker,
@@ -61,12 +63,33 @@ export class WorkerPool {
 	/** Read by a worker before and after a chunk's scan and between a Parquet conversion's row groups (threadStop.ts). */
 	private readonly stopFlag = newStopFlag();
 
+	/** What every worker needs; null until `configure` (workers started before then get it in a message). */
+	private init: WorkerInit | null;
+
+	/**
+	 * `init` may be null: the pool then starts its first worker at once (its start-up overlaps reading the header) and
+	 * gives it no task before `configure`.
+	 */
 	constructor(
-		private readonly options: { size: number; init: WorkerInit; script?: string; resourceLimits?: ResourceLimits },
+		private readonly options: {
+			size: number;
+			init: WorkerInit | null;
+			script?: string;
+			resourceLimits?: ResourceLimits;
+		},
 	) {
 		// worker.js sits beside this module both in dist/ (bundles) and in out/src/engine/ (compiled tests).
 		this.script = options.script ?? path.join(__dirname, 'worker.js');
+		this.init = options.init;
 		this.grow(options.size);
+	}
+
+	/** Gives the workers their WorkerInit, once it is known (a pool made with `init` null); tasks go out from now. */
+	configure(init: WorkerInit): void {
+		this.init = init;
+		const message: InitMessage = { type: 'init', init };
+		for (const slot of this.slots) slot.worker.postMessage(message);
+		this.pump();
 	}
 
 	/**
@@ -82,8 +105,11 @@ export class WorkerPool {
 
 	private start(): void {
 		if (this.destroyed) return;
+		const workerData: WorkerInit | DeferredInit = this.init
+			? { ...this.init, stop: this.stopFlag }
+			: { deferred: true, stop: this.stopFlag };
 		const worker = new Worker(this.script, {
-			workerData: { ...this.options.init, stop: this.stopFlag } satisfies WorkerInit,
+			workerData,
 			resourceLimits: this.options.resourceLimits,
 		});
 		const slot: Slot = { worker, job: null };
@@ -130,6 +156,7 @@ export class WorkerPool {
 	}
 
 	private pump(): void {
+		if (this.init === null) return;
 		for (const slot of this.slots) {
 			if (this.queue.length === 0) return;
 			if (slot.job === null) this.assign(slot);

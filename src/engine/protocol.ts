@@ -2,7 +2,8 @@
  * Messages between the pool (main thread) and a worker. Both sides import these types, so a change to the
  * protocol is a compile error on whichever side forgot it.
  *
- * Handshake: the worker gets its `WorkerInit` as `workerData` and needs no reply. Then, per chunk, one
+ * Handshake: the worker gets its `WorkerInit` as `workerData` (or, started early, in an `InitMessage` before any
+ * task) and needs no reply. Then, per chunk, one
  * `ChunkTask` in and exactly one `ChunkDone` or `ChunkFailed` out. Chunk bytes travel as transferred
  * ArrayBuffers both ways (no copies across threads).
  */
@@ -184,7 +185,22 @@ export interface WriteFailed {
 	stack?: string;
 }
 
-export type ToWorker = ChunkTask | ParquetTask | WriteTask | StopMessage;
+/**
+ * A worker started before the run's columns are known (the pool starts its first one while the header is read) has
+ * only its stop flag as `workerData`, and gets its WorkerInit in this message, before any task.
+ */
+export interface InitMessage {
+	type: 'init';
+	init: WorkerInit;
+}
+
+/** `workerData` of a worker started before its WorkerInit was known. */
+export interface DeferredInit {
+	deferred: true;
+	stop: Int32Array;
+}
+
+export type ToWorker = ChunkTask | ParquetTask | WriteTask | InitMessage | StopMessage;
 
 export interface ChunkFailed {
 	type: 'failed';

@@ -1,5 +1,6 @@
 /**
- * Worker thread entry (bundled as dist/worker.js). Gets its WorkerInit as workerData, then answers each
+ * Worker thread entry (bundled as dist/worker.js). Gets its WorkerInit as workerData (or, started before the run's
+ * columns were known, in an InitMessage), then answers each
  * ChunkTask with exactly one ChunkDone or ChunkFailed, transferring the result buffers back.
  */
 import { writeSync } from 'node:fs';
@@ -11,6 +12,8 @@ import type {
 	BucketResult,
 	ChunkDone,
 	ChunkFailed,
+	DeferredInit,
+	InitMessage,
 	ParquetFailed,
 	ParquetTask,
 	ToWorker,
@@ -18,6 +21,7 @@ import type {
 	WriteFailed,
 	WriteTask,
 } from './protocol';
+import { SpecialScanner } from './specials';
 import { announceThread } from './threadRole';
 import { endWhenQuiet, isStop, type StopMessage, stopRequested } from './threadStop';
 
@@ -126,17 +130,26 @@ function writeRegions(port: NonNullable<typeof parentPort>, processor: ChunkProc
 if (parentPort) {
 	announceThread('worker');
 	const port = parentPort;
-	const init = workerData as WorkerInit;
-	const processor = new ChunkProcessor(init);
+	const data = workerData as WorkerInit | DeferredInit;
+	// The SIMD scanner's module is compiled now, also when the run's columns are not known yet (a worker started early).
+	const scanner = SpecialScanner.create();
+	let init = null as unknown as WorkerInit;
+	let processor = null as unknown as ChunkProcessor;
+	const setUp = (i: WorkerInit) => {
+		init = i;
+		processor = new ChunkProcessor(i, scanner);
+	};
+	if (!('deferred' in data)) setUp(data);
 	/** When this thread's last task ended: its idle time since then counts towards the quiet time at its end. */
 	let idleSince: number | undefined;
 	port.on('message', (task: ToWorker) => {
 		if (isStop(task)) return endWhenQuiet(port, idleSince);
-		handle(task);
+		if (task.type === 'init') setUp({ ...task.init, stop: data.stop });
+		else handle(task);
 		idleSince = performance.now();
 	});
 	// Every task is synchronous: when handle() returns, the thread is idle.
-	function handle(task: Exclude<ToWorker, StopMessage>): void {
+	function handle(task: Exclude<ToWorker, StopMessage | InitMessage>): void {
 		if (task.type === 'write') {
 			writeRegions(port, processor, task);
 			return;
