@@ -292,7 +292,11 @@ export class PartitionWriter {
 			try {
 				for (let at = 0; at < p.head.length; ) at += writeSync(fd, p.head, at, p.head.length - at, at);
 			} catch (e) {
-				closeSync(fd);
+				try {
+					closeSync(fd);
+				} catch {
+					// The write's error is the one to report.
+				}
 				throw e;
 			}
 		}
