@@ -986,7 +986,7 @@ class Committer {
 			const length = lengths[i];
 			if (length === 0) continue;
 			const id = this.partitions[this.bucketPartition[i]].id;
-			// A chunk of new partitions opens hundreds of files, one await each: a cancel does not wait for them all.
+			// Files not opened ahead (past the open-file limit) are opened here, one await each: a cancel does not wait.
 			if (this.signal.aborted) throw abortedError();
 			let r = await this.writer.reserve(id, length);
 			while (r === null) {
