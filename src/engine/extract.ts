@@ -324,7 +324,6 @@ export async function extract(options: ExtractOptions, hooks: ExtractHooks = {})
 	let journal: AppendJournal | null = null;
 	let committed = false;
 	let hasher: ReturnType<typeof hashFile> | undefined;
-	let poolStopped: Promise<void> | undefined;
 	let pool: WorkerPool | undefined;
 	try {
 		let appendTo: AppendBase | null = null;
@@ -340,13 +339,12 @@ export async function extract(options: ExtractOptions, hooks: ExtractHooks = {})
 		source = await openSource(o.input, fh, st.size);
 		// The pool's first worker starts now, so that its start-up overlaps reading the header (for a compressed file,
 		// the decompression thread's start-up too); it gets its WorkerInit once the columns are known (configure).
-		const workers = new WorkerPool({
+		pool = new WorkerPool({
 			size: o.figures instanceof Promise ? 1 : o.figures.workers,
 			init: null,
 			script: o.workerScript,
 			resourceLimits: o.workerResourceLimits,
 		});
-		pool = workers;
 		const head = await readHead(source, source.size, o.input, o.delimiter, o.maxChunkBytes);
 		source.headDone();
 		const plan = planColumns(head.rawNames, o.mapping, o.partitionBy, o.input);
@@ -394,7 +392,7 @@ export async function extract(options: ExtractOptions, hooks: ExtractHooks = {})
 		};
 		// The pool's one owner: destroyed as soon as the pipeline is over, before the manifest is written (or, on a
 		// failure before the pipeline, in `finally`).
-		workers.configure(init);
+		pool.configure(init);
 		let figures: Figures;
 		let run: PipelineResult;
 		let writeDir: string;
@@ -421,9 +419,9 @@ export async function extract(options: ExtractOptions, hooks: ExtractHooks = {})
 			// A cancel does not wait for the system detection (it can take a second or two on a busy machine), and no
 			// worker is started once cancelled.
 			figures = await abortable(Promise.resolve(o.figures), signal);
-			workers.grow(figures.workers);
+			pool.grow(figures.workers);
 			const args = {
-				pool: workers,
+				pool,
 				source,
 				size: st.size,
 				head,
@@ -441,11 +439,12 @@ export async function extract(options: ExtractOptions, hooks: ExtractHooks = {})
 			run = await runPipeline(args);
 		} catch (e) {
 			// The hashing thread stops too, at the same time (its result is no longer wanted).
-			await Promise.all([workers.destroy(), hasher?.stop()]);
+			await Promise.all([pool.destroy(), hasher?.stop()]);
 			throw e;
 		}
-		// The workers are idle: they end by themselves (threadStop.ts) while the manifest is written and committed.
-		poolStopped = workers.destroy();
+		// The workers are idle: they end by themselves (threadStop.ts) while the manifest is written and committed
+		// (`finally` waits for them).
+		void pool.destroy();
 		await checkUnchanged(fh, o.input, st, appendTo !== null);
 		const hash: FileHash | null = hasher ? await abortable(hasher.result, signal) : source.fileHash();
 		if (hash === null) throw new Error(`internal: no SHA-256 of ${o.input} after reading it`);
@@ -528,7 +527,7 @@ export async function extract(options: ExtractOptions, hooks: ExtractHooks = {})
 		throw wrapIoError(changed ?? e, o.append);
 	} finally {
 		hooks.onWorkDone?.();
-		await (poolStopped ?? pool?.destroy());
+		await pool?.destroy();
 		await hasher?.stop();
 		await source?.close();
 		await fh.close();

@@ -55,7 +55,11 @@ export class WorkerPool {
 	/** Writes sent to a worker (WriteTask) and not yet answered, by id. */
 	private readonly writes = new Map<number, { resolve: () => void; reject: (e: unknown) => void }>();
 	private failure: Error | null = null;
-	private destroyed = false;
+	/** Resolves once every thread has exited (set by the first `destroy`). */
+	private stopped: Promise<void> | null = null;
+	private get destroyed(): boolean {
+		return this.stopped !== null;
+	}
 	/** Workers the pool may have (see grow). */
 	private target = 0;
 
@@ -233,12 +237,14 @@ export class WorkerPool {
 
 	/**
 	 * Rejects whatever was still pending and stops every worker thread: each finishes the task it is on (a Parquet
-	 * conversion stops at its next row group) and ends; resolves once all have exited.
+	 * conversion stops at its next row group) and ends; resolves once all have exited. Every call answers the same
+	 * promise, so a later call also waits for the threads a first one began to stop.
 	 */
-	async destroy(): Promise<void> {
-		if (this.destroyed) return;
-		this.destroyed = true;
-		this.fail(new SweepError('aborted', 'The worker pool was shut down.'));
-		await Promise.all(this.slots.map((s) => stopThread(s.worker, this.stopFlag)));
+	destroy(): Promise<void> {
+		if (this.stopped === null) {
+			this.fail(new SweepError('aborted', 'The worker pool was shut down.'));
+			this.stopped = Promise.all(this.slots.map((s) => stopThread(s.worker, this.stopFlag))).then(() => undefined);
+		}
+		return this.stopped;
 	}
 }
