@@ -377,9 +377,10 @@ export async function extract(options: ExtractOptions, hooks: ExtractHooks = {})
 			keyColumns: plan.keyColumns,
 			runs: output.runs,
 			recordEnds: o.maxRowsPerFile !== null,
-			// Workers write their own bytes, at ranges the coordinator reserves, except for capped files: those are cut
-			// at record ends on the coordinator, which writes them.
-			writeOwn: o.maxRowsPerFile === null,
+			// Workers write their own bytes, at ranges the coordinator reserves (capped files: a range per piece, cut at
+			// the record ends the worker reports), except compressed capped files: the coordinator compresses and
+			// writes those pieces once it knows where they are cut.
+			writeOwn: o.maxRowsPerFile === null || o.compress === null,
 			timestampIndex: plan.timestampIndex,
 			priceIndex: plan.priceIndex,
 			quantityIndex: plan.quantityIndex,
@@ -936,10 +937,10 @@ class Committer {
 			// The writes need only each bucket's length: the bucket objects (keys, parts, stats: hundreds of bytes each,
 			// one per partition in the chunk) are let go now rather than held (by this chunk's result) while the writes
 			// go on, which with tens of thousands of partitions takes a while.
-			const lengths = new Float64Array(done.buckets.length);
-			for (let i = 0; i < lengths.length; i++) lengths[i] = done.buckets[i].length;
+			const pieces = this.pieces;
+			this.pieces = [];
 			done.buckets = [];
-			await this.writeRanges(done.worker as number, done.seq, lengths);
+			await this.writeRanges(done.worker as number, done.seq, pieces);
 		} else this.written.push(done.data);
 		if (this.writer.full) {
 			await this.writer.flush();
@@ -955,7 +956,7 @@ class Committer {
 	 * range need a file opened while every open file still has writes pending, what is reserved so far is sent first
 	 * and the rest waits for a write to finish.
 	 */
-	private async writeRanges(worker: number, seq: number, lengths: Float64Array): Promise<void> {
+	private async writeRanges(worker: number, seq: number, pieces: readonly number[]): Promise<void> {
 		let targets: number[] = [];
 		let ids: number[] = [];
 		const send = (last: boolean) => {
@@ -977,14 +978,13 @@ class Committer {
 		};
 		// The files this chunk writes to, opened (created, the first time) several at a time first.
 		const files: number[] = [];
-		for (let i = 0; i < lengths.length; i++)
-			if (lengths[i] > 0) files.push(this.partitions[this.bucketPartition[i]].id);
+		for (let i = 0; i < pieces.length; i += 3) if (pieces[i + 2] > 0) files.push(pieces[i]);
 		await this.writer.openAhead(files, this.signal);
 		if (this.signal.aborted) throw abortedError();
-		for (let i = 0; i < lengths.length; i++) {
-			const length = lengths[i];
+		for (let i = 0; i < pieces.length; i += 3) {
+			const id = pieces[i];
+			const length = pieces[i + 2];
 			if (length === 0) continue;
-			const id = this.partitions[this.bucketPartition[i]].id;
 			// Files not opened ahead (past the open-file limit) are opened here, one await each: a cancel does not wait.
 			if (this.signal.aborted) throw abortedError();
 			let r = await this.writer.reserve(id, length);
@@ -994,21 +994,25 @@ class Committer {
 				if (this.writeError !== null) throw this.writeError;
 				r = await this.writer.reserve(id, length);
 			}
-			targets.push(i, r.fd, r.position);
+			targets.push(pieces[i + 1], length, r.fd, r.position);
 			ids.push(id);
 		}
 		send(true);
 	}
 
-	/** Partition (index in `partitions`) of each bucket of the chunk being committed. */
-	private bucketPartition: number[] = [];
+	/**
+	 * With WorkerInit.writeOwn, what the chunk being committed writes where: triples (writer id of the file, start in
+	 * the chunk's data, length), in commit order; a capped partition's bucket may be cut into pieces for two files.
+	 */
+	private pieces: number[] = [];
+	/** Capped files followed by a next part, with their writer ids: their sizes are known once everything is written. */
+	private readonly cutFiles: { file: PartitionState['files'][number]; id: number }[] = [];
 	private nextWrite = 0;
 
 	private addBuckets(done: ChunkDone, startLine: number): void {
 		const data = new Uint8Array(done.data);
 		const max = this.a.o.maxPartitions;
 		const own = this.a.init.writeOwn === true;
-		this.bucketPartition = [];
 		for (const b of done.buckets) {
 			let p = this.byKey.get(b.key);
 			if (p === undefined) {
@@ -1028,7 +1032,6 @@ class Committer {
 				this.byKey.set(b.key, p);
 				this.partitions.push(p);
 			}
-			this.bucketPartition.push(p.index);
 			// A Parquet append's first records for an existing file (the last, unless full).
 			const last = p.files[p.files.length - 1];
 			if (p.id < 0 && (this.a.o.maxRowsPerFile === null || last.rows < this.a.o.maxRowsPerFile)) {
@@ -1039,8 +1042,9 @@ class Committer {
 			mergeStats(p.stats, b.stats);
 			if (this.a.o.maxRowsPerFile === null) {
 				p.files[0].rows += b.rows;
-				if (!own) this.writer.append(p.id, data.subarray(b.offset, b.offset + b.length));
-			} else this.appendCapped(p, b, data, new Int32Array(done.recordEnds as ArrayBuffer), this.a.o.maxRowsPerFile);
+				if (own) this.pieces.push(p.id, b.offset, b.length);
+				else this.writer.append(p.id, data.subarray(b.offset, b.offset + b.length));
+			} else this.appendCapped(p, b, data, new Int32Array(done.recordEnds as ArrayBuffer), this.a.o.maxRowsPerFile, own);
 			this.totals.rowsWritten += b.rows;
 		}
 	}
@@ -1048,8 +1052,16 @@ class Committer {
 	/**
 	 * Splits a partition's records of one chunk over its files, at most `cap` records each, in record order: the
 	 * worker says where each record ends (`recordEnds` from `b.endsAt`), and a full file is followed by the next part.
+	 * With `own` (WorkerInit.writeOwn) the pieces are written by the worker (`pieces`), else appended here.
 	 */
-	private appendCapped(p: PartitionState, b: BucketResult, data: Uint8Array, ends: Int32Array, cap: number): void {
+	private appendCapped(
+		p: PartitionState,
+		b: BucketResult,
+		data: Uint8Array,
+		ends: Int32Array,
+		cap: number,
+		own: boolean,
+	): void {
 		let at = b.offset;
 		for (let r = 0; r < b.rows; ) {
 			let current = p.files[p.files.length - 1];
@@ -1062,15 +1074,18 @@ class Committer {
 						{ file: this.a.o.input },
 					);
 				}
-				if (p.id >= 0) current.bytes = this.writer.size(p.id);
+				if (p.id >= 0) this.cutFiles.push({ file: current, id: p.id });
 				current = { file: partitionFile(this.a.o.layout, p.stem, part, this.extension), rows: 0, bytes: 0 };
 				p.files.push(current);
-				p.id = this.writer.add(this.a.o.parquet ? current.file + TEMP_CSV : current.file, this.header);
+				p.id = this.writer.add(this.a.o.parquet ? current.file + TEMP_CSV : current.file, this.header, own);
 			}
 			const take = Math.min(cap - current.rows, b.rows - r);
 			const end = ends[b.endsAt + r + take - 1];
-			const piece = data.subarray(at, end);
-			this.writer.append(p.id, this.a.o.compress ? compressBlock(this.a.o.compress, piece) : piece);
+			if (own) this.pieces.push(p.id, at, end - at);
+			else {
+				const piece = data.subarray(at, end);
+				this.writer.append(p.id, this.a.o.compress ? compressBlock(this.a.o.compress, piece) : piece);
+			}
 			at = end;
 			r += take;
 			current.rows += take;
@@ -1125,6 +1140,7 @@ class Committer {
 		// An append's bytes must be on disk before its manifest commits them.
 		await this.writer.close(this.a.base !== null);
 		for (const p of this.partitions) if (p.id >= 0) p.files[p.files.length - 1].bytes = this.writer.size(p.id);
+		for (const c of this.cutFiles) c.file.bytes = this.writer.size(c.id);
 		const rejectsBytes = this.rejectsId < 0 ? null : this.writer.size(this.rejectsId);
 		const columnTypes = this.classes && this.a.o.parquet ? await this.convert(this.a.o.parquet) : null;
 		if (columnTypes) {

@@ -154,8 +154,9 @@ export interface ParquetFailed {
 
 /**
  * With `WorkerInit.writeOwn`, sent (in commit order) to the worker holding chunk `seq`'s data once the
- * coordinator has reserved each partition's byte range: `targets` holds triples (bucket index, file descriptor,
- * file position). The worker writes each of those buckets' regions there and answers `Written`; after the chunk's
+ * coordinator has reserved each partition's byte range: `targets` holds quadruples (start in the chunk's data,
+ * length, file descriptor, file position), one per bucket, or per piece of a bucket cut over capped files. The
+ * worker writes each of those byte ranges there and answers `Written`; after the chunk's
  * `last` task its data buffer is free again (a chunk's writes may come in several tasks when more files than may
  * be open at once are involved). Descriptors are process-wide: the coordinator opened them and keeps them open
  * until every write to them is answered.

@@ -9,7 +9,6 @@ import { ChunkDataError, ChunkProcessor } from './chunkProcessor';
 import { compressBlock } from './compression';
 import { classifyRegions } from './parquet/infer';
 import type {
-	BucketResult,
 	ChunkDone,
 	ChunkFailed,
 	DeferredInit,
@@ -73,34 +72,24 @@ function convert(port: NonNullable<typeof parentPort>, task: ParquetTask, stop: 
 }
 
 /**
- * Chunks whose partition bytes this worker holds until their WriteTask (with WorkerInit.writeOwn): the data and each
- * bucket's region of it as (offset, length) pairs. Only the numbers are kept, not the BucketResult objects (keys,
- * parts, stats): with tens of thousands of partitions those were most of the thread's heap, per chunk held.
+ * Chunks whose partition bytes this worker holds until their WriteTask (with WorkerInit.writeOwn). Only the data is
+ * kept, not the BucketResult objects (keys, parts, stats): with tens of thousands of partitions those were most of
+ * the thread's heap, per chunk held. The WriteTask says which bytes of it go where.
  */
-const held = new Map<number, { data: ArrayBuffer; regions: Float64Array }>();
-
-/** Each bucket's region of the chunk's data, as (offset, length) pairs. */
-function regionsOf(buckets: readonly BucketResult[]): Float64Array {
-	const regions = new Float64Array(buckets.length * 2);
-	for (let i = 0; i < buckets.length; i++) {
-		regions[2 * i] = buckets[i].offset;
-		regions[2 * i + 1] = buckets[i].length;
-	}
-	return regions;
-}
+const held = new Map<number, ArrayBuffer>();
 
 /** Writes regions of a held chunk at the places the coordinator reserved for them (see WriteTask). */
 function writeRegions(port: NonNullable<typeof parentPort>, processor: ChunkProcessor, task: WriteTask): void {
 	try {
 		const h = held.get(task.seq);
 		if (!h) throw new Error(`no data held for chunk ${task.seq}`);
-		const data = new Uint8Array(h.data);
+		const data = new Uint8Array(h);
 		const t = task.targets;
-		for (let i = 0; i < t.length; i += 3) {
-			let at = h.regions[2 * t[i]];
-			const end = at + h.regions[2 * t[i] + 1];
-			const fd = t[i + 1];
-			let position = t[i + 2];
+		for (let i = 0; i < t.length; i += 4) {
+			let at = t[i];
+			const end = at + t[i + 1];
+			const fd = t[i + 2];
+			let position = t[i + 3];
 			// A short write (rare: a full disk stops with an error on the next call) continues where it left off.
 			while (at < end) {
 				const n = writeSync(fd, data, at, end - at, position);
@@ -110,7 +99,7 @@ function writeRegions(port: NonNullable<typeof parentPort>, processor: ChunkProc
 		}
 		if (task.last) {
 			held.delete(task.seq);
-			processor.spare.give(h.data);
+			processor.spare.give(h);
 		}
 		port.postMessage({ type: 'written', id: task.id });
 	} catch (e) {
@@ -176,7 +165,7 @@ if (parentPort) {
 			compressRegions(processor, done, init);
 			if (init.writeOwn) {
 				// The partition bytes stay here until the coordinator says where they go (WriteTask).
-				held.set(task.seq, { data: done.data, regions: regionsOf(done.buckets) });
+				held.set(task.seq, done.data);
 				done.data = new ArrayBuffer(0);
 			}
 			const transfer = [done.input, done.data, done.rejectData];
