@@ -1044,7 +1044,8 @@ class Committer {
 				p.files[0].rows += b.rows;
 				if (own) this.pieces.push(p.id, b.offset, b.length);
 				else this.writer.append(p.id, data.subarray(b.offset, b.offset + b.length));
-			} else this.appendCapped(p, b, data, new Int32Array(done.recordEnds as ArrayBuffer), this.a.o.maxRowsPerFile, own);
+			} else
+				this.appendCapped(p, b, data, new Int32Array(done.recordEnds as ArrayBuffer), this.a.o.maxRowsPerFile, own);
 			this.totals.rowsWritten += b.rows;
 		}
 	}
