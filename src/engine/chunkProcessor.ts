@@ -1,8 +1,17 @@
 import { isUtf8 } from 'node:buffer';
 import { BufferPool } from './bufferPool';
 import { CR, countLF, LF, QUOTE } from './dialect';
-import { encodeKey, fnv1a32, grainNeeds, KEY_KINDS, startsWithDate, startsWithHour } from './keys';
-import { KeyTable } from './keyTable';
+import {
+	encodeKey,
+	fnv1a32,
+	grainNeeds,
+	KEY_KINDS,
+	sameBytesAt,
+	sameDay,
+	startsWithDate,
+	startsWithHour,
+} from './keys';
+import { KeyTable, TupleTable } from './keyTable';
 import type { BucketResult, ChunkDone, ChunkStats, RejectResult, WorkerInit } from './protocol';
 import { SCAN_WINDOW, SpecialScanner } from './specials';
 
@@ -220,13 +229,25 @@ export class ChunkProcessor {
 		this.keyKind = Int32Array.from(init.keyColumns, (k) => k.kind);
 		this.keyBuckets = Float64Array.from(init.keyColumns, (k) => k.buckets);
 		this.directKey = this.keyIndex.length === 1 && this.keyKind[0] === K_VALUE ? this.keyIndex[0] : -1;
+		this.partTables = init.keyColumns.map(() => new KeyTable());
+		this.tuples = init.keyColumns.length > 1 ? new TupleTable(init.keyColumns.length) : null;
+		this.partIds = new Int32Array(init.keyColumns.length);
+		this.prevAt = new Int32Array(init.keyColumns.length);
+		this.prevLength = new Int32Array(init.keyColumns.length);
+		this.prevId = new Int32Array(init.keyColumns.length);
 		this.vs = new Int32Array(this.maxIndex + 1);
 		this.ve = new Int32Array(this.maxIndex + 1);
 		this.vq = new Uint8Array(this.maxIndex + 1);
 		this.eolBytes = Buffer.from(init.eol, 'latin1');
 	}
 
-	private readonly table = new KeyTable();
+	/** Per key column, its values' ids in the chunk; with several, the tuple of their ids makes the key's id. */
+	private readonly partTables: KeyTable[];
+	private readonly tuples: TupleTable | null;
+	private readonly partIds: Int32Array;
+	private readonly prevAt: Int32Array;
+	private readonly prevLength: Int32Array;
+	private readonly prevId: Int32Array;
 	private scratch: Buffer = Buffer.alloc(256);
 	private scratchView = new DataView(this.scratch.buffer, this.scratch.byteOffset, this.scratch.byteLength);
 
@@ -236,6 +257,25 @@ export class ChunkProcessor {
 		this.scratch = bigger;
 		this.scratchView = new DataView(bigger.buffer, bigger.byteOffset, bigger.byteLength);
 		return bigger;
+	}
+
+	/** A bucket for the key whose parts' ids are in `partIds` (the parts' bytes are in their tables). */
+	private newBucketOfParts(index: number): Bucket {
+		const multiKey = this.tuples !== null;
+		let need = 16;
+		for (let k = 0; k < this.partIds.length; k++) need += 4 + this.partTables[k].lengthOf(this.partIds[k]);
+		if (need > this.scratch.length) this.growScratch(need);
+		const scratch = this.scratch;
+		let at = 0;
+		for (let k = 0; k < this.partIds.length; k++) {
+			const n = this.partTables[k].copyOut(this.partIds[k], scratch, multiKey ? at + 4 : at);
+			if (multiKey) {
+				scratch.writeInt32LE(n, at); // as newBucket reads it
+				at += 4;
+			}
+			at += n;
+		}
+		return this.newBucket(scratch, 0, at, multiKey, index);
 	}
 
 	private newBucket(key: Buffer, from: number, end: number, multiKey: boolean, index: number): Bucket {
@@ -321,7 +361,6 @@ export class ChunkProcessor {
 		const qtyIndex = init.quantityIndex;
 		const orders = this.orders;
 		const nKeys = keyColumns.length;
-		const multiKey = nKeys > 1;
 		const keyIndex = this.keyIndex;
 		const keyKind = this.keyKind;
 		const keyBuckets = this.keyBuckets;
@@ -332,8 +371,16 @@ export class ChunkProcessor {
 		// Written through locals, as the record tables below are.
 		let pa = pieces.a;
 		let np = 0;
-		const table = this.table;
-		table.reset();
+		const partTables = this.partTables;
+		for (const t of partTables) t.reset();
+		const table = partTables[0];
+		const tuples = this.tuples;
+		tuples?.reset();
+		const partIds = this.partIds;
+		/** Per key column, where its last part looked up in place starts in `buf` (-1: none yet), its length and id. */
+		const prevAt = this.prevAt.fill(-1);
+		const prevLength = this.prevLength;
+		const prevId = this.prevId;
 		let scratch = this.scratch;
 		let scratchView = this.scratchView;
 		let scratchLength = scratch.length;
@@ -523,21 +570,33 @@ export class ChunkProcessor {
 				rejects.push({ line: recLine, reason: bad, start: recStart, end: contentEnd });
 				continue;
 			}
-			// The partition key: `keyBytes[keyFrom, klen)`. One column's value without quotes is looked up where it
-			// is; otherwise the key is built as bytes in `scratch` (one length-prefixed part per key column when several).
-			let keyBytes = scratch;
-			let keyFrom = 0;
-			let klen = 0;
+			// The partition key's id in this chunk. One column's value without quotes is looked up where it is. Otherwise
+			// each key column's part is looked up in that column's own table — where it is when it can be (a value
+			// without quotes, a date grain's prefix), else as bytes built in `scratch` (quotes undone, an hour's `T`,
+			// a hash bucket) — and several parts' ids make the key's id in the tuple table: no record copies its key.
+			let id: number;
+			let isNew: boolean;
 			if (directKey >= 0 && vq[directKey] === 0) {
-				keyBytes = buf;
-				keyFrom = vs[directKey];
-				klen = ve[directKey];
-			} else
+				id = table.idOf(buf, bufView, vs[directKey], ve[directKey]);
+				isNew = table.isNew;
+			} else {
 				for (let k = 0; k < nKeys; k++) {
 					const idx = keyIndex[k];
 					let s = vs[idx];
 					let e = ve[idx];
 					const kind = keyKind[k];
+					const inPlace = vq[idx] === 0 && kind !== K_HOUR && kind !== K_HASH;
+					// The same part as this column's previous record's (a date, mostly) takes its id without a lookup.
+					const p = inPlace ? prevAt[k] : -1;
+					if (
+						p >= 0 &&
+						(kind === K_VALUE
+							? prevLength[k] === e - s && sameBytesAt(buf, bufView, s, p, e - s)
+							: sameDay(buf, bufView, s, e, p))
+					) {
+						partIds[k] = prevId[k];
+						continue;
+					}
 					if (kind !== K_VALUE && kind !== K_HASH) {
 						if (kind === K_HOUR ? !startsWithHour(buf, s, e) : !startsWithDate(buf, s, e)) {
 							bad = `column "${keyColumns[k].name}": ${showValue(this.value(buf, idx))} does not start with ${grainNeeds(KEY_KINDS[kind])}`;
@@ -545,14 +604,20 @@ export class ChunkProcessor {
 						}
 						e = s + (kind === K_HOUR ? 13 : GRAIN_BYTES[kind]);
 					}
-					const lenAt = klen;
-					if (multiKey) klen += 4;
-					if (klen + (e - s) + 16 > scratchLength) {
-						scratch = this.growScratch(klen + (e - s) + 16);
+					if (inPlace) {
+						const partId = partTables[k].idOf(buf, bufView, s, e);
+						partIds[k] = partId;
+						prevAt[k] = s;
+						prevLength[k] = e - s;
+						prevId[k] = partId;
+						continue;
+					}
+					if (e - s + 16 > scratchLength) {
+						scratch = this.growScratch(e - s + 16);
 						scratchView = this.scratchView;
 						scratchLength = scratch.length;
 					}
-					const valueAt = klen;
+					let klen = 0;
 					if (vq[idx]) {
 						for (; s < e; s++) {
 							scratch[klen++] = buf[s];
@@ -561,38 +626,40 @@ export class ChunkProcessor {
 					} else if (e + 3 <= n) {
 						// Four bytes at a time; the last word may spill up to 3 bytes past the value, into the 16 spare.
 						const len = e - s;
-						for (let j = 0; j < len; j += 4) scratchView.setInt32(klen + j, bufView.getInt32(s + j, true), true);
-						klen += len;
+						for (let j = 0; j < len; j += 4) scratchView.setInt32(j, bufView.getInt32(s + j, true), true);
+						klen = len;
 					} else for (; s < e; s++) scratch[klen++] = buf[s];
 					if (kind === K_HOUR)
-						scratch[valueAt + 10] = 0x54; // `2024-03-15 10` -> `2024-03-15T10`
+						scratch[10] = 0x54; // `2024-03-15 10` -> `2024-03-15T10`
 					else if (kind === K_HASH) {
 						// The bucket, in decimal, replaces the value.
-						let bucket = fnv1a32(scratch, valueAt, klen) % keyBuckets[k];
-						const digits = bucket < 10 ? 1 : Math.floor(Math.log10(bucket)) + 1;
-						klen = valueAt + digits;
-						for (let d = klen - 1; d >= valueAt; d--) {
+						let bucket = fnv1a32(scratch, 0, klen) % keyBuckets[k];
+						klen = bucket < 10 ? 1 : Math.floor(Math.log10(bucket)) + 1;
+						for (let d = klen - 1; d >= 0; d--) {
 							scratch[d] = 0x30 + (bucket % 10);
 							bucket = Math.floor(bucket / 10);
 						}
 					}
-					if (multiKey) {
-						const partLen = klen - lenAt - 4; // little-endian, as newBucket reads it
-						scratch[lenAt] = partLen & 0xff;
-						scratch[lenAt + 1] = (partLen >>> 8) & 0xff;
-						scratch[lenAt + 2] = (partLen >>> 16) & 0xff;
-						scratch[lenAt + 3] = partLen >>> 24;
-					}
+					partIds[k] = partTables[k].idOf(scratch, scratchView, 0, klen);
 				}
-			if (bad !== null) {
-				rejects.push({ line: recLine, reason: bad, start: recStart, end: contentEnd });
-				continue;
+				if (bad !== null) {
+					rejects.push({ line: recLine, reason: bad, start: recStart, end: contentEnd });
+					continue;
+				}
+				if (tuples === null) {
+					id = partIds[0];
+					isNew = table.isNew;
+				} else {
+					id = tuples.idOf(partIds);
+					isNew = tuples.isNew;
+				}
 			}
-			if (keyBytes !== buf) keyBytes = scratch; // (it may have grown)
-			const id = table.idOf(keyBytes, keyBytes === buf ? bufView : scratchView, keyFrom, klen);
 			let b: Bucket | null;
-			if (table.isNew) {
-				b = this.newBucket(keyBytes, keyFrom, klen, multiKey, bucketList.length);
+			if (isNew) {
+				b =
+					directKey >= 0 && vq[directKey] === 0
+						? this.newBucket(buf, vs[directKey], ve[directKey], false, bucketList.length)
+						: this.newBucketOfParts(bucketList.length);
 				if (orders !== null && !orders.has(b.key)) b = null;
 				else bucketList.push(b);
 				byId.push(b);

@@ -82,6 +82,19 @@ export class KeyTable {
 		return id;
 	}
 
+	/** The length of key `id`'s bytes. */
+	lengthOf(id: number): number {
+		return this.lengths[id];
+	}
+
+	/** Copies key `id`'s bytes to `to` at `at`; returns their length. */
+	copyOut(id: number, to: Uint8Array, at: number): number {
+		const from = this.starts[id];
+		const len = this.lengths[id];
+		to.set(this.arena.subarray(from, from + len), at);
+		return len;
+	}
+
 	/** Whether the arena's bytes at `at` equal `key[from, from + len)`, compared four bytes at a time. */
 	private sameBytes(at: number, key: Uint8Array, k: DataView, from: number, len: number): boolean {
 		const a = this.arenaView;
@@ -103,6 +116,85 @@ export class KeyTable {
 			while (this.slots[at] !== 0) at = (at + 1) & this.mask;
 			this.hashes[at] = oldHashes[i];
 			this.slots[at] = oldSlots[i];
+		}
+	}
+}
+
+/**
+ * An open-addressing hash table from tuples of `width` small ids (one per key column, from each column's KeyTable)
+ * to small ids, counted from 0 in order of first insertion: a key of several columns is looked up by its parts' ids
+ * instead of by its bytes. Reset for every chunk.
+ */
+export class TupleTable {
+	private slots = new Int32Array(1024); // id + 1; 0 = empty
+	private mask = 1023;
+	private tuples: Int32Array;
+	private count = 0;
+	/** Whether the last `idOf` inserted its tuple. */
+	isNew = false;
+
+	constructor(private readonly width: number) {
+		this.tuples = new Int32Array(width * 512);
+	}
+
+	get size(): number {
+		return this.count;
+	}
+
+	reset(): void {
+		if (this.count > 0) this.slots.fill(0);
+		this.count = 0;
+	}
+
+	private static hash(t: Int32Array, from: number, width: number): number {
+		let h = 0x811c9dc5;
+		for (let k = 0; k < width; k++) {
+			h = Math.imul(h ^ t[from + k], 0x9e3779b1);
+			h ^= h >>> 15;
+		}
+		return h;
+	}
+
+	/** The id of the tuple `parts[0, width)`, inserting it when new (then `isNew` is true until the next call). */
+	idOf(parts: Int32Array): number {
+		const width = this.width;
+		const tuples = this.tuples;
+		const slots = this.slots;
+		const mask = this.mask;
+		let at = TupleTable.hash(parts, 0, width) & mask;
+		for (;;) {
+			const slot = slots[at];
+			if (slot === 0) break;
+			const base = (slot - 1) * width;
+			let k = 0;
+			while (k < width && tuples[base + k] === parts[k]) k++;
+			if (k === width) {
+				this.isNew = false;
+				return slot - 1;
+			}
+			at = (at + 1) & mask;
+		}
+		const id = this.count++;
+		if ((id + 1) * width > tuples.length) {
+			const bigger = new Int32Array(tuples.length * 2);
+			bigger.set(tuples);
+			this.tuples = bigger;
+		}
+		for (let k = 0; k < width; k++) this.tuples[id * width + k] = parts[k];
+		slots[at] = id + 1;
+		if (this.count * 2 > slots.length) this.grow();
+		this.isNew = true;
+		return id;
+	}
+
+	private grow(): void {
+		const width = this.width;
+		this.slots = new Int32Array(this.slots.length * 2);
+		this.mask = this.slots.length - 1;
+		for (let id = 0; id < this.count; id++) {
+			let at = TupleTable.hash(this.tuples, id * width, width) & this.mask;
+			while (this.slots[at] !== 0) at = (at + 1) & this.mask;
+			this.slots[at] = id + 1;
 		}
 	}
 }

@@ -63,6 +63,29 @@ export function startsWithDate(bytes: Uint8Array, s: number, e: number): boolean
 	return e - s === 10 || isAfterDay(bytes[s + 10]);
 }
 
+/**
+ * startsWithDate for a value next to one known to pass it: true when `bytes[s, e)` starts with the same ten bytes
+ * as `bytes[p, p + 10)` (a value that passed startsWithDate) and what follows them passes too. `view` is a DataView
+ * of all of `bytes`. False says only "not the same day": the caller then checks the value itself.
+ */
+export function sameDay(bytes: Uint8Array, view: DataView, s: number, e: number, p: number): boolean {
+	return (
+		e - s >= 10 &&
+		view.getInt32(s, true) === view.getInt32(p, true) &&
+		view.getInt32(s + 4, true) === view.getInt32(p + 4, true) &&
+		view.getUint16(s + 8, true) === view.getUint16(p + 8, true) &&
+		(e - s === 10 || isAfterDay(bytes[s + 10]))
+	);
+}
+
+/** Whether `bytes[a, a + len)` equals `bytes[b, b + len)`, four bytes at a time. `view` is a DataView of `bytes`. */
+export function sameBytesAt(bytes: Uint8Array, view: DataView, a: number, b: number, len: number): boolean {
+	let i = 0;
+	for (; i + 4 <= len; i += 4) if (view.getInt32(a + i, true) !== view.getInt32(b + i, true)) return false;
+	for (; i < len; i++) if (bytes[a + i] !== bytes[b + i]) return false;
+	return true;
+}
+
 /** The `YYYY-MM-DD` that starts a byte-string value, or null (see startsWithDate). */
 export function datePrefix(value: string): string | null {
 	const bytes = Buffer.from(value, 'latin1');

@@ -206,4 +206,58 @@ describe('rules: partition specs, the same in the CLI, the settings and the engi
 		assert.deepEqual(replacePartitionColumn(['sym as s'], 'sym', 'symbol'), ['symbol as s']);
 		assert.deepEqual(replacePartitionColumn(['venue'], 'symbol', 'ticker'), ['ticker']);
 	});
+
+	it('a key of several columns: each part as it is written, the same day however it goes on, a bad day after a good one rejected', async () => {
+		// The worker looks each column's part up on its own and reuses the previous record's part when its bytes are
+		// the same (chunkProcessor.ts): a value that shares a good day's first ten bytes but not what must follow, a
+		// quoted value, a longer value with the same start must each still get their own answer.
+		const file = path.join(dir, 'several.csv');
+		const lines = [
+			'sym,ts,v',
+			'A,2024-03-15T10:00:00Z,1',
+			'A,2024-03-15x,2',
+			'"A",2024-03-15 09:00,3',
+			'AB,2024-03-15,4',
+			'A,2024-03-16,5',
+			'A,"2024-03-15",6',
+			'AB,2024-03-15T,7',
+			'A,2024-03-1,8',
+			'ABC,2024-03-15Z,9',
+			'AB,2024-03-15+01:00,10',
+		];
+		fs.writeFileSync(file, `${lines.join('\n')}\n`);
+		for (const [workers, chunkSize] of [
+			[1, 1],
+			[2, 3],
+			[1, 1_000_000],
+		]) {
+			const outDir = path.join(dir, `several-${workers}-${chunkSize}`);
+			const m = await extract({ input: file, outDir, partitionBy: ['sym', 'date(ts)'], workers, chunkSize });
+			const got = Object.fromEntries(
+				m.partitions.map((p) => [
+					`${p.key.join('/')}`,
+					fs
+						.readFileSync(path.join(outDir, p.file as string), 'utf8')
+						.trim()
+						.split('\n')
+						.slice(1)
+						.map((l) => l.split(',').pop()),
+				]),
+			);
+			assert.deepEqual(
+				got,
+				{
+					'A/2024-03-15': ['1', '3', '6'],
+					'AB/2024-03-15': ['4', '7', '10'],
+					'A/2024-03-16': ['5'],
+					'ABC/2024-03-15': ['9'],
+				},
+				`workers ${workers}, chunk size ${chunkSize}`,
+			);
+			assert.equal(m.rowsRejected, 2);
+			const rejects = fs.readFileSync(path.join(outDir, '_rejects.csv'), 'utf8');
+			assert.match(rejects, /^3,"column ""ts"": ""2024-03-15x"" does not start with/m);
+			assert.match(rejects, /^9,"column ""ts"": ""2024-03-1"" does not start with/m);
+		}
+	});
 });

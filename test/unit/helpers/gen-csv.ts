@@ -95,6 +95,9 @@ const DATES = [
 	'2023-02-29T00:00:00Z',
 	'2000-02-29',
 	'1900-02-29',
+	// A good day's first ten bytes followed by what may not follow a day, and by what may.
+	'2024-03-15x',
+	'2024-03-15 12:00',
 	'2024-04-31 12:00',
 	'2024-03-15 07',
 	'2024-03-15t05:00',
