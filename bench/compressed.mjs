@@ -19,7 +19,7 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { gunzipSync } from 'node:zlib';
 import { generateTrades } from '../scripts/gen-trades.mjs';
-import { commandLine, median, verifyDuckdb } from './lib.mjs';
+import { commandLine, median, outputTrash, verifyDuckdb } from './lib.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const benchDir = path.join(root, 'bench');
@@ -142,7 +142,10 @@ function folderMB(dir) {
  */
 export function compressedBench({ rows = 4_000_000, runs = 1, big = false, log = console.log } = {}) {
 	const runsDir = path.join(benchDir, 'runs', 'compressed');
-	rmSync(runsDir, { recursive: true, force: true });
+	// Timed runs' outputs are moved aside, not deleted, until the end (lib.mjs outputTrash says why).
+	const trash = outputTrash(path.join(benchDir, 'runs'), { log });
+	trash.discard(runsDir);
+	trash.empty();
 	mkdirSync(runsDir, { recursive: true });
 	const inputs = ensureInputs(rows, log);
 	const duckOk = spawnSync(process.execPath, [duck, '--probe'], { encoding: 'utf8' }).status === 0;
@@ -214,11 +217,12 @@ export function compressedBench({ rows = 4_000_000, runs = 1, big = false, log =
 	for (let round = 1; round <= runs; round++) {
 		for (const [label, argv, verify] of systems) {
 			const o = out(label.replace(/[^a-z0-9]+/gi, '-'));
-			rmSync(o, { recursive: true, force: true });
+			trash.discard(o);
+			trash.settle();
 			const r = timed(argv(o));
 			r.problems = r.status !== 0 ? [`exit ${r.status}: ${r.stderr}`] : verify ? verify(o) : [];
 			r.outMB = verify && r.status === 0 && existsSync(o) ? folderMB(o) : null;
-			rmSync(o, { recursive: true, force: true });
+			trash.discard(o);
 			results[label] = [...(results[label] ?? []), r];
 			log(
 				`  [${round}/${runs}] ${label.padEnd(34)} ${fmt(r.wall).padStart(7)} s  CPU ${fmt(r.cpu)} s  RSS ${fmt(r.rss, 0)} MB` +
@@ -234,15 +238,17 @@ export function compressedBench({ rows = 4_000_000, runs = 1, big = false, log =
 		for (const w of ['1', '2']) {
 			const label = `Sweep --compress gzip --workers ${w} (10× file)`;
 			const o = out(`big-${w}`);
+			trash.settle();
 			const r = timed([node, cli, 'extract', b.plain, '--out', o, '--force', '--compress', 'gzip', '--workers', w]);
 			r.problems = r.status !== 0 ? [`exit ${r.status}: ${r.stderr}`] : verifySweepOutput(o, b.truth, '.gz');
-			rmSync(o, { recursive: true, force: true });
+			trash.discard(o);
 			bigRows[label] = [r];
 			log(
 				`  ${label}: ${fmt(r.wall)} s  CPU ${fmt(r.cpu)} s${r.problems.length ? `  REJECTED: ${r.problems.join('; ')}` : ''}`,
 			);
 		}
 	}
+	trash.empty();
 
 	const wall = (label, from = results) => {
 		const ok = (from[label] ?? []).filter((r) => r.problems.length === 0);

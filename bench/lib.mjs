@@ -2,7 +2,20 @@
  * Helpers shared by the benchmark scripts: counting CSV records in output files, checking a run's
  * output against the generator's truth file, summarising CPU profiles, statistics.
  */
-import { closeSync, existsSync, openSync, readdirSync, readFileSync, readSync, statSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import {
+	closeSync,
+	existsSync,
+	mkdirSync,
+	openSync,
+	readdirSync,
+	readFileSync,
+	readSync,
+	renameSync,
+	rmSync,
+	statfsSync,
+	statSync,
+} from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -229,4 +242,52 @@ export function folderBytes(dir) {
 		total += e.isDirectory() ? folderBytes(p) : statSync(p).size;
 	}
 	return total;
+}
+
+/**
+ * Where a script puts the outputs of its timed runs once it is done with them: moved into `<runsDir>/trash`, not
+ * deleted, until the script ends (`empty()`), or sooner when the disk holds less than `keepFreeBytes` more.
+ *
+ * Why: on ext4 without a journal (this project's machines), creating a file skips the inodes freed in the last
+ * 30 seconds (5 minutes while their inode-table block is not yet written; fs/ext4/ialloc.c, `recently_deleted()`),
+ * so a run right after deleting the previous run's 1,500–3,500 files paid 0.2–0.4 ms of kernel time for each file
+ * it created (measured: 1,500 files in a fresh folder 250–400 ms right after such a deletion, 42 ms 35 s later;
+ * ~1 s of a hive run by `symbol,date(timestamp)`). That is a cost of the benchmark, not of the tools: each system
+ * now writes into a folder with no deletion just before it. When the trash is emptied mid-run, the next run waits
+ * until the deleted inodes are 35 s old (after a `sync`).
+ */
+export function outputTrash(runsDir, { keepFreeBytes = 8e9, log = () => {} } = {}) {
+	const dir = path.join(runsDir, 'trash');
+	let n = 0;
+	let emptiedAt = 0;
+	const empty = () => {
+		if (!existsSync(dir)) return;
+		rmSync(dir, { recursive: true, force: true });
+		spawnSync('sync');
+		emptiedAt = Date.now();
+	};
+	return {
+		/** Moves `target` (a file or folder on the same disk as `runsDir`) out of the way, if it exists. */
+		discard(target) {
+			if (!existsSync(target)) return;
+			mkdirSync(dir, { recursive: true });
+			renameSync(target, path.join(dir, `${n++}-${path.basename(target)}`));
+			const { bavail, bsize } = statfsSync(dir);
+			if (bavail * bsize < keepFreeBytes) {
+				log(`  (emptying ${path.relative(process.cwd(), dir)}: less than ${keepFreeBytes / 1e9} GB free)`);
+				empty();
+			}
+		},
+		/** Says that files were deleted just now (by someone else): `settle` waits for them too. */
+		deleted() {
+			emptiedAt = Date.now();
+		},
+		/** Before a timed run: waits until inodes deleted by emptying the trash (or `deleted`) are 35 s old. */
+		settle() {
+			const wait = emptiedAt + 35_000 - Date.now();
+			if (wait > 0) spawnSync('sleep', [String(wait / 1000)]);
+		},
+		/** Deletes everything discarded (at the end, and at the start for an earlier script's leftovers). */
+		empty,
+	};
 }

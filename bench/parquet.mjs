@@ -17,7 +17,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { generateTrades } from '../scripts/gen-trades.mjs';
-import { commandLine, compareCounts, median } from './lib.mjs';
+import { commandLine, compareCounts, median, outputTrash } from './lib.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const benchDir = path.join(root, 'bench');
@@ -111,11 +111,16 @@ function parquetBytes(dir) {
 	return total;
 }
 
+// Timed runs' outputs are moved aside, not deleted, until the end (lib.mjs outputTrash says why).
+const trash = outputTrash(path.join(benchDir, 'runs'));
+
 function runOnce(name) {
 	const sys = SYSTEMS[name];
 	const out = path.join(benchDir, 'runs', 'parquet', name);
-	rmSync(out, { recursive: true, force: true });
+	trash.discard(out);
 	mkdirSync(path.dirname(out), { recursive: true });
+	spawnSync('sync');
+	trash.settle();
 	const timeFile = path.join(benchDir, 'runs', `parquet-time-${process.pid}.txt`);
 	const r = spawnSync('/usr/bin/time', ['-v', '-o', timeFile, process.execPath, ...sys.args(out)], {
 		encoding: 'utf8',
@@ -142,7 +147,7 @@ function runOnce(name) {
 			else res.problems.push(...compareCounts(new Map(Object.entries(JSON.parse(c.stdout))), truth));
 		}
 	}
-	rmSync(out, { recursive: true, force: true });
+	trash.discard(out);
 	return res;
 }
 
@@ -156,6 +161,8 @@ for (let round = 1; round <= runs; round++) {
 		);
 	}
 }
+
+trash.empty();
 
 const med = (name, k) => median(samples[name].map((s) => s[k]));
 const duckWall = med('duckdb-parquet', 'wallS');

@@ -45,6 +45,7 @@ import {
 	commandLine,
 	countRecords,
 	median,
+	outputTrash,
 	summariseProfile,
 	verifyBaseline,
 	verifyDuckdb,
@@ -337,12 +338,12 @@ function runOnce(system, input, truth, header) {
 		const parent = path.dirname(out);
 		mkdirSync(parent, { recursive: true });
 		for (const e of readdirSync(parent)) {
-			if (e === system || e.startsWith(`${system}.sweep-`))
-				rmSync(path.join(parent, e), { recursive: true, force: true });
+			if (e === system || e.startsWith(`${system}.sweep-`)) trash.discard(path.join(parent, e));
 		}
 	};
 	clean();
 	spawnSync('sync');
+	trash.settle();
 	waitForIdle();
 	const args = SYSTEMS[system].args(input, out);
 	const rssFile = path.join(runsDir, `rss-${process.pid}.txt`);
@@ -563,6 +564,9 @@ const verdict = (ok) => (ok === null ? 'n/a' : ok ? 'met' : 'not met');
 
 const input = ensureInput(rows);
 mkdirSync(runsDir, { recursive: true });
+// Timed runs' outputs are moved aside, not deleted, until the end (lib.mjs outputTrash says why).
+const trash = outputTrash(runsDir, { log });
+trash.empty();
 
 const skipped = {};
 const sweepSystems = only.filter((s) => s.startsWith('sweep-'));
@@ -607,6 +611,7 @@ function threadsTable() {
 	return readFileSync(mdFile, 'utf8').trimEnd();
 }
 const threadsMd = runThreads && !skipped['sweep-auto'] && existsSync(cli) ? threadsTable() : null;
+if (threadsMd) trash.deleted(); // its runs' outputs were deleted just now
 if (only.length === 0) {
 	if (threadsMd) log(`\n${threadsMd}`);
 	process.exit(0);
@@ -635,6 +640,7 @@ if (opt.size === 'big') {
 		big = { input: bigInput, results: bigResults };
 	}
 }
+trash.empty();
 
 const activation = opt['no-activation'] ? null : measureActivation({ runs: Number(opt['activation-runs']) });
 const preview = opt['no-preview']
