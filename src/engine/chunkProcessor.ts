@@ -202,6 +202,13 @@ export class ChunkProcessor {
 	private readonly keyBuckets: Float64Array;
 	/** The field whose value is the whole key (one column, taken as it is), or -1. */
 	private readonly directKey: number;
+	/**
+	 * Column runs (`init.runs`) that can be copied with the bytes around them: every run after the first starts past
+	 * field 0 (so the delimiter before it is in the record, and is copied with it), and the last run ends with the
+	 * record's last field (so the line ending follows it, and is copied with it). A record is then `nRuns` pieces;
+	 * otherwise `nRuns` pieces, a delimiter written between them, and a piece for the line ending.
+	 */
+	private readonly runsInPlace: boolean;
 	private readonly vs: Int32Array;
 	private readonly ve: Int32Array;
 	private readonly vq: Uint8Array;
@@ -229,6 +236,11 @@ export class ChunkProcessor {
 		this.keyKind = Int32Array.from(init.keyColumns, (k) => k.kind);
 		this.keyBuckets = Float64Array.from(init.keyColumns, (k) => k.buckets);
 		this.directKey = this.keyIndex.length === 1 && this.keyKind[0] === K_VALUE ? this.keyIndex[0] : -1;
+		const runs = init.runs;
+		this.runsInPlace =
+			runs !== null &&
+			runs[runs.length - 1] === init.fieldCount - 1 &&
+			runs.every((f, i) => i % 2 === 1 || i === 0 || f > 0);
 		this.partTables = init.keyColumns.map(() => new KeyTable());
 		this.tuples = init.keyColumns.length > 1 ? new TupleTable(init.keyColumns.length) : null;
 		this.partIds = new Int32Array(init.keyColumns.length);
@@ -367,6 +379,7 @@ export class ChunkProcessor {
 		const directKey = this.directKey;
 		const runs = init.runs;
 		const nRuns = runs === null ? 0 : runs.length >> 1;
+		const runsInPlace = this.runsInPlace;
 		const pieces = this.pieces;
 		// Written through locals, as the record tables below are.
 		let pa = pieces.a;
@@ -684,27 +697,50 @@ export class ChunkProcessor {
 				ea[nr] = recStop;
 			} else {
 				// A quoted field's value starts right after its opening quote (never after a delimiter or a line break).
-				let recBytes = nRuns - 1;
 				while (np + 2 * nRuns + 2 > pa.length) pa = pieces.grow();
-				for (let r = 0; r < runs.length; r += 2) {
-					const f = runs[r];
-					const l = runs[r + 1];
-					const rs = vs[f] > 0 && buf[vs[f] - 1] === QUOTE ? vs[f] - 1 : vs[f];
-					const re = vs[l] > 0 && buf[vs[l] - 1] === QUOTE ? ve[l] + 1 : ve[l];
-					pa[np++] = rs;
-					pa[np++] = re;
-					recBytes += re - rs;
-				}
-				if (recEnd === n && (contentEnd === n || eofCr)) {
-					pa[np++] = -1;
-					pa[np++] = -1;
-					recBytes += this.eolBytes.length;
+				if (runsInPlace) {
+					// Each run after the first with the delimiter before it, the last with the line ending after it.
+					let recBytes = 0;
+					for (let r = 0; r < runs.length; r += 2) {
+						const f = runs[r];
+						const l = runs[r + 1];
+						let rs = vs[f] > 0 && buf[vs[f] - 1] === QUOTE ? vs[f] - 1 : vs[f];
+						if (r > 0) rs--;
+						let re: number;
+						if (r + 2 < runs.length) re = vs[l] > 0 && buf[vs[l] - 1] === QUOTE ? ve[l] + 1 : ve[l];
+						else if (recEnd === n && (contentEnd === n || eofCr)) {
+							// The file's last record without a line ending: the output's is added after it (layOut).
+							needsEol = true;
+							re = contentEnd;
+							recBytes += this.eolBytes.length;
+						} else re = recEnd;
+						pa[np++] = rs;
+						pa[np++] = re;
+						recBytes += re - rs;
+					}
+					b.bytes += recBytes;
 				} else {
-					pa[np++] = contentEnd;
-					pa[np++] = recEnd;
-					recBytes += recEnd - contentEnd;
+					let recBytes = nRuns - 1;
+					for (let r = 0; r < runs.length; r += 2) {
+						const f = runs[r];
+						const l = runs[r + 1];
+						const rs = vs[f] > 0 && buf[vs[f] - 1] === QUOTE ? vs[f] - 1 : vs[f];
+						const re = vs[l] > 0 && buf[vs[l] - 1] === QUOTE ? ve[l] + 1 : ve[l];
+						pa[np++] = rs;
+						pa[np++] = re;
+						recBytes += re - rs;
+					}
+					if (recEnd === n && (contentEnd === n || eofCr)) {
+						pa[np++] = -1;
+						pa[np++] = -1;
+						recBytes += this.eolBytes.length;
+					} else {
+						pa[np++] = contentEnd;
+						pa[np++] = recEnd;
+						recBytes += recEnd - contentEnd;
+					}
+					b.bytes += recBytes;
 				}
-				b.bytes += recBytes;
 			}
 			if (nr === oa.length) oa = owners.grow();
 			oa[nr++] = b.index;
@@ -826,6 +862,35 @@ export class ChunkProcessor {
 				} else {
 					for (; s + 4 <= e; s += 4, p += 4) dst.setUint32(p, src.getUint32(s, true), true);
 					for (; s < e; s++) out[p++] = buf[s];
+				}
+				pos[o] = p;
+				if (recordEnds !== null) recordEnds[cursor[o]++] = p;
+			}
+			if (needsEol) {
+				const o = oa[nRecords - 1];
+				pos[o] += this.eolBytes.copy(out, pos[o]);
+				if (recordEnds !== null) recordEnds[cursor[o] - 1] = pos[o];
+			}
+		} else if (this.runsInPlace) {
+			// Same word copies, piece by piece (delimiters and line endings are in the pieces); a word that spills past
+			// a piece is overwritten by the next piece of the same record.
+			const pa = this.pieces.a;
+			let q = 0;
+			for (let r = 0; r < nRecords; r++) {
+				const o = oa[r];
+				let p = pos[o];
+				for (let k = 0; k < nRuns; k++, q += 2) {
+					let s = pa[q];
+					const e = pa[q + 1];
+					if (e - s > 512) p += buf.copy(out, p, s, e);
+					else if (e <= wordsUpTo) {
+						const end = p + (e - s);
+						for (; s < e; s += 4, p += 4) dst.setUint32(p, src.getUint32(s, true), true);
+						p = end;
+					} else {
+						for (; s + 4 <= e; s += 4, p += 4) dst.setUint32(p, src.getUint32(s, true), true);
+						for (; s < e; s++) out[p++] = buf[s];
+					}
 				}
 				pos[o] = p;
 				if (recordEnds !== null) recordEnds[cursor[o]++] = p;
