@@ -132,9 +132,21 @@ describe('engine: failures and cancellation', function () {
 	it('a worker that dies between the reservation of its ranges and their write: worker-failed, output intact', async () => {
 		process.env.SWEEP_TEST_REAL_WORKER = path.join(__dirname, '..', '..', 'src', 'engine', 'worker.js');
 		try {
-			for (const workers of [1, 3]) {
+			// Capped files too: their ranges are pieces of a chunk's records, cut at record ends.
+			for (const [workers, maxRowsPerFile] of [
+				[1, undefined],
+				[3, undefined],
+				[2, 7],
+			]) {
 				const e = await expectSweepError(
-					extract(bigRun({ workers, workerScript: path.join(FIXTURES, 'worker-crash-on-write.js'), chunkSize: 100 })),
+					extract(
+						bigRun({
+							workers,
+							workerScript: path.join(FIXTURES, 'worker-crash-on-write.js'),
+							chunkSize: 100,
+							maxRowsPerFile,
+						}),
+					),
 					'worker-failed',
 					30_000,
 				);
@@ -172,6 +184,31 @@ describe('engine: failures and cancellation', function () {
 				`workers ${workers}, chunkSize ${chunkSize}, maxOpenFiles ${maxOpenFiles}`,
 			);
 			assert.equal(got.size, 301);
+		}
+		// Capped at 6 records a file (20 per partition: 4 files each), the ranges cut inside chunks.
+		const cappedRef = path.join(tmp, `capped-ref-${Date.now()}`);
+		await extract({ input: many, outDir: cappedRef, workers: 1, chunkSize: 1_000_000, maxRowsPerFile: 6 });
+		const cappedExpected = snapshot(cappedRef);
+		const cappedManifest = JSON.parse(cappedExpected.get('_manifest.json')?.toString() ?? '{}');
+		cappedExpected.delete('_manifest.json');
+		assert.ok(cappedExpected.size > 1000, `${cappedExpected.size} files`);
+		for (const [workers, chunkSize, maxOpenFiles] of [
+			[3, 7, 1],
+			[2, 50, 2],
+			[3, 13, 512],
+		]) {
+			const dir = path.join(tmp, `capped-${workers}-${chunkSize}-${maxOpenFiles}`);
+			const m = await extract({ input: many, outDir: dir, workers, chunkSize, maxOpenFiles, maxRowsPerFile: 6 });
+			const got = snapshot(dir);
+			got.delete('_manifest.json');
+			const what = `capped: workers ${workers}, chunkSize ${chunkSize}, maxOpenFiles ${maxOpenFiles}`;
+			assert.equal(diffSnapshots(cappedExpected, got), '', what);
+			// The manifest's file list, rows and bytes per file included.
+			assert.deepEqual(
+				m.partitions.map((p) => p.files),
+				cappedManifest.partitions.map((p: { files: unknown }) => p.files),
+				what,
+			);
 		}
 	});
 
