@@ -593,6 +593,8 @@ export class ChunkProcessor {
 				id = table.idOf(buf, bufView, vs[directKey], ve[directKey]);
 				isNew = table.isNew;
 			} else {
+				/** Whether the last part's id was new (the key's, with one key column). */
+				let partNew = false;
 				for (let k = 0; k < nKeys; k++) {
 					const idx = keyIndex[k];
 					let s = vs[idx];
@@ -608,6 +610,7 @@ export class ChunkProcessor {
 							: sameDay(buf, bufView, s, e, p))
 					) {
 						partIds[k] = prevId[k];
+						partNew = false;
 						continue;
 					}
 					if (kind !== K_VALUE && kind !== K_HASH) {
@@ -620,6 +623,7 @@ export class ChunkProcessor {
 					if (inPlace) {
 						const partId = partTables[k].idOf(buf, bufView, s, e);
 						partIds[k] = partId;
+						partNew = partTables[k].isNew;
 						prevAt[k] = s;
 						prevLength[k] = e - s;
 						prevId[k] = partId;
@@ -654,6 +658,7 @@ export class ChunkProcessor {
 						}
 					}
 					partIds[k] = partTables[k].idOf(scratch, scratchView, 0, klen);
+					partNew = partTables[k].isNew;
 				}
 				if (bad !== null) {
 					rejects.push({ line: recLine, reason: bad, start: recStart, end: contentEnd });
@@ -661,7 +666,7 @@ export class ChunkProcessor {
 				}
 				if (tuples === null) {
 					id = partIds[0];
-					isNew = table.isNew;
+					isNew = partNew;
 				} else {
 					id = tuples.idOf(partIds);
 					isNew = tuples.isNew;

@@ -260,4 +260,38 @@ describe('rules: partition specs, the same in the CLI, the settings and the engi
 			assert.match(rejects, /^9,"column ""ts"": ""2024-03-1"" does not start with/m);
 		}
 	});
+
+	it('a key of one date grain: runs of the same day, quoted and not, go to one partition each, in order', async () => {
+		// One key column that is not looked up as its whole value (a grain): a record whose day equals the previous
+		// record's reuses its id; it must not be taken for a new key (which would also shift every later key's bucket).
+		const file = path.join(dir, 'one-grain.csv');
+		const days = ['2024-03-15', '2024-03-15', '2024-03-16', '2024-03-16', '2024-03-15', '2024-03-16', '2024-03-17'];
+		// The sixth quoted: its day is read from the value, not where it lies.
+		const lines = ['ts,v', ...days.map((d, i) => (i === 5 ? `"${d}T0${i}:00:00Z",${i}` : `${d}T0${i}:00:00Z,${i}`))];
+		fs.writeFileSync(file, `${lines.join('\n')}\n`);
+		for (const [spec, want] of [
+			['date(ts)', { '2024-03-15': ['0', '1', '4'], '2024-03-16': ['2', '3', '5'], '2024-03-17': ['6'] }],
+			['month(ts)', { '2024-03': ['0', '1', '2', '3', '4', '5', '6'] }],
+		] as const) {
+			for (const [workers, chunkSize] of [
+				[1, 1_000_000],
+				[2, 2],
+			]) {
+				const outDir = path.join(dir, `one-grain-${spec.slice(0, 4)}-${workers}-${chunkSize}`);
+				const m = await extract({ input: file, outDir, partitionBy: [spec], workers, chunkSize });
+				const got = Object.fromEntries(
+					m.partitions.map((p) => [
+						p.key.join('/'),
+						fs
+							.readFileSync(path.join(outDir, p.file as string), 'utf8')
+							.trim()
+							.split('\n')
+							.slice(1)
+							.map((l) => l.split(',').pop()),
+					]),
+				);
+				assert.deepEqual(got, want, `${spec}, workers ${workers}, chunk size ${chunkSize}`);
+			}
+		}
+	});
 });
