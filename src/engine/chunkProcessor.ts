@@ -1,17 +1,8 @@
 import { isUtf8 } from 'node:buffer';
 import { BufferPool } from './bufferPool';
 import { CR, countLF, LF, QUOTE } from './dialect';
-import {
-	encodeKey,
-	fnv1a32,
-	grainNeeds,
-	KEY_KINDS,
-	sameBytesAt,
-	sameDay,
-	startsWithDate,
-	startsWithHour,
-} from './keys';
-import { KeyTable, TupleTable } from './keyTable';
+import { encodeKey, fnv1a32, grainNeeds, KEY_KINDS, sameDay, startsWithDate, startsWithHour } from './keys';
+import { KeyTable, sameBytes, TupleTable } from './keyTable';
 import type { BucketResult, ChunkDone, ChunkStats, RejectResult, WorkerInit } from './protocol';
 import { SCAN_WINDOW, SpecialScanner } from './specials';
 
@@ -69,6 +60,33 @@ const K_HASH = 5;
 const GRAIN_BYTES = [0, 10, 4, 7];
 
 const POW10 = Array.from({ length: 23 }, (_, i) => 10 ** i);
+
+/**
+ * Copies `buf[s, e)` to `out` at `p` and returns the position after it (layOut): short ranges 4 bytes at a time
+ * through the DataViews `src` (of `buf`'s bytes and up to GAP past them) and `dst` (of `out`), the last word
+ * spilling up to 3 bytes past `p + (e - s)` (the next copy, or the region's GAP, takes them); a range ending past
+ * `wordsUpTo` (too near the source's end to read whole words) ends byte by byte; long ones through Buffer.copy.
+ */
+function copyRange(
+	buf: Buffer,
+	out: Buffer,
+	src: DataView,
+	dst: DataView,
+	s: number,
+	e: number,
+	p: number,
+	wordsUpTo: number,
+): number {
+	if (e - s > 512) return p + buf.copy(out, p, s, e);
+	const end = p + (e - s);
+	if (e <= wordsUpTo) {
+		for (; s < e; s += 4, p += 4) dst.setUint32(p, src.getUint32(s, true), true);
+		return end;
+	}
+	for (; s + 4 <= e; s += 4, p += 4) dst.setUint32(p, src.getUint32(s, true), true);
+	for (; s < e; s++) out[p++] = buf[s];
+	return end;
+}
 
 /** Parses a decimal number from bytes; NaN when it is not one. Exact: same double as Number(text). */
 function parseNumber(buf: Buffer, s: number, e: number): number {
@@ -606,7 +624,7 @@ export class ChunkProcessor {
 					if (
 						p >= 0 &&
 						(kind === K_VALUE
-							? prevLength[k] === e - s && sameBytesAt(buf, bufView, s, p, e - s)
+							? prevLength[k] === e - s && sameBytes(buf, bufView, s, buf, bufView, p, e - s)
 							: sameDay(buf, bufView, s, e, p))
 					) {
 						partIds[k] = prevId[k];
@@ -856,25 +874,9 @@ export class ChunkProcessor {
 		if (runs === null) {
 			for (let r = 0; r < nRecords; r++) {
 				const o = oa[r];
-				let s = sa[r];
-				const e = ea[r];
-				let p = pos[o];
-				if (e - s > 512) p += buf.copy(out, p, s, e);
-				else if (e <= wordsUpTo) {
-					const end = p + (e - s);
-					for (; s < e; s += 4, p += 4) dst.setUint32(p, src.getUint32(s, true), true);
-					p = end;
-				} else {
-					for (; s + 4 <= e; s += 4, p += 4) dst.setUint32(p, src.getUint32(s, true), true);
-					for (; s < e; s++) out[p++] = buf[s];
-				}
+				const p = copyRange(buf, out, src, dst, sa[r], ea[r], pos[o], wordsUpTo);
 				pos[o] = p;
 				if (recordEnds !== null) recordEnds[cursor[o]++] = p;
-			}
-			if (needsEol) {
-				const o = oa[nRecords - 1];
-				pos[o] += this.eolBytes.copy(out, pos[o]);
-				if (recordEnds !== null) recordEnds[cursor[o] - 1] = pos[o];
 			}
 		} else if (this.runsInPlace) {
 			// Same word copies, piece by piece (delimiters and line endings are in the pieces); a word that spills past
@@ -884,26 +886,9 @@ export class ChunkProcessor {
 			for (let r = 0; r < nRecords; r++) {
 				const o = oa[r];
 				let p = pos[o];
-				for (let k = 0; k < nRuns; k++, q += 2) {
-					let s = pa[q];
-					const e = pa[q + 1];
-					if (e - s > 512) p += buf.copy(out, p, s, e);
-					else if (e <= wordsUpTo) {
-						const end = p + (e - s);
-						for (; s < e; s += 4, p += 4) dst.setUint32(p, src.getUint32(s, true), true);
-						p = end;
-					} else {
-						for (; s + 4 <= e; s += 4, p += 4) dst.setUint32(p, src.getUint32(s, true), true);
-						for (; s < e; s++) out[p++] = buf[s];
-					}
-				}
+				for (let k = 0; k < nRuns; k++, q += 2) p = copyRange(buf, out, src, dst, pa[q], pa[q + 1], p, wordsUpTo);
 				pos[o] = p;
 				if (recordEnds !== null) recordEnds[cursor[o]++] = p;
-			}
-			if (needsEol) {
-				const o = oa[nRecords - 1];
-				pos[o] += this.eolBytes.copy(out, pos[o]);
-				if (recordEnds !== null) recordEnds[cursor[o] - 1] = pos[o];
 			}
 		} else {
 			// Same word copies; a word that spills past a piece is overwritten by the next piece of the same record.
@@ -914,26 +899,23 @@ export class ChunkProcessor {
 				const o = oa[r];
 				let p = pos[o];
 				for (let k = 0; k <= nRuns; k++, q += 2) {
-					let s = pa[q];
-					const e = pa[q + 1];
+					const s = pa[q];
 					if (s < 0) {
 						for (let j = 0; j < eol.length; j++) out[p++] = eol[j];
 						continue;
 					}
 					if (k > 0 && k < nRuns) out[p++] = D;
-					if (e - s > 512) p += buf.copy(out, p, s, e);
-					else if (e <= wordsUpTo) {
-						const end = p + (e - s);
-						for (; s < e; s += 4, p += 4) dst.setUint32(p, src.getUint32(s, true), true);
-						p = end;
-					} else {
-						for (; s + 4 <= e; s += 4, p += 4) dst.setUint32(p, src.getUint32(s, true), true);
-						for (; s < e; s++) out[p++] = buf[s];
-					}
+					p = copyRange(buf, out, src, dst, s, pa[q + 1], p, wordsUpTo);
 				}
 				pos[o] = p;
 				if (recordEnds !== null) recordEnds[cursor[o]++] = p;
 			}
+		}
+		// The file's last record had no line ending (whole records, or runs in place): the output's ends it.
+		if (needsEol) {
+			const o = oa[nRecords - 1];
+			pos[o] += this.eolBytes.copy(out, pos[o]);
+			if (recordEnds !== null) recordEnds[cursor[o] - 1] = pos[o];
 		}
 		return { outBuffer, offsets, recordEnds, endsAt };
 	}

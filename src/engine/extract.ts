@@ -105,8 +105,6 @@ interface PartitionState {
 	id: number;
 	rows: number;
 	stats: ChunkStats;
-	/** Its place in the committer's list. */
-	index: number;
 }
 
 /** A partition key from the manifest as the engine's byte strings (keys.ts). */
@@ -888,8 +886,7 @@ class Committer {
 			// file gets its new records in a temporary CSV once some come (then new row groups from it).
 			const id = this.a.o.parquet ? -1 : this.writer.addExisting(last.file, last.bytes, this.a.init.writeOwn === true);
 			if (this.a.o.parquet) for (const f of files) this.existing.add(f.file);
-			const index = this.partitions.length;
-			const p: PartitionState = { parts, stem, files, id, rows: m.rows, stats: statsFrom(m.stats), index };
+			const p: PartitionState = { parts, stem, files, id, rows: m.rows, stats: statsFrom(m.stats) };
 			this.byKey.set(encodeKey(parts), p);
 			this.partitions.push(p);
 		}
@@ -1027,8 +1024,7 @@ class Committer {
 				const file = partitionFile(this.a.o.layout, stem, this.a.o.maxRowsPerFile === null ? null : 1, this.extension);
 				// Parquet: each file is first written as a temporary CSV beside its Parquet file (docs/parquet.md).
 				const id = this.writer.add(this.a.o.parquet ? file + TEMP_CSV : file, this.header, own);
-				const index = this.partitions.length;
-				p = { parts: b.parts, stem, files: [{ file, rows: 0, bytes: 0 }], id, rows: 0, stats: emptyStats(), index };
+				p = { parts: b.parts, stem, files: [{ file, rows: 0, bytes: 0 }], id, rows: 0, stats: emptyStats() };
 				this.byKey.set(b.key, p);
 				this.partitions.push(p);
 			}

@@ -1,4 +1,23 @@
 /**
+ * Whether `a[ai, ai + len)` equals `b[bi, bi + len)`, compared four bytes at a time; `av` and `bv` are DataViews of
+ * all of `a`'s and `b`'s bytes (they may be the same array).
+ */
+export function sameBytes(
+	a: Uint8Array,
+	av: DataView,
+	ai: number,
+	b: Uint8Array,
+	bv: DataView,
+	bi: number,
+	len: number,
+): boolean {
+	let i = 0;
+	for (; i + 4 <= len; i += 4) if (av.getInt32(ai + i, true) !== bv.getInt32(bi + i, true)) return false;
+	for (; i < len; i++) if (a[ai + i] !== b[bi + i]) return false;
+	return true;
+}
+
+/**
  * An open-addressing hash table from key bytes to small ids, for the worker's hot loop: looking a key up by
  * its bytes avoids making a string per record (measured: string making and Map lookups were about a quarter
  * of a worker's time). Reset for every chunk; ids count from 0 in order of first insertion.
@@ -57,7 +76,7 @@ export class KeyTable {
 			if (slot === 0) break;
 			if (this.hashes[at] === h) {
 				const id = slot - 1;
-				if (this.lengths[id] === len && this.sameBytes(this.starts[id], key, view, from, len)) {
+				if (this.lengths[id] === len && sameBytes(this.arena, this.arenaView, this.starts[id], key, view, from, len)) {
 					this.isNew = false;
 					return id;
 				}
@@ -95,15 +114,6 @@ export class KeyTable {
 		return len;
 	}
 
-	/** Whether the arena's bytes at `at` equal `key[from, from + len)`, compared four bytes at a time. */
-	private sameBytes(at: number, key: Uint8Array, k: DataView, from: number, len: number): boolean {
-		const a = this.arenaView;
-		let i = 0;
-		for (; i + 4 <= len; i += 4) if (a.getInt32(at + i, true) !== k.getInt32(from + i, true)) return false;
-		for (; i < len; i++) if (this.arena[at + i] !== key[from + i]) return false;
-		return true;
-	}
-
 	private grow(): void {
 		const oldHashes = this.hashes;
 		const oldSlots = this.slots;
@@ -135,10 +145,6 @@ export class TupleTable {
 
 	constructor(private readonly width: number) {
 		this.tuples = new Int32Array(width * 512);
-	}
-
-	get size(): number {
-		return this.count;
 	}
 
 	reset(): void {

@@ -78,14 +78,6 @@ export function sameDay(bytes: Uint8Array, view: DataView, s: number, e: number,
 	);
 }
 
-/** Whether `bytes[a, a + len)` equals `bytes[b, b + len)`, four bytes at a time. `view` is a DataView of `bytes`. */
-export function sameBytesAt(bytes: Uint8Array, view: DataView, a: number, b: number, len: number): boolean {
-	let i = 0;
-	for (; i + 4 <= len; i += 4) if (view.getInt32(a + i, true) !== view.getInt32(b + i, true)) return false;
-	for (; i < len; i++) if (bytes[a + i] !== bytes[b + i]) return false;
-	return true;
-}
-
 /** The `YYYY-MM-DD` that starts a byte-string value, or null (see startsWithDate). */
 export function datePrefix(value: string): string | null {
 	const bytes = Buffer.from(value, 'latin1');
