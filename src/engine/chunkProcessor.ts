@@ -97,17 +97,28 @@ function parseNumber(buf: Buffer, s: number, e: number): number {
 	if (neg || first === 0x2b) i++;
 	const digitsFrom = i;
 	let m = 0;
-	let dot = -1;
+	// The integer digits, then (after a '.') the fraction's: two tight loops rather than one that checks for the dot.
+	let d = 0;
 	for (; i < e; i++) {
-		const d = buf[i] - 0x30;
-		if (d >= 0 && d <= 9) m = m * 10 + d;
-		else if (d === -2 && dot < 0)
-			dot = i; // '.'
-		else return slowNumber(buf, s, e);
+		d = buf[i] - 0x30;
+		if (d < 0 || d > 9) break;
+		m = m * 10 + d;
 	}
-	const digits = e - digitsFrom - (dot < 0 ? 0 : 1);
+	let frac = 0;
+	let dot = false;
+	if (i < e) {
+		if (d !== -2) return slowNumber(buf, s, e); // not '.'
+		dot = true;
+		const fracFrom = ++i;
+		for (; i < e; i++) {
+			d = buf[i] - 0x30;
+			if (d < 0 || d > 9) return slowNumber(buf, s, e);
+			m = m * 10 + d;
+		}
+		frac = e - fracFrom;
+	}
+	const digits = e - digitsFrom - (dot ? 1 : 0);
 	if (digits === 0) return Number.NaN;
-	const frac = dot < 0 ? 0 : e - dot - 1;
 	// m < 2^53 and 10^frac exact, so one division gives the correctly rounded value, as Number() does.
 	if (digits > 15 || frac > 22) return slowNumber(buf, s, e);
 	const v = frac ? m / POW10[frac] : m;
@@ -442,6 +453,8 @@ export class ChunkProcessor {
 		let entries = 0;
 		/** The first quote at or after `i` (n when none); -1 until looked for. */
 		let nextQuote = -1;
+		/** `vq` may hold a 1 (an escaped quote in a field the byte loop read): cleared before a scanned record. */
+		let vqSet = true;
 
 		let i = 0;
 		while (i < n) {
@@ -453,6 +466,8 @@ export class ChunkProcessor {
 			let recEnd = n;
 			/** The record ends with a CR that is the file's last byte: a line ending (README "Dialect"), not data. */
 			let eofCr = false;
+			/** The record's fields came from the scanner's table: none is quoted. */
+			let scanned = false;
 			if (k === entries && scanner !== null) {
 				if (nextQuote < i) {
 					nextQuote = buf.indexOf(QUOTE, i);
@@ -472,6 +487,12 @@ export class ChunkProcessor {
 				}
 			}
 			if (k < entries) {
+				// No field of these records is quoted: `vq` is all zeros here (see vqSet).
+				if (vqSet) {
+					vq.fill(0);
+					vqSet = false;
+				}
+				scanned = true;
 				let fieldStart = i;
 				for (;;) {
 					const p = positions[k++];
@@ -479,7 +500,6 @@ export class ChunkProcessor {
 						if (nf <= maxIndex) {
 							vs[nf] = fieldStart;
 							ve[nf] = p;
-							vq[nf] = 0;
 						}
 						nf++;
 						fieldStart = p + 1;
@@ -488,7 +508,6 @@ export class ChunkProcessor {
 					const lf = ~p;
 					if (nf <= maxIndex) {
 						vs[nf] = fieldStart;
-						vq[nf] = 0;
 						ve[nf] = lf > fieldStart && buf[lf - 1] === CR ? lf - 1 : lf;
 					}
 					nf++;
@@ -529,7 +548,10 @@ export class ChunkProcessor {
 						if (nf <= maxIndex) {
 							vs[nf] = i + 1;
 							ve[nf] = close;
-							vq[nf] = escaped ? 1 : 0;
+							if (escaped) {
+								vq[nf] = 1;
+								vqSet = true;
+							} else vq[nf] = 0;
 						}
 						i = close + 1;
 						if (i >= n) {
@@ -727,10 +749,10 @@ export class ChunkProcessor {
 					for (let r = 0; r < runs.length; r += 2) {
 						const f = runs[r];
 						const l = runs[r + 1];
-						let rs = vs[f] > 0 && buf[vs[f] - 1] === QUOTE ? vs[f] - 1 : vs[f];
+						let rs = !scanned && vs[f] > 0 && buf[vs[f] - 1] === QUOTE ? vs[f] - 1 : vs[f];
 						if (r > 0) rs--;
 						let re: number;
-						if (r + 2 < runs.length) re = vs[l] > 0 && buf[vs[l] - 1] === QUOTE ? ve[l] + 1 : ve[l];
+						if (r + 2 < runs.length) re = !scanned && vs[l] > 0 && buf[vs[l] - 1] === QUOTE ? ve[l] + 1 : ve[l];
 						else if (recEnd === n && (contentEnd === n || eofCr)) {
 							// The file's last record without a line ending: the output's is added after it (layOut).
 							needsEol = true;

@@ -523,6 +523,39 @@ describe('engine: scenarios', function () {
 			const qty = await run(file('qty.csv', 'symbol,qty\nA,1\nA,2\n'), 'qty');
 			assert.deepEqual(qty.partitions[0].stats, { quantity: 3 }, 'qty counts as quantity');
 		});
+
+		it("prices and quantities in every form: each one's value is Number()'s of its trimmed text", async () => {
+			// The workers parse numbers from the bytes (chunkProcessor.ts parseNumber) and fall back to Number() for
+			// anything unusual; either way a value must equal Number(text.trim()), and text that is not a number
+			// (or is empty) must count as no value.
+			const forms = ['1.', '.5', '-.5', '+3', '-0', '007', '1e5', ' 12 ', '1.2.3', '12345678901234567'];
+			forms.push('123456789012345.5', '0.1234567890123456789012345', '1.25', '-187.23', '.', '-', '+', 'abc');
+			forms.push('0x10', '', '9007199254740993', '3.14159265358979', '100000000000000000000000', '5.000', '-0.0');
+			const rows = forms.map((v, i) => `S${i},${v},${v}\n`).join('');
+			const p = file('forms.csv', `symbol,price,qty\n${rows}`);
+			for (const [workers, chunkSize] of [
+				[1, 1000],
+				[2, 3],
+			]) {
+				const m = await run(p, `forms-${workers}`, { workers, chunkSize });
+				for (const [i, v] of forms.entries()) {
+					const n = v.trim() === '' ? Number.NaN : Number(v);
+					// Compared as the manifest file (JSON) holds them: -0 is 0. The VWAP (notional / priced quantity) is not
+					// checked; the notional and priced quantity are kept only when the latter is not 0.
+					const want = Number.isNaN(n)
+						? {}
+						: n === 0
+							? { minPrice: 0, maxPrice: 0, quantity: 0 }
+							: { minPrice: n, maxPrice: n, quantity: n, notional: n * n, pricedQuantity: n };
+					const got = m.partitions.find((part) => part.key[0] === `S${i}`)?.stats as
+						| Record<string, unknown>
+						| undefined;
+					assert.ok(got, `${JSON.stringify(v)}: its partition`);
+					const { vwap: _vwap, ...rest } = got;
+					assert.deepEqual(JSON.parse(JSON.stringify(rest)), want, `${JSON.stringify(v)} (${workers} workers)`);
+				}
+			}
+		});
 	});
 
 	describe('big records and limits', () => {
