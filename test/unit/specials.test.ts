@@ -273,3 +273,56 @@ describe('specials: the chunk processor gives the same result with and without t
 		}
 	});
 });
+
+describe("chunk processor: the first chunk's warm-up (its first records run once, the result dropped) changes nothing", () => {
+	/** `text` as a chunk at offset 3 of a buffer with room past its end, as the coordinator hands chunks over. */
+	const run = (p: ChunkProcessor, text: string, isLast = false) => {
+		const chunk = Buffer.from(text, 'utf8');
+		const bytes = new ArrayBuffer(chunk.length + 16);
+		Buffer.from(bytes).set(chunk, 3);
+		return p.process(0, bytes, 3, chunk.length, 1, isLast);
+	};
+
+	it('a new processor gives the same result as one that has processed other chunks, for every shape', () => {
+		for (const shape of shapes) {
+			const init: WorkerInit = { ...base, ...shape.init };
+			for (let seed = 1; seed <= 8; seed++) {
+				const rand = mulberry32(seed * 104_729 + shape.fields);
+				// The last record always ends with a line ending: these chunks are not the file's last.
+				const text = records(rand, shape, 200 + Math.floor(rand() * 600))
+					.join('')
+					.replace(/(\r?\n|\r)?$/, '\n');
+				const used = new ChunkProcessor(init);
+				run(
+					used,
+					records(rand, shape, 300)
+						.join('')
+						.replace(/(\r?\n|\r)?$/, '\n'),
+				);
+				assert.deepEqual(comparable(run(new ChunkProcessor(init), text)), comparable(run(used, text)), `${seed}`);
+			}
+		}
+	});
+
+	it('a first quarter that ends inside a quoted field, or holds bytes that are not UTF-8, is reported by the chunk itself', () => {
+		// The warm-up's cut lands inside the quoted field (its line breaks look like record ends): its failure is dropped.
+		const quoted = `1,"${'a\n'.repeat(400)}",2024-01-01,5,6\n${'2,B,2024-01-02,7,8\n'.repeat(50)}`;
+		const fresh = run(new ChunkProcessor(base), quoted);
+		assert.equal(fresh.rowsRead, 51);
+		assert.equal(fresh.rejects.length, 0);
+		const used = new ChunkProcessor(base);
+		run(used, '9,C,2024-01-03,1,2\n');
+		assert.deepEqual(comparable(fresh), comparable(run(used, quoted)));
+		// With --strict-utf8, bad bytes among the first records fail the chunk with their line, warm-up or not.
+		const strict: WorkerInit = { ...base, strictUtf8: true };
+		const bad = `${'1,A,2024-01-01,5,6\n'.repeat(3)}1,\u00ff,2024-01-01,5,6\n${'2,B,2024-01-02,7,8\n'.repeat(100)}`;
+		const bytes = Buffer.from(bad, 'latin1');
+		const usedStrict = new ChunkProcessor(strict);
+		run(usedStrict, '9,C,2024-01-03,1,2\n');
+		for (const p of [new ChunkProcessor(strict), usedStrict]) {
+			const ab = new ArrayBuffer(bytes.length + 16);
+			Buffer.from(ab).set(bytes);
+			assert.throws(() => p.process(0, ab, 0, bytes.length, 1, false), { code: 'invalid-utf8', line: 4 });
+		}
+	});
+});
