@@ -160,11 +160,14 @@ const showValue = (s: string) => {
 	return JSON.stringify(text.length > 40 ? `${text.slice(0, 40)}…` : text);
 };
 
-/** The rejected records' bytes, copied into one transferable buffer, and where each one is in it. */
+/**
+ * The rejected records' bytes, copied into one transferable buffer, and where each one is in it. Returned as a pair,
+ * as layOut's results are (see there).
+ */
 function copyRejects(
 	buf: Buffer,
 	rejects: readonly { line: number; reason: string; start: number; end: number }[],
-): { rejectData: ArrayBuffer; rejectResults: RejectResult[] } {
+): [rejectData: ArrayBuffer, rejectResults: RejectResult[]] {
 	let rejectBytes = 0;
 	for (const r of rejects) rejectBytes += r.end - r.start;
 	const rejectData = Buffer.from(new ArrayBuffer(rejectBytes));
@@ -175,7 +178,7 @@ function copyRejects(
 		rejectResults.push({ line: r.line, reason: r.reason, start: rp, end: rp + len });
 		rp += len;
 	}
-	return { rejectData: rejectData.buffer as ArrayBuffer, rejectResults };
+	return [rejectData.buffer as ArrayBuffer, rejectResults];
 }
 
 /** Each partition's result: where its records are in the result buffer, and its stats (strings made only here). */
@@ -855,8 +858,8 @@ export class ChunkProcessor {
 
 		owners.n = nr;
 		if (runs === null) starts.n = ends.n = nr;
-		const { outBuffer, offsets, recordEnds, endsAt } = this.layOut(bytes, offset, length, bucketList, needsEol);
-		const { rejectData, rejectResults } = copyRejects(buf, rejects);
+		const [outBuffer, offsets, recordEnds, endsAt] = this.layOut(bytes, offset, length, bucketList, needsEol);
+		const [rejectData, rejectResults] = copyRejects(buf, rejects);
 		return {
 			type: 'done',
 			seq,
@@ -879,6 +882,11 @@ export class ChunkProcessor {
 	 * the same partition (written later, in order) or the gap. With a column selection each record is its runs of
 	 * fields joined by the delimiter, then its line ending; with files capped at a number of records, it also returns
 	 * where each record ends, grouped by partition (`endsAt[partition]` indexes `recordEnds`).
+	 *
+	 * The results are an array, not an object: V8 tracks the type of each field of an object's shape, and when a later
+	 * chunk's result put another kind of value in a field (with capped files: another array or typed array shape than
+	 * the first chunk's) it discarded the optimized code of process(), which had made such objects (the second chunk
+	 * then ran unoptimized: 350 ms instead of 70).
 	 */
 	private layOut(
 		bytes: ArrayBuffer,
@@ -886,7 +894,7 @@ export class ChunkProcessor {
 		length: number,
 		bucketList: readonly Bucket[],
 		needsEol: boolean,
-	): { outBuffer: ArrayBuffer; offsets: number[]; recordEnds: Int32Array | null; endsAt: number[] | null } {
+	): [outBuffer: ArrayBuffer, offsets: number[], recordEnds: Int32Array | null, endsAt: number[] | null] {
 		const buf = Buffer.from(bytes, offset, length);
 		let total = 0;
 		const offsets = new Array<number>(bucketList.length);
@@ -973,7 +981,7 @@ export class ChunkProcessor {
 			pos[o] += this.eolBytes.copy(out, pos[o]);
 			if (recordEnds !== null) recordEnds[cursor[o] - 1] = pos[o];
 		}
-		return { outBuffer, offsets, recordEnds, endsAt };
+		return [outBuffer, offsets, recordEnds, endsAt];
 	}
 
 	/** Finds the first line holding bytes that are not UTF-8 (no UTF-8 sequence contains an LF byte). */
