@@ -376,22 +376,23 @@ export class ChunkProcessor {
 	private warm = false;
 
 	/**
-	 * Runs the first chunk's first WARM_RECORDS records (at most a quarter of its bytes) through process() once and
+	 * Runs the first chunk's first WARM_RECORDS records (those ending in its first quarter) through process() once and
 	 * throws the result away, so that every path of process() and layOut() has run before V8 optimizes them, the
 	 * ones taken once per chunk after the record loop included. Without it the optimized code, compiled while the
 	 * first chunk's loop runs, reaches such a path at the chunk's end with no type feedback for it, is thrown away,
-	 * and the next chunk runs unoptimized again while it is recompiled (README "Performance": the benchmark file's
+	 * and the next chunk runs unoptimized again while it is recompiled (CHANGELOG, 2026-12-01: the benchmark file's
 	 * first two chunks took about 270 + 330 ms, with the warm-up about 220 + 85 ms; 70 ms each once warm).
 	 */
 	private warmUp(bytes: ArrayBuffer, offset: number, length: number): void {
 		const buf = Buffer.from(bytes, offset, length);
+		const quarter = length >> 2;
 		let end = 0;
-		for (let r = 0; r < WARM_RECORDS && end < length >> 2; r++) {
+		for (let r = 0; r < WARM_RECORDS; r++) {
 			const lf = buf.indexOf(LF, end);
-			if (lf === -1) break;
+			if (lf === -1 || lf >= quarter) break;
 			end = lf + 1;
 		}
-		if (end === 0 || end >= length) return;
+		if (end === 0) return;
 		try {
 			this.spare.give(this.process(-1, bytes, offset, end, 0, false).data);
 		} catch {

@@ -304,6 +304,30 @@ describe("chunk processor: the first chunk's warm-up (its first records run once
 		}
 	});
 
+	it('the warm-up takes whole records from the first quarter of the first chunk only, and runs once', () => {
+		const calls: number[] = [];
+		const spy = (p: ChunkProcessor) => {
+			const real = p.process.bind(p);
+			p.process = (...a: Parameters<ChunkProcessor['process']>) => {
+				calls.push(a[3]);
+				return real(...a);
+			};
+			return p;
+		};
+		const rows = (n: number) => '2,B,2024-01-02,7,8\n'.repeat(n);
+		const p = spy(new ChunkProcessor(base));
+		const text = rows(5000);
+		run(p, text);
+		run(p, text);
+		// The first call first ran the records ending in its first quarter (1,250 of 5,000; at most 2,000), the second none.
+		assert.deepEqual(calls, [text.length, 1250 * 19, text.length]);
+		// A first record longer than a quarter of the chunk: no warm-up (it would run most of the chunk twice).
+		calls.length = 0;
+		const long = `1,"${'x'.repeat(4000)}",2024-01-01,5,6\n${rows(10)}`;
+		run(spy(new ChunkProcessor(base)), long);
+		assert.deepEqual(calls, [long.length]);
+	});
+
 	it('a first quarter that ends inside a quoted field, or holds bytes that are not UTF-8, is reported by the chunk itself', () => {
 		// The warm-up's cut lands inside the quoted field (its line breaks look like record ends): its failure is dropped.
 		const quoted = `1,"${'a\n'.repeat(400)}",2024-01-01,5,6\n${'2,B,2024-01-02,7,8\n'.repeat(50)}`;
