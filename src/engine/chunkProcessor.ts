@@ -88,6 +88,21 @@ function copyRange(
 	return end;
 }
 
+/**
+ * Where field `f` of the current record starts with its opening quote, if it has one (`vs`: where each field's
+ * value starts; a quoted field's value starts right after its opening quote, never after a delimiter or a line
+ * break). `scanned`: the record came from the SIMD scanner's table, so none of its fields is quoted.
+ */
+function quotedFrom(buf: Buffer, vs: Int32Array, f: number, scanned: boolean): number {
+	const s = vs[f];
+	return !scanned && s > 0 && buf[s - 1] === QUOTE ? s - 1 : s;
+}
+
+/** Where field `f` of the current record ends with its closing quote, if it has one (see quotedFrom). */
+function quotedTo(buf: Buffer, vs: Int32Array, ve: Int32Array, f: number, scanned: boolean): number {
+	return !scanned && vs[f] > 0 && buf[vs[f] - 1] === QUOTE ? ve[f] + 1 : ve[f];
+}
+
 /** Parses a decimal number from bytes; NaN when it is not one. Exact: same double as Number(text). */
 function parseNumber(buf: Buffer, s: number, e: number): number {
 	if (s >= e) return Number.NaN;
@@ -779,7 +794,6 @@ export class ChunkProcessor {
 				sa[nr] = recStart;
 				ea[nr] = recStop;
 			} else {
-				// A quoted field's value starts right after its opening quote (never after a delimiter or a line break).
 				while (np + 2 * nRuns + 2 > pa.length) pa = pieces.grow();
 				if (runsInPlace) {
 					// Each run after the first with the delimiter before it, the last with the line ending after it.
@@ -787,10 +801,10 @@ export class ChunkProcessor {
 					for (let r = 0; r < runs.length; r += 2) {
 						const f = runs[r];
 						const l = runs[r + 1];
-						let rs = !scanned && vs[f] > 0 && buf[vs[f] - 1] === QUOTE ? vs[f] - 1 : vs[f];
+						let rs = quotedFrom(buf, vs, f, scanned);
 						if (r > 0) rs--;
 						let re: number;
-						if (r + 2 < runs.length) re = !scanned && vs[l] > 0 && buf[vs[l] - 1] === QUOTE ? ve[l] + 1 : ve[l];
+						if (r + 2 < runs.length) re = quotedTo(buf, vs, ve, l, scanned);
 						else if (recEnd === n && (contentEnd === n || eofCr)) {
 							// The file's last record without a line ending: the output's is added after it (layOut).
 							needsEol = true;
@@ -807,8 +821,8 @@ export class ChunkProcessor {
 					for (let r = 0; r < runs.length; r += 2) {
 						const f = runs[r];
 						const l = runs[r + 1];
-						const rs = vs[f] > 0 && buf[vs[f] - 1] === QUOTE ? vs[f] - 1 : vs[f];
-						const re = vs[l] > 0 && buf[vs[l] - 1] === QUOTE ? ve[l] + 1 : ve[l];
+						const rs = quotedFrom(buf, vs, f, scanned);
+						const re = quotedTo(buf, vs, ve, l, scanned);
 						pa[np++] = rs;
 						pa[np++] = re;
 						recBytes += re - rs;

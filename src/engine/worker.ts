@@ -41,9 +41,10 @@ function compressRegions(processor: ChunkProcessor, done: ChunkDone, init: Worke
 	const view = new Uint8Array(out);
 	let at = 0;
 	const buckets = done.buckets.map((b, i) => {
-		view.set(parts[i], at);
+		const offset = at;
+		view.set(parts[i], offset);
 		at += parts[i].length;
-		return { ...b, offset: at - parts[i].length, length: parts[i].length };
+		return { ...b, offset, length: parts[i].length };
 	});
 	processor.spare.give(done.data);
 	return { ...done, data: out, buckets };

@@ -195,14 +195,17 @@ function comparable(done: ChunkDone): unknown {
 	};
 }
 
+/** `chunk` at offset `at` of a new buffer with room past its end, as the coordinator hands chunks over. */
+function chunkBuffer(chunk: Buffer, at: number): ArrayBuffer {
+	const bytes = new ArrayBuffer(at + chunk.length + 16);
+	Buffer.from(bytes).set(chunk, at);
+	return bytes;
+}
+
 function processBoth(init: WorkerInit, chunk: Buffer, seq: number, startLine: number, isLast: boolean): ChunkDone[] {
-	const results: ChunkDone[] = [];
-	for (const p of [new ChunkProcessor(init), new ChunkProcessor(init, null)]) {
-		const bytes = new ArrayBuffer(chunk.length + 16);
-		Buffer.from(bytes).set(chunk, 5);
-		results.push(p.process(seq, bytes, 5, chunk.length, startLine, isLast));
-	}
-	return results;
+	return [new ChunkProcessor(init), new ChunkProcessor(init, null)].map((p) =>
+		p.process(seq, chunkBuffer(chunk, 5), 5, chunk.length, startLine, isLast),
+	);
 }
 
 describe('specials: the chunk processor gives the same result with and without the scan', () => {
@@ -275,12 +278,10 @@ describe('specials: the chunk processor gives the same result with and without t
 });
 
 describe("chunk processor: the first chunk's warm-up (its first records run once, the result dropped) changes nothing", () => {
-	/** `text` as a chunk at offset 3 of a buffer with room past its end, as the coordinator hands chunks over. */
-	const run = (p: ChunkProcessor, text: string, isLast = false) => {
-		const chunk = Buffer.from(text, 'utf8');
-		const bytes = new ArrayBuffer(chunk.length + 16);
-		Buffer.from(bytes).set(chunk, 3);
-		return p.process(0, bytes, 3, chunk.length, 1, isLast);
+	/** `text` (UTF-8 unless given as bytes) as a chunk at offset 3, from line 1, not the file's last. */
+	const run = (p: ChunkProcessor, text: string | Buffer) => {
+		const chunk = typeof text === 'string' ? Buffer.from(text, 'utf8') : text;
+		return p.process(0, chunkBuffer(chunk, 3), 3, chunk.length, 1, false);
 	};
 
 	it('a new processor gives the same result as one that has processed other chunks, for every shape', () => {
@@ -343,10 +344,7 @@ describe("chunk processor: the first chunk's warm-up (its first records run once
 		const bytes = Buffer.from(bad, 'latin1');
 		const usedStrict = new ChunkProcessor(strict);
 		run(usedStrict, '9,C,2024-01-03,1,2\n');
-		for (const p of [new ChunkProcessor(strict), usedStrict]) {
-			const ab = new ArrayBuffer(bytes.length + 16);
-			Buffer.from(ab).set(bytes);
-			assert.throws(() => p.process(0, ab, 0, bytes.length, 1, false), { code: 'invalid-utf8', line: 4 });
-		}
+		for (const p of [new ChunkProcessor(strict), usedStrict])
+			assert.throws(() => run(p, bytes), { code: 'invalid-utf8', line: 4 });
 	});
 });
