@@ -134,12 +134,20 @@ export class KeyTable {
  * An open-addressing hash table from tuples of `width` small ids (one per key column, from each column's KeyTable)
  * to small ids, counted from 0 in order of first insertion: a key of several columns is looked up by its parts' ids
  * instead of by its bytes. Reset for every chunk.
+ *
+ * Before hashing, a tuple is compared with the last one looked up with the same first part (`recent`): in a file
+ * ordered by time, partitioned by `symbol,date(timestamp)`, a symbol's next record is nearly always on the same day
+ * (worker-only, the benchmark file's chunks: about 5% less time in the record loop).
  */
 export class TupleTable {
 	private slots = new Int32Array(1024); // id + 1; 0 = empty
 	private mask = 1023;
 	private tuples: Int32Array;
 	private count = 0;
+	/** Per first part's id: the id of the last tuple looked up with it, -1 when none yet in this chunk. */
+	private recent = new Int32Array(256).fill(-1);
+	/** `recent[0, recentTop)` may hold ids (what reset() clears). */
+	private recentTop = 0;
 	/** Whether the last `idOf` inserted its tuple. */
 	isNew = false;
 
@@ -150,6 +158,8 @@ export class TupleTable {
 	reset(): void {
 		if (this.count > 0) this.slots.fill(0);
 		this.count = 0;
+		this.recent.fill(-1, 0, this.recentTop);
+		this.recentTop = 0;
 	}
 
 	private static hash(t: Int32Array, from: number, width: number): number {
@@ -163,6 +173,34 @@ export class TupleTable {
 
 	/** The id of the tuple `parts[0, width)`, inserting it when new (then `isNew` is true until the next call). */
 	idOf(parts: Int32Array): number {
+		const first = parts[0];
+		let recent = this.recent;
+		if (first < recent.length) {
+			const last = recent[first];
+			if (last >= 0) {
+				const width = this.width;
+				const tuples = this.tuples;
+				const base = last * width;
+				let k = 1;
+				while (k < width && tuples[base + k] === parts[k]) k++;
+				if (k === width) {
+					this.isNew = false;
+					return last;
+				}
+			}
+		} else {
+			const bigger = new Int32Array(Math.max(recent.length * 2, first + 1)).fill(-1);
+			bigger.set(recent);
+			this.recent = recent = bigger;
+		}
+		const id = this.lookUp(parts);
+		recent[first] = id;
+		if (first >= this.recentTop) this.recentTop = first + 1;
+		return id;
+	}
+
+	/** idOf without `recent`. */
+	private lookUp(parts: Int32Array): number {
 		const width = this.width;
 		const tuples = this.tuples;
 		const slots = this.slots;
