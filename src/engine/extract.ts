@@ -141,9 +141,14 @@ function count(value: unknown, what: string, min: 0 | 1): number {
 
 /** Text of a byte string (see keys.ts) for people, and whether its bytes were valid UTF-8. */
 function textOf(byteString: string): { text: string; valid: boolean } {
+	// ASCII bytes are their own UTF-8 text (most keys and timestamps: the manifest of 1,500 partitions took 25–35 ms
+	// of the run's serial end with a buffer and a decoding per value).
+	if (ASCII.test(byteString)) return { text: byteString, valid: true };
 	const bytes = Buffer.from(byteString, 'latin1');
 	return { text: bytes.toString('utf8'), valid: isUtf8(bytes) };
 }
+
+const ASCII = /^[\x00-\x7f]*$/;
 
 function mergeStats(into: ChunkStats, s: ChunkStats): void {
 	if (into.firstTimestamp === null) into.firstTimestamp = s.firstTimestamp;
