@@ -4,7 +4,7 @@
  */
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { stopThread } from '../engine/threadStop';
+import { compileOnOwnThread, stopThread } from '../engine/threadStop';
 import type { SampleOptions } from './sampler';
 import type { PreviewProblem, ProfileSnapshot } from './types';
 
@@ -31,6 +31,7 @@ export function startProfile(
 	onError: (message: string, problem?: PreviewProblem) => void,
 	script = path.join(__dirname, 'previewWorker.js'),
 ): ProfileRun {
+	compileOnOwnThread();
 	const worker = new Worker(script, { workerData: { file, options } });
 	let state: 'running' | 'done' | 'cancelled' | 'failed' = 'running';
 	const finished = new Promise<'done' | 'cancelled' | 'failed'>((resolve) => {

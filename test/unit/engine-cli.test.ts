@@ -35,6 +35,25 @@ describe('engine: the CLI (dist/cli.js extract)', function () {
 	});
 	afterEach(() => removeTmp(tmp));
 
+	it("the run's threads optimize their code themselves, not in V8's shared background threads (threadStop.ts)", () => {
+		// A background compile job of a thread's code that outlives the thread deadlocks Node 20 at the thread's end
+		// (nodejs/node#54918; seen with 24-32 workers). V8 prints each optimization with its mode.
+		const rows = Array.from(
+			{ length: 150_000 },
+			(_, i) => `${i},S${i % 50},2024-01-0${1 + (i % 9)}T10:00:00Z,${i % 97}.5`,
+		);
+		const input = file('in.csv', `id,symbol,timestamp,price\n${rows.join('\n')}\n`);
+		const r = spawnSync(
+			process.execPath,
+			['--trace-opt', CLI, 'extract', input, '--out', path.join(tmp, 'out'), '--workers', '2', '--chunk-size', '20000'],
+			{ encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, timeout: 120_000 },
+		);
+		assert.equal(r.status, 0, r.stderr);
+		const loop = r.stdout.split('\n').filter((l) => /^\[compiling method .*<JSFunction process /.test(l));
+		assert.ok(loop.length > 0, "the workers' record loop was optimized");
+		for (const l of loop) assert.match(l, /ConcurrencyMode::kSynchronous/, l);
+	});
+
 	it('empty file: exit 2, one clear line, nothing written (not even processed/)', async () => {
 		const p = file('empty.csv', '');
 		const r = await runCli(['extract', p]);
