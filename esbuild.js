@@ -138,12 +138,13 @@ const builds = [
 		...common,
 		entryPoints: ['src/cli.ts'],
 		outfile: 'dist/cli.js',
-		// The very first statements: a Ctrl-C or SIGTERM while the bundle loads ends the process with 130 (nothing has
-		// been written yet) instead of the signal's default action (143 for SIGTERM). src/cli.ts takes over from these.
+		// The very first statements: a Ctrl-C, SIGTERM or SIGHUP while the bundle loads ends the process with 130
+		// (nothing has been written yet) instead of the signal's default action (143 for SIGTERM). src/cli.ts
+		// (STOP_SIGNALS) takes over from these.
 		banner: {
 			js: [
 				'#!/usr/bin/env node',
-				"const __sweepEarlySignal = () => process.exit(130); process.on('SIGINT', __sweepEarlySignal); process.on('SIGTERM', __sweepEarlySignal); globalThis[Symbol.for('sweep.earlySignal')] = __sweepEarlySignal;",
+				"const __sweepEarlySignal = () => process.exit(130); for (const s of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(s, __sweepEarlySignal); globalThis[Symbol.for('sweep.earlySignal')] = __sweepEarlySignal;",
 			].join('\n'),
 		},
 		plugins: [...common.plugins, separateSysteminformation],

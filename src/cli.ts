@@ -404,21 +404,29 @@ function configJson(c: ResolvedConfig) {
  * banner (esbuild.js) covers the loading of the bundle itself.
  */
 let extractOwnsSignals = false;
+/**
+ * The signals that stop a run cleanly (exit 130, the output folder as it was): Ctrl-C, `kill`, and SIGHUP, which a
+ * terminal or SSH session sends when it closes. (SIGQUIT keeps its default, a core dump; what it leaves behind the
+ * next run on the folder clears.)
+ */
+const STOP_SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+const onSignals = (handler: (signal: NodeJS.Signals) => void) => {
+	for (const s of STOP_SIGNALS) process.on(s, handler);
+};
+const offSignals = (handler: (signal: NodeJS.Signals) => void) => {
+	for (const s of STOP_SIGNALS) process.off(s, handler);
+};
 function exitOnEarlySignal(): void {
 	if (!extractOwnsSignals) process.exit(130);
 }
 
 function installEarlySignalHandlers(): void {
 	const banner = (globalThis as Record<symbol, unknown>)[Symbol.for('sweep.earlySignal')];
-	process.on('SIGINT', exitOnEarlySignal);
-	process.on('SIGTERM', exitOnEarlySignal);
-	if (typeof banner === 'function') {
-		process.off('SIGINT', banner as () => void);
-		process.off('SIGTERM', banner as () => void);
-	}
+	onSignals(exitOnEarlySignal);
+	if (typeof banner === 'function') offSignals(banner as () => void);
 }
 
-/** A second SIGINT/SIGTERM this soon after the first is the same interrupt delivered twice, not "stop at once". */
+/** A second stop signal this soon after the first is the same interrupt delivered twice, not "stop at once". */
 const SECOND_SIGNAL_MS = 250;
 
 async function runExtract(cmd: Extract<Command, { kind: 'extract' }>, io: CliIO): Promise<number> {
@@ -447,8 +455,7 @@ async function runExtract(cmd: Extract<Command, { kind: 'extract' }>, io: CliIO)
 		controller.abort();
 	};
 	// Handlers first: a signal during detection (a few hundred ms) must also end in a clean exit 130.
-	process.on('SIGINT', onSignal);
-	process.on('SIGTERM', onSignal);
+	onSignals(onSignal);
 	extractOwnsSignals = true;
 	try {
 		// Detection (~0.1 s) runs while extract opens the input, reads its header, prepares the output folder and
@@ -480,8 +487,7 @@ async function runExtract(cmd: Extract<Command, { kind: 'extract' }>, io: CliIO)
 		}
 		throw e;
 	} finally {
-		process.off('SIGINT', onSignal);
-		process.off('SIGTERM', onSignal);
+		offSignals(onSignal);
 		extractOwnsSignals = false;
 	}
 }
@@ -586,10 +592,8 @@ if (require.main === module) {
 		// The run is over (an extraction's output is in place or untouched): a signal from now on ends the process with
 		// the run's own status instead of killing it by the signal's default action.
 		const exit = () => process.exit(code);
-		process.off('SIGINT', exitOnEarlySignal);
-		process.off('SIGTERM', exitOnEarlySignal);
-		process.on('SIGINT', exit);
-		process.on('SIGTERM', exit);
+		offSignals(exitOnEarlySignal);
+		onSignals(exit);
 		exitAfterFlush(code);
 	});
 }

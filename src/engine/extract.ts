@@ -10,7 +10,6 @@ import {
 	type Layout,
 	MANIFEST_FILE,
 	MANIFEST_NEXT_FILE,
-	MAX_OPEN_FILES,
 	MAX_RECORD_BYTES,
 	type ParquetCompression,
 	parseColumnList,
@@ -80,7 +79,7 @@ import type {
 	ManifestPartition,
 	PartitionStats,
 } from './types';
-import { PartitionWriter } from './writer';
+import { defaultMaxOpenFiles, PartitionWriter } from './writer';
 
 /** `<input folder>/processed/<input name without extension>` (`trades.csv.gz` → `processed/trades`). */
 export function defaultOutDir(input: string): string {
@@ -248,7 +247,7 @@ export function normalizeExtractOptions(options: ExtractOptions): ExtractSetting
 		strictUtf8: options.strictUtf8 ?? false,
 		// Tests lower the cap; nothing may raise it past 512 MB.
 		maxChunkBytes: Math.min(options.maxChunkBytes ?? MAX_RECORD_BYTES, 512 * 1024 * 1024),
-		maxOpenFiles: options.maxOpenFiles ?? MAX_OPEN_FILES,
+		maxOpenFiles: options.maxOpenFiles ?? defaultMaxOpenFiles(),
 		...formatOptions(options),
 		layout,
 		keepPartitionColumns: options.keepPartitionColumns ?? false,

@@ -76,7 +76,10 @@ export interface ExtractOptions {
 	strictUtf8?: boolean;
 	/** Byte cap of one chunk (and so of one record); default 64 MiB. */
 	maxChunkBytes?: number;
-	/** Partition files kept open at once (the rest are reopened to append); default 512, fewer if descriptors run out. */
+	/**
+	 * Partition files kept open at once (the rest are reopened to append); default half the open-file limit, 512 to
+	 * 8,192 (writer.ts `defaultMaxOpenFiles`), fewer if descriptors run out.
+	 */
 	maxOpenFiles?: number;
 	/** Passed to each worker thread (tests use it to provoke an out-of-memory worker). */
 	workerResourceLimits?: ResourceLimits;

@@ -1,7 +1,17 @@
-import { close, closeSync, constants, fdatasync, mkdirSync, openSync, writeSync, writevSync } from 'node:fs';
+import {
+	close,
+	closeSync,
+	constants,
+	fdatasync,
+	mkdirSync,
+	openSync,
+	readFileSync,
+	writeSync,
+	writevSync,
+} from 'node:fs';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
-import { MAX_OPEN_FILES } from '../rules';
+import { MAX_OPEN_FILES, MIN_OPEN_FILES } from '../rules';
 
 interface Partition {
 	/** Relative path inside the folder (its absolute path is made when it is opened: one string less per file kept). */
@@ -43,6 +53,26 @@ class OpenFile {
 		return fdatasyncFd(this.fd);
 	}
 }
+/**
+ * How many partition files a run keeps open by default: half the process's soft open-file limit (Linux: "Max open
+ * files" in /proc/self/limits; Node raises it to the hard limit when it starts), from MIN_OPEN_FILES (also when the
+ * limit cannot be read) to MAX_OPEN_FILES; the other half stays for everything else in the process (in VS Code, the
+ * extension host). A chunk that touches more partitions than this closes and reopens files on every chunk: found by a
+ * hostile run: `hash(trade_id, 2000)` on the 303 MB file, 2 workers, took 18.6 s with 512 open, 4.4 s with 8,192.
+ */
+export function defaultMaxOpenFiles(limits: () => string = () => readFileSync('/proc/self/limits', 'latin1')): number {
+	let text: string;
+	try {
+		text = limits();
+	} catch {
+		return MIN_OPEN_FILES;
+	}
+	const m = /^Max open files\s+(\d+|unlimited)/m.exec(text);
+	if (!m) return MIN_OPEN_FILES;
+	const soft = m[1] === 'unlimited' ? Number.POSITIVE_INFINITY : Number(m[1]);
+	return Math.min(MAX_OPEN_FILES, Math.max(MIN_OPEN_FILES, Math.floor(soft / 2)));
+}
+
 const outOfDescriptors = (e: unknown) => {
 	const code = (e as NodeJS.ErrnoException).code;
 	return code === 'EMFILE' || code === 'ENFILE';
@@ -85,7 +115,7 @@ export class PartitionWriter {
 
 	constructor(
 		private readonly dir: string,
-		private maxOpen = MAX_OPEN_FILES,
+		private maxOpen = MIN_OPEN_FILES,
 		/** Write everything out once this much is buffered. */
 		private readonly budget = 16 * 1024 * 1024,
 	) {}

@@ -14,8 +14,13 @@ export const MAX_CHUNK_SIZE = 10_000_000;
 
 /** Byte cap of one chunk, and so of one record: a longer record stops the run, naming its line. */
 export const MAX_RECORD_BYTES = 64 * 1024 * 1024;
-/** Partition files kept open at once; the rest are reopened to append (fewer when descriptors run out). */
-export const MAX_OPEN_FILES = 512;
+/**
+ * Partition files kept open at once, the rest reopened to append (fewer when descriptors run out): half the
+ * process's open-file limit (engine/writer.ts `defaultMaxOpenFiles`), at least MIN_OPEN_FILES (also where the limit
+ * cannot be read) and at most MAX_OPEN_FILES.
+ */
+export const MIN_OPEN_FILES = 512;
+export const MAX_OPEN_FILES = 8192;
 /** Orders files are read whole: larger ones are refused. */
 export const MAX_ORDERS_BYTES = 512 * 1024 * 1024;
 /** A run stops beyond this many partitions unless `--max-partitions` says otherwise. */

@@ -2,6 +2,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { type ExtractOptions, extract } from '../../src/engine';
+import { defaultMaxOpenFiles } from '../../src/engine/writer';
 import { expectSweepError, generateTrades, settleThreads, threadCount } from './helpers/engine';
 import { diffSnapshots, leftovers, makeTmp, REPO_ROOT, removeTmp, snapshot } from './helpers/fsutil';
 
@@ -239,5 +240,29 @@ describe('engine: failures and cancellation', function () {
 		const e = await expectSweepError(p, 'file-changed', 60_000);
 		assert.equal(e.exitCode, 1);
 		await assertClean();
+	});
+});
+
+describe('engine: how many partition files a run keeps open by default (writer.ts defaultMaxOpenFiles)', () => {
+	const limits = (soft: string) => () =>
+		`Limit                     Soft Limit           Hard Limit           Units     \nMax open files            ${soft}                 1048576              files     \n`;
+	it('half the soft open-file limit, from 512 to 8,192; 512 when the limit cannot be read', () => {
+		assert.equal(defaultMaxOpenFiles(limits('20000')), 8192);
+		assert.equal(defaultMaxOpenFiles(limits('4000')), 2000);
+		assert.equal(defaultMaxOpenFiles(limits('1024')), 512);
+		assert.equal(defaultMaxOpenFiles(limits('256')), 512);
+		assert.equal(defaultMaxOpenFiles(limits('unlimited')), 8192);
+		assert.equal(
+			defaultMaxOpenFiles(() => 'no such line'),
+			512,
+		);
+		assert.equal(
+			defaultMaxOpenFiles(() => {
+				throw new Error('ENOENT: not Linux');
+			}),
+			512,
+		);
+		const here = defaultMaxOpenFiles();
+		assert.ok(here >= 512 && here <= 8192, `${here} on this machine`);
 	});
 });

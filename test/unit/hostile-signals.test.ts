@@ -8,7 +8,8 @@ import { type GeneratorPrng, importGenerator } from './helpers/engine';
 import { diffSnapshots, leftovers, makeTmp, removeTmp, snapshot } from './helpers/fsutil';
 
 /**
- * Issue 7, interrupts: SIGINT and SIGTERM sent to `sweep extract` at random moments. Whatever the moment, the output
+ * Issue 7, interrupts: SIGINT, SIGTERM and SIGHUP (a closed terminal; a hostile campaign found it left the run's
+ * temporary folder behind) sent to `sweep extract` at random moments. Whatever the moment, the output
  * folder is either the previous one, byte for byte, or the complete new one, and no `.sweep-tmp-*` or
  * `.sweep-old-*` folder is left. Exit status 130 (interrupted) or 0 (it finished first).
  *
@@ -16,6 +17,7 @@ import { diffSnapshots, leftovers, makeTmp, removeTmp, snapshot } from './helper
  * and can be replayed with HOSTILE_SIGNAL_SEED.
  */
 
+const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 const RUNS = Number(process.env.HOSTILE_SIGNAL_RUNS ?? '40') || 40;
 const SEED = Number(process.env.HOSTILE_SIGNAL_SEED ?? String(Date.now() % 1_000_000_007));
 
@@ -65,7 +67,7 @@ describe('hostile signals', function () {
 		for (let i = 0; i < RUNS; i++) {
 			fs.rmSync(outDir, { recursive: true, force: true });
 			fs.cpSync(previousTemplate, outDir, { recursive: true });
-			const signal: NodeJS.Signals = random() < 0.5 ? 'SIGINT' : 'SIGTERM';
+			const signal = STOP_SIGNALS[Math.floor(random() * STOP_SIGNALS.length)];
 			const delay = Math.floor(random() * typicalMs);
 			const what = `run ${i + 1} (seed ${SEED}): ${signal} after ${delay} ms`;
 			const { child, done } = startCli(['extract', input, '--out', outDir, ...flags]);
@@ -111,7 +113,7 @@ describe('hostile signals', function () {
 	// then to its process group), and the CLI took the second as "force", leaving its temporary folder behind.
 	it('one interrupt delivered twice at once (as GNU timeout does) still cleans up: 130, previous output, nothing left', async () => {
 		const outDir = path.join(scratch, 'twice');
-		for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+		for (const signal of STOP_SIGNALS) {
 			fs.rmSync(outDir, { recursive: true, force: true });
 			fs.cpSync(previousTemplate, outDir, { recursive: true });
 			const { child, done } = startCli(['extract', input, '--out', outDir, ...flags]);
