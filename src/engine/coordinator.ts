@@ -7,10 +7,12 @@ import { deserializeError, serializeError } from './coordinatorErrors';
 import type { CoordinatorOptions, FromCoordinator, SettledConfig, ToCoordinator } from './coordinatorProtocol';
 import { extract } from './extract';
 import { announceThread } from './threadRole';
-import { endWhenQuiet } from './threadStop';
+import { compileOnOwnThread, endWhenQuiet } from './threadStop';
 
 if (parentPort) {
 	announceThread('coordinator');
+	// This thread compiles in the background (offThread.ts); the threads it starts compile on themselves.
+	compileOnOwnThread();
 	const port = parentPort;
 	const post = (msg: FromCoordinator) => port.postMessage(msg);
 	const { pendingConfig: pending, ...rest } = workerData as CoordinatorOptions;

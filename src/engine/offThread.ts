@@ -3,7 +3,7 @@ import { Worker } from 'node:worker_threads';
 import { deserializeError, serializeError } from './coordinatorErrors';
 import type { CoordinatorOptions, FromCoordinator, ToCoordinator } from './coordinatorProtocol';
 import { abortedError, SweepError } from './errors';
-import { compileOnOwnThread } from './threadStop';
+import { compileInBackground } from './threadStop';
 import type { ExtractHooks, ExtractOptions, Manifest } from './types';
 
 /**
@@ -17,7 +17,7 @@ export function extract(options: ExtractOptions, hooks: ExtractHooks = {}): Prom
 	if (signal?.aborted) return Promise.reject(abortedError());
 	const { pendingConfig, ...plain } = options;
 	const data: CoordinatorOptions = pendingConfig ? { ...plain, pendingConfig: true } : plain;
-	compileOnOwnThread();
+	compileInBackground();
 	return new Promise<Manifest>((resolve, reject) => {
 		// coordinator.js sits beside this module both in dist/ (bundles) and in out/src/engine/ (compiled tests).
 		const worker = new Worker(path.join(__dirname, 'coordinator.js'), { workerData: data });

@@ -11,14 +11,15 @@ import type { MessagePort, Worker } from 'node:worker_threads';
  * terminated.
  */
 
-let ownThreadCompiles = false;
-
 /**
- * Has V8 optimize each of Sweep's threads' code on that thread itself (`--no-concurrent-recompilation`) instead of
- * handing the work to the process's shared V8 background threads (4 for all isolates). Call it before starting a
- * thread: an isolate reads the flag when it is made, so it applies to every thread started afterwards, and not to
- * the calling thread (VS Code's extension host, the CLI's main thread), whose own code keeps compiling in the
- * background. Once per process. Two reasons, measured (README, "Threads and V8's optimizing compiler"):
+ * Has V8 optimize the code of the threads started from now on on those threads themselves
+ * (`--no-concurrent-recompilation`) instead of handing the work to the process's shared V8 background threads (4
+ * for all isolates). An isolate reads the flag when it is made: threads already running, the calling one included
+ * (VS Code's extension host, the CLI's main thread), keep compiling in the background. The coordinator calls it
+ * before it starts its workers, hashing and decompression threads; `compileInBackground` puts the default back
+ * before the next coordinator starts, so that coordinators — which must answer their workers promptly, and whose
+ * own compiles would stall them — keep compiling in the background. Two reasons, measured (README, "Threads and
+ * V8's optimizing compiler"):
  * - Node 20 can deadlock when a thread ends while a background compile job of its code waits for that thread to
  *   collect garbage (nodejs/node#54918): every thread ends in `NodePlatform::DrainTasks`, waiting for the job. With
  *   24–32 workers on the 303 MB benchmark file on a loaded 2-core machine, the output was complete and the process
@@ -27,9 +28,12 @@ let ownThreadCompiles = false;
  *   unoptimized: 2 workers 5–10% faster, 6–12% less CPU (hive, flat and capped runs of the benchmark file).
  */
 export function compileOnOwnThread(): void {
-	if (ownThreadCompiles) return;
-	ownThreadCompiles = true;
 	setFlagsFromString('--no-concurrent-recompilation');
+}
+
+/** V8's default again for threads started from now on (see compileOnOwnThread). */
+export function compileInBackground(): void {
+	setFlagsFromString('--concurrent-recompilation');
 }
 
 /** The message that asks a thread to stop. */
