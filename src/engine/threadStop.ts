@@ -23,7 +23,7 @@ import type { MessagePort, Worker } from 'node:worker_threads';
  * - Node 20 can deadlock when a thread ends while a background compile job of its code waits for that thread to
  *   collect garbage (nodejs/node#54918): every thread ends in `NodePlatform::DrainTasks`, waiting for the job. With
  *   24–32 workers on the 303 MB benchmark file on a loaded 2-core machine, the output was complete and the process
- *   never exited, 3 times out of 3 (1 of 3 with a 1 s quiet time); 0 of 8 with this.
+ *   never exited, 3 times out of 3 (1 of 3 with a 1 s quiet time); 0 of 11 with this (and 0 of 2 at 48 workers).
  * - With busy workers on few cores the background jobs waited for CPU while the workers ran their record loop
  *   unoptimized: 2 workers 5–10% faster, 6–12% less CPU (hive, flat and capped runs of the benchmark file).
  */
