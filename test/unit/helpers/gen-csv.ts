@@ -185,7 +185,10 @@ const spec = fc.record({
 	dateCol: sometimes(4, fc.nat({ max: 3 })),
 	rows: fc.array(rowSpec, { maxLength: 30 }),
 	finalEol: fc.boolean(),
-	tail: sometimes(6, fc.record({ withKey: fc.boolean(), body: value(6) })),
+	tail: sometimes(
+		6,
+		fc.record({ withKey: fc.boolean(), body: value(6), eol: fc.constantFrom('', '', '\n', '\r\n', '\r') }),
+	),
 	layout: fc.constantFrom<'flat' | 'hive'>('flat', 'hive'),
 	keep: fc.boolean(),
 	cap: sometimes(2, fc.integer({ min: 1, max: 4 })),
@@ -274,9 +277,10 @@ function build(s: Spec): CsvCase {
 		text += encodeRecord(values, d, r.quoteMask, r.garbage) + eol;
 	});
 	if (s.tail) {
-		// An unterminated quote at the end of the file; its last byte is neither CR nor LF.
+		// An unterminated quote at the end of the file, sometimes followed by a final line ending (inside the quote, so
+		// kept in the reject's raw text: README "Rejects").
 		const body = s.tail.body.replace(/"/g, '').replace(/[\r\n]+$/, '');
-		text += `${s.tail.withKey ? `${encodeField(pool[0], d, false, false)}${d}` : ''}"${body}x`;
+		text += `${s.tail.withKey ? `${encodeField(pool[0], d, false, false)}${d}` : ''}"${body}x${s.tail.eol}`;
 	}
 
 	let orders: Buffer | null = null;
