@@ -13,6 +13,7 @@ import {
 	REJECTS_FILE as REJECTS,
 } from '../rules';
 import { type OutputCompression, outputCompression } from './compression';
+import { sniffFileDelimiter } from './dialect';
 import { SweepError } from './errors';
 import type { ColumnPlan } from './header';
 import { sha256 } from './journal';
@@ -306,6 +307,22 @@ export interface AppendSettings {
 	compress: OutputCompression | null;
 	/** Parquet output: the output's type mode and codec (its column types are in the manifest), or null. */
 	parquet: { types: ParquetTypesMode; codec: ParquetCompression } | null;
+}
+
+/**
+ * For an append whose input's columns do not fit the output (a missing partition column, other columns) and whose
+ * delimiter was not given: when the input's own delimiter (sniffed) is not the output's, that is the problem to name,
+ * not a column. Null when the delimiters agree.
+ */
+export function appendDelimiterMismatch(base: AppendBase, file: string, sample: Buffer): SweepError | null {
+	const own = sniffFileDelimiter(sample);
+	const theirs = base.manifest.source.delimiter;
+	if (own === theirs) return null;
+	return new SweepError(
+		'append-mismatch',
+		`Cannot append ${file} to ${base.outDir}: its delimiter is ${JSON.stringify(theirs)}, and ${file}'s looks like ${JSON.stringify(own)}; records are appended with the output's delimiter, so the file must use it.`,
+		{ file },
+	);
 }
 
 /**

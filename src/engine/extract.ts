@@ -26,6 +26,7 @@ import {
 } from '../rules';
 import {
 	type AppendBase,
+	appendDelimiterMismatch,
 	appendSettings,
 	checkAppendColumns,
 	checkAppendSpace,
@@ -329,9 +330,11 @@ export async function extract(options: ExtractOptions, hooks: ExtractHooks = {})
 	let pool: WorkerPool | undefined;
 	try {
 		let appendTo: AppendBase | null = null;
+		let delimiterGiven: string | null = null;
 		if (o.append) {
 			appendLock = await lockForAppend(o.outDir, o.input);
 			appendTo = await openAppendTarget(appendLock.lock.outDir, o.input, o.force);
+			delimiterGiven = o.delimiter;
 			o = { ...o, ...appendSettings(appendTo, options, o.delimiter) };
 			if (!o.allowDuplicateInput) {
 				const same = earlierInput(appendTo, { path: o.input, bytes: st.size, mtime: st.mtime.toISOString() });
@@ -349,14 +352,22 @@ export async function extract(options: ExtractOptions, hooks: ExtractHooks = {})
 		});
 		const head = await readHead(source, source.size, o.input, o.delimiter, o.maxChunkBytes);
 		source.headDone();
-		const plan = planColumns(head.rawNames, o.mapping, o.partitionBy, o.input);
+		let plan: ColumnPlan;
+		try {
+			plan = planColumns(head.rawNames, o.mapping, o.partitionBy, o.input);
+			if (appendTo) checkAppendColumns(appendTo, o.input, plan, null);
+		} catch (e) {
+			// An append of a file in another delimiter: that is what to name, not a column (README "Appending").
+			const other =
+				appendTo && delimiterGiven === null ? appendDelimiterMismatch(appendTo, o.input, head.sample) : null;
+			throw other ?? e;
+		}
 		if (o.strictUtf8 && head.names.some((n, i) => bytesOf(n) !== head.rawNames[i])) {
 			throw new SweepError('invalid-utf8', `${o.input}: the header (line 1) holds bytes that are not valid UTF-8.`, {
 				file: o.input,
 				line: 1,
 			});
 		}
-		if (appendTo) checkAppendColumns(appendTo, o.input, plan, null);
 		const output = planOutputColumns(plan.rawColumns, plan.keySpecs, {
 			columns: o.columns,
 			layout: o.layout,
@@ -1105,14 +1116,16 @@ class Committer {
 			]),
 		);
 		this.writer.append(this.rejectsId, Buffer.concat(lines));
+		const before = this.totals.rowsRejected;
 		this.totals.rowsRejected += done.rejects.length;
 		const max = this.a.o.maxRejects;
 		if (max !== null && this.totals.rowsRejected > max) {
-			const last = done.rejects[done.rejects.length - 1];
+			// The reject that crossed the limit (the (max + 1)-th), not the chunk's last: the same for any chunk size.
+			const over = done.rejects[max - before];
 			throw new SweepError(
 				'max-rejects',
-				`Stopped: more than ${max} rejected records (the last on line ${last.line}: ${last.reason}).`,
-				{ file: this.a.o.input, line: last.line },
+				`Stopped: more than ${max} rejected records (the one over the limit on line ${over.line}: ${over.reason}).`,
+				{ file: this.a.o.input, line: over.line },
 			);
 		}
 	}

@@ -1,4 +1,4 @@
-import { type PartitionSpec, parsePartitionList, refusal, show, showNames } from '../rules';
+import { type PartitionSpec, parsePartitionList, partitionExpressionHint, refusal, show, showNames } from '../rules';
 import { bomLength, bytesOf, firstRecordEnd, LF, sniffFileDelimiter, splitRecord, textOf } from './dialect';
 import { emptyInput, SweepError } from './errors';
 import { KEY_KINDS } from './keys';
@@ -157,7 +157,7 @@ export function planColumns(
 		if (index === -1) {
 			throw new SweepError(
 				'missing-column',
-				`Partition column ${JSON.stringify(k.column)} is not in the header of ${file}; its columns are ${showNames(columnTexts)}.`,
+				`Partition column ${JSON.stringify(k.column)} is not in the header of ${file}; its columns are ${showNames(columnTexts)}.${partitionExpressionHint(k.column)}`,
 				{ file, column: k.column, header: columnTexts },
 			);
 		}

@@ -45,6 +45,7 @@ export {
 	parsePartitionList,
 	parsePartitionSpec,
 	partitionColumnOf,
+	partitionExpressionHint,
 	SUPPORTED_PARTITION_FUNCTIONS,
 	splitPartitionList,
 } from './partitionSpec';

@@ -174,3 +174,14 @@ export function partitionColumnOf(spec: string): string | undefined {
 	const r = parsePartitionSpec(spec);
 	return r.ok ? r.value.column : undefined;
 }
+
+/**
+ * For a partition column that is not in the header: a sentence on how expressions are written when the text looks
+ * like an attempt at one (a parenthesis, or a word `as`: `date(timestamp`, `date(ts) as`), else ''. Such text can
+ * also be a real column's name, so it is only a hint next to the missing-column error.
+ */
+export function partitionExpressionHint(column: string): string {
+	if (!/[()]|\sas(\s|$)/i.test(column)) return '';
+	const fns = PARTITION_FUNCTIONS.filter((f) => f !== 'hash').join(', ');
+	return ` If it is meant as an expression, write FN(COL) or FN(COL) as NAME, with FN one of ${fns}, or hash(COL, N).`;
+}

@@ -436,8 +436,13 @@ describe('engine: append', function () {
 			'append-mismatch',
 		);
 		assert.match(delim.message, /delimiter is ","/);
-		// The same file with ';' and no delimiter given: read with the output's ',', so its header is one column.
-		await expectSweepError(run(write('d6.csv', 'symbol;px\nB;2\n'), out, { append: true }), 'missing-column');
+		// The same file with ';' and no delimiter given: read with the output's ',', its header is one column; the error
+		// names the delimiters, not the column.
+		const sniffed = await expectSweepError(
+			run(write('d6.csv', 'symbol;px\nB;2\n'), out, { append: true }),
+			'append-mismatch',
+		);
+		assert.match(sniffed.message, /d6\.csv to .*: its delimiter is ",", and .*d6\.csv's looks like ";"/);
 		const orders = await expectSweepError(
 			run(write('d7.csv', 'symbol,px\nB,2\n'), out, { append: true, ordersFile: write('o.csv', 'symbol\nB\n') }),
 			'append-mismatch',

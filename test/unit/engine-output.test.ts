@@ -37,7 +37,15 @@ describe('engine: output for other engines', function () {
 			[['--partition-by', 'hash(symbol)'], /hash needs a bucket count/],
 			[['--partition-by', 'date(ts) as a/b'], /"a\/b" is not a valid name/],
 			[['--partition-by', 'date(ts) as d,month(ts) as D'], /are both named D/],
-			[['--partition-by', 'date(nope)'], /Partition column "nope" is not in the header/],
+			[['--partition-by', 'date(nope)'], /Partition column "nope" is not in the header[^\n]*"price"\.\n/],
+			[
+				['--partition-by', 'date(ts) as'],
+				/"date\(ts\) as" is not in the header.* write FN\(COL\) or FN\(COL\) as NAME/,
+			],
+			[
+				['--partition-by', 'date(ts'],
+				/"date\(ts" is not in the header.* with FN one of date, year, month, hour, or hash/,
+			],
 			[['--max-rows-per-file', '0'], /--max-rows-per-file "0" is not a whole number >= 1/],
 			[['--max-rows-per-file', '1.5'], /--max-rows-per-file "1.5" is not a whole number >= 1/],
 			[['--max-rows-per-file', '-3'], /--max-rows-per-file "-3" is not a whole number >= 1/],

@@ -607,6 +607,14 @@ describe('engine: scenarios', function () {
 			const e = await expectSweepError(run(p, 'out', { maxRejects: 2, chunkSize: 1, workers: 2 }), 'max-rejects');
 			assert.equal(e.exitCode, 1);
 			assertUntouched('out', before);
+			// It names the reject over the limit (the third, line 5), whatever the chunk size: with one chunk, not the last.
+			assert.match(e.message, /over the limit on line 5: expected 2 fields, found 1/);
+			const more = file('more.csv', 'symbol,n\nA,1\nB\nC\nD\nE,5\nF\n');
+			const whole = await expectSweepError(
+				run(more, 'out', { maxRejects: 2, chunkSize: 1000, workers: 1 }),
+				'max-rejects',
+			);
+			assert.match(whole.message, /over the limit on line 5: /);
 			const ok = await run(p, 'out2', { maxRejects: 3 });
 			assert.equal(ok.rowsRejected, 3, 'exactly at the limit is fine');
 		});
