@@ -6,6 +6,7 @@ import { constants } from 'node:fs';
 import { access, lstat, open, readdir, readFile, realpath, stat, statfs } from 'node:fs/promises';
 import * as path from 'node:path';
 import {
+	formatSize,
 	APPEND_JOURNAL_FILE as JOURNAL,
 	type Layout,
 	MANIFEST_FILE as MANIFEST,
@@ -497,7 +498,7 @@ export async function checkAppendSpace(outDir: string, bytes: number): Promise<v
 		if (free < bytes) {
 			throw new SweepError(
 				'no-space',
-				`Not enough free space in ${outDir}: ${free} bytes free, the append needs about ${bytes} (the input's size).`,
+				`Not enough free space in ${outDir}: ${formatSize(free)} free, the append needs about ${formatSize(bytes)} (the input's size).`,
 				{ file: outDir },
 			);
 		}

@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { constants, type Stats } from 'node:fs';
 import { access, lstat, mkdir, readdir, readFile, realpath, rename, rm, rmdir, stat, statfs } from 'node:fs/promises';
 import * as path from 'node:path';
-import { APPEND_LEFTOVER_FILES, MANIFEST_FILE as MANIFEST, REJECTS_FILE as REJECTS } from '../rules';
+import { APPEND_LEFTOVER_FILES, formatSize, MANIFEST_FILE as MANIFEST, REJECTS_FILE as REJECTS } from '../rules';
 import { SweepError } from './errors';
 import { hasJournal, recoverAppend, UndoIncomplete } from './journal';
 import { TEMP_CSV } from './parquet/phase';
@@ -54,6 +54,9 @@ function describe(e: unknown): string {
 			return 'no space left on the device';
 		case 'EBUSY':
 			return 'it is in use (a mount point?)';
+		case 'ENAMETOOLONG':
+			// Mostly the output folder's own name: at most 255 bytes per name, and the temporary sibling adds 23.
+			return `a name in the path is too long (file systems allow 255 bytes per name, and while writing Sweep uses <out>${TMP}<12 hex>: an output folder's name may have at most ${255 - TMP.length - 12} bytes)`;
 		default:
 			return err.message ?? String(e);
 	}
@@ -600,7 +603,7 @@ async function checkSpace(dir: string, bytes: number, outDir: string): Promise<v
 	if (free < bytes) {
 		throw new SweepError(
 			'no-space',
-			`Not enough free space in ${dir}: ${free} bytes free, the output needs about ${bytes} (the input's size).`,
+			`Not enough free space in ${dir}: ${formatSize(free)} free, the output needs about ${formatSize(bytes)} (the input's size).`,
 			{ file: outDir },
 		);
 	}

@@ -49,4 +49,4 @@ export {
 	SUPPORTED_PARTITION_FUNCTIONS,
 	splitPartitionList,
 } from './partitionSpec';
-export { formatCount, show, showNames } from './show';
+export { formatCount, formatSize, show, showNames } from './show';

@@ -30,3 +30,15 @@ export function formatCount(n: number): string {
 	const digits = String(Math.trunc(Math.abs(n)));
 	return sign + digits.replace(/\B(?=(\d{3})+(?!\d))/g, ',');
 }
+
+/** Bytes in the largest binary unit that keeps a number ≥ 1: `303.2 MB` (messages, the summary, the preview). */
+export function formatSize(bytes: number): string {
+	const units = ['bytes', 'KB', 'MB', 'GB', 'TB'];
+	let v = bytes;
+	let u = 0;
+	while (v >= 1024 && u < units.length - 1) {
+		v /= 1024;
+		u++;
+	}
+	return u === 0 ? `${formatCount(v)} bytes` : `${v.toFixed(1)} ${units[u]}`;
+}

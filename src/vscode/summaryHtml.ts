@@ -5,7 +5,7 @@
  */
 
 import type { ConfigSource, Manifest, ManifestPartition } from '../engine/types';
-import { formatCount, MANIFEST_FILE, REJECTS_FILE } from '../rules';
+import { formatCount, formatSize, MANIFEST_FILE, REJECTS_FILE } from '../rules';
 import { formatDuration, plural, writtenPartitions } from './messages';
 import { escapeHtml, webviewPage } from './webviewPage';
 
@@ -47,18 +47,6 @@ export function formatDecimal(x: number, digits = 4): string {
 	const [whole, fraction = ''] = Math.abs(x).toFixed(digits).split('.');
 	const frac = fraction.replace(/0+$/, '');
 	return `${x < 0 ? '-' : ''}${formatCount(Number(whole))}${frac ? `.${frac}` : ''}`;
-}
-
-/** Bytes in the largest binary unit that keeps a number ≥ 1: `303.2 MB`. */
-export function formatSize(bytes: number): string {
-	const units = ['bytes', 'KB', 'MB', 'GB', 'TB'];
-	let v = bytes;
-	let u = 0;
-	while (v >= 1024 && u < units.length - 1) {
-		v /= 1024;
-		u++;
-	}
-	return u === 0 ? `${formatCount(v)} bytes` : `${v.toFixed(1)} ${units[u]}`;
 }
 
 const SOURCE_WORDS: Record<ConfigSource, string> = {

@@ -243,4 +243,18 @@ describe('hostile paths', function () {
 		assert.ok(!fs.existsSync(path.join(dir, 'nowhere')));
 		assert.deepEqual(fs.readdirSync(dir).sort(), ['dangling', 'in.csv', 'out', 'real-target']);
 	});
+	it("says how long an output folder's name may be: 232 bytes work, 233 exit 2 naming the limit", async () => {
+		const file = path.join(dir, 'in.csv');
+		fs.writeFileSync(file, 'symbol,x\nA,1\n');
+		const ok = path.join(dir, 'x'.repeat(232));
+		const m = await extract({ input: file, outDir: ok, workers: 1, chunkSize: 10 });
+		assert.equal(m.rowsWritten, 1);
+		requireCli();
+		const long = path.join(dir, 'y'.repeat(233));
+		const r = await runCli(['extract', file, '--out', long]);
+		assert.equal(r.code, 2, r.stderr);
+		assert.match(r.stderr, /^sweep: error: [^\n]*too long[^\n]*may have at most 232 bytes\)\.\n$/);
+		assert.ok(!fs.existsSync(long));
+		assert.deepEqual(leftovers(long), []);
+	});
 });

@@ -1,12 +1,12 @@
 import * as assert from 'node:assert/strict';
 import { SweepError } from '../../src/engine/errors';
 import type { Manifest, ManifestPartition } from '../../src/engine/types';
+import { formatSize } from '../../src/rules';
 import { parseManifest } from '../../src/vscode/manifestFile';
 import {
 	buildSummaryHtml,
 	CHART_TOP,
 	formatDecimal,
-	formatSize,
 	openableFiles,
 	parseSummaryMessage,
 	summaryTotals,
