@@ -88,10 +88,14 @@ export function defaultOutDir(input: string): string {
 	return path.join(path.dirname(abs), 'processed', path.basename(abs, path.extname(abs)));
 }
 
-/** Extension of the partition files: the input's (without a compression suffix), then the output's compression's. */
+/**
+ * Extension of the partition files: the input's (without a compression suffix; `.csv` and `.tsv` in lower case, any
+ * other as it is, none gives `.csv`), then the output's compression's.
+ */
 function partitionExtension(input: string, out: OutputCompression | null): string {
 	const ext = path.extname(withoutCompressionSuffix(input));
-	const base = ext.toLowerCase() === '.tsv' ? '.tsv' : ext || '.csv';
+	const lower = ext.toLowerCase();
+	const base = lower === '.tsv' || lower === '.csv' ? lower : ext || '.csv';
 	return base + COMPRESSION_SUFFIX[out?.codec ?? 'none'];
 }
 

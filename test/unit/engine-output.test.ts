@@ -1,6 +1,7 @@
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import * as zlib from 'node:zlib';
 import { extract } from '../../src/engine';
 import { partitionFile } from '../../src/engine/layout';
 import type { Manifest } from '../../src/engine/types';
@@ -79,6 +80,27 @@ describe('engine: output for other engines', function () {
 			assert.equal(e.exitCode, 2);
 			assert.ok(!fs.existsSync(path.join(dir, 'never')));
 		}
+	});
+
+	it("takes the input's extension, .csv and .tsv in lower case, other extensions as they are", async () => {
+		const cases: [string, string][] = [
+			['T.CSV', 'A.csv'],
+			['T.Tsv', 'A.tsv'],
+			['t.csv', 'A.csv'],
+			['T.DAT', 'A.DAT'],
+			['noext', 'A.csv'],
+		];
+		for (const [name, want] of cases) {
+			const input = path.join(dir, name);
+			fs.writeFileSync(input, name.toLowerCase().endsWith('.tsv') ? 'symbol\tn\nA\t1\n' : 'symbol,n\nA,1\n');
+			const m = await extract({ input, outDir: path.join(dir, `ext-${name}`), workers: 1, chunkSize: 10 });
+			assert.equal(m.partitions[0].file, want, name);
+		}
+		// Compressed: the suffix goes first (gzip from Node's zlib).
+		const gz = path.join(dir, 'Y.CSV.GZ');
+		fs.writeFileSync(gz, zlib.gzipSync('symbol,n\nA,1\n'));
+		const m = await extract({ input: gz, outDir: path.join(dir, 'ext-gz'), workers: 1, chunkSize: 10 });
+		assert.equal(m.partitions[0].file, 'A.csv');
 	});
 
 	it('names parts in one place: flat and hive, with and without a cap', () => {
