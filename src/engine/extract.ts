@@ -99,6 +99,16 @@ function partitionExtension(input: string, out: OutputCompression | null): strin
 	return base + COMPRESSION_SUFFIX[out?.codec ?? 'none'];
 }
 
+/**
+ * An append's partition extension: its first input's, unless the output's files have that extension in another case
+ * (`A.CSV`: written before `.csv` was lower-cased), which new partitions then take too.
+ */
+function appendExtension(m: Manifest, out: OutputCompression | null): string {
+	const ext = partitionExtension(m.source.path, out);
+	const file = m.partitions.find((p) => p.file !== null)?.file;
+	return file?.toLowerCase().endsWith(ext) ? file.slice(file.length - ext.length) : ext;
+}
+
 interface PartitionState {
 	parts: string[];
 	/** Flat base name or hive folder path (layout.ts). */
@@ -853,7 +863,9 @@ class Committer {
 		// Partition files are named after the first input (an append keeps its names).
 		this.extension = a.o.parquet
 			? '.parquet'
-			: partitionExtension(a.base ? a.base.manifest.source.path : a.o.input, a.o.compress);
+			: a.base
+				? appendExtension(a.base.manifest, a.o.compress)
+				: partitionExtension(a.o.input, a.o.compress);
 		this.namer = new PartitionNamer(
 			a.o.layout,
 			a.plan.keySpecs.map((k) => k.name),

@@ -411,6 +411,23 @@ describe('engine: append', function () {
 		assert.equal(fs.readFileSync(path.join(out, 'A.csv'), 'utf8'), 'symbol,n\nA,1\n', 'nothing written');
 	});
 
+	it('keeps the extension of an output written before .csv was lower-cased (A.CSV): new partitions take it too', async () => {
+		const out = path.join(dir, 'upper');
+		await run(write('T.CSV', 'symbol,n\nA,1\n'), out);
+		assert.deepEqual(fs.readdirSync(out).sort(), ['A.csv', '_manifest.json']);
+		// As an earlier version wrote it.
+		fs.renameSync(path.join(out, 'A.csv'), path.join(out, 'A.CSV'));
+		const m = JSON.parse(fs.readFileSync(path.join(out, '_manifest.json'), 'utf8')) as Manifest;
+		m.partitions[0].file = 'A.CSV';
+		fs.writeFileSync(path.join(out, '_manifest.json'), JSON.stringify(m));
+		await run(write('T2.CSV', 'symbol,n\nA,2\nB,3\n'), out, { append: true });
+		assert.deepEqual(fs.readdirSync(out).sort(), ['A.CSV', 'B.CSV', '_manifest.json']);
+		assert.equal(fs.readFileSync(path.join(out, 'A.CSV'), 'utf8'), 'symbol,n\nA,1\nA,2\n');
+		// A new output from the same input: lower case.
+		await run(write('T3.CSV', 'symbol,n\nA,2\n'), path.join(dir, 'lower'));
+		assert.deepEqual(fs.readdirSync(path.join(dir, 'lower')).sort(), ['A.csv', '_manifest.json']);
+	});
+
 	it('refuses a different header, partition columns, delimiter or orders, naming the difference', async () => {
 		const out = path.join(dir, 'out');
 		await run(write('d1.csv', 'symbol,px\nA,1\n'), out);
