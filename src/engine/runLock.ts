@@ -104,10 +104,20 @@ function diedHere(h: LockHolder): boolean {
 	if (h.pid === process.pid) return false; // this process: alive (another run in it holds the lock)
 	try {
 		process.kill(h.pid, 0);
-		return false;
 	} catch (e) {
 		return (e as NodeJS.ErrnoException).code === 'ESRCH';
 	}
+	// A process killed (kill -9) but not yet reaped by its parent is a zombie: its PID exists, it holds nothing.
+	return isZombie(h.pid);
+}
+
+/** True when /proc says the process has ended and waits to be reaped (state Z or X); false when unknown. */
+function isZombie(pid: number): boolean {
+	const stat = readText(`/proc/${pid}/stat`);
+	if (!stat) return false;
+	// `pid (comm) state …`: comm may hold spaces and parentheses, so the state follows the last ')'.
+	const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+	return state === 'Z' || state === 'X';
 }
 
 /** Lock files this process holds, touched every BEAT_MS by one timer. */

@@ -1,5 +1,5 @@
 import * as assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -220,6 +220,30 @@ describe('hostile locks and links', function () {
 			assert.deepEqual(leftovers(out), []);
 		});
 
+		it('a lock whose holder was killed but not yet reaped (a zombie) is taken over at once', async () => {
+			const input = put('in.csv', 'id,symbol\n1,A\n');
+			const out = path.join(dir, 'out');
+			// `sleep 0` ends at once; its parent then becomes `sleep 30`, which never reaps it: a zombie for 30 s.
+			const parent = spawn('sh', ['-c', 'sleep 0 & echo $!; exec sleep 30'], { stdio: ['ignore', 'pipe', 'ignore'] });
+			try {
+				const zombie = Number(
+					await new Promise<string>((resolve) => parent.stdout.once('data', (d) => resolve(String(d)))),
+				);
+				const state = () => fs.readFileSync(`/proc/${zombie}/stat`, 'utf8').replace(/^.*\) /s, '')[0];
+				for (let i = 0; i < 100 && state() !== 'Z'; i++) await new Promise((r) => setTimeout(r, 20));
+				assert.equal(state(), 'Z', 'the child is a zombie');
+				const boot = fs.readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+				const pidns = fs.readlinkSync('/proc/self/ns/pid');
+				const holder = { id: 'z', host: os.hostname(), pid: zombie, since: new Date().toISOString(), boot, pidns };
+				fs.writeFileSync(runLockFile(out), JSON.stringify(holder));
+				const r = await runCli(['extract', input, '--out', out]);
+				assert.equal(r.code, 0, r.stderr);
+				assert.deepEqual(leftovers(out), []);
+			} finally {
+				parent.kill('SIGKILL');
+			}
+		});
+
 		it('recovery never deletes a temporary folder whose lock is fresh; a stale or lock-less one is removed', async () => {
 			const input = put('in.csv', 'id,symbol\n1,A\n');
 			const out = path.join(dir, 'out');
@@ -342,7 +366,10 @@ describe('hostile locks and links', function () {
 			const r = await runCli(['extract', input, '--out', path.join(small, 'a', 'b', 'c', 'out')]);
 			assert.equal(r.code, 2, r.stderr);
 			// Sizes in units, not raw byte counts.
-			assert.match(r.stderr, /Not enough free space in [^:]+: [\d.,]+ (bytes|KB) free, the output needs about [\d.]+ (KB|MB) \(/);
+			assert.match(
+				r.stderr,
+				/Not enough free space in [^:]+: [\d.,]+ (bytes|KB) free, the output needs about [\d.]+ (KB|MB) \(/,
+			);
 			assert.deepEqual(fs.readdirSync(small), []);
 		});
 
