@@ -3,6 +3,7 @@ import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import * as zlib from 'node:zlib';
 import { type CliIO, parseCommandLine, run } from '../../src/cli';
 import { SweepError } from '../../src/engine/errors';
 
@@ -297,6 +298,14 @@ describe('cli: sweep extract (dist/cli.js)', function () {
 		assert.match(r.stdout, new RegExp(`^Partitions: ${manifest.partitions.length}$`, 'm'));
 		assert.match(r.stdout, /^Time: \d+\.\d\d s \(\d+\.\d MB\/s\)$/m);
 		assert.ok(r.stdout.includes(`Output: ${out}\n`), r.stdout);
+		// A compressed input: the speed of its CSV text, then of its bytes on disk.
+		const gz = path.join(dir, 'trades.csv.gz');
+		fs.writeFileSync(gz, zlib.gzipSync(fs.readFileSync(input)));
+		const z = await sweep(['extract', gz, '--out', path.join(dir, 'gz-out')]);
+		assert.equal(z.code, 0, z.stderr);
+		const [, csv, disk] =
+			/^Time: \d+\.\d\d s \((\d+\.\d) MB\/s of CSV, (\d+\.\d) MB\/s gzip-compressed\)$/m.exec(z.stdout) ?? [];
+		assert.ok(csv && disk && Number(csv) >= Number(disk), z.stdout);
 	});
 
 	it('prints the manifest with --json, records env sources, warns about bad env values on stderr', async () => {
