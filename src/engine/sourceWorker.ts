@@ -372,6 +372,8 @@ if (parentPort) {
 		// The decoder counts its bytes once a write is done: the bad byte lies in the write under way.
 		let at = Math.max(decoder.consumed() + skipped, writeFrom);
 		if (!truncated && init.codec === 'gzip') at = gzipErrorAt(init.fd, writeFrom, writeTo) ?? at;
+		// Data that ends early ends where the file does (a decoder may report it before counting what it was given).
+		if (truncated) at = Math.max(at, init.size);
 		const crc = /incorrect (data|length) check/.test(e.message)
 			? ' (a gzip member’s CRC-32 or length does not match its data: the damage lies somewhere in the member that ends here)'
 			: '';

@@ -468,6 +468,16 @@ describe('compressed input: truncated and corrupt files', function () {
 		assert.equal(g.code, 1, g.stderr);
 		assert.match(g.stderr, /is not valid gzip data at about byte/);
 	});
+
+	it('a truncated zstd file is named as ending early at the end of the file (was: "at about byte 0")', async function () {
+		skipWithout(this, HAS_ZSTD_TOOL, 'the zstd tool is not installed (apt-get install zstd)');
+		const input = path.join(dir, 'cli-cut.csv.zst');
+		fs.writeFileSync(input, zstdPieces(bytes).subarray(0, 100_000));
+		const r = await runCli(['extract', input, '--out', outDir, '--workers', '2']);
+		assert.equal(r.code, 1, r.stderr);
+		assert.match(r.stderr, /cli-cut\.csv\.zst is truncated: its zstd data ends early at about byte 100,000 of 100,000/);
+		assert.equal(diffSnapshots(previous, snapshot(outDir)), '');
+	});
 });
 
 describe('compressed output: --compress gzip|zstd', function () {
