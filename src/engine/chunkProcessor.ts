@@ -295,6 +295,11 @@ export class ChunkProcessor {
 		this.tuples = init.keyColumns.length > 1 ? new TupleTable(init.keyColumns.length) : null;
 		this.partIds = new Int32Array(init.keyColumns.length);
 		this.prevAt = new Int32Array(init.keyColumns.length);
+		const [k0, k1] = init.keyColumns;
+		this.valueDay =
+			init.keyColumns.length === 2 && k0.kind === K_VALUE && k1.kind > K_VALUE && k1.kind < K_HOUR
+				? GRAIN_BYTES[k1.kind]
+				: -1;
 		this.prevLength = new Int32Array(init.keyColumns.length);
 		this.prevId = new Int32Array(init.keyColumns.length);
 		this.vs = new Int32Array(this.maxIndex + 1);
@@ -308,6 +313,12 @@ export class ChunkProcessor {
 	private readonly tuples: TupleTable | null;
 	private readonly partIds: Int32Array;
 	private readonly prevAt: Int32Array;
+	/**
+	 * With a key of a value and then a date grain (`symbol,date(timestamp)`): the grain's bytes (10, 4, 7), and
+	 * process() takes an unrolled path for records where neither is quoted; -1 otherwise. Both paths keep their own
+	 * previous position and id per part: each is only a cache of where an equal part was seen in this chunk.
+	 */
+	private readonly valueDay: number;
 	private readonly prevLength: Int32Array;
 	private readonly prevId: Int32Array;
 	private scratch: Buffer = Buffer.alloc(256);
@@ -474,6 +485,15 @@ export class ChunkProcessor {
 		const partIds = this.partIds;
 		/** Per key column, where its last part looked up in place starts in `buf` (-1: none yet), its length and id. */
 		const prevAt = this.prevAt.fill(-1);
+		// The unrolled two-part key (a value, then a date grain): its own previous positions and ids (see below).
+		const valueDay = this.valueDay;
+		const valueIdx = valueDay >= 0 ? keyIndex[0] : 0;
+		const dayIdx = valueDay >= 0 ? keyIndex[1] : 0;
+		let prev0 = -1;
+		let prevLen0 = 0;
+		let prevId0 = 0;
+		let prev1 = -1;
+		let prevId1 = 0;
 		const prevLength = this.prevLength;
 		const prevId = this.prevId;
 		let scratch = this.scratch;
@@ -685,6 +705,30 @@ export class ChunkProcessor {
 			if (directKey >= 0 && vq[directKey] === 0) {
 				id = table.idOf(buf, bufView, vs[directKey], ve[directKey]);
 				isNew = table.isNew;
+			} else if (valueDay >= 0 && vq[valueIdx] === 0 && vq[dayIdx] === 0) {
+				// A value and a date grain, neither quoted (`symbol,date(timestamp)`): the loop below, unrolled.
+				const s0 = vs[valueIdx];
+				const e0 = ve[valueIdx];
+				if (prev0 >= 0 && prevLen0 === e0 - s0 && sameBytes(buf, bufView, s0, buf, bufView, prev0, e0 - s0)) {
+					partIds[0] = prevId0;
+				} else {
+					prevId0 = partIds[0] = partTables[0].idOf(buf, bufView, s0, e0);
+					prev0 = s0;
+					prevLen0 = e0 - s0;
+				}
+				const s1 = vs[dayIdx];
+				const e1 = ve[dayIdx];
+				if (prev1 >= 0 && sameDay(buf, bufView, s1, e1, prev1)) partIds[1] = prevId1;
+				else if (startsWithDate(buf, s1, e1)) {
+					prevId1 = partIds[1] = partTables[1].idOf(buf, bufView, s1, s1 + valueDay);
+					prev1 = s1;
+				} else {
+					bad = `column "${keyColumns[1].name}": ${showValue(this.value(buf, dayIdx))} does not start with ${grainNeeds(KEY_KINDS[keyKind[1]])}`;
+					rejects.push({ line: recLine, reason: bad, start: recStart, end: contentEnd });
+					continue;
+				}
+				id = (tuples as TupleTable).idOf(partIds);
+				isNew = (tuples as TupleTable).isNew;
 			} else {
 				/** Whether the last part's id was new (the key's, with one key column). */
 				let partNew = false;
