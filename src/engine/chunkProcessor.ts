@@ -398,6 +398,12 @@ export class ChunkProcessor {
 		return this.vq[i] ? s.replaceAll('""', '"') : s;
 	}
 
+	/** Why the current record is rejected when key column `k`'s value does not start with its date grain. */
+	private notAGrain(buf: Buffer, k: number): string {
+		const key = this.init.keyColumns[k];
+		return `column "${key.name}": ${showValue(this.value(buf, key.index))} does not start with ${grainNeeds(KEY_KINDS[key.kind])}`;
+	}
+
 	/** Whether the first chunk's warm-up has run (warmUp). */
 	private warm = false;
 
@@ -723,7 +729,7 @@ export class ChunkProcessor {
 					prevId1 = partIds[1] = partTables[1].idOf(buf, bufView, s1, s1 + valueDay);
 					prev1 = s1;
 				} else {
-					bad = `column "${keyColumns[1].name}": ${showValue(this.value(buf, dayIdx))} does not start with ${grainNeeds(KEY_KINDS[keyKind[1]])}`;
+					bad = this.notAGrain(buf, 1);
 					rejects.push({ line: recLine, reason: bad, start: recStart, end: contentEnd });
 					continue;
 				}
@@ -752,7 +758,7 @@ export class ChunkProcessor {
 					}
 					if (kind !== K_VALUE && kind !== K_HASH) {
 						if (kind === K_HOUR ? !startsWithHour(buf, s, e) : !startsWithDate(buf, s, e)) {
-							bad = `column "${keyColumns[k].name}": ${showValue(this.value(buf, idx))} does not start with ${grainNeeds(KEY_KINDS[kind])}`;
+							bad = this.notAGrain(buf, k);
 							break;
 						}
 						e = s + (kind === K_HOUR ? 13 : GRAIN_BYTES[kind]);

@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { extract } from '../../src/engine';
-import { acquireRunLock, runLockFile, STALE_MS } from '../../src/engine/runLock';
+import { acquireRunLock, newHolder, runLockFile, STALE_MS } from '../../src/engine/runLock';
 import { CLI, requireCli, runCli, startCli, writeTrades } from '../fixtures/hostile/env';
 import { checkOutput, outputBytes } from '../fixtures/hostile/oracle';
 import { diffSnapshots, leftovers, makeTmp, removeTmp, snapshot } from './helpers/fsutil';
@@ -204,17 +204,17 @@ describe('hostile locks and links', function () {
 			assert.deepEqual(leftovers(out), []);
 		});
 
+		/** Writes `out`'s run lock as a Sweep run with PID `pid` on this boot, in this PID namespace, would. */
+		const heldHereBy = (out: string, pid: number) =>
+			fs.writeFileSync(runLockFile(out), JSON.stringify({ ...newHolder(), pid }));
+
 		it('a lock left by a killed run in this PID namespace is taken over at once', async () => {
 			const input = put('in.csv', 'id,symbol\n1,A\n');
 			const out = path.join(dir, 'out');
 			const child = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], {
 				encoding: 'utf8',
 			});
-			const deadPid = Number(child.stdout);
-			const boot = fs.readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
-			const pidns = fs.readlinkSync('/proc/self/ns/pid');
-			const holder = { id: 'y', host: os.hostname(), pid: deadPid, since: new Date().toISOString(), boot, pidns };
-			fs.writeFileSync(runLockFile(out), JSON.stringify(holder));
+			heldHereBy(out, Number(child.stdout));
 			const r = await runCli(['extract', input, '--out', out]);
 			assert.equal(r.code, 0, r.stderr);
 			assert.deepEqual(leftovers(out), []);
@@ -232,10 +232,7 @@ describe('hostile locks and links', function () {
 				const state = () => fs.readFileSync(`/proc/${zombie}/stat`, 'utf8').replace(/^.*\) /s, '')[0];
 				for (let i = 0; i < 100 && state() !== 'Z'; i++) await new Promise((r) => setTimeout(r, 20));
 				assert.equal(state(), 'Z', 'the child is a zombie');
-				const boot = fs.readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
-				const pidns = fs.readlinkSync('/proc/self/ns/pid');
-				const holder = { id: 'z', host: os.hostname(), pid: zombie, since: new Date().toISOString(), boot, pidns };
-				fs.writeFileSync(runLockFile(out), JSON.stringify(holder));
+				heldHereBy(out, zombie);
 				const r = await runCli(['extract', input, '--out', out]);
 				assert.equal(r.code, 0, r.stderr);
 				assert.deepEqual(leftovers(out), []);
