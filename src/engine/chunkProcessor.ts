@@ -316,7 +316,8 @@ export class ChunkProcessor {
 	/**
 	 * With a key of a value and then a date grain (`symbol,date(timestamp)`): the grain's bytes (10, 4, 7), and
 	 * process() takes an unrolled path for records where neither is quoted; -1 otherwise. Both paths keep their own
-	 * previous position and id per part: each is only a cache of where an equal part was seen in this chunk.
+	 * previous position and id per part: each is only a cache of where an equal part was seen in this chunk. The path
+	 * repeats the generic key loop's logic for these two parts: a change to how parts are looked up goes in both.
 	 */
 	private readonly valueDay: number;
 	private readonly prevLength: Int32Array;
