@@ -49,8 +49,11 @@ interface Bucket {
 
 const EMPTY_TABLE: Int32Array = new Int32Array(0);
 
-/** Unused bytes after each partition's region in a result buffer (see the layout in process()). */
-const GAP = 3;
+/**
+ * Unused bytes after each partition's region in a result buffer (see layOut): the copies of records may write up to
+ * 3 (JavaScript's 4-byte words) or 15 (the WebAssembly layout's 16-byte ones) bytes past a record's end.
+ */
+const GAP = 16;
 
 /** Key kinds (indexes into keys.ts KEY_KINDS). */
 const K_VALUE = 0;
@@ -527,6 +530,7 @@ export class ChunkProcessor {
 		// Runs of whole records without quotes take their field boundaries from the scanner's table (specials.ts),
 		// a window of up to SCAN_WINDOW bytes at a time, instead of the byte loop below: same records, same bounds.
 		// Records with quotes (and a final record without a line ending) take the byte loop.
+		this.scanner?.begin(n);
 		const scanner = D === CR ? null : this.scanner;
 		let positions = EMPTY_TABLE;
 		let k = 0;
@@ -561,7 +565,7 @@ export class ChunkProcessor {
 					if (last >= nextQuote) last = -1;
 				}
 				if (last >= i) {
-					entries = scanner.scan(buf, i, last + 1, D);
+					entries = scanner.scan(buf, i, last + 1, D, true);
 					positions = scanner.table;
 					k = 0;
 				}
@@ -943,9 +947,9 @@ export class ChunkProcessor {
 
 	/**
 	 * Lays the kept records out grouped by partition, in a result buffer; returns it and where each partition's
-	 * region starts. Each region is followed by a 3-byte gap that no result points at, so that records can be copied
-	 * in whole 4-byte words: the last word of a record may spill up to 3 bytes past its end, into the next record of
-	 * the same partition (written later, in order) or the gap. With a column selection each record is its runs of
+	 * region starts. Each region is followed by a gap (GAP) that no result points at, so that records can be copied
+	 * in whole words: the last word of a record may spill past its end, into the next record of the same partition
+	 * (written later, in order) or the gap. Where the WebAssembly module runs, it does the copying (specials.ts). With a column selection each record is its runs of
 	 * fields joined by the delimiter, then its line ending; with files capped at a number of records, it also returns
 	 * where each record ends, grouped by partition (`endsAt[partition]` indexes `recordEnds`).
 	 *
@@ -1001,14 +1005,31 @@ export class ChunkProcessor {
 			}
 			cursor = endsAt.slice();
 		}
-		if (runs === null) {
+		// Where the WebAssembly module runs, it lays out whole records and records in place (specials.ts): the same
+		// bytes as the loops below, which remain for the other shapes and for runtimes without it.
+		const laidOut =
+			(runs === null || this.runsInPlace) &&
+			this.scanner?.layOut({
+				src: buf,
+				n: nRecords,
+				owners: oa,
+				starts: runs === null ? sa : null,
+				ends: runs === null ? ea : null,
+				pieces: runs === null ? null : this.pieces.a,
+				pieceCount: nRuns,
+				positions: pos,
+				out,
+				recordEnds,
+				cursor: recordEnds === null ? null : cursor,
+			}) === true;
+		if (!laidOut && runs === null) {
 			for (let r = 0; r < nRecords; r++) {
 				const o = oa[r];
 				const p = copyRange(buf, out, src, dst, sa[r], ea[r], pos[o], wordsUpTo);
 				pos[o] = p;
 				if (recordEnds !== null) recordEnds[cursor[o]++] = p;
 			}
-		} else if (this.runsInPlace) {
+		} else if (!laidOut && this.runsInPlace) {
 			// Same word copies, piece by piece (delimiters and line endings are in the pieces); a word that spills past
 			// a piece is overwritten by the next piece of the same record.
 			const pa = this.pieces.a;
@@ -1020,7 +1041,7 @@ export class ChunkProcessor {
 				pos[o] = p;
 				if (recordEnds !== null) recordEnds[cursor[o]++] = p;
 			}
-		} else {
+		} else if (!laidOut) {
 			// Same word copies; a word that spills past a piece is overwritten by the next piece of the same record.
 			const pa = this.pieces.a;
 			const eol = this.eolBytes;

@@ -348,3 +348,51 @@ describe("chunk processor: the first chunk's warm-up (its first records run once
 			assert.throws(() => run(p, bytes), { code: 'invalid-utf8', line: 4 });
 	});
 });
+
+describe('specials: the WebAssembly layout of records by partition', () => {
+	it('gives the JavaScript layout’s bytes as its memory grows, past its memory limit, for whole records and runs, with capped files', () => {
+		// A scanner whose module may take 400 KB (its scan window and table take 320 KB): chunks up to about 30 KB
+		// are laid out by the module, larger ones by JavaScript (layOut returns false). One processor takes the chunks in turn, so the module's memory grows and
+		// its copy of each chunk is made anew; a CR-delimited chunk (no scan at all) has its copy made whole.
+		const text = (records: number, seed: number, d = ',', quoteEvery = 5) =>
+			Array.from({ length: records }, (_, i) => {
+				const k = `S${(i * seed) % 11}`;
+				const key = i % quoteEvery === 0 ? `"${k}"` : k;
+				return [i, key, `2024-01-0${1 + (i % 9)}`, (i % 97) / 4, i].join(d);
+			}).join('\n');
+		const inits: WorkerInit[] = [
+			base,
+			{ ...base, recordEnds: true },
+			{ ...base, runs: [0, 0, 2, 4], outputFieldCount: 4 },
+			{ ...base, runs: [0, 0, 2, 4], outputFieldCount: 4, recordEnds: true },
+		];
+		for (const init of inits) {
+			const scanner = SpecialScanner.create(400 * 1024) as SpecialScanner;
+			let byModule = 0;
+			const layOut = scanner.layOut.bind(scanner);
+			scanner.layOut = (job) => {
+				const done = layOut(job);
+				if (done) byModule++;
+				return done;
+			};
+			const fast = new ChunkProcessor(init, scanner);
+			const slow = new ChunkProcessor(init, null);
+			const chunks = [
+				`${text(20, 3)}\n`,
+				`${text(300, 5)}\n`,
+				`${text(3000, 7)}\n`,
+				`${text(60, 2, ',', 1)}\n`,
+				text(250, 9),
+			];
+			chunks.forEach((chunk, seq) => {
+				const bytes = Buffer.from(chunk);
+				const isLast = seq === chunks.length - 1;
+				const got = fast.process(seq, chunkBuffer(bytes, 3), 3, bytes.length, 1, isLast);
+				const want = slow.process(seq, chunkBuffer(bytes, 3), 3, bytes.length, 1, isLast);
+				assert.deepEqual(comparable(got), comparable(want), `chunk ${seq} (${bytes.length} bytes)`);
+			});
+			// The 3,000-record chunk (about 85 KB) is over the limit; the first chunk also ran once as the warm-up.
+			assert.equal(byModule, chunks.length, JSON.stringify(init.runs));
+		}
+	});
+});
