@@ -10,31 +10,26 @@ interface WasmApi {
 	Instance: new (module: object) => { exports: unknown };
 }
 
+/** The module's layout functions (specials.wat): records [0, n), addresses of their tables, source and destination. */
+type LayoutFunction = (
+	n: number,
+	a: number,
+	b: number,
+	oa: number,
+	pos: number,
+	cur: number,
+	re: number,
+	src: number,
+	dst: number,
+) => void;
+
 interface SpecialsExports {
 	memory: { buffer: ArrayBuffer; grow(pages: number): number };
 	specials(src: number, len: number, delimiter: number, out: number, base: number): number;
-	layoutRecords(
-		n: number,
-		sa: number,
-		ea: number,
-		oa: number,
-		pos: number,
-		cur: number,
-		re: number,
-		src: number,
-		dst: number,
-	): void;
-	layoutPieces(
-		n: number,
-		k: number,
-		pa: number,
-		oa: number,
-		pos: number,
-		cur: number,
-		re: number,
-		src: number,
-		dst: number,
-	): void;
+	/** `a`, `b`: the records' starts and ends (addresses of i32 tables). */
+	layoutRecords: LayoutFunction;
+	/** `a`: pieces per record; `b`: the pieces' [start, end) pairs. */
+	layoutPieces: LayoutFunction;
 }
 
 /** The most memory the layout may take in the module (past it the caller's JavaScript path does the layout). */
