@@ -32,8 +32,12 @@ interface SpecialsExports {
 	layoutPieces: LayoutFunction;
 }
 
-/** The most memory the layout may take in the module (past it the caller's JavaScript path does the layout). */
-const LAYOUT_MAX_BYTES = 1 << 30;
+/**
+ * The most memory the module may take for a chunk's layout (its copy of the chunk, the result, the tables): chunks of
+ * about 20 MB and smaller (the default chunk is about 7 MB on the benchmark file; chunks are at most 64 MB). A larger
+ * chunk is laid out by the caller's JavaScript, so that the copy never adds more than this to a worker's memory.
+ */
+const LAYOUT_MAX_BYTES = 64 * 1024 * 1024;
 
 /** `n` rounded up to a multiple of 16. */
 const align16 = (n: number) => (n + 15) & ~15;
