@@ -6,7 +6,7 @@
  *   npm run bench -- [--rows N] [--runs N] [--size big] [--only LIST] [--profile] [--results FILE]
  *
  *   --rows N          data rows of the input (default 4,000,000, seed 12345: ~300 MB)
- *   --runs N          timed runs per system, interleaved A B C A B C … (default 3; 0 with --profile = profile only)
+ *   --runs N          timed runs per system, interleaved A B C B C A … (default 3; 0 with --profile = profile only)
  *   --size big        also the 10× file (or SWEEP_BENCH_SIZE=big): Sweep only, to show memory stays flat
  *   --big-runs N      runs per Sweep configuration on the big file (default 1)
  *   --only LIST       comma-separated subset of sweep-auto,sweep-1w,sweep-2w,duckdb,csv-parse,
@@ -407,7 +407,10 @@ function runInterleaved(systems, input, truth, rounds) {
 	const header = countRecords(input).header;
 	const samples = Object.fromEntries(systems.map((s) => [s, []]));
 	for (let round = 1; round <= rounds; round++) {
-		for (const s of systems) {
+		// Each round starts one system later (A B C, B C A, C A B, …), so that no system always runs right after the
+		// same one (a run after one that wrote thousands of files met a slower disk, round after round).
+		const order = systems.map((_, i) => systems[(i + round - 1) % systems.length]);
+		for (const s of order) {
 			// A run the rest of the machine competed with is kept (and counted) but tried again, up to --retries times.
 			for (let attempt = 0; attempt <= retries; attempt++) {
 				const r = runOnce(s, input, truth, header);
@@ -678,7 +681,7 @@ const md = [
 	`Machine: ${machine}.`,
 	'',
 	`Command: \`npm run bench${process.argv.slice(2).length ? ` -- ${process.argv.slice(2).join(' ')}` : ''}\`. ` +
-		`${runs} interleaved rounds; medians of the runs whose output checked out (rows per partition vs the generator's ` +
+		`${runs} interleaved rounds, each starting one system later than the one before; medians of the runs whose output checked out (rows per partition vs the generator's ` +
 		`truth), leaving out contended runs (tried again up to ${retries} times) when enough quiet ones remain. ` +
 		`MB = 10^6 bytes of input. Peak RSS: ${gnuTime ? '`/usr/bin/time -v`' : '`process.resourceUsage().maxRSS`'} ` +
 		`(worker threads included). Each run starts once the machine is quiet (< 20% CPU for a second, waiting up to ` +
