@@ -40,7 +40,7 @@ import { type Chunk, lineAt, readChunks } from './chunkReader';
 import { compressBlock, hasNativeZstd, type OutputCompression, outputCompression } from './compression';
 import { bytesOf, formatHeader, normalizeDelimiter } from './dialect';
 import { abortedError, emptyInput, notRegular, SweepError } from './errors';
-import { type FileHash, hashFile } from './hasher';
+import { type ChunkHasher, type FileHash, hashChunks } from './hasher';
 import { type ColumnPlan, type FileHead, planColumns, readHead } from './header';
 import { AppendJournal, hasJournal, recoverAppend, UndoIncomplete, undoAdvice, writeDurably } from './journal';
 import { encodeKey } from './keys';
@@ -340,7 +340,7 @@ export async function extract(options: ExtractOptions, hooks: ExtractHooks = {})
 	let appendLock: { lock: RunLock; warnings: string[] } | null = null;
 	let journal: AppendJournal | null = null;
 	let committed = false;
-	let hasher: ReturnType<typeof hashFile> | undefined;
+	let hasher: ChunkHasher | undefined;
 	let pool: WorkerPool | undefined;
 	try {
 		let appendTo: AppendBase | null = null;
@@ -440,9 +440,9 @@ export async function extract(options: ExtractOptions, hooks: ExtractHooks = {})
 				});
 				writeDir = outPlan.tmpDir;
 			}
-			// The input's SHA-256 (of its bytes on disk), in a thread of its own while the pipeline reads the file; a
+			// The input's SHA-256 (of its bytes on disk), in a thread of its own from the chunks the pipeline reads; a
 			// compressed file's decompression thread takes it as it reads (source.ts fileHash).
-			if (source.compression === 'none') hasher = hashFile(fh.fd, st.size);
+			if (source.compression === 'none') hasher = hashChunks(fh.fd, head.dataStart);
 			if (signal?.aborted) throw abortedError();
 			// A cancel does not wait for the system detection (it can take a second or two on a busy machine), and no
 			// worker is started once cancelled.
@@ -463,8 +463,10 @@ export async function extract(options: ExtractOptions, hooks: ExtractHooks = {})
 				started,
 				base: appendTo,
 				journal,
+				hasher: hasher ?? null,
 			};
 			run = await runPipeline(args);
+			hasher?.finish();
 		} catch (e) {
 			// The hashing thread stops too, at the same time (its result is no longer wanted).
 			await Promise.all([pool.destroy(), hasher?.stop()]);
@@ -761,6 +763,8 @@ interface PipelineArgs {
 	base: AppendBase | null;
 	/** An append's journal: files are recorded in it before they are created. */
 	journal: AppendJournal | null;
+	/** A plain input's hashing thread: each committed chunk goes there, in file order, and its buffer comes back. */
+	hasher: ChunkHasher | null;
 }
 
 interface PipelineResult {
@@ -858,6 +862,7 @@ class Committer {
 	) {
 		this.maxInFlight = a.figures.workers * 2 + 1;
 		this.chunkBuffers = new BufferPool(this.maxInFlight + 1);
+		if (a.hasher) a.hasher.giveBack = (bytes) => this.chunkBuffers.give(bytes);
 		this.resultBuffers = new BufferPool(this.maxInFlight + 4);
 		this.writer = new PartitionWriter(a.writeDir, a.o.maxOpenFiles);
 		// Partition files are named after the first input (an append keeps its names).
@@ -960,7 +965,8 @@ class Committer {
 		this.committedBytes = chunk.endOffset;
 		this.line += done.lines;
 		this.chunkOffsets.delete(chunk.seq);
-		this.chunkBuffers.give(done.input);
+		if (this.a.hasher) this.a.hasher.add(done.input, chunk.offset, chunk.length, chunk.fileOffset);
+		else this.chunkBuffers.give(done.input);
 		if (this.a.init.writeOwn) {
 			// The writes need only each bucket's length: the bucket objects (keys, parts, stats: hundreds of bytes each,
 			// one per partition in the chunk) are let go now rather than held (by this chunk's result) while the writes
