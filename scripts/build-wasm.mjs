@@ -17,7 +17,7 @@ const source = path.join(root, 'src', 'engine', 'wasm', 'specials.wat');
 const target = path.join(root, 'src', 'engine', 'wasm', 'specialsWasm.ts');
 
 const wabt = await wabtInit();
-const module = wabt.parseWat(path.basename(source), fs.readFileSync(source, 'utf8'), { simd: true, bulk_memory: true });
+const module = wabt.parseWat(path.basename(source), fs.readFileSync(source, 'utf8'), { simd: true });
 module.validate();
 const { buffer } = module.toBinary({ write_debug_names: false });
 module.destroy();

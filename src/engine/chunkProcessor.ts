@@ -262,6 +262,11 @@ export class ChunkProcessor {
 	 * otherwise `nRuns` pieces, a delimiter written between them, and a piece for the line ending.
 	 */
 	private readonly runsInPlace: boolean;
+	/**
+	 * Whole records or runs in place: the WebAssembly module lays the records out (layOut), so the scan keeps a copy
+	 * of the chunk in it. Other selections (reordered fields) are laid out by JavaScript and need no copy.
+	 */
+	private readonly layoutInModule: boolean;
 	private readonly vs: Int32Array;
 	private readonly ve: Int32Array;
 	private readonly vq: Uint8Array;
@@ -294,6 +299,7 @@ export class ChunkProcessor {
 			runs !== null &&
 			runs[runs.length - 1] === init.fieldCount - 1 &&
 			runs.every((f, i) => i % 2 === 1 || i === 0 || f > 0);
+		this.layoutInModule = runs === null || this.runsInPlace;
 		this.partTables = init.keyColumns.map(() => new KeyTable());
 		this.tuples = init.keyColumns.length > 1 ? new TupleTable(init.keyColumns.length) : null;
 		this.partIds = new Int32Array(init.keyColumns.length);
@@ -530,7 +536,7 @@ export class ChunkProcessor {
 		// Runs of whole records without quotes take their field boundaries from the scanner's table (specials.ts),
 		// a window of up to SCAN_WINDOW bytes at a time, instead of the byte loop below: same records, same bounds.
 		// Records with quotes (and a final record without a line ending) take the byte loop.
-		this.scanner?.begin(n);
+		this.scanner?.begin(this.layoutInModule ? n : 0);
 		const scanner = D === CR ? null : this.scanner;
 		let positions = EMPTY_TABLE;
 		let k = 0;
@@ -949,8 +955,8 @@ export class ChunkProcessor {
 	 * Lays the kept records out grouped by partition, in a result buffer; returns it and where each partition's
 	 * region starts. Each region is followed by a gap (GAP) that no result points at, so that records can be copied
 	 * in whole words: the last word of a record may spill past its end, into the next record of the same partition
-	 * (written later, in order) or the gap. Where the WebAssembly module runs, it does the copying (specials.ts). With a column selection each record is its runs of
-	 * fields joined by the delimiter, then its line ending; with files capped at a number of records, it also returns
+	 * (written later, in order) or the gap. Where the WebAssembly module runs, it does the copying (specials.ts).
+	 * With a column selection each record is its runs of fields joined by the delimiter, then its line ending; with files capped at a number of records, it also returns
 	 * where each record ends, grouped by partition (`endsAt[partition]` indexes `recordEnds`).
 	 *
 	 * The results are an array, not an object: V8 tracks the type of each field of an object's shape, and when a later
@@ -1008,7 +1014,7 @@ export class ChunkProcessor {
 		// Where the WebAssembly module runs, it lays out whole records and records in place (specials.ts): the same
 		// bytes as the loops below, which remain for the other shapes and for runtimes without it.
 		const laidOut =
-			(runs === null || this.runsInPlace) &&
+			this.layoutInModule &&
 			this.scanner?.layOut({
 				src: buf,
 				n: nRecords,

@@ -86,19 +86,9 @@ export function hashChunks(fd: number, headBytes: number): ChunkHasher {
 	const stop = newStopFlag();
 	const worker = new Worker(HASHER, { eval: true, workerData: { fd, headBytes, stop, quietMs: QUIET_MS } });
 	let settled = false;
-	const hasher: ChunkHasher = {
-		result: Promise.resolve({ sha256: '', bytes: 0 }),
-		add(bytes, offset, length, fileOffset) {
-			worker.postMessage({ type: 'chunk', bytes, offset, length, fileOffset }, [bytes]);
-		},
-		giveBack: () => undefined,
-		finish() {
-			worker.postMessage({ type: 'end' });
-		},
-		stop: () => stopThread(worker, stop),
-	};
-	hasher.result = new Promise<FileHash>((resolve, reject) => {
+	const result = new Promise<FileHash>((resolve, reject) => {
 		worker.on('message', (m: FileHash | { type: 'buffer'; bytes: ArrayBuffer } | { error: string }) => {
+			// Messages come after this function has returned: `hasher` is set by then.
 			if ('type' in m) hasher.giveBack(m.bytes);
 			else if ('error' in m) {
 				settled = true;
@@ -116,6 +106,17 @@ export function hashChunks(fd: number, headBytes: number): ChunkHasher {
 			if (!settled) reject(new Error(`the hashing thread stopped (exit ${code})`));
 		});
 	});
-	hasher.result.catch(() => undefined); // observed by whoever awaits it
+	result.catch(() => undefined); // observed by whoever awaits it
+	const hasher: ChunkHasher = {
+		result,
+		add(bytes, offset, length, fileOffset) {
+			worker.postMessage({ type: 'chunk', bytes, offset, length, fileOffset }, [bytes]);
+		},
+		giveBack: () => undefined,
+		finish() {
+			worker.postMessage({ type: 'end' });
+		},
+		stop: () => stopThread(worker, stop),
+	};
 	return hasher;
 }

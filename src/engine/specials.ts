@@ -97,8 +97,9 @@ export class SpecialScanner {
 	}
 
 	/**
-	 * A scanner (`layoutMaxBytes`: the most memory `layOut` may take; smaller in tests), or null where this runtime cannot run the module (no WebAssembly, no SIMD, `--jitless`): the caller
-	 * then takes its JavaScript path, which gives the same results.
+	 * A scanner (`layoutMaxBytes`: the most memory `layOut` may take; smaller in tests), or null where this runtime
+	 * cannot run the module (no WebAssembly, no SIMD, `--jitless`): the caller then takes its JavaScript path, which
+	 * gives the same results.
 	 */
 	static create(layoutMaxBytes = LAYOUT_MAX_BYTES): SpecialScanner | null {
 		const wasm = (globalThis as { WebAssembly?: WasmApi }).WebAssembly;
@@ -132,8 +133,8 @@ export class SpecialScanner {
 
 	/**
 	 * A chunk of `length` bytes is next: room for the module's copy of it, before the window and the table. A chunk
-	 * too large for the layout to take (about a third of LAYOUT_MAX_BYTES) gets no copy: scans use the window, and
-	 * `layOut` leaves the chunk to the caller.
+	 * too large for the layout to take (about a third of LAYOUT_MAX_BYTES), or a length of 0 (the caller will not
+	 * call `layOut`), gets no copy: scans use the window, and `layOut` leaves the chunk to the caller.
 	 */
 	begin(length: number): void {
 		this.chunkLength = length * 3 < this.layoutMaxBytes ? length : 0;
@@ -142,7 +143,7 @@ export class SpecialScanner {
 	}
 
 	/**
-	 * Lays a chunk's records out grouped by partition, each record's bytes (or pieces) copied with `memory.copy`
+	 * Lays a chunk's records out grouped by partition, each record's bytes (or pieces) copied 16 bytes at a time
 	 * into `job.out` at its owner's position: the same bytes as the worker's JavaScript layout, at a third less CPU
 	 * on the benchmark file (README "Performance"). The chunk, the tables and the result pass through the module's
 	 * memory, after the scan's window and table. Returns false, having done nothing, when that memory would pass
