@@ -462,7 +462,7 @@ async function runExtract(cmd: Extract<Command, { kind: 'extract' }>, io: CliIO)
 		// starts the first worker.
 		const config = resolve(cmd, io.env).then((c) => {
 			for (const w of c.warnings) err(`sweep: warning: ${w}\n`);
-			return { workers: c.workers, chunkSize: c.chunkSize, configSources: c.sources };
+			return { workers: c.workers, chunkSize: c.chunkSize, configSources: c.sources, conversions: c.conversions };
 		});
 		const manifest = await extract(
 			{ ...cmd.options, pendingConfig: config },

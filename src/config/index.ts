@@ -5,4 +5,4 @@
 export { type DetectOptions, type Detector, detectSystem, type SystemInfo } from './detect';
 export { formatBytes, formatCount, formatReport } from './report';
 export { type OverrideInputs, type ResolvedConfig, resolveConfig } from './resolve';
-export { deriveChunkSize, deriveWorkers } from './rules';
+export { deriveChunkSize, deriveConversions, deriveWorkers } from './rules';

@@ -13,7 +13,7 @@ import {
 	show,
 } from '../rules';
 import type { SystemInfo } from './detect';
-import { deriveChunkSize, deriveWorkers } from './rules';
+import { deriveChunkSize, deriveConversions, deriveWorkers } from './rules';
 
 /** Raw override values, as the user wrote them (README "Workers and chunk size"). */
 export interface OverrideInputs {
@@ -31,6 +31,11 @@ export interface ResolvedConfig {
 	availableMemoryBytes: number | null;
 	workers: number;
 	chunkSize: number;
+	/**
+	 * Parquet conversions at a time: by the machine (deriveConversions) when the worker count is detected, else the
+	 * worker count that was asked for.
+	 */
+	conversions: number;
 	/** Workers > 1. */
 	enableParallel: boolean;
 	sources: { workers: ConfigSource; chunkSize: ConfigSource };
@@ -91,6 +96,10 @@ export function resolveConfig(system: SystemInfo, inputs: OverrideInputs = {}): 
 		availableMemoryBytes: system.availableMemoryBytes,
 		workers: workers.value,
 		chunkSize: chunkSize.value,
+		conversions:
+			workers.source === 'detected' && system.cpuCount !== null
+				? Math.max(workers.value, deriveConversions(system.cpuCount))
+				: workers.value,
 		enableParallel: workers.value > 1,
 		sources: { workers: workers.source, chunkSize: chunkSize.source },
 		labels: { workers: workers.label, chunkSize: chunkSize.label },

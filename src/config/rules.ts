@@ -23,6 +23,16 @@ export function deriveWorkers(cpuCount: number): number {
 }
 
 /**
+ * Parquet conversions at a time (the second phase, docs/parquet.md) for a machine with `cpuCount` logical CPUs: the
+ * workers' cores and the one they leave to the thread that reads and writes, which is idle while files are converted
+ * (1 on 1 core, 2 on 2, all of them up to 4, otherwise the workers + 1).
+ */
+export function deriveConversions(cpuCount: number): number {
+	const cores = Number.isFinite(cpuCount) ? Math.max(1, Math.floor(cpuCount)) : 1;
+	return Math.min(cores, deriveWorkers(cores) + 1);
+}
+
+/**
  * Rows per chunk for `availableBytes` of available memory: 5% of it at ~10 KiB per row in flight,
  * rounded to the nearest 10,000 and clamped to [10,000, 500,000].
  */

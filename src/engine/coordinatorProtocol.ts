@@ -13,6 +13,7 @@ export interface SettledConfig {
 	workers: number;
 	chunkSize: number;
 	configSources?: ConfigSources;
+	conversions?: number;
 }
 
 export type ToCoordinator =

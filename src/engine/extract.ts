@@ -198,6 +198,8 @@ interface Figures {
 	workers: number;
 	chunkSize: number;
 	configSources?: ConfigSources;
+	/** Parquet conversions at a time (>= workers is not required; default workers). */
+	conversions?: number;
 }
 
 /** {@link ExtractOptions} with every default filled in and every value checked by its rule (src/rules). */
@@ -242,8 +244,8 @@ export function normalizeExtractOptions(options: ExtractOptions): ExtractSetting
 		figures = options.pendingConfig.then(checkFigures);
 		figures.catch(() => undefined); // a rejection is reported where it is awaited, not as an unhandled one
 	} else {
-		const { workers, chunkSize, configSources } = options;
-		figures = checkFigures({ workers: workers as number, chunkSize: chunkSize as number, configSources });
+		const { workers, chunkSize, configSources, conversions } = options;
+		figures = checkFigures({ workers: workers as number, chunkSize: chunkSize as number, configSources, conversions });
 	}
 	const input = path.resolve(options.input);
 	const layout = checked('layout', options.layout, parseLayout(options.layout));
@@ -317,6 +319,7 @@ function checkFigures(f: Figures): Figures {
 		workers: count(f.workers, 'workers', 1),
 		chunkSize: count(f.chunkSize, 'chunkSize', 1),
 		configSources: f.configSources,
+		conversions: f.conversions == null ? undefined : count(f.conversions, 'conversions', 1),
 	};
 }
 
@@ -1219,9 +1222,11 @@ class Committer {
 		this.chunkBuffers.drain(Number.POSITIVE_INFINITY);
 		this.resultBuffers.drain(Number.POSITIVE_INFINITY);
 		this.written.length = 0;
-		// As many conversions at a time as there are workers. (Taking the idle main thread's core as well was tried:
-		// each conversion holds its own row group and heap, and peak RSS on the 4M-row benchmark rose 408 → 506 MB.)
-		const workers = this.a.figures.workers;
+		// `conversions` at a time (default: the workers): the CLI and VS Code take the coordinator's core as well when
+		// the worker count is detected, since this thread only hands out files now (src/config/rules.ts). A worker
+		// started here lets go of nothing from phase 1 (it has none); the others drop theirs (worker.ts endChunks).
+		const workers = this.a.figures.conversions ?? this.a.figures.workers;
+		this.a.pool.grow(workers);
 		await convertAll({
 			pool: this.a.pool,
 			dir: this.a.writeDir,

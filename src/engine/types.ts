@@ -43,11 +43,16 @@ export interface ExtractOptions {
 	/** Where workers and chunkSize came from, recorded in the manifest. */
 	configSources?: ConfigSources;
 	/**
+	 * Parquet conversions at a time (docs/parquet.md, "How a run works"); default `workers`. The CLI and VS Code pass
+	 * the machine's figure (src/config/rules.ts deriveConversions) when the worker count is detected.
+	 */
+	conversions?: number;
+	/**
 	 * Workers, chunk size and their sources still being worked out (the CLI's system detection). Meanwhile extract
 	 * opens the input, reads its header, prepares the output folder and starts one worker; the figures settled here
-	 * take the place of `workers`, `chunkSize` and `configSources`.
+	 * take the place of `workers`, `chunkSize`, `configSources` and `conversions`.
 	 */
-	pendingConfig?: Promise<{ workers: number; chunkSize: number; configSources?: ConfigSources }>;
+	pendingConfig?: Promise<{ workers: number; chunkSize: number; configSources?: ConfigSources; conversions?: number }>;
 	/**
 	 * Replace an existing non-empty output folder that Sweep did not write; with `append`, append even though a
 	 * partition file's size differs from the manifest.

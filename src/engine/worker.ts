@@ -122,12 +122,23 @@ if (parentPort) {
 	const port = parentPort;
 	const data = workerData as WorkerInit | DeferredInit;
 	// The SIMD scanner's module is compiled now, also when the run's columns are not known yet (a worker started early).
-	const scanner = SpecialScanner.create();
+	let scanner = SpecialScanner.create();
 	let init = null as unknown as WorkerInit;
 	let processor = null as unknown as ChunkProcessor;
 	const setUp = (i: WorkerInit) => {
 		init = i;
 		processor = new ChunkProcessor(i, scanner);
+	};
+	/**
+	 * Parquet's second phase (conversions) starts once every chunk is written: the chunk processor's tables, spare
+	 * buffers and the scanner's WebAssembly memory (about twice a chunk) are let go, so that they do not add to the
+	 * conversions' peak memory. No chunk or write task comes after the first conversion task of a run.
+	 */
+	const endChunks = () => {
+		if (scanner === null && processor === null) return;
+		processor?.spare.drain(Number.POSITIVE_INFINITY);
+		processor = null as unknown as ChunkProcessor;
+		scanner = null;
 	};
 	if (!('deferred' in data)) setUp(data);
 	/** When this thread's last task ended: its idle time since then counts towards the quiet time at its end. */
@@ -145,7 +156,7 @@ if (parentPort) {
 			return;
 		}
 		if (task.type === 'parquet') {
-			processor.spare.drain(Number.POSITIVE_INFINITY); // chunk results are over: free the spare buffers
+			endChunks();
 			convert(port, task, init.stop);
 			return;
 		}

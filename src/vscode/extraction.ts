@@ -225,7 +225,12 @@ export class Extractions implements vscode.Disposable {
 				askedColumns: new Set(),
 			};
 			for (;;) {
-				const run = { workers: config.workers, chunkSize: config.chunkSize, configSources: config.sources };
+				const run = {
+					workers: config.workers,
+					chunkSize: config.chunkSize,
+					configSources: config.sources,
+					conversions: config.conversions,
+				};
 				// An append runs with the output's own settings (its manifest's); only what the command gives is checked.
 				const options: ExtractOptions = req.append
 					? {

@@ -4,6 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import {
 	deriveChunkSize,
+	deriveConversions,
 	deriveWorkers,
 	detectSystem,
 	formatBytes,
@@ -46,6 +47,16 @@ describe('config: detection rules (README "Workers and chunk size")', () => {
 
 	it('derives workers across the boundaries', () => {
 		assert.deepEqual([1, 2, 3, 4, 5, 6, 17, 18, 19, 128].map(deriveWorkers), [1, 1, 2, 3, 3, 4, 15, 16, 16, 16]);
+	});
+
+	it('derives Parquet conversions at a time: the workers and the core they leave, when the workers are detected', () => {
+		assert.deepEqual([1, 2, 3, 4, 5, 6, 17, 18, 19, 128].map(deriveConversions), [1, 2, 3, 4, 4, 5, 16, 17, 17, 17]);
+		assert.equal(resolveConfig(detected(2, 4 * GB), {}).conversions, 2);
+		assert.equal(resolveConfig(detected(8, 4 * GB), {}).conversions, 7);
+		// A worker count that was asked for is kept for the conversions too.
+		assert.equal(resolveConfig(detected(2, 4 * GB), { flags: { workers: '1' } }).conversions, 1);
+		assert.equal(resolveConfig(detected(8, 4 * GB), { env: { SWEEP_WORKERS: '3' } }).conversions, 3);
+		assert.equal(resolveConfig(detected(8, 4 * GB), { settings: { workers: 12 } }).conversions, 12);
 	});
 
 	it('clamps the derived chunk size to [10,000, 500,000]', () => {

@@ -289,14 +289,24 @@ describe('parquet: round trip', function () {
 			const csvOut = path.join(tmp, `csv-${mode}`);
 			const csvManifest = await extract({ ...common, outDir: csvOut, workers: 1, chunkSize: 1000 });
 			const outs: { dir: string; m: Manifest }[] = [];
-			for (const [workers, chunkSize] of [
+			// [workers, chunk size, conversions at a time (default: the workers)]
+			for (const [workers, chunkSize, conversions] of [
 				[1, 1_000_000],
 				[2, 1],
 				[3, 17],
 				[2, 250],
+				[1, 250, 3],
 			]) {
-				const dir = path.join(tmp, `pq-${mode}-${workers}-${chunkSize}`);
-				const m = await extract({ ...common, outDir: dir, workers, chunkSize, format: 'parquet', parquetTypes: mode });
+				const dir = path.join(tmp, `pq-${mode}-${workers}-${chunkSize}-${conversions ?? workers}`);
+				const m = await extract({
+					...common,
+					outDir: dir,
+					workers,
+					chunkSize,
+					conversions,
+					format: 'parquet',
+					parquetTypes: mode,
+				});
 				outs.push({ dir, m });
 			}
 			const first = outs[0];
@@ -402,6 +412,53 @@ describe('parquet: round trip', function () {
 		// The row with invalid UTF-8 is in ZZ, which the orders drop: `raw` is text here.
 		assert.equal(m.parquet!.columns[9].type, 'string');
 		assert.ok(m.rowsFilteredOut > 0);
+	});
+
+	it('conversions: that many partitions are converted at a time, on more threads than phase 1 had', async () => {
+		// Phase 1 in one chunk (one worker); the conversions then start a second and a third worker. The threads of a
+		// run name themselves in SWEEP_THREAD_ROLES (src/engine/threadRole.ts; Linux's /proc/thread-self).
+		if (!fs.existsSync('/proc/thread-self')) {
+			console.log('      (skipped: counting threads needs /proc/thread-self, Linux only)');
+			return;
+		}
+		const input = path.join(tmp, 'typed.csv');
+		const workersOf = async (conversions: number | undefined): Promise<number> => {
+			const roles = path.join(tmp, `roles-${conversions}`);
+			process.env.SWEEP_THREAD_ROLES = roles;
+			try {
+				const dir = path.join(tmp, `pq-conversions-${conversions}`);
+				const m = await extract({
+					input,
+					outDir: dir,
+					mapping: { symbol: 'ticker' },
+					workers: 1,
+					chunkSize: 1_000_000,
+					conversions,
+					format: 'parquet',
+				});
+				assert.ok(m.partitions.length >= 3, 'enough partitions to convert at once');
+			} finally {
+				delete process.env.SWEEP_THREAD_ROLES;
+			}
+			return fs
+				.readFileSync(roles, 'utf8')
+				.split('\n')
+				.filter((l) => l.endsWith(' worker')).length;
+		};
+		assert.equal(await workersOf(undefined), 1);
+		assert.equal(await workersOf(3), 3);
+		const bad = await expectSweepError(
+			extract({
+				input,
+				outDir: path.join(tmp, 'pq-bad'),
+				workers: 1,
+				chunkSize: 10,
+				conversions: 0,
+				format: 'parquet',
+			}),
+			'usage',
+		);
+		assert.match(bad.message, /conversions/);
 	});
 });
 

@@ -88,12 +88,17 @@ function compressors(codec: ParquetCodec): { name: CodecName; fns: Record<string
 	}
 }
 
+/** The worker's write buffer, reused from file to file (one per file left megabytes of garbage each). */
+let shared: (ByteWriter & { index: number }) | null = null;
+
 /**
  * A hyparquet-writer Writer that writes to a file descriptor from position `at` with synchronous writes (1 MB at a
- * time); its `offset` is the position in the file.
+ * time); its `offset` is the position in the file. The buffer is the worker's (files are converted one at a time).
  */
-function fdWriter(fd: number, initial: number, at: number): ByteWriter {
-	const w = new ByteWriter(initial) as ByteWriter & { index: number };
+function fdWriter(fd: number, at: number): ByteWriter {
+	shared ??= new ByteWriter(1 << 16) as ByteWriter & { index: number };
+	const w = shared;
+	w.index = 0;
 	w.offset = at;
 	let pos = at;
 	const put = (b: Uint8Array) => {
@@ -155,7 +160,7 @@ export function convertPartition(req: ConvertRequest, stop?: Int32Array): Conver
 		const old = req.append ? readFooter(dst, req.dst) : null;
 		if (old && old.at !== req.append?.at)
 			throw new Error(`${req.dst}: its footer starts at ${old.at}, not at ${req.append?.at} as when it was journaled`);
-		const writer = fdWriter(dst, Math.min(1 << 20, Math.max(1 << 12, fstatSync(src).size)), old ? old.at : 0);
+		const writer = fdWriter(dst, old ? old.at : 0);
 		if (!old) writer.appendUint32(0x31524150); // PAR1
 		const encoder = encoderFor(req.columns, req.types);
 		const compress = compressorOf(codec.name, codec.fns);

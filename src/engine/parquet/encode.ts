@@ -680,9 +680,17 @@ function compareBytes(v: DataView, a: number, an: number, c: number, cn: number)
 }
 
 /** RLE_DICTIONARY data: the bit width, then the indexes as RLE runs (8 or more equal) and bit-packed groups of 8. */
+/**
+ * The buffer dictIndexes writes into, reused from page to page: its result is compressed and written out before
+ * the next page is encoded (a new buffer per page left tens of MB of garbage for V8 to find).
+ */
+const indexBytes = new Bytes(1 << 12);
+
 function dictIndexes(idx: Int32Array, n: number, entries: number): Uint8Array {
 	const width = entries <= 1 ? 0 : 32 - Math.clz32(entries - 1);
-	const out = new Bytes(16 + Math.ceil((n * Math.max(width, 1)) / 8) + Math.ceil(n / 8) * 2);
+	const out = indexBytes;
+	out.pos = 0;
+	out.ensure(16 + Math.ceil((n * Math.max(width, 1)) / 8) + Math.ceil(n / 8) * 2);
 	out.buf[out.pos++] = width;
 	const head: number[] = [];
 	const put = (v: number) => {
