@@ -19,7 +19,7 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { gunzipSync } from 'node:zlib';
 import { generateTrades } from '../scripts/gen-trades.mjs';
-import { commandLine, median, outputTrash, verifyDuckdb } from './lib.mjs';
+import { commandLine, median, outputTrash, timedEnv, verifyDuckdb } from './lib.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const benchDir = path.join(root, 'bench');
@@ -65,7 +65,7 @@ function timed(argv) {
 	const full = gnu ? ['/usr/bin/time', '-v', '-o', rssFile, ...argv] : argv;
 	spawnSync('sync');
 	const t = performance.now();
-	const r = spawnSync(full[0], full.slice(1), { encoding: 'utf8', maxBuffer: 64 << 20 });
+	const r = spawnSync(full[0], full.slice(1), { encoding: 'utf8', maxBuffer: 64 << 20, env: timedEnv() });
 	const wall = (performance.now() - t) / 1000;
 	let cpu = null;
 	let rss = null;

@@ -55,6 +55,20 @@ const READ_BYTES = 8 << 20;
  * @param {string} file
  * @returns {{ records: number, header: string }} records including the header line; the header's text
  */
+/**
+ * The environment of every timed run, the same for each system: Sweep's own overrides and Node's options out (the
+ * figures are the ones a run detects), and NODE_EXTRA_CA_CERTS out. That one tells Node to trust extra TLS
+ * certificates, which it loads when the process starts, whatever the process does: about 90 ms per Node process on
+ * the sandbox this benchmark was developed in, which sets it. Sweep's CLI and DuckDB's runner (bench/
+ * duckdb-partition.mjs) are both Node processes, and neither makes a network connection.
+ */
+export function timedEnv() {
+	const env = { ...process.env };
+	for (const k of ['SWEEP_WORKERS', 'SWEEP_CHUNK_SIZE', 'NODE_OPTIONS', 'BENCH_RSS_OUT', 'NODE_EXTRA_CA_CERTS'])
+		delete env[k];
+	return env;
+}
+
 export function countRecords(file) {
 	const fd = openSync(file, 'r');
 	const buf = Buffer.allocUnsafe(READ_BYTES);

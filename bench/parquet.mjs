@@ -17,7 +17,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { generateTrades } from '../scripts/gen-trades.mjs';
-import { commandLine, compareCounts, median, outputTrash } from './lib.mjs';
+import { commandLine, compareCounts, median, outputTrash, timedEnv } from './lib.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const benchDir = path.join(root, 'bench');
@@ -124,6 +124,7 @@ function runOnce(name) {
 	const timeFile = path.join(benchDir, 'runs', `parquet-time-${process.pid}.txt`);
 	const r = spawnSync('/usr/bin/time', ['-v', '-o', timeFile, process.execPath, ...sys.args(out)], {
 		encoding: 'utf8',
+		env: timedEnv(),
 		maxBuffer: 64 << 20,
 	});
 	const t = readFileSync(timeFile, 'utf8');

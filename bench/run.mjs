@@ -47,6 +47,7 @@ import {
 	median,
 	outputTrash,
 	summariseProfile,
+	timedEnv,
 	verifyBaseline,
 	verifyDuckdb,
 	verifySweep,
@@ -158,12 +159,6 @@ function findGnuTime() {
 }
 const gnuTime = findGnuTime();
 const rssProbe = path.join(benchDir, 'rss-probe.cjs');
-
-function childEnv() {
-	const env = { ...process.env };
-	for (const k of ['SWEEP_WORKERS', 'SWEEP_CHUNK_SIZE', 'NODE_OPTIONS', 'BENCH_RSS_OUT']) delete env[k];
-	return env;
-}
 
 /** CPU jiffies from /proc/stat's first line: { busy, total }, or null where unavailable. */
 function cpuTimes() {
@@ -291,7 +286,7 @@ function sweepUnavailable() {
 	rmSync(out, { recursive: true, force: true });
 	const r = spawnSync(process.execPath, [cli, 'extract', sample, '--out', out, '--force'], {
 		encoding: 'utf8',
-		env: childEnv(),
+		env: timedEnv(),
 		timeout: 120_000,
 	});
 	if (r.status !== 0) {
@@ -321,7 +316,7 @@ let duckdbVersion = null;
 
 /** The CLI's auto configuration (workers, chunk size), for labels. */
 function sweepAutoConfig() {
-	const r = spawnSync(process.execPath, [cli, 'config', '--json'], { encoding: 'utf8', env: childEnv() });
+	const r = spawnSync(process.execPath, [cli, 'config', '--json'], { encoding: 'utf8', env: timedEnv() });
 	try {
 		return JSON.parse(r.stdout);
 	} catch {
@@ -348,7 +343,7 @@ function runOnce(system, input, truth, header) {
 	const args = SYSTEMS[system].args(input, out);
 	const rssFile = path.join(runsDir, `rss-${process.pid}.txt`);
 	rmSync(rssFile, { force: true });
-	const env = childEnv();
+	const env = timedEnv();
 	let argv;
 	if (gnuTime) {
 		argv = [gnuTime, '-v', '-o', rssFile, process.execPath, ...args];
@@ -482,7 +477,7 @@ function profileSweep(input) {
 			'--force',
 			...(workers ? ['--workers', workers] : []),
 		],
-		{ encoding: 'utf8', env: childEnv() },
+		{ encoding: 'utf8', env: timedEnv() },
 	);
 	const wall = performance.now() - t;
 	rmSync(out, { recursive: true, force: true });
@@ -604,7 +599,7 @@ function threadsTable() {
 	const r = spawnSync(
 		process.execPath,
 		[path.join(benchDir, 'threads.cjs'), '--scaling', '--input', file, '--markdown', mdFile],
-		{ encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], env: childEnv() },
+		{ encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], env: timedEnv() },
 	);
 	log(r.stdout.trimEnd());
 	if (r.status !== 0 || !existsSync(mdFile)) {
@@ -742,7 +737,7 @@ if (!opt['no-parquet'] && !opt.only) {
 	const r = spawnSync(
 		process.execPath,
 		[path.join(benchDir, 'parquet.mjs'), '--input', input.file, '--runs', '1', '--results', mdFile],
-		{ encoding: 'utf8', stdio: ['ignore', 'inherit', 'inherit'], env: childEnv() },
+		{ encoding: 'utf8', stdio: ['ignore', 'inherit', 'inherit'], env: timedEnv() },
 	);
 	if (r.status === 0 && existsSync(mdFile)) md.push('', readFileSync(mdFile, 'utf8').trimEnd(), '');
 	else md.push('', `bench/parquet.mjs failed (exit ${r.status}); no Parquet table.`, '');
