@@ -172,7 +172,8 @@ if (parentPort) {
 			if (init.parquetTypes) {
 				const data = new Uint8Array(done.data);
 				const { delimiter, outputFieldCount, parquetTypes } = init;
-				done = { ...done, types: classifyRegions(data, done.buckets, delimiter, outputFieldCount, parquetTypes) };
+				const types = classifyRegions(data, done.buckets, delimiter, outputFieldCount, parquetTypes, scanner);
+				done = { ...done, types };
 			}
 			done = compressRegions(processor, done, init);
 			if (init.writeOwn) {

@@ -4,9 +4,10 @@
  * against JavaScript's own parsing.
  */
 import * as assert from 'node:assert/strict';
-import { splitRecord, viewOf } from '../../src/engine/parquet/fields';
+import { FieldSplitter, splitRecord, viewOf } from '../../src/engine/parquet/fields';
 import { snappyCompress } from '../../src/engine/parquet/snappy';
 import { classify, classifyWithin, parseTimestampTo, T_ALL, tsOut } from '../../src/engine/parquet/types';
+import { SCAN_WINDOW, SpecialScanner } from '../../src/engine/specials';
 
 /**
  * Decodes a raw snappy stream strictly: the varint length must match the output, every element must lie within
@@ -218,6 +219,62 @@ describe('parquet: record splitting (4 bytes at a time)', () => {
 					assert.deepEqual([bounds[2 * f], bounds[2 * f + 1], kinds[f]], want.fields[f], `${label}: field ${f}`);
 			}
 		}
+	});
+});
+
+describe('parquet: FieldSplitter (runs without quotes from the WebAssembly scanner)', () => {
+	it('splits a buffer of records exactly as splitRecord does, quoted records, CRLF, long records and re-splits included', () => {
+		const rnd = seeded(11);
+		const made = SpecialScanner.create();
+		assert.ok(made, 'this Node runs the scanner');
+		const scanner = made;
+		let scans = 0;
+		const scan = scanner.scan.bind(scanner);
+		scanner.scan = (...a: Parameters<SpecialScanner['scan']>) => {
+			scans++;
+			return scan(...a);
+		};
+		for (const d of [0x2c, 0x09, 0x3b, 0xfe, 0x01, 0x0d]) {
+			for (let t = 0; t < 40; t++) {
+				const n = 1 + Math.floor(rnd() * 8);
+				const records: string[] = [];
+				const count = 1 + Math.floor(rnd() * 300);
+				for (let r = 0; r < count; r++) {
+					const parts: string[] = [];
+					for (let f = 0; f < n; f++) {
+						let v = Array.from(
+							{ length: Math.floor(rnd() ** 3 * 12) },
+							() => 'ab1.-Z\r\x80'[Math.floor(rnd() * 8)],
+						).join('');
+						if (rnd() < 0.02) v = `"${v}${rnd() < 0.5 ? '""' : ''}${String.fromCharCode(d)}\n${v}"`;
+						if (rnd() < 0.002) v = 'L'.repeat(SCAN_WINDOW + Math.floor(rnd() * 100)); // longer than a window
+						parts.push(v.replaceAll(String.fromCharCode(d), 'x'));
+					}
+					records.push(parts.join(String.fromCharCode(d)) + (rnd() < 0.3 ? '\r\n' : '\n'));
+				}
+				const buf = Buffer.from(records.join(''), 'latin1');
+				const view = viewOf(buf);
+				const bounds = new Int32Array(2 * n);
+				const kinds = new Uint8Array(n);
+				const splitter = new FieldSplitter(scanner, d, n, bounds, kinds);
+				const wantBounds = new Int32Array(2 * n);
+				const wantKinds = new Uint8Array(n);
+				const label = `delimiter ${d}, file ${t}`;
+				let pos = 0;
+				for (let r = 0; pos < buf.length; r++) {
+					// Now and then the same record twice (a row group cut before it) or a reset (the bytes moved).
+					if (rnd() < 0.05) splitter.split(buf, view, pos, buf.length);
+					if (rnd() < 0.02) splitter.reset();
+					const got = splitter.split(buf, view, pos, buf.length);
+					const want = splitRecord(buf, view, pos, buf.length, d, n, wantBounds, wantKinds);
+					assert.equal(got, want, `${label}, record ${r}`);
+					assert.deepEqual([...bounds], [...wantBounds], `${label}, record ${r}: bounds`);
+					assert.deepEqual([...kinds], [...wantKinds], `${label}, record ${r}: kinds`);
+					pos = got;
+				}
+			}
+		}
+		assert.ok(scans > 100, `the scanner was used (${scans} scans)`);
 	});
 });
 

@@ -11,9 +11,10 @@ import { closeSync, fdatasyncSync, fstatSync, openSync, readSync, writeSync } fr
 import * as zlib from 'node:zlib';
 import { ByteWriter } from 'hyparquet-writer';
 import { writeMetadata } from 'hyparquet-writer/src/metadata.js';
+import { SpecialScanner } from '../specials';
 import { stopRequested } from '../threadStop';
 import { type CodecName, compressorOf, RowGroupEncoder } from './encode';
-import { splitRecord, viewOf } from './fields';
+import { FieldSplitter, viewOf } from './fields';
 import { readFooter, spliceFooters } from './footer';
 import type { ColumnType } from './types';
 
@@ -131,6 +132,12 @@ function fdWriter(fd: number, at: number): ByteWriter {
 
 let window: Buffer | null = null;
 
+/**
+ * The worker's WebAssembly scanner for the conversions (FieldSplitter), made at the first one: its own, small (a
+ * window and its table), not the chunk processor's, whose memory phase 1 grew and which the worker lets go.
+ */
+let scanner: SpecialScanner | null | undefined;
+
 /** The worker's encoder, reused from partition to partition of a run (same columns): no buffers per column per file. */
 let cached: RowGroupEncoder | null = null;
 function encoderFor(names: string[], types: ColumnType[]): RowGroupEncoder {
@@ -178,6 +185,8 @@ export function convertPartition(req: ConvertRequest, stop?: Int32Array): Conver
 		let header = true;
 		const bounds = new Int32Array(n * 2);
 		const kinds = new Uint8Array(n);
+		if (scanner === undefined) scanner = SpecialScanner.create();
+		const splitter = new FieldSplitter(scanner, req.delimiter, n, bounds, kinds);
 		let rows = 0;
 		let groups = 0;
 		const fill = () => {
@@ -186,6 +195,7 @@ export function convertPartition(req: ConvertRequest, stop?: Int32Array): Conver
 				filled -= start;
 				start = 0;
 			}
+			splitter.reset(); // the bytes moved
 			if (filled === buf.length) {
 				const bigger = Buffer.allocUnsafe(buf.length * 2);
 				buf.copy(bigger, 0, 0, filled);
@@ -206,7 +216,7 @@ export function convertPartition(req: ConvertRequest, stop?: Int32Array): Conver
 			let groupBytes = 0;
 			let pos = start;
 			while (groupRows < req.rowGroupRows) {
-				const next = pos < filled ? splitRecord(buf, view, pos, filled, req.delimiter, n, bounds, kinds) : -1;
+				const next = pos < filled ? splitter.split(buf, view, pos, filled) : -1;
 				if (next < 0) {
 					if (eof) break;
 					start = pos;

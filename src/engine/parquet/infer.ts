@@ -1,30 +1,37 @@
 import { isUtf8 } from 'node:buffer';
-import { splitRecord, viewOf } from './fields';
+import type { SpecialScanner } from '../specials';
+import { FieldSplitter, viewOf } from './fields';
 import { classifyWithin, F_BAD_UTF8, F_SEEN, newClassification, type ParquetTypesMode } from './types';
 
 /**
  * Classifies every field of the records in the given regions of `data` (whole records, each ending with LF, as
  * the worker lays out a chunk's partitions). In `string` mode only invalid UTF-8 matters: a region that is all
  * valid UTF-8 is not split at all.
+ * `scanner`: the worker's WebAssembly scanner, which finds the fields of records without quotes (FieldSplitter).
  */
 export function classifyRegions(
-	data: Uint8Array,
+	bytes: Uint8Array,
 	regions: { offset: number; length: number }[],
 	delimiter: number,
 	fields: number,
 	mode: ParquetTypesMode,
+	scanner: SpecialScanner | null = null,
 ): Int32Array {
+	// A Buffer: its indexOf and lastIndexOf (the splitter's, looking for quotes and line feeds) are native searches,
+	// a Uint8Array's are not (measured: 0.33 s per 303 MB).
+	const data = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 	const cls = newClassification(fields);
 	const bounds = new Int32Array(fields * 2);
-	const kinds = new Uint8Array(fields);
+	const splitter = new FieldSplitter(scanner, delimiter, fields, bounds, new Uint8Array(fields));
 	const view = viewOf(data);
 	for (const r of regions) {
 		const end = r.offset + r.length;
 		const valid = isUtf8(data.subarray(r.offset, end));
 		if (mode === 'string' && valid) continue;
+		splitter.reset();
 		let pos = r.offset;
 		while (pos < end) {
-			const next = splitRecord(data, view, pos, end, delimiter, fields, bounds, kinds);
+			const next = splitter.split(data, view, pos, end);
 			if (next < 0) throw new Error('internal: a record without its line ending');
 			pos = next;
 			for (let c = 0; c < fields; c++) {
