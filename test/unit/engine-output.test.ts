@@ -139,6 +139,35 @@ describe('engine: output for other engines', function () {
 		}
 	});
 
+	it("hive with the key column in the middle: quoted fields at both runs' edges keep their bytes, with and without the scan", async () => {
+		// The key column between two runs of kept columns (the hive layout's usual shape, which the worker cuts in two
+		// pieces per record): quoted and plain records mixed, so that both the scanner's records and the byte loop's
+		// (records with quotes) take that path; CRLF, and a last record without a line ending.
+		const input = path.join(dir, 'middle.csv');
+		const rows = [
+			'"a,1",AAPL,"x""y",2',
+			'b2,AAPL,plain,3',
+			'"c3",MSFT,n,"4"',
+			'e5,MSFT,"",6',
+			...Array.from({ length: 40 }, (_, i) => `r${i},${i % 3 ? 'AAPL' : 'MSFT'},v${i},${i}`),
+			'"z""9",AAPL,"q",5',
+		];
+		fs.writeFileSync(input, b(`id,symbol,note,v\r\n${rows.join('\r\n')}`));
+		const ref = reference(fs.readFileSync(input), { delimiter: ',', partitionBy: ['symbol'], layout: 'hive' });
+		const aapl = ref.files.get('symbol=AAPL/data.csv');
+		assert.ok(aapl?.toString().startsWith('id,note,v\r\n"a,1","x""y",2\r\nb2,plain,3\r\n'), String(aapl));
+		assert.ok(aapl?.toString().endsWith('"z""9","q",5\r\n'), String(aapl));
+		for (const [workers, chunkSize] of [
+			[1, 1_000_000],
+			[2, 1],
+			[3, 5],
+		]) {
+			const outDir = path.join(dir, `middle-${workers}-${chunkSize}`);
+			const m = await extract({ input, outDir, workers, chunkSize, partitionBy: ['symbol'], layout: 'hive' });
+			assertMatchesReference(outDir, ref, { input, partitionBy: ['symbol'] }, m);
+		}
+	});
+
 	it('DuckDB reads back every row and key value of a hive output with awkward values', async function () {
 		let duck: typeof import('@duckdb/node-api');
 		try {
