@@ -198,7 +198,7 @@ interface Figures {
 	workers: number;
 	chunkSize: number;
 	configSources?: ConfigSources;
-	/** Parquet conversions at a time (>= workers is not required; default workers). */
+	/** Parquet conversions at a time (default: the workers). */
 	conversions?: number;
 }
 
