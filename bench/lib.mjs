@@ -50,12 +50,6 @@ const QUOTE = 34;
 const READ_BYTES = 8 << 20;
 
 /**
- * Counts the CSV records in a file (RFC 4180 quoting: line breaks inside quotes do not end a record;
- * `""` toggles the quote state twice, so parity is enough). Streams the file in 8 MiB reads.
- * @param {string} file
- * @returns {{ records: number, header: string }} records including the header line; the header's text
- */
-/**
  * The environment of every timed run, the same for each system: Sweep's own overrides and Node's options out (the
  * figures are the ones a run detects), and NODE_EXTRA_CA_CERTS out. That one tells Node to trust extra TLS
  * certificates, which it loads when the process starts, whatever the process does: about 90 ms per Node process on
@@ -69,6 +63,12 @@ export function timedEnv() {
 	return env;
 }
 
+/**
+ * Counts the CSV records in a file (RFC 4180 quoting: line breaks inside quotes do not end a record;
+ * `""` toggles the quote state twice, so parity is enough). Streams the file in 8 MiB reads.
+ * @param {string} file
+ * @returns {{ records: number, header: string }} records including the header line; the header's text
+ */
 export function countRecords(file) {
 	const fd = openSync(file, 'r');
 	const buf = Buffer.allocUnsafe(READ_BYTES);

@@ -135,7 +135,6 @@ if (parentPort) {
 	 * conversions' peak memory. No chunk or write task comes after the first conversion task of a run.
 	 */
 	const endChunks = () => {
-		if (scanner === null && processor === null) return;
 		processor?.spare.drain(Number.POSITIVE_INFINITY);
 		processor = null as unknown as ChunkProcessor;
 		scanner = null;

@@ -679,13 +679,13 @@ function compareBytes(v: DataView, a: number, an: number, c: number, cn: number)
 	return an - cn;
 }
 
-/** RLE_DICTIONARY data: the bit width, then the indexes as RLE runs (8 or more equal) and bit-packed groups of 8. */
 /**
  * The buffer dictIndexes writes into, reused from page to page: its result is compressed and written out before
  * the next page is encoded (a new buffer per page left tens of MB of garbage for V8 to find).
  */
 const indexBytes = new Bytes(1 << 12);
 
+/** RLE_DICTIONARY data: the bit width, then the indexes as RLE runs (8 or more equal) and bit-packed groups of 8. */
 function dictIndexes(idx: Int32Array, n: number, entries: number): Uint8Array {
 	const width = entries <= 1 ? 0 : 32 - Math.clz32(entries - 1);
 	const out = indexBytes;

@@ -181,8 +181,9 @@ export class FieldSplitter {
 		const limit = Math.min(pos + SCAN_WINDOW, this.nextQuote, end);
 		const last = limit > pos ? b.lastIndexOf(LF, limit - 1) : -1;
 		if (last < pos) return;
-		this.entries = (this.scanner as SpecialScanner).scan(b, pos, last + 1, this.delimiter);
-		this.table = (this.scanner as SpecialScanner).table;
+		const scanner = this.scanner as SpecialScanner; // split() scans only with one
+		this.entries = scanner.scan(b, pos, last + 1, this.delimiter);
+		this.table = scanner.table;
 		this.k = 0;
 		this.at = pos;
 	}
