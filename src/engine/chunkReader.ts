@@ -1,3 +1,4 @@
+import { readSync } from 'node:fs';
 import type { BufferPool } from './bufferPool';
 import { countLF, firstRecordEnd, LF, QUOTE } from './dialect';
 import { SweepError } from './errors';
@@ -36,6 +37,11 @@ export interface ChunkReaderOptions {
 	signal?: AbortSignal;
 	/** Where chunk buffers come from (and go back to after use). */
 	buffers: BufferPool;
+	/**
+	 * A worker reading its own chunk ({@link readOwnChunk}): the chunk ends at the first record end at or after this
+	 * file offset (the record holding byte `endAt - 1` is its last), and is handed out in place, nothing copied.
+	 */
+	endAt?: number;
 }
 
 /** Bytes read past a chunk's byte target so that its last record usually ends inside the same read. */
@@ -87,12 +93,16 @@ type NoChunk = typeof NEED_DATA | typeof END | typeof TOO_LARGE;
 
 /** The error for a record that does not end within the byte cap, naming the line it starts on. */
 async function tooLarge(fh: ByteReader & Partial<Rewindable>, o: ChunkReaderOptions, at: number): Promise<SweepError> {
-	const line = await lineAt(fh, o.start, o.startLine, at);
+	return recordTooLarge(o.file, await lineAt(fh, o.start, o.startLine, at), o.maxChunkBytes);
+}
+
+/** The error for a record starting on `line` that does not end within the byte cap. */
+export function recordTooLarge(file: string, line: number, maxChunkBytes: number): SweepError {
 	return new SweepError(
 		'record-too-large',
-		`${o.file}: the record starting on line ${line} is larger than ${Math.round(o.maxChunkBytes / 1048576)} MB. ` +
+		`${file}: the record starting on line ${line} is larger than ${Math.round(maxChunkBytes / 1048576)} MB. ` +
 			'Often a stray quote near that line opens a quoted field that never closes.',
-		{ file: o.file, line },
+		{ file, line },
 	);
 }
 
@@ -125,16 +135,23 @@ class ChunkCutter {
 	constructor(private readonly o: ChunkReaderOptions) {
 		this.D = o.delimiter;
 		this.max = o.maxChunkBytes;
-		this.buf = Buffer.from(o.buffers.take(o.readSize ?? Math.min(SAMPLE, Math.max(o.size - o.start, 1))));
+		const first = o.endAt === undefined ? SAMPLE : o.endAt - o.start + SLACK;
+		this.buf = Buffer.from(o.buffers.take(o.readSize ?? Math.min(first, Math.max(o.size - o.start, 1))));
 		this.view = this.buf.subarray(0, 0);
 		this.base = o.start;
 		this.fileOffset = o.start;
 		this.eof = o.start >= o.size;
+		if (o.endAt !== undefined) this.target = Math.max(1, o.endAt - o.start);
 	}
 
-	/** File offset of the next chunk's first byte. */
+	/** File offset of the next chunk's first byte (below the start when {@link alignToLine} gave up). */
 	get chunkOffset(): number {
 		return this.base + this.bs;
+	}
+
+	/** The buffer read into. */
+	get buffer(): ArrayBuffer {
+		return this.buf.buffer as ArrayBuffer;
 	}
 
 	// ---- cutting ---------------------------------------------------------------------------------------------------
@@ -146,7 +163,8 @@ class ChunkCutter {
 	next(): Chunk | NoChunk {
 		const { bs, be, max } = this;
 		if (this.target > 0 && bs < be) {
-			const end = this.recordEndFrom(bs + this.target);
+			const endAt = this.o.endAt;
+			const end = this.recordEndFrom(endAt === undefined ? bs + this.target : Math.max(bs, endAt - 1 - this.base));
 			if (end > 0) return this.cut(end, false);
 			if (end === -1 && (this.eof || be - bs >= max)) {
 				if (this.eof && be - bs <= max) return this.cut(be, true);
@@ -161,7 +179,10 @@ class ChunkCutter {
 		return END;
 	}
 
-	/** Hands out buf[bs, end) as a chunk, copying whichever is smaller: the chunk, or what follows it. */
+	/**
+	 * Hands out buf[bs, end) as a chunk, copying whichever is smaller: the chunk, or what follows it (nothing for a
+	 * worker's own chunk: it is the only one).
+	 */
 	private cut(end: number, isLast: boolean): Chunk {
 		const { bs, be, buf, o } = this;
 		const length = end - bs;
@@ -175,7 +196,8 @@ class ChunkCutter {
 			endOffset: this.base + end,
 		};
 		const rest = be - end;
-		if (length <= rest) {
+		if (o.endAt !== undefined) this.bs = end;
+		else if (length <= rest) {
 			const own = o.buffers.take(length);
 			this.view.copy(Buffer.from(own), 0, bs, end);
 			chunk.bytes = own;
@@ -194,6 +216,19 @@ class ChunkCutter {
 
 	/** Reads more, into the current chunk's buffer (moving its bytes to a larger one when needed). */
 	async fill(fh: ByteReader): Promise<void> {
+		const want = this.room();
+		const { bytesRead } = await fh.read(this.buf, this.be, want, this.fileOffset);
+		this.took(bytesRead);
+	}
+
+	/** {@link fill}, synchronously from a file descriptor (a worker reading its own chunk). */
+	fillSync(fd: number): void {
+		const want = this.room();
+		this.took(readSync(fd, this.buf, this.be, want, this.fileOffset));
+	}
+
+	/** How much the next read asks for; the buffer has room for it after `be`. */
+	private room(): number {
 		const o = this.o;
 		const want = Math.min(
 			o.size - this.fileOffset,
@@ -205,7 +240,11 @@ class ChunkCutter {
 			o.buffers.give(this.buf.buffer as ArrayBuffer);
 			this.moveTo(bigger, this.bs);
 		}
-		const { bytesRead } = await fh.read(this.buf, this.be, want, this.fileOffset);
+		return want;
+	}
+
+	private took(bytesRead: number): void {
+		const o = this.o;
 		if (bytesRead === 0 && !Number.isFinite(o.size)) this.eof = true;
 		else if (bytesRead === 0) {
 			throw new SweepError(
@@ -224,11 +263,27 @@ class ChunkCutter {
 		}
 	}
 
-	/** Chunks aim at `chunkSize` records of the average size seen at the start of the data (at most half the cap). */
 	private learnTarget(): number {
-		const seen = Math.min(this.be - this.bs, SAMPLE);
-		const average = seen / Math.max(1, countLF(this.view, this.bs, this.bs + seen));
-		return Math.max(1, Math.min(Math.round(this.o.chunkSize * average), Math.floor(this.max / 2)));
+		return chunkTarget(this.view.subarray(this.bs, this.bs + SAMPLE), this.o.chunkSize, this.max);
+	}
+
+	/**
+	 * A worker's guessed chunk start: moves past the first line break from `bs` on, as if it ended a record (see
+	 * {@link readOwnChunk}); false when more data is needed first. No line break within the byte cap: the guess is
+	 * given up (`bs` is then -1).
+	 */
+	alignToLine(): boolean {
+		const nl = this.view.indexOf(LF, this.qp);
+		if (nl === -1) {
+			this.qp = this.be;
+			if (this.be - this.bs > this.max) this.bs = -1;
+			else if (!this.eof) return false;
+			else this.bs = this.be;
+		} else this.bs = nl + 1;
+		if (this.bs >= 0) this.qp = this.bs;
+		this.inQuote = false;
+		this.nextQuote = -2;
+		return true;
 	}
 
 	/** Makes `next` the buffer: it holds, from byte 0, what was at `shift` onwards in the old one (a record start). */
@@ -321,6 +376,93 @@ class ChunkCutter {
 			if (end === -1) return last;
 			at += end;
 			last = at;
+		}
+	}
+}
+
+/**
+ * Bytes per chunk: `chunkSize` records of the average size in `sample` (the data's first megabyte), at most half the
+ * byte cap.
+ */
+export function chunkTarget(sample: Buffer, chunkSize: number, maxChunkBytes: number): number {
+	const average = sample.length / Math.max(1, countLF(sample, 0, sample.length));
+	return Math.max(1, Math.min(Math.round(chunkSize * average), Math.floor(maxChunkBytes / 2)));
+}
+
+/** How much of the data's start {@link chunkTarget} is given. */
+export const TARGET_SAMPLE = SAMPLE;
+
+/** What a worker reads for itself (ChunkTask.read): see {@link readOwnChunk}. */
+export interface OwnChunkSpec {
+	/** The input's name (for an error). */
+	file: string;
+	/** The chunk's first byte (a record start) when `exact`; else a guess: the first record start at or after it. */
+	from: number;
+	exact: boolean;
+	/** The chunk ends at the first record end at or after this offset (its last record holds byte `endAt - 1`). */
+	endAt: number;
+	/** The file's size fixed at the start of the run. */
+	size: number;
+	delimiter: number;
+	maxChunkBytes: number;
+}
+
+export interface OwnChunk {
+	/** The chunk is `bytes[offset, offset + length)`: whole records (none when it is empty). */
+	bytes: ArrayBuffer;
+	offset: number;
+	length: number;
+	/** File offsets of its first byte and just past it; `start` -1 when a guess found no line break (see below). */
+	start: number;
+	end: number;
+	isLast: boolean;
+	/** The record at `start` does not end within the byte cap (an error only if `start` is confirmed). */
+	tooLarge: boolean;
+}
+
+/**
+ * Reads one chunk straight from the file (a worker's own read, `pread`): the records from `spec.from` until the first
+ * record end at or after `spec.endAt`, cut as {@link readChunks} cuts, with the same byte cap.
+ *
+ * A chunk's start is known only once the previous chunk has been cut: a record may hold quoted line breaks. So a
+ * worker guesses (speculation, as in DuckDB's parallel CSV reader or Mühlbauer et al., "Instant Loading for Main
+ * Memory Databases", VLDB 2013): a record starts after the first line break at or after `from - 1`, which is right
+ * unless that line break is inside a quoted field. The coordinator checks each guess against the previous chunk's
+ * end when it commits them in order, and has a chunk whose guess was wrong done again from the right start.
+ */
+export function readOwnChunk(fd: number, spec: OwnChunkSpec, buffers: BufferPool): OwnChunk {
+	const start = spec.exact ? spec.from : spec.from - 1;
+	const cutter = new ChunkCutter({
+		file: spec.file,
+		start,
+		size: spec.size,
+		startLine: 0,
+		delimiter: spec.delimiter,
+		chunkSize: 0,
+		maxChunkBytes: spec.maxChunkBytes,
+		buffers,
+		endAt: spec.endAt,
+	});
+	if (!spec.exact) while (!cutter.alignToLine()) cutter.fillSync(fd);
+	const empty = (at: number, tooLarge: boolean): OwnChunk => ({
+		bytes: cutter.buffer,
+		offset: 0,
+		length: 0,
+		start: at,
+		end: at,
+		isLast: at >= spec.size,
+		tooLarge,
+	});
+	if (cutter.chunkOffset < start) return empty(-1, true);
+	if (cutter.chunkOffset >= spec.endAt) return empty(cutter.chunkOffset, false);
+	for (;;) {
+		const next = cutter.next();
+		if (next === NEED_DATA) cutter.fillSync(fd);
+		else if (next === END) return empty(cutter.chunkOffset, false);
+		else if (next === TOO_LARGE) return empty(cutter.chunkOffset, true);
+		else {
+			const { bytes, offset, length, fileOffset, endOffset, isLast } = next;
+			return { bytes, offset, length, start: fileOffset, end: endOffset, isLast, tooLarge: false };
 		}
 	}
 }

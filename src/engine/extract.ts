@@ -36,7 +36,15 @@ import {
 	ordersSha256,
 } from './append';
 import { BufferPool } from './bufferPool';
-import { type Chunk, lineAt, readChunks } from './chunkReader';
+import {
+	type Chunk,
+	chunkTarget,
+	lineAt,
+	type OwnChunkSpec,
+	readChunks,
+	recordTooLarge,
+	TARGET_SAMPLE,
+} from './chunkReader';
 import { compressBlock, hasNativeZstd, type OutputCompression, outputCompression } from './compression';
 import { bytesOf, formatHeader, normalizeDelimiter } from './dialect';
 import { abortedError, emptyInput, notRegular, SweepError } from './errors';
@@ -443,9 +451,9 @@ export async function extract(options: ExtractOptions, hooks: ExtractHooks = {})
 				});
 				writeDir = outPlan.tmpDir;
 			}
-			// The input's SHA-256 (of its bytes on disk), in a thread of its own from the chunks the pipeline reads; a
+			// The input's SHA-256 (of its bytes on disk), in a thread of its own that reads what is committed; a
 			// compressed file's decompression thread takes it as it reads (source.ts fileHash).
-			if (source.compression === 'none') hasher = hashChunks(fh.fd, head.dataStart);
+			if (source.compression === 'none') hasher = hashChunks(fh.fd);
 			if (signal?.aborted) throw abortedError();
 			// A cancel does not wait for the system detection (it can take a second or two on a busy machine), and no
 			// worker is started once cancelled.
@@ -467,9 +475,10 @@ export async function extract(options: ExtractOptions, hooks: ExtractHooks = {})
 				base: appendTo,
 				journal,
 				hasher: hasher ?? null,
+				readFd: source.compression === 'none' ? fh.fd : null,
 			};
 			run = await runPipeline(args);
-			hasher?.finish();
+			hasher?.finish(run.contentBytes);
 		} catch (e) {
 			// The hashing thread stops too, at the same time (its result is no longer wanted).
 			await Promise.all([pool.destroy(), hasher?.stop()]);
@@ -766,9 +775,14 @@ interface PipelineArgs {
 	base: AppendBase | null;
 	/** An append's journal: files are recorded in it before they are created. */
 	journal: AppendJournal | null;
-	/** A plain input's hashing thread: each committed chunk goes there, in file order, and its buffer comes back. */
+	/** A plain input's hashing thread: told how far the file is committed, it reads and hashes up to there. */
 	hasher: ChunkHasher | null;
+	/** A plain input's descriptor: the workers read their chunks from it themselves (Committer.readByWorkers). */
+	readFd: number | null;
 }
+
+/** What a worker reading its own chunk is told (ChunkTask.read). */
+type ReadSpec = OwnChunkSpec & { fd: number };
 
 interface PipelineResult {
 	partitions: PartitionState[];
@@ -793,21 +807,24 @@ async function runPipeline(a: PipelineArgs): Promise<PipelineResult> {
 	const signal = a.hooks.signal ?? new AbortController().signal;
 	const committer = new Committer(a, signal);
 	try {
-		const chunks = readChunks(a.source, {
-			file: a.o.input,
-			start: a.head.dataStart,
-			size: a.source.size,
-			startLine: a.head.dataLine,
-			delimiter: a.init.delimiter,
-			chunkSize: a.figures.chunkSize,
-			maxChunkBytes: a.o.maxChunkBytes,
-			signal,
-			buffers: committer.chunkBuffers,
-		});
-		for await (const chunk of chunks) {
-			if (signal.aborted) throw abortedError();
-			committer.dispatch(chunk);
-			await committer.drain(committer.maxInFlight - 1);
+		if (a.readFd !== null) await committer.readByWorkers(a.readFd);
+		else {
+			const chunks = readChunks(a.source, {
+				file: a.o.input,
+				start: a.head.dataStart,
+				size: a.source.size,
+				startLine: a.head.dataLine,
+				delimiter: a.init.delimiter,
+				chunkSize: a.figures.chunkSize,
+				maxChunkBytes: a.o.maxChunkBytes,
+				signal,
+				buffers: committer.chunkBuffers,
+			});
+			for await (const chunk of chunks) {
+				if (signal.aborted) throw abortedError();
+				committer.dispatch(chunk);
+				await committer.drain(committer.maxInFlight - 1);
+			}
 		}
 		if (signal.aborted) throw abortedError();
 		await committer.drain(0);
@@ -833,7 +850,9 @@ class Committer {
 	private readonly resultBuffers: BufferPool;
 	/** Result buffers whose bytes the writer still holds (free again after its next flush). */
 	private readonly written: ArrayBuffer[] = [];
-	private readonly inFlight: { chunk: Chunk; result: Promise<ChunkDone> }[] = [];
+	private readonly inFlight: { chunk: Chunk; result: Promise<ChunkDone>; read?: ReadSpec }[] = [];
+	/** Chunks read again because a worker's guess of their start was wrong (readByWorkers). */
+	rereads = 0;
 	/** File offset of each chunk not yet committed, to name the line of a worker's data error. */
 	private readonly chunkOffsets = new Map<number, number>();
 	private readonly writer: PartitionWriter;
@@ -865,7 +884,6 @@ class Committer {
 	) {
 		this.maxInFlight = a.figures.workers * 2 + 1;
 		this.chunkBuffers = new BufferPool(this.maxInFlight + 1);
-		if (a.hasher) a.hasher.giveBack = (bytes) => this.chunkBuffers.give(bytes);
 		this.resultBuffers = new BufferPool(this.maxInFlight + 4);
 		this.writer = new PartitionWriter(a.writeDir, a.o.maxOpenFiles);
 		// Partition files are named after the first input (an append keeps its names).
@@ -934,6 +952,120 @@ class Committer {
 		}
 	}
 
+	/**
+	 * A plain input: the workers read their chunks themselves (chunkReader.ts readOwnChunk), so this thread reads no
+	 * chunk byte. Chunk k is planned as the records from about `dataStart + k × target` to about the next one; a
+	 * worker guesses where its first record starts, and drain() checks the guess against the previous chunk's end
+	 * (once that is committed) and has the chunk read again from there when it was wrong. Chunks go on past the last
+	 * planned one while the committed bytes fall short of the file (a chunk cut short by the byte cap).
+	 */
+	async readByWorkers(fd: number): Promise<void> {
+		const { dataStart } = this.a.head;
+		const size = this.a.size;
+		if (dataStart >= size) return;
+		const sample = Buffer.allocUnsafe(Math.min(TARGET_SAMPLE, size - dataStart));
+		let got = 0;
+		while (got < sample.length) {
+			const { bytesRead } = await this.a.source.read(sample, got, sample.length - got, dataStart + got);
+			if (bytesRead === 0) break;
+			got += bytesRead;
+		}
+		const target = chunkTarget(sample.subarray(0, got), this.a.figures.chunkSize, this.a.o.maxChunkBytes);
+		let seq = 0;
+		for (let from = dataStart; from < size; from += target) {
+			if (this.signal.aborted) throw abortedError();
+			this.dispatchRead(fd, seq++, from, from === dataStart, Math.min(from + target, size));
+			await this.drain(this.maxInFlight - 1);
+		}
+		await this.drain(0);
+		while (this.committedBytes < size) {
+			if (this.signal.aborted) throw abortedError();
+			this.dispatchRead(fd, seq++, this.committedBytes, true, size);
+			await this.drain(0);
+		}
+	}
+
+	/** Has a worker read chunk `seq` itself (see readByWorkers); its result is committed by a later drain(). */
+	private dispatchRead(fd: number, seq: number, from: number, exact: boolean, endAt: number): void {
+		const read = {
+			fd,
+			file: this.a.o.input,
+			from,
+			exact,
+			endAt,
+			size: this.a.size,
+			delimiter: this.a.init.delimiter,
+			maxChunkBytes: this.a.o.maxChunkBytes,
+		};
+		const result = this.a.pool.run({
+			type: 'chunk',
+			seq,
+			bytes: new ArrayBuffer(0),
+			offset: 0,
+			length: 0,
+			spare: this.resultBuffers.drain(1),
+			isLast: false,
+			read,
+		});
+		result.catch(() => undefined); // observed when its turn comes
+		const chunk: Chunk = {
+			seq,
+			bytes: new ArrayBuffer(0),
+			offset: 0,
+			length: 0,
+			fileOffset: from,
+			isLast: false,
+			endOffset: endAt,
+		};
+		this.inFlight.push({ chunk, result, read });
+	}
+
+	/**
+	 * A chunk a worker read itself, once every chunk before it is committed: its start must be where the previous
+	 * chunk ended. A wrong guess (a line break inside a quoted field) is let go and the chunk read again from there.
+	 */
+	private async confirm(read: ReadSpec, first: ChunkDone): Promise<{ chunk: Chunk; done: ChunkDone }> {
+		let done = first;
+		if (done.own?.start !== this.committedBytes) {
+			await this.discard(done);
+			this.rereads++;
+			const again = { ...read, from: this.committedBytes, exact: true };
+			const result = this.a.pool.run({
+				type: 'chunk',
+				seq: done.seq,
+				bytes: new ArrayBuffer(0),
+				offset: 0,
+				length: 0,
+				spare: this.resultBuffers.drain(1),
+				isLast: false,
+				read: again,
+			});
+			done = await abortable(result, this.signal);
+			if (done.own?.start !== this.committedBytes) throw new Error('internal: a chunk read again starts elsewhere');
+		}
+		const own = done.own;
+		if (own.tooLarge) throw recordTooLarge(this.a.o.input, this.line, this.a.o.maxChunkBytes);
+		const chunk: Chunk = {
+			seq: done.seq,
+			bytes: new ArrayBuffer(0),
+			offset: own.offset,
+			length: own.length,
+			fileOffset: own.start,
+			isLast: own.end >= this.a.size,
+			endOffset: own.end,
+		};
+		return { chunk, done };
+	}
+
+	/** Lets go of a chunk's result that is not committed (a wrong guess): its buffers, and the bytes its worker holds. */
+	private async discard(done: ChunkDone): Promise<void> {
+		this.chunkBuffers.give(done.input);
+		if (this.a.init.writeOwn) {
+			const task = { type: 'write' as const, id: this.nextWrite++, seq: done.seq, targets: [], last: true };
+			await abortable(this.a.pool.write(done.worker as number, task), this.signal);
+		} else this.resultBuffers.give(done.data);
+	}
+
 	/** Hands a chunk to the pool; its result is committed by a later drain(). */
 	dispatch(chunk: Chunk): void {
 		this.chunkOffsets.set(chunk.seq, chunk.fileOffset);
@@ -954,7 +1086,11 @@ class Committer {
 	async drain(keep: number): Promise<void> {
 		while (this.inFlight.length > keep) {
 			const next = this.inFlight.shift()!;
-			await this.commit(next.chunk, await abortable(next.result, this.signal));
+			const done = await abortable(next.result, this.signal);
+			if (next.read) {
+				const confirmed = await this.confirm(next.read, done);
+				await this.commit(confirmed.chunk, confirmed.done);
+			} else await this.commit(next.chunk, done);
 		}
 	}
 
@@ -968,8 +1104,8 @@ class Committer {
 		this.committedBytes = chunk.endOffset;
 		this.line += done.lines;
 		this.chunkOffsets.delete(chunk.seq);
-		if (this.a.hasher) this.a.hasher.add(done.input, chunk.offset, chunk.length, chunk.fileOffset);
-		else this.chunkBuffers.give(done.input);
+		this.a.hasher?.upTo(chunk.endOffset);
+		this.chunkBuffers.give(done.input);
 		if (this.a.init.writeOwn) {
 			// The writes need only each bucket's length: the bucket objects (keys, parts, stats: hundreds of bytes each,
 			// one per partition in the chunk) are let go now rather than held (by this chunk's result) while the writes
@@ -1269,7 +1405,7 @@ class Committer {
 		if (this.a.init.writeOwn) await this.a.pool.destroy();
 		await this.writer.closeHandles();
 		if (!(e instanceof ChunkLineError)) return e;
-		const at = this.chunkOffsets.get(e.seq);
+		const at = e.start ?? this.chunkOffsets.get(e.seq);
 		const head = this.a.head;
 		const fileLine =
 			at === undefined ? undefined : (await lineAt(this.a.source, head.dataStart, head.dataLine, at)) + e.line;

@@ -24,6 +24,8 @@ export class ChunkLineError extends Error {
 		readonly seq: number,
 		readonly line: number,
 		readonly what: string,
+		/** File offset of the chunk's start, when the worker read the chunk itself. */
+		readonly start?: number,
 	) {
 		super(`${what} (line ${line} of chunk ${seq})`);
 	}
@@ -225,8 +227,10 @@ export class WorkerPool {
 		}
 		const error =
 			msg.code === 'invalid-utf8'
-				? new ChunkLineError(msg.seq, msg.line ?? 0, msg.message)
-				: new SweepError('worker-failed', `A worker thread failed on a chunk: ${msg.message}`, { cause: msg.stack });
+				? new ChunkLineError(msg.seq, msg.line ?? 0, msg.message, msg.start)
+				: msg.code === 'file-changed'
+					? new SweepError('file-changed', msg.message)
+					: new SweepError('worker-failed', `A worker thread failed on a chunk: ${msg.message}`, { cause: msg.stack });
 		job.reject(error);
 		this.fail(error);
 	}

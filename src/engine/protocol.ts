@@ -67,6 +67,12 @@ export interface ChunkTask {
 	spare: ArrayBuffer[];
 	/** True for the file's last chunk (its last record may lack a line ending or be an unterminated quote). */
 	isLast: boolean;
+	/**
+	 * A plain input's chunks are read by the workers (chunkReader.ts readOwnChunk): the worker reads this chunk from
+	 * file descriptor `fd` into `bytes` (or a larger buffer of its own), and `offset`, `length` and `isLast` are
+	 * ignored. Absent when the coordinator read the chunk (a compressed input).
+	 */
+	read?: import('./chunkReader').OwnChunkSpec & { fd: number };
 }
 
 /** Numbers for one partition in one chunk; merged across chunks on the main thread. */
@@ -128,6 +134,12 @@ export interface ChunkDone {
 	lines: number;
 	/** With WorkerInit.parquetTypes: the classification (parquet/types.ts) of this chunk's written fields. */
 	types?: Int32Array;
+	/**
+	 * A chunk the worker read itself (ChunkTask.read): where it is, in `input` and in the file; `start` -1 when the
+	 * guessed start found no line break. `tooLarge`: the record at `start` does not end within the byte cap (nothing
+	 * else is set then).
+	 */
+	own?: { offset: number; length: number; start: number; end: number; tooLarge: boolean };
 }
 
 /** Convert one partition's temporary CSV into Parquet (parquet/convert.ts). */
@@ -207,10 +219,12 @@ export interface ChunkFailed {
 	type: 'failed';
 	seq: number;
 	/** An engine error code when the failure is about the data (e.g. 'invalid-utf8'), else undefined. */
-	code?: 'invalid-utf8';
+	code?: 'invalid-utf8' | 'file-changed';
 	message: string;
 	/** Line within the chunk (0 for its first line). */
 	line?: number;
+	/** A chunk the worker read itself: the file offset it started at (the line above counts from there). */
+	start?: number;
 	stack?: string;
 }
 

@@ -5,8 +5,11 @@
  */
 import { writeSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
+import { BufferPool } from './bufferPool';
 import { ChunkDataError, ChunkProcessor } from './chunkProcessor';
+import { readOwnChunk } from './chunkReader';
 import { compressBlock } from './compression';
+import { SweepError } from './errors';
 import { classifyRegions } from './parquet/infer';
 import type {
 	ChunkDone,
@@ -78,6 +81,27 @@ function convert(port: NonNullable<typeof parentPort>, task: ParquetTask, stop: 
  * the thread's heap, per chunk held. The WriteTask says which bytes of it go where.
  */
 const held = new Map<number, ArrayBuffer>();
+
+/** The buffers this worker reads its own chunks into (ChunkTask.read): the task's, or a larger one. */
+const readBuffers = new BufferPool(1);
+
+/** The answer for a chunk the worker read and found empty (its records were the previous chunk's), or too large. */
+function emptyDone(seq: number, own: NonNullable<ChunkDone['own']>): ChunkDone {
+	return {
+		type: 'done',
+		seq,
+		input: new ArrayBuffer(0),
+		data: new ArrayBuffer(0),
+		buckets: [],
+		rejectData: new ArrayBuffer(0),
+		rejects: [],
+		recordEnds: null,
+		rowsRead: 0,
+		rowsFilteredOut: 0,
+		lines: 0,
+		own,
+	};
+}
 
 /** Writes regions of a held chunk at the places the coordinator reserved for them (see WriteTask). */
 function writeRegions(port: NonNullable<typeof parentPort>, processor: ChunkProcessor, task: WriteTask): void {
@@ -159,14 +183,31 @@ if (parentPort) {
 			convert(port, task, init.stop);
 			return;
 		}
+		let own: ChunkDone['own'];
 		try {
 			for (const b of task.spare) processor.spare.give(b);
 			// Once the pool is stopping, the chunk is dropped, before or after its scan (threadStop.ts).
 			if (stopRequested(init.stop)) return;
+			let { bytes, offset, length, isLast } = task;
+			if (task.read) {
+				// A plain input: this worker reads the chunk itself (a guessed start is checked on the coordinator).
+				readBuffers.give(bytes);
+				const c = readOwnChunk(task.read.fd, task.read, readBuffers);
+				own = { offset: c.offset, length: c.length, start: c.start, end: c.end, tooLarge: c.tooLarge };
+				({ bytes, offset, length, isLast } = c);
+				// The buffer stays here for the next chunk: nothing needs it back (the hashing thread reads for itself).
+				readBuffers.give(bytes);
+				if (length === 0) {
+					if (init.writeOwn) held.set(task.seq, new ArrayBuffer(0));
+					port.postMessage(emptyDone(task.seq, own));
+					return;
+				}
+			}
 			// What process() returns is never changed here (a field set or added): its optimized code depends on the
 			// shape of the objects it makes, and V8 throws that code away when one of them changes, so the next chunk
 			// would run unoptimized while it is compiled again (measured: the second chunk took 300 ms instead of 140).
-			let done = processor.process(task.seq, task.bytes, task.offset, task.length, 0, task.isLast);
+			let done = processor.process(task.seq, bytes, offset, length, 0, isLast);
+			if (own) done = { ...done, own, input: new ArrayBuffer(0) };
 			if (stopRequested(init.stop)) return;
 			if (init.parquetTypes) {
 				const data = new Uint8Array(done.data);
@@ -186,8 +227,15 @@ if (parentPort) {
 		} catch (e) {
 			const failed: ChunkFailed =
 				e instanceof ChunkDataError
-					? { type: 'failed', seq: task.seq, code: e.code, message: e.message, line: e.line }
-					: { type: 'failed', seq: task.seq, message: String((e as Error)?.message ?? e), stack: (e as Error)?.stack };
+					? { type: 'failed', seq: task.seq, code: e.code, message: e.message, line: e.line, start: own?.start }
+					: e instanceof SweepError && e.code === 'file-changed'
+						? { type: 'failed', seq: task.seq, code: e.code, message: e.message }
+						: {
+								type: 'failed',
+								seq: task.seq,
+								message: String((e as Error)?.message ?? e),
+								stack: (e as Error)?.stack,
+							};
 			port.postMessage(failed);
 		}
 	}

@@ -1,0 +1,168 @@
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { extract } from '../../src/engine';
+import { BufferPool } from '../../src/engine/bufferPool';
+import { type OwnChunk, readOwnChunk } from '../../src/engine/chunkReader';
+import { firstRecordEnd } from '../../src/engine/dialect';
+import { assertMatchesReference } from './helpers/compare';
+import { makeTmp, removeTmp } from './helpers/fsutil';
+import { reference } from './reference';
+
+/**
+ * Workers read a plain input's chunks themselves (README "Reads off the coordinator"): each guesses where its first
+ * record starts (after the first line break of its byte range), and the coordinator checks every guess against the
+ * previous chunk's end and has the chunk read again when a quoted line break fooled it. These tests drive
+ * `readOwnChunk` as the coordinator does, on files full of quoted line breaks, and run whole extractions on them.
+ */
+
+/** Record ends of `content` (offsets past each record), walked with the engine's own rules from the start. */
+function recordEnds(content: Buffer): Set<number> {
+	const ends = new Set<number>();
+	for (let at = 0; at < content.length; ) {
+		const end = firstRecordEnd(content.subarray(at), 0x2c);
+		if (end === -1) break;
+		at += end;
+		ends.add(at);
+	}
+	ends.add(content.length);
+	return ends;
+}
+
+/** Rows where most records hold quoted fields with line breaks (and doubled quotes), some lines look like records. */
+function quotedRows(n: number, seed: number): string[] {
+	let s = seed;
+	const rand = () => {
+		s = (s * 1103515245 + 12345) % 2147483648;
+		return s / 2147483648;
+	};
+	const rows: string[] = [];
+	for (let i = 0; i < n; i++) {
+		const key = `K${Math.floor(rand() * 5)}`;
+		const r = rand();
+		if (r < 0.6) rows.push(`${key},"note ${i}\nK9,""x""\n,${i}\n",${i}\n`);
+		else if (r < 0.8) rows.push(`${key},"${'\n'.repeat(1 + Math.floor(rand() * 4))}",${i}\r\n`);
+		else rows.push(`${key},plain ${i},${i}\n`);
+	}
+	return rows;
+}
+
+describe('engine: workers read their own chunks (speculative chunk starts)', function () {
+	this.timeout(300_000);
+	let tmp: string;
+	before(() => {
+		tmp = makeTmp('sweep-own-');
+	});
+	after(() => removeTmp(tmp));
+
+	/** Reads `file` as readByWorkers does: planned ranges of `target` bytes, guesses checked in order, redone when wrong. */
+	function chain(file: string, size: number, start: number, target: number, max: number) {
+		const fd = fs.openSync(file, 'r');
+		const buffers = new BufferPool(2);
+		const spec = { file, size, delimiter: 0x2c, maxChunkBytes: max };
+		const chunks: OwnChunk[] = [];
+		let wrong = 0;
+		let end = start;
+		try {
+			const take = (c: OwnChunk) => {
+				chunks.push({ ...c, bytes: c.bytes.slice(c.offset, c.offset + c.length), offset: 0 });
+				end = c.end;
+			};
+			for (let from = start; from < size; from += target) {
+				const endAt = Math.min(from + target, size);
+				let c = readOwnChunk(fd, { ...spec, from, exact: from === start, endAt }, buffers);
+				if (c.start !== end) {
+					wrong++;
+					c = readOwnChunk(fd, { ...spec, from: end, exact: true, endAt }, buffers);
+					assert.equal(c.start, end, 'a chunk read again starts where the previous one ended');
+				}
+				assert.ok(!c.tooLarge, `chunk at ${c.start} too large`);
+				take(c);
+			}
+			while (end < size) take(readOwnChunk(fd, { ...spec, from: end, exact: true, endAt: size }, buffers));
+		} finally {
+			fs.closeSync(fd);
+		}
+		return { chunks, wrong };
+	}
+
+	it('a chain of guesses, checked and redone, cuts the file into whole records, whatever the chunk size', () => {
+		const content = Buffer.from(quotedRows(3000, 7).join(''));
+		const file = path.join(tmp, 'quoted.csv');
+		fs.writeFileSync(file, content);
+		const ends = recordEnds(content);
+		let wrongInAll = 0;
+		for (const target of [1, 7, 40, 113, 1000, 4096, content.length]) {
+			const { chunks, wrong } = chain(file, content.length, 0, target, 64 * 1024 * 1024);
+			wrongInAll += wrong;
+			assert.equal(Buffer.concat(chunks.map((c) => Buffer.from(c.bytes))).toString(), content.toString());
+			for (const c of chunks) {
+				assert.ok(ends.has(c.end), `target ${target}: a chunk ends at ${c.end}, not a record end`);
+				if (c.isLast) assert.equal(c.end, content.length, 'only a chunk at the end of the file is the last');
+			}
+			assert.ok(chunks.at(-1)?.end === content.length);
+		}
+		// The file is made so that guesses go wrong: the redo path is what this test is about.
+		assert.ok(wrongInAll > 100, `${wrongInAll} wrong guesses`);
+	});
+
+	it('a guess with no line break within the byte cap gives up; an exact start past the cap is too large', () => {
+		// No line break in the first read (at least 256 KB) of a guess at byte 20.
+		const long = `K,"${'x'.repeat(600_000)}\n${'y'.repeat(5000)}"\n`;
+		const content = Buffer.from(`a,b\nK,1\n${long}K,2\n`);
+		const file = path.join(tmp, 'long.csv');
+		fs.writeFileSync(file, content);
+		const fd = fs.openSync(file, 'r');
+		try {
+			const spec = { file, size: content.length, delimiter: 0x2c, maxChunkBytes: 4096 };
+			const guess = readOwnChunk(fd, { ...spec, from: 20, exact: false, endAt: 30 }, new BufferPool(1));
+			assert.equal(guess.start, -1);
+			assert.ok(guess.tooLarge);
+			const exact = readOwnChunk(fd, { ...spec, from: 8, exact: true, endAt: 30 }, new BufferPool(1));
+			assert.equal(exact.start, 8);
+			assert.ok(exact.tooLarge);
+			// From the record before it: cut at that record's end (the last one within the cap).
+			const before = readOwnChunk(fd, { ...spec, from: 4, exact: true, endAt: 30 }, new BufferPool(1));
+			assert.deepEqual([before.start, before.end, before.tooLarge], [4, 8, false]);
+		} finally {
+			fs.closeSync(fd);
+		}
+	});
+
+	it('a file that shrinks under a worker stops with file-changed', () => {
+		const content = Buffer.from(quotedRows(200, 3).join(''));
+		const file = path.join(tmp, 'shrinks.csv');
+		fs.writeFileSync(file, content);
+		const fd = fs.openSync(file, 'r');
+		try {
+			fs.truncateSync(file, 100);
+			const spec = { file, size: content.length, delimiter: 0x2c, maxChunkBytes: 1 << 20 };
+			assert.throws(
+				() => readOwnChunk(fd, { ...spec, from: 50, exact: false, endAt: 4000 }, new BufferPool(1)),
+				(e: Error & { code?: string }) => e.code === 'file-changed' && /became shorter/.test(e.message),
+			);
+		} finally {
+			fs.closeSync(fd);
+		}
+	});
+
+	it('extractions of files full of quoted line breaks give the reference bytes at workers 1, 2, 3 × chunk sizes', async () => {
+		const input = path.join(tmp, 'in.csv');
+		const body = quotedRows(2500, 11).join('');
+		// Also: a last record without a line ending, and one with a quote left open (rejected) would end the file.
+		fs.writeFileSync(input, `symbol,note,n\n${body}K1,"last\nrecord",9`);
+		const ref = reference(fs.readFileSync(input), { delimiter: ',', partitionBy: ['symbol'] });
+		for (const workers of [1, 2, 3]) {
+			for (const chunkSize of [1, 2, 5, 64, 1_000_000]) {
+				const outDir = path.join(tmp, `out-${workers}-${chunkSize}`);
+				const returned = await extract({ input, outDir, workers, chunkSize, partitionBy: ['symbol'] });
+				assertMatchesReference(
+					outDir,
+					ref,
+					{ input, partitionBy: ['symbol'], context: `workers ${workers}, chunk size ${chunkSize}` },
+					returned,
+				);
+			}
+		}
+	});
+});
