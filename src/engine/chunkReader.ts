@@ -54,7 +54,8 @@ const SAMPLE = 1024 * 1024;
  * Reads the file straight into chunk buffers and cuts it into chunks of about `chunkSize` records, only ever at
  * record ends, never larger than `maxChunkBytes`.
  *
- * This is the main thread's share of the parsing, so it is kept to what finding a record end needs: a chunk's
+ * The coordinator's share of the parsing for a compressed input (a plain input's chunks are read and cut by the
+ * workers, {@link readOwnChunk}), so it is kept to what finding a record end needs: a chunk's
  * byte target is `chunkSize` × the average record size of the file's first megabyte (capped at half the byte
  * cap), the reader reads that many bytes (plus a little) in one go, follows quotes with `indexOf` hops (a quote
  * opens a quoted field only at the start of a field, and inside one `""` is a quote and line breaks are data),
