@@ -244,6 +244,7 @@ class ChunkCutter {
 		return want;
 	}
 
+	/** Counts a read's bytes in (a read of nothing before the known size means the file shrank). */
 	private took(bytesRead: number): void {
 		const o = this.o;
 		if (bytesRead === 0 && !Number.isFinite(o.size)) this.eof = true;
@@ -264,6 +265,7 @@ class ChunkCutter {
 		}
 	}
 
+	/** Chunks aim at `chunkSize` records of the average size seen at the start of the data (at most half the cap). */
 	private learnTarget(): number {
 		return chunkTarget(this.view.subarray(this.bs, this.bs + SAMPLE), this.o.chunkSize, this.max);
 	}

@@ -851,9 +851,11 @@ class Committer {
 	private readonly resultBuffers: BufferPool;
 	/** Result buffers whose bytes the writer still holds (free again after its next flush). */
 	private readonly written: ArrayBuffer[] = [];
-	private readonly inFlight: { chunk: Chunk; result: Promise<ChunkDone>; read?: ReadSpec }[] = [];
-	/** Chunks read again because a worker's guess of their start was wrong (readByWorkers). */
-	rereads = 0;
+	/** Chunks in flight: read here (`chunk`), or by a worker itself (`read`: where it was told to read). */
+	private readonly inFlight: (
+		| { chunk: Chunk; result: Promise<ChunkDone> }
+		| { read: ReadSpec; result: Promise<ChunkDone> }
+	)[] = [];
 	/** File offset of each chunk not yet committed, to name the line of a worker's data error. */
 	private readonly chunkOffsets = new Map<number, number>();
 	private readonly writer: PartitionWriter;
@@ -988,37 +990,34 @@ class Committer {
 
 	/** Has a worker read chunk `seq` itself (see readByWorkers); its result is committed by a later drain(). */
 	private dispatchRead(fd: number, seq: number, from: number, exact: boolean, endAt: number): void {
+		const o = this.a.o;
 		const read = {
 			fd,
-			file: this.a.o.input,
+			file: o.input,
 			from,
 			exact,
 			endAt,
 			size: this.a.size,
 			delimiter: this.a.init.delimiter,
-			maxChunkBytes: this.a.o.maxChunkBytes,
+			maxChunkBytes: o.maxChunkBytes,
 		};
-		const result = this.a.pool.run({
+		const result = this.runRead(seq, read);
+		result.catch(() => undefined); // observed when its turn comes
+		this.inFlight.push({ read, result });
+	}
+
+	private runRead(seq: number, read: ReadSpec): Promise<ChunkDone> {
+		const spare = this.resultBuffers.drain(1);
+		return this.a.pool.run({
 			type: 'chunk',
 			seq,
 			bytes: new ArrayBuffer(0),
 			offset: 0,
 			length: 0,
-			spare: this.resultBuffers.drain(1),
+			spare,
 			isLast: false,
 			read,
 		});
-		result.catch(() => undefined); // observed when its turn comes
-		const chunk: Chunk = {
-			seq,
-			bytes: new ArrayBuffer(0),
-			offset: 0,
-			length: 0,
-			fileOffset: from,
-			isLast: false,
-			endOffset: endAt,
-		};
-		this.inFlight.push({ chunk, result, read });
 	}
 
 	/**
@@ -1029,19 +1028,7 @@ class Committer {
 		let done = first;
 		if (done.own?.start !== this.committedBytes) {
 			await this.discard(done);
-			this.rereads++;
-			const again = { ...read, from: this.committedBytes, exact: true };
-			const result = this.a.pool.run({
-				type: 'chunk',
-				seq: done.seq,
-				bytes: new ArrayBuffer(0),
-				offset: 0,
-				length: 0,
-				spare: this.resultBuffers.drain(1),
-				isLast: false,
-				read: again,
-			});
-			done = await abortable(result, this.signal);
+			done = await abortable(this.runRead(done.seq, { ...read, from: this.committedBytes, exact: true }), this.signal);
 			if (done.own?.start !== this.committedBytes) throw new Error('internal: a chunk read again starts elsewhere');
 		}
 		const own = done.own;
@@ -1088,7 +1075,7 @@ class Committer {
 		while (this.inFlight.length > keep) {
 			const next = this.inFlight.shift()!;
 			const done = await abortable(next.result, this.signal);
-			if (next.read) {
+			if ('read' in next) {
 				const confirmed = await this.confirm(next.read, done);
 				await this.commit(confirmed.chunk, confirmed.done);
 			} else await this.commit(next.chunk, done);
