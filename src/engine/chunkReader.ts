@@ -128,6 +128,8 @@ class ChunkCutter {
 	private fileOffset: number;
 	private eof: boolean;
 	private seq = 0;
+	/** The planned chunk the next cut belongs to (see {@link plannedEnd}). */
+	private planned = 0;
 	private qp = 0;
 	private inQuote = false;
 	/** Cached index of the next quote >= qp in view; -1 none; -2 unknown. */
@@ -164,8 +166,7 @@ class ChunkCutter {
 	next(): Chunk | NoChunk {
 		const { bs, be, max } = this;
 		if (this.target > 0 && bs < be) {
-			const endAt = this.o.endAt;
-			const end = this.recordEndFrom(endAt === undefined ? bs + this.target : Math.max(bs, endAt - 1 - this.base));
+			const end = this.recordEndFrom(Math.max(bs, this.plannedEnd() - 1 - this.base));
 			if (end > 0) return this.cut(end, false);
 			if (end === -1 && (this.eof || be - bs >= max)) {
 				if (this.eof && be - bs <= max) return this.cut(be, true);
@@ -181,6 +182,21 @@ class ChunkCutter {
 	}
 
 	/**
+	 * Where the next chunk ends at the earliest (a file offset): chunk m holds the records from where chunk m - 1
+	 * ended up to the one holding byte `start + (m + 1) × target - 1`, so that every chunk boundary is fixed by the
+	 * file and the target alone, as when the workers read their own chunks ({@link readOwnChunk}: the same planned
+	 * offsets). A planned chunk whose records the one before took is skipped. The same boundaries whoever reads make
+	 * the same manifest (its sums of prices, added chunk by chunk) for any worker count, plain or compressed input.
+	 */
+	private plannedEnd(): number {
+		const o = this.o;
+		if (o.endAt !== undefined) return o.endAt;
+		const at = this.base + this.bs;
+		while (o.start + (this.planned + 1) * this.target <= at) this.planned++;
+		return Math.min(o.start + (this.planned + 1) * this.target, o.size);
+	}
+
+	/**
 	 * Hands out buf[bs, end) as a chunk, copying whichever is smaller: the chunk, or what follows it (nothing for a
 	 * worker's own chunk: it is the only one).
 	 */
@@ -193,10 +209,11 @@ class ChunkCutter {
 			offset: buf.byteOffset + bs,
 			length,
 			fileOffset: this.base + bs,
-			isLast,
+			isLast: isLast || this.base + end >= o.size,
 			endOffset: this.base + end,
 		};
 		const rest = be - end;
+		this.planned++;
 		if (o.endAt !== undefined) this.bs = end;
 		else if (length <= rest) {
 			const own = o.buffers.take(length);

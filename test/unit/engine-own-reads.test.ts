@@ -1,6 +1,7 @@
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import * as zlib from 'node:zlib';
 import { extract } from '../../src/engine';
 import { BufferPool } from '../../src/engine/bufferPool';
 import { type OwnChunk, readOwnChunk } from '../../src/engine/chunkReader';
@@ -144,6 +145,36 @@ describe('engine: workers read their own chunks (speculative chunk starts)', fun
 		} finally {
 			fs.closeSync(fd);
 		}
+	});
+
+	it('the same chunk boundaries whoever reads: manifests equal at 1, 2, 3 workers and from .csv.gz (sums of prices)', async () => {
+		// Prices with many decimals: their sums (notional, VWAP), added chunk by chunk, differ in the last bits when the
+		// chunks differ. One worker reads through the coordinator, more read their own chunks, a .gz through the
+		// decompression thread: all three must cut at the same records.
+		let x = 12345;
+		const rows = ['symbol,price,quantity,note'];
+		for (let i = 0; i < 20_000; i++) {
+			x = (x * 1103515245 + 12345) % 2147483648;
+			const note = i % 9 === 0 ? `"a\nb,${i}"` : `n${i}`;
+			rows.push(`S${x % 7},${(x / 1e6).toFixed(7)},${(x % 997) / 10},${note}`);
+		}
+		const input = path.join(tmp, 'prices.csv');
+		fs.writeFileSync(input, `${rows.join('\n')}\n`);
+		fs.writeFileSync(`${input}.gz`, zlib.gzipSync(fs.readFileSync(input)));
+		const partitionsOf = async (file: string, workers: number) => {
+			const m = await extract({
+				input: file,
+				outDir: path.join(tmp, `m-${workers}-${path.basename(file)}`),
+				workers,
+				chunkSize: 300,
+			});
+			return m.partitions;
+		};
+		const one = await partitionsOf(input, 1);
+		assert.ok(one.some((p) => !Number.isInteger(p.stats.notional)));
+		assert.deepEqual(await partitionsOf(input, 2), one, '2 workers');
+		assert.deepEqual(await partitionsOf(input, 3), one, '3 workers');
+		assert.deepEqual(await partitionsOf(`${input}.gz`, 2), one, 'from .csv.gz');
 	});
 
 	it('extractions of files full of quoted line breaks give the reference bytes at workers 1, 2, 3 × chunk sizes', async () => {
