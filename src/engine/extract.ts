@@ -851,9 +851,9 @@ class Committer {
 	private readonly resultBuffers: BufferPool;
 	/** Result buffers whose bytes the writer still holds (free again after its next flush). */
 	private readonly written: ArrayBuffer[] = [];
-	/** Chunks in flight: read here (`chunk`), or by a worker itself (`read`: where it was told to read). */
+	/** Chunks in flight: read here (`end`: where the chunk ends), or by a worker itself (`read`: what it was told). */
 	private readonly inFlight: (
-		| { chunk: Chunk; result: Promise<ChunkDone> }
+		| { end: number; result: Promise<ChunkDone> }
 		| { read: ReadSpec; result: Promise<ChunkDone> }
 	)[] = [];
 	/** File offset of each chunk not yet committed, to name the line of a worker's data error. */
@@ -1024,30 +1024,22 @@ class Committer {
 	 * A chunk a worker read itself, once every chunk before it is committed: its start must be where the previous
 	 * chunk ended. A wrong guess (a line break inside a quoted field) is let go and the chunk read again from there.
 	 */
-	private async confirm(read: ReadSpec, first: ChunkDone): Promise<{ chunk: Chunk; done: ChunkDone }> {
+	private async confirm(read: ReadSpec, first: ChunkDone): Promise<{ done: ChunkDone; end: number }> {
 		let done = first;
 		if (done.own?.start !== this.committedBytes) {
 			await this.discard(done);
 			done = await abortable(this.runRead(done.seq, { ...read, from: this.committedBytes, exact: true }), this.signal);
 			if (done.own?.start !== this.committedBytes) throw new Error('internal: a chunk read again starts elsewhere');
 		}
-		const own = done.own;
-		if (own.tooLarge) throw recordTooLarge(this.a.o.input, this.line, this.a.o.maxChunkBytes);
-		const chunk: Chunk = {
-			seq: done.seq,
-			bytes: new ArrayBuffer(0),
-			offset: own.offset,
-			length: own.length,
-			fileOffset: own.start,
-			isLast: own.end >= this.a.size,
-			endOffset: own.end,
-		};
-		return { chunk, done };
+		if (done.own.tooLarge) throw recordTooLarge(this.a.o.input, this.line, this.a.o.maxChunkBytes);
+		return { done, end: done.own.end };
 	}
 
-	/** Lets go of a chunk's result that is not committed (a wrong guess): its buffers, and the bytes its worker holds. */
+	/**
+	 * Lets go of a chunk's result that is not committed (a wrong guess): the bytes its worker holds, or its result
+	 * buffer. (Its input buffer stays with the worker.)
+	 */
 	private async discard(done: ChunkDone): Promise<void> {
-		this.chunkBuffers.give(done.input);
 		if (this.a.init.writeOwn) {
 			const task = { type: 'write' as const, id: this.nextWrite++, seq: done.seq, targets: [], last: true };
 			await abortable(this.a.pool.write(done.worker as number, task), this.signal);
@@ -1067,7 +1059,7 @@ class Committer {
 			isLast: chunk.isLast,
 		});
 		result.catch(() => undefined); // observed when its turn comes
-		this.inFlight.push({ chunk: { ...chunk, bytes: new ArrayBuffer(0) }, result });
+		this.inFlight.push({ end: chunk.endOffset, result });
 	}
 
 	/** Commits the oldest chunks, in order, until at most `keep` are in flight. */
@@ -1077,22 +1069,23 @@ class Committer {
 			const done = await abortable(next.result, this.signal);
 			if ('read' in next) {
 				const confirmed = await this.confirm(next.read, done);
-				await this.commit(confirmed.chunk, confirmed.done);
-			} else await this.commit(next.chunk, done);
+				await this.commit(confirmed.done, confirmed.end);
+			} else await this.commit(done, next.end);
 		}
 	}
 
-	private async commit(chunk: Chunk, done: ChunkDone): Promise<void> {
+	/** Commits a chunk's result; the chunk ends at file offset `end`. */
+	private async commit(done: ChunkDone, end: number): Promise<void> {
 		const startLine = this.line;
 		this.addBuckets(done, startLine);
 		if (done.rejects.length > 0) this.addRejects(done, startLine);
 		if (this.classes && done.types) mergeClassification(this.classes, done.types);
 		this.totals.rowsRead += done.rowsRead;
 		this.totals.rowsFilteredOut += done.rowsFilteredOut;
-		this.committedBytes = chunk.endOffset;
+		this.committedBytes = end;
 		this.line += done.lines;
-		this.chunkOffsets.delete(chunk.seq);
-		this.a.hasher?.upTo(chunk.endOffset);
+		this.chunkOffsets.delete(done.seq);
+		this.a.hasher?.upTo(end);
 		this.chunkBuffers.give(done.input);
 		if (this.a.init.writeOwn) {
 			// The writes need only each bucket's length: the bucket objects (keys, parts, stats: hundreds of bytes each,

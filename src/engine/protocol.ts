@@ -69,8 +69,8 @@ export interface ChunkTask {
 	isLast: boolean;
 	/**
 	 * A plain input's chunks are read by the workers (chunkReader.ts readOwnChunk): the worker reads this chunk from
-	 * file descriptor `fd` into `bytes` (or a larger buffer of its own), and `offset`, `length` and `isLast` are
-	 * ignored. Absent when the coordinator read the chunk (a compressed input).
+	 * file descriptor `fd` into a buffer it keeps, `bytes` is empty and `offset`, `length` and `isLast` are ignored
+	 * (ChunkDone.input comes back empty). Absent when the coordinator read the chunk (one worker, a compressed input).
 	 */
 	read?: import('./chunkReader').OwnChunkSpec & { fd: number };
 }

@@ -82,7 +82,7 @@ function convert(port: NonNullable<typeof parentPort>, task: ParquetTask, stop: 
  */
 const held = new Map<number, ArrayBuffer>();
 
-/** The buffers this worker reads its own chunks into (ChunkTask.read): the task's, or a larger one. */
+/** The buffer this worker reads its own chunks into (ChunkTask.read), kept from chunk to chunk (a larger one replaces it). */
 const readBuffers = new BufferPool(1);
 
 /** The answer for a chunk the worker read and found empty (its records were the previous chunk's), or too large. */
@@ -191,7 +191,6 @@ if (parentPort) {
 			let { bytes, offset, length, isLast } = task;
 			if (task.read) {
 				// A plain input: this worker reads the chunk itself (a guessed start is checked on the coordinator).
-				readBuffers.give(bytes);
 				const c = readOwnChunk(task.read.fd, task.read, readBuffers);
 				own = { offset: c.offset, length: c.length, start: c.start, end: c.end, tooLarge: c.tooLarge };
 				({ bytes, offset, length, isLast } = c);

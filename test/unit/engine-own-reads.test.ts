@@ -7,6 +7,7 @@ import { BufferPool } from '../../src/engine/bufferPool';
 import { type OwnChunk, readOwnChunk } from '../../src/engine/chunkReader';
 import { firstRecordEnd } from '../../src/engine/dialect';
 import { assertMatchesReference } from './helpers/compare';
+import { type GeneratorPrng, importGenerator } from './helpers/engine';
 import { makeTmp, removeTmp } from './helpers/fsutil';
 import { reference } from './reference';
 
@@ -30,13 +31,15 @@ function recordEnds(content: Buffer): Set<number> {
 	return ends;
 }
 
+/** The generator's seedable PRNG (scripts/gen-trades.mjs), loaded from its ES module in before(). */
+let mulberry32: GeneratorPrng['mulberry32'];
+before(async () => {
+	({ mulberry32 } = await importGenerator());
+});
+
 /** Rows where most records hold quoted fields with line breaks (and doubled quotes), some lines look like records. */
 function quotedRows(n: number, seed: number): string[] {
-	let s = seed;
-	const rand = () => {
-		s = (s * 1103515245 + 12345) % 2147483648;
-		return s / 2147483648;
-	};
+	const rand = mulberry32(seed);
 	const rows: string[] = [];
 	for (let i = 0; i < n; i++) {
 		const key = `K${Math.floor(rand() * 5)}`;
@@ -151,12 +154,11 @@ describe('engine: workers read their own chunks (speculative chunk starts)', fun
 		// Prices with many decimals: their sums (notional, VWAP), added chunk by chunk, differ in the last bits when the
 		// chunks differ. One worker reads through the coordinator, more read their own chunks, a .gz through the
 		// decompression thread: all three must cut at the same records.
-		let x = 12345;
+		const rand = mulberry32(12345);
 		const rows = ['symbol,price,quantity,note'];
 		for (let i = 0; i < 20_000; i++) {
-			x = (x * 1103515245 + 12345) % 2147483648;
 			const note = i % 9 === 0 ? `"a\nb,${i}"` : `n${i}`;
-			rows.push(`S${x % 7},${(x / 1e6).toFixed(7)},${(x % 997) / 10},${note}`);
+			rows.push(`S${Math.floor(rand() * 7)},${(rand() * 2000).toFixed(7)},${Math.floor(rand() * 997) / 10},${note}`);
 		}
 		const input = path.join(tmp, 'prices.csv');
 		fs.writeFileSync(input, `${rows.join('\n')}\n`);
