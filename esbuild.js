@@ -13,6 +13,7 @@
 // Flags: --production (minify, no source maps), --watch (rebuild on change).
 const path = require('node:path');
 const esbuild = require('esbuild');
+const stopSignals = require('./src/stopSignals.json');
 
 const production = process.argv.includes('--production');
 const watch = process.argv.includes('--watch');
@@ -138,13 +139,13 @@ const builds = [
 		...common,
 		entryPoints: ['src/cli.ts'],
 		outfile: 'dist/cli.js',
-		// The very first statements: a Ctrl-C, SIGTERM or SIGHUP while the bundle loads ends the process with 130
-		// (nothing has been written yet) instead of the signal's default action (143 for SIGTERM). src/cli.ts
-		// (STOP_SIGNALS) takes over from these.
+		// The very first statements: a stop signal (src/stopSignals.json: Ctrl-C, SIGTERM, SIGHUP) while the bundle
+		// loads ends the process with 130 (nothing has been written yet) instead of the signal's default action (143
+		// for SIGTERM). src/cli.ts takes over from these, with the same list.
 		banner: {
 			js: [
 				'#!/usr/bin/env node',
-				"const __sweepEarlySignal = () => process.exit(130); for (const s of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(s, __sweepEarlySignal); globalThis[Symbol.for('sweep.earlySignal')] = __sweepEarlySignal;",
+				`const __sweepEarlySignal = () => process.exit(130); for (const s of ${JSON.stringify(stopSignals)}) process.on(s, __sweepEarlySignal); globalThis[Symbol.for('sweep.earlySignal')] = __sweepEarlySignal;`,
 			].join('\n'),
 		},
 		plugins: [...common.plugins, separateSysteminformation],

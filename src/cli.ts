@@ -31,6 +31,7 @@ import {
 	refusal,
 	splitPartitionList,
 } from './rules';
+import stopSignals from './stopSignals.json';
 
 /** Usage text printed by `--help` and pointed to by usage errors. */
 export const USAGE = `Usage:
@@ -407,9 +408,9 @@ let extractOwnsSignals = false;
 /**
  * The signals that stop a run cleanly (exit 130, the output folder as it was): Ctrl-C, `kill`, and SIGHUP, which a
  * terminal or SSH session sends when it closes. (SIGQUIT keeps its default, a core dump; what it leaves behind the
- * next run on the folder clears.)
+ * next run on the folder clears.) The list is src/stopSignals.json, which the bundle's banner uses too.
  */
-const STOP_SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+const STOP_SIGNALS = stopSignals as readonly NodeJS.Signals[];
 const onSignals = (handler: (signal: NodeJS.Signals) => void) => {
 	for (const s of STOP_SIGNALS) process.on(s, handler);
 };

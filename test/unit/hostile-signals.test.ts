@@ -2,6 +2,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { extract, isSweepError } from '../../src/engine';
+import stopSignals from '../../src/stopSignals.json';
 import { requireCli, runCli, startCli, writeTrades } from '../fixtures/hostile/env';
 import { checkOutput, outputBytes } from '../fixtures/hostile/oracle';
 import { type GeneratorPrng, importGenerator } from './helpers/engine';
@@ -17,7 +18,7 @@ import { diffSnapshots, leftovers, makeTmp, removeTmp, snapshot } from './helper
  * and can be replayed with HOSTILE_SIGNAL_SEED.
  */
 
-const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+const STOP_SIGNALS = stopSignals as readonly NodeJS.Signals[];
 const RUNS = Number(process.env.HOSTILE_SIGNAL_RUNS ?? '40') || 40;
 const SEED = Number(process.env.HOSTILE_SIGNAL_SEED ?? String(Date.now() % 1_000_000_007));
 
