@@ -20,7 +20,8 @@
  * projected N-core throughput = bytes / max(busiest thread's CPU at N workers, total CPU at 2 workers ÷ N), for
  * N = 4, 8, 16 (the busiest thread at the most workers measured when N was not).
  * The busiest thread bounds any machine (it cannot be split); the total CPU at 2 workers ÷ N is the work spread
- * over N cores. --markdown FILE also writes the table as Markdown (bench/run.mjs includes it in its results).
+ * over N cores. Also printed: the projection without the input's SHA-256 thread, the bound that thread alone sets,
+ * and 2 workers ÷ 1 worker against the most this machine's cores allow. --markdown FILE also writes the table as Markdown (bench/run.mjs includes it in its results).
  */
 const fs = require('node:fs');
 const os = require('node:os');
@@ -199,6 +200,8 @@ function projection(results) {
 		const r = at(cores) ?? most;
 		const spread = two.total / cores;
 		const bound = Math.max(r.busiest.cpu, spread);
+		// The same without the input's SHA-256 thread: what every other thread allows (see hashFloor).
+		const other = r.threads.find((t) => t.role !== 'hasher') ?? r.busiest;
 		return {
 			cores,
 			busiest: r.busiest,
@@ -206,9 +209,44 @@ function projection(results) {
 			spread,
 			gbPerS: r.bytes / bound / 1e9,
 			limit: r.busiest.cpu >= spread ? `${r.busiest.role} thread` : 'total CPU',
+			other,
+			gbPerSWithoutHash: r.bytes / Math.max(other.cpu, spread) / 1e9,
 		};
 	});
 }
+
+/**
+ * The input's SHA-256 (manifest `inputs[].sha256`, issue 16's contract) is one chain over every byte of a plain
+ * input, on one thread: bytes ÷ that thread's CPU at the most workers bounds any number of cores.
+ */
+function hashFloor(results) {
+	const most = results.reduce((a, b) => (b.workers > a.workers ? b : a));
+	const hasher = most.threads.find((t) => t.role === 'hasher');
+	return hasher ? { cpu: hasher.cpu, gbPerS: most.bytes / hasher.cpu / 1e9, at: most.workers } : null;
+}
+
+/**
+ * 2 workers over 1 worker: measured, and the most this machine allows: a run can at best spread its CPU over every
+ * core, so wall at 2 workers ≥ total CPU at 2 workers ÷ cores; 1 worker already uses total ÷ wall cores (the
+ * coordinator and the hashing thread run beside it).
+ */
+function twoOverOne(results) {
+	const one = results.find((r) => r.workers === 1);
+	const two = results.find((r) => r.workers === 2);
+	if (!one || !two) return null;
+	const cores = os.availableParallelism();
+	return {
+		measured: one.wall / two.wall,
+		ceiling: one.wall / (two.total / cores),
+		coresAtOne: one.total / one.wall,
+		cores,
+	};
+}
+
+const floorText = (f) =>
+	`The input's SHA-256 thread (manifest \`inputs[].sha256\`, one chain over the file): ${f2(f.cpu)} s at ${f.at} workers, so at most ${f.gbPerS.toFixed(2)} GB/s on any number of cores.`;
+const ratioText = (r) =>
+	`2 workers ÷ 1 worker: ${r.measured.toFixed(2)}× measured; at most ${r.ceiling.toFixed(2)}× on these ${r.cores} cores (1 worker already keeps ${r.coresAtOne.toFixed(2)} cores busy).`;
 
 function markdown(results, proj) {
 	const load = os
@@ -235,14 +273,19 @@ function markdown(results, proj) {
 			'',
 			'Projected throughput = bytes / max(busiest thread CPU at N workers, total CPU at 2 workers ÷ N):',
 			'',
-			'| cores | busiest thread (at N workers) s | total CPU at 2 workers ÷ N s | projected GB/s | bound by |',
-			'|---:|---:|---:|---:|---|',
+			'| cores | busiest thread (at N workers) s | total CPU at 2 workers ÷ N s | projected GB/s | bound by | without the SHA-256 thread GB/s |',
+			'|---:|---:|---:|---:|---|---:|',
 			...proj.map(
 				(p) =>
-					`| ${p.cores} | ${p.busiest.role} ${f2(p.busiest.cpu)}${p.busiestAt === p.cores ? '' : ` (at ${p.busiestAt})`} | ${f2(p.spread)} | ${p.gbPerS.toFixed(2)} | ${p.limit} |`,
+					`| ${p.cores} | ${p.busiest.role} ${f2(p.busiest.cpu)}${p.busiestAt === p.cores ? '' : ` (at ${p.busiestAt})`} | ${f2(p.spread)} | ${p.gbPerS.toFixed(2)} | ${p.limit} | ${p.gbPerSWithoutHash.toFixed(2)} (${p.other.role} ${f2(p.other.cpu)}) |`,
 			),
 		);
 	}
+	const floor = hashFloor(results);
+	const ratio = twoOverOne(results);
+	if (floor || ratio) lines.push('');
+	if (floor) lines.push(`- ${floorText(floor)}`);
+	if (ratio) lines.push(`- ${ratioText(ratio)}`);
 	return lines.join('\n');
 }
 
@@ -266,9 +309,13 @@ function markdown(results, proj) {
 		if (proj) {
 			for (const p of proj)
 				console.log(
-					`projected ${p.cores} cores: ${p.gbPerS.toFixed(2)} GB/s (busiest ${p.busiest.role} ${f2(p.busiest.cpu)} s at ${p.busiestAt} workers, total at 2 workers ÷ ${p.cores} = ${f2(p.spread)} s; bound by ${p.limit})`,
+					`projected ${p.cores} cores: ${p.gbPerS.toFixed(2)} GB/s (busiest ${p.busiest.role} ${f2(p.busiest.cpu)} s at ${p.busiestAt} workers, total at 2 workers ÷ ${p.cores} = ${f2(p.spread)} s; bound by ${p.limit}); without the SHA-256 thread ${p.gbPerSWithoutHash.toFixed(2)} GB/s (${p.other.role} ${f2(p.other.cpu)} s)`,
 				);
 		}
+		const floor = hashFloor(results);
+		if (floor) console.log(floorText(floor));
+		const ratio = twoOverOne(results);
+		if (ratio) console.log(ratioText(ratio));
 		const md = markdown(results, proj);
 		if (opt.markdown) fs.writeFileSync(opt.markdown, `${md}\n`);
 	}
