@@ -69,7 +69,7 @@ export interface LayoutJob {
 
 /**
  * Finds the delimiters and line feeds of quote-free text with WebAssembly SIMD, 16 bytes at a time (the worker's
- * hot path, README "Performance": three to four times faster than a JavaScript byte loop on the benchmark file).
+ * hot path, docs/performance.md "Field boundaries with WebAssembly SIMD": three to four times faster than a JavaScript byte loop on the benchmark file).
  * `scan()` copies a window of the caller's buffer into the module's memory and fills `table` with the position of
  * every delimiter and line feed in it, in order; a line feed's entry is the bitwise NOT of its position, so it is
  * the only negative entry. One instance per thread; it keeps its memory between calls (the window plus four bytes
@@ -145,7 +145,7 @@ export class SpecialScanner {
 	/**
 	 * Lays a chunk's records out grouped by partition, each record's bytes (or pieces) copied 16 bytes at a time
 	 * into `job.out` at its owner's position: the same bytes as the worker's JavaScript layout, at a third less CPU
-	 * on the benchmark file (README "Performance"). The chunk, the tables and the result pass through the module's
+	 * on the benchmark file (docs/performance.md, "Laying records out with WebAssembly"). The chunk, the tables and the result pass through the module's
 	 * memory, after the scan's window and table. Returns false, having done nothing, when that memory would pass
 	 * LAYOUT_MAX_BYTES or cannot grow: the caller then lays the chunk out itself.
 	 */

@@ -18,7 +18,7 @@ import type { MessagePort, Worker } from 'node:worker_threads';
  * (VS Code's extension host, the CLI's main thread), keep compiling in the background. The coordinator calls it
  * before it starts its workers, hashing and decompression threads; `compileInBackground` puts the default back
  * before the next coordinator starts, so that coordinators — which must answer their workers promptly, and whose
- * own compiles would stall them — keep compiling in the background. Two reasons, measured (README, "Threads and
+ * own compiles would stall them — keep compiling in the background. Two reasons, measured (docs/performance.md, "Threads and
  * V8's optimizing compiler"):
  * - Node 20 can deadlock when a thread ends while a background compile job of its code waits for that thread to
  *   collect garbage (nodejs/node#54918): every thread ends in `NodePlatform::DrainTasks`, waiting for the job. With

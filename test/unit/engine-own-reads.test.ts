@@ -12,7 +12,7 @@ import { makeTmp, removeTmp } from './helpers/fsutil';
 import { reference } from './reference';
 
 /**
- * Workers read a plain input's chunks themselves (README "Reads off the coordinator"): each guesses where its first
+ * Workers read a plain input's chunks themselves (docs/performance.md, "Reads off the coordinator"): each guesses where its first
  * record starts (after the first line break of its byte range), and the coordinator checks every guess against the
  * previous chunk's end and has the chunk read again when a quoted line break fooled it. These tests drive
  * `readOwnChunk` as the coordinator does, on files full of quoted line breaks, and run whole extractions on them.

@@ -1,4 +1,4 @@
-;; The worker's WebAssembly (src/engine/specials.ts; README "Performance"): the field-boundary scan for chunks without
+;; The worker's WebAssembly (src/engine/specials.ts; docs/performance.md): the field-boundary scan for chunks without
 ;; quotes, and the layout of a chunk's records grouped by partition.
 ;; Built into src/engine/wasm/specialsWasm.ts by `node scripts/build-wasm.mjs` (wabt); a unit test checks the two agree.
 (module
@@ -51,8 +51,8 @@
         (br $tail)))
     (i32.shr_u (i32.sub (local.get $o) (local.get $out)) (i32.const 2)))
 
-  ;; The worker's layout of a chunk's kept records grouped by partition (chunkProcessor.ts layOut; README
-  ;; "Performance"): 16-byte copies per record instead of JavaScript's 4-byte ones. Both functions take, for records
+  ;; The worker's layout of a chunk's kept records grouped by partition (chunkProcessor.ts layOut;
+  ;; docs/performance.md): 16-byte copies per record instead of JavaScript's 4-byte ones. Both functions take, for records
   ;; r in [0, $n), the owner (partition index) at $oa + 4r, and per owner its output position (i32 at $pos + 4o,
   ;; advanced as records are copied). The records' bytes are at $src + their offsets; output positions are
   ;; offsets from $dst. With $re not 0 each record's end position is also stored at $re + 4c, c being the
