@@ -488,8 +488,12 @@ export async function extract(options: ExtractOptions, hooks: ExtractHooks = {})
 		// The workers are idle: they end by themselves (threadStop.ts) while the manifest is written and committed
 		// (`finally` waits for them).
 		void pool.destroy();
-		await checkUnchanged(fh, o.input, st, appendTo !== null);
+		await hooks.beforeHash?.();
 		const hash: FileHash | null = hasher ? await abortable(hasher.result, signal) : source.fileHash();
+		// Only now: the hashing thread reads the file again after the workers, so a change made while it lagged
+		// behind them would put into the manifest the hash of bytes that were never partitioned (and an append
+		// would then take the same file twice).
+		await checkUnchanged(fh, o.input, st, appendTo !== null);
 		if (hash === null) throw new Error(`internal: no SHA-256 of ${o.input} after reading it`);
 		if (hash.bytes !== st.size) {
 			throw new SweepError(

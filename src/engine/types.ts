@@ -114,6 +114,11 @@ export interface ExtractHooks {
 	 * its threads to end: the coordinator thread counts its quiet time from here (threadStop.ts).
 	 */
 	onWorkDone?: () => void;
+	/**
+	 * Tests only (not passed between threads): called once every chunk is read, before the run waits for the input's
+	 * SHA-256, so that a test can change the input in that window.
+	 */
+	beforeHash?: () => void | Promise<void>;
 }
 
 /** Per-partition figures (the manifest, README "What extraction does"); a field is present only when its column exists. */

@@ -3,6 +3,8 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { extract } from '../../src/engine';
+import { isSweepError } from '../../src/engine/errors';
+import { extract as extractHere } from '../../src/engine/extract';
 import { makeTmp, removeTmp } from './helpers/fsutil';
 
 /**
@@ -33,6 +35,36 @@ describe('engine: the input SHA-256 from the chunks read', () => {
 		],
 		['a header longer than a read (1.5 MB column name)', `symbol,${longName}\n${'A,1\nB,2\n'.repeat(2000)}`],
 	];
+	// The hashing thread reads the file again after the workers: a change made while it lags behind them must fail the
+	// run, never put into the manifest the hash of bytes that were not partitioned (an append would then take the same
+	// file twice). The hook runs once every chunk is read, before the run waits for the hash.
+	it('a change to the input while its SHA-256 is still being taken fails the run (file-changed)', async () => {
+		const input = path.join(tmp, 'changed-while-hashing.csv');
+		const text = `symbol,n\n${Array.from({ length: 20_000 }, (_, i) => `S${i % 7},${i}`).join('\n')}\n`;
+		fs.writeFileSync(input, text);
+		const past = new Date(Date.now() - 60_000);
+		for (const workers of [1, 2]) {
+			fs.utimesSync(input, past, past); // so that the change below moves the modification time whatever its clock tick
+			const outDir = path.join(tmp, `o-changed-${workers}`);
+			await assert.rejects(
+				extractHere(
+					{ input, outDir, workers, chunkSize: 1000, partitionBy: ['symbol'], force: true },
+					{
+						beforeHash: () => {
+							const fd = fs.openSync(input, 'r+');
+							fs.writeSync(fd, Buffer.from('T'), 0, 1, text.length - 3); // same size, one byte
+							fs.closeSync(fd);
+						},
+					},
+				),
+				(e: unknown) => isSweepError(e) && e.code === 'file-changed' && /changed while it was read/.test(e.message),
+				`${workers} workers`,
+			);
+			assert.equal(fs.existsSync(outDir), false, 'no output');
+			fs.writeFileSync(input, text);
+		}
+	});
+
 	for (const [name, text] of cases) {
 		it(name, async () => {
 			const bytes = Buffer.from(text, 'utf8');
