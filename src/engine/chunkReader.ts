@@ -90,6 +90,14 @@ export async function* readChunks(fh: ByteReader & Partial<Rewindable>, o: Chunk
 const NEED_DATA = 0;
 const END = 1;
 const TOO_LARGE = 2;
+
+/** What {@link ChunkCutter.alignToLine} found (NEED_DATA: read more first). */
+const ALIGNED = 3;
+const NO_LINE = 4;
+const GAVE_UP = 5;
+type Alignment = typeof NEED_DATA | typeof ALIGNED | typeof NO_LINE | typeof GAVE_UP;
+/** How far past its planned range a guessed chunk's first read goes (where the record over `endAt` usually ends). */
+const GUESS_SLACK = 4096;
 type NoChunk = typeof NEED_DATA | typeof END | typeof TOO_LARGE;
 
 /** The error for a record that does not end within the byte cap, naming the line it starts on. */
@@ -147,7 +155,7 @@ class ChunkCutter {
 		if (o.endAt !== undefined) this.target = Math.max(1, o.endAt - o.start);
 	}
 
-	/** File offset of the next chunk's first byte (below the start when {@link alignToLine} gave up). */
+	/** File offset of the next chunk's first byte. */
 	get chunkOffset(): number {
 		return this.base + this.bs;
 	}
@@ -239,9 +247,9 @@ class ChunkCutter {
 		this.took(bytesRead);
 	}
 
-	/** {@link fill}, synchronously from a file descriptor (a worker reading its own chunk). */
-	fillSync(fd: number): void {
-		const want = this.room();
+	/** {@link fill}, synchronously from a file descriptor (a worker reading its own chunk), at most `atMost` bytes. */
+	fillSync(fd: number, atMost = Number.POSITIVE_INFINITY): void {
+		const want = Math.min(this.room(), atMost);
 		this.took(readSync(fd, this.buf, this.be, want, this.fileOffset));
 	}
 
@@ -289,21 +297,23 @@ class ChunkCutter {
 
 	/**
 	 * A worker's guessed chunk start: moves past the first line break from `bs` on, as if it ended a record (see
-	 * {@link readOwnChunk}); false when more data is needed first. No line break within the byte cap: the guess is
-	 * given up (`bs` is then -1).
+	 * {@link readOwnChunk}): ALIGNED, or NEED_DATA (read more first). Only a line break before file offset `before`
+	 * counts: NO_LINE once the bytes up to it are read without one. No line break within the byte cap: GAVE_UP.
 	 */
-	alignToLine(): boolean {
+	alignToLine(before = Number.POSITIVE_INFINITY): Alignment {
+		const limit = before - this.base;
 		const nl = this.view.indexOf(LF, this.qp);
-		if (nl === -1) {
+		if (nl === -1 || nl >= limit) {
+			if (this.be - this.bs > this.max) return GAVE_UP;
+			if (this.be >= limit) return NO_LINE;
 			this.qp = this.be;
-			if (this.be - this.bs > this.max) this.bs = -1;
-			else if (!this.eof) return false;
-			else this.bs = this.be;
+			if (!this.eof) return NEED_DATA;
+			this.bs = this.be;
 		} else this.bs = nl + 1;
-		if (this.bs >= 0) this.qp = this.bs;
+		this.qp = this.bs;
 		this.inQuote = false;
 		this.nextQuote = -2;
-		return true;
+		return ALIGNED;
 	}
 
 	/** Makes `next` the buffer: it holds, from byte 0, what was at `shift` onwards in the old one (a record start). */
@@ -432,7 +442,11 @@ export interface OwnChunk {
 	bytes: ArrayBuffer;
 	offset: number;
 	length: number;
-	/** File offsets of its first byte and just past it; `start` -1 when a guess found no line break (see below). */
+	/**
+	 * File offsets of its first byte and just past it. `start` is -1 when a guess found no line break before `endAt`
+	 * (no record starts in the planned range: the chunk before covers it, and this one is empty) or, with `tooLarge`,
+	 * none within the byte cap.
+	 */
 	start: number;
 	end: number;
 	isLast: boolean;
@@ -463,7 +477,6 @@ export function readOwnChunk(fd: number, spec: OwnChunkSpec, buffers: BufferPool
 		buffers,
 		endAt: spec.endAt,
 	});
-	if (!spec.exact) while (!cutter.alignToLine()) cutter.fillSync(fd);
 	const empty = (at: number, tooLarge: boolean): OwnChunk => ({
 		bytes: cutter.buffer,
 		offset: 0,
@@ -473,7 +486,20 @@ export function readOwnChunk(fd: number, spec: OwnChunkSpec, buffers: BufferPool
 		isLast: at >= spec.size,
 		tooLarge,
 	});
-	if (cutter.chunkOffset < start) return empty(-1, true);
+	if (!spec.exact) {
+		// The planned range first (and a little more, where the record holding `endAt - 1` usually ends): with no line
+		// break in it, no record starts there, the one before covers it, and the chunk is empty whatever follows. (Read
+		// on to the next line break instead, every planned chunk inside one long record read to its end: a cost of
+		// the record's length squared.)
+		cutter.fillSync(fd, spec.endAt - start + GUESS_SLACK);
+		let aligned = cutter.alignToLine(spec.endAt);
+		while (aligned === NEED_DATA) {
+			cutter.fillSync(fd);
+			aligned = cutter.alignToLine(spec.endAt);
+		}
+		if (aligned === NO_LINE) return empty(-1, false);
+		if (aligned === GAVE_UP) return empty(-1, true);
+	}
 	if (cutter.chunkOffset >= spec.endAt) return empty(cutter.chunkOffset, false);
 	for (;;) {
 		const next = cutter.next();

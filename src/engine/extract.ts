@@ -979,7 +979,11 @@ class Committer {
 		}
 		const target = chunkTarget(sample.subarray(0, got), this.a.figures.chunkSize, this.a.o.maxChunkBytes);
 		let seq = 0;
-		for (let from = dataStart; from < size; from += target) {
+		for (let from = dataStart; ; from += target) {
+			// Planned chunks that the committed ones already cover (records longer than the target) are empty: skipped,
+			// as the coordinator's own reader skips them (ChunkCutter.plannedEnd).
+			from = Math.max(from, dataStart + Math.floor((this.committedBytes - dataStart) / target) * target);
+			if (from >= size) break;
 			if (this.signal.aborted) throw abortedError();
 			this.dispatchRead(fd, seq++, from, from === dataStart, Math.min(from + target, size));
 			await this.drain(this.maxInFlight - 1);
@@ -1030,6 +1034,11 @@ class Committer {
 	 */
 	private async confirm(read: ReadSpec, first: ChunkDone): Promise<{ done: ChunkDone; end: number }> {
 		let done = first;
+		// A planned chunk that the chunks before it cover is empty, wherever its worker guessed it starts: an empty
+		// answer (a guess that found no line break in the range, or only past it) is taken as it is.
+		if (read.endAt <= this.committedBytes && done.own?.length === 0 && !done.own.tooLarge) {
+			return { done, end: this.committedBytes };
+		}
 		if (done.own?.start !== this.committedBytes) {
 			await this.discard(done);
 			done = await abortable(this.runRead(done.seq, { ...read, from: this.committedBytes, exact: true }), this.signal);

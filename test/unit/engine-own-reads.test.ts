@@ -59,7 +59,10 @@ describe('engine: workers read their own chunks (speculative chunk starts)', fun
 	});
 	after(() => removeTmp(tmp));
 
-	/** Reads `file` as readByWorkers does: planned ranges of `target` bytes, guesses checked in order, redone when wrong. */
+	/**
+	 * Reads `file` as readByWorkers does: planned ranges of `target` bytes (those the chunks so far cover skipped),
+	 * guesses checked in order (an empty answer for a covered range taken as it is), redone when wrong.
+	 */
 	function chain(file: string, size: number, start: number, target: number, max: number) {
 		const fd = fs.openSync(file, 'r');
 		const buffers = new BufferPool(2);
@@ -72,9 +75,12 @@ describe('engine: workers read their own chunks (speculative chunk starts)', fun
 				chunks.push({ ...c, bytes: c.bytes.slice(c.offset, c.offset + c.length), offset: 0 });
 				end = c.end;
 			};
-			for (let from = start; from < size; from += target) {
+			for (let from = start; ; from += target) {
+				from = Math.max(from, start + Math.floor((end - start) / target) * target);
+				if (from >= size) break;
 				const endAt = Math.min(from + target, size);
 				let c = readOwnChunk(fd, { ...spec, from, exact: from === start, endAt }, buffers);
+				if (endAt <= end && c.length === 0 && !c.tooLarge) continue;
 				if (c.start !== end) {
 					wrong++;
 					c = readOwnChunk(fd, { ...spec, from: end, exact: true, endAt }, buffers);
@@ -119,7 +125,8 @@ describe('engine: workers read their own chunks (speculative chunk starts)', fun
 		const fd = fs.openSync(file, 'r');
 		try {
 			const spec = { file, size: content.length, delimiter: 0x2c, maxChunkBytes: 4096 };
-			const guess = readOwnChunk(fd, { ...spec, from: 20, exact: false, endAt: 30 }, new BufferPool(1));
+			// A planned range larger than the cap, with no line break within the cap.
+			const guess = readOwnChunk(fd, { ...spec, from: 20, exact: false, endAt: 500_000 }, new BufferPool(1));
 			assert.equal(guess.start, -1);
 			assert.ok(guess.tooLarge);
 			const exact = readOwnChunk(fd, { ...spec, from: 8, exact: true, endAt: 30 }, new BufferPool(1));
@@ -130,6 +137,53 @@ describe('engine: workers read their own chunks (speculative chunk starts)', fun
 			assert.deepEqual([before.start, before.end, before.tooLarge], [4, 8, false]);
 		} finally {
 			fs.closeSync(fd);
+		}
+	});
+
+	it('a guess reads no further than its planned range when no record starts there (long records: linear cost)', () => {
+		// One record of 300 KB: every planned range inside it holds no line break. The size given is larger than the
+		// file, so a read past the range (and its 4 KB of slack) would find the file shorter and throw: a guess used to
+		// read on to the record's end, once per planned range inside it (the record's length squared).
+		const content = Buffer.from(`a,b\nK,"${'x'.repeat(300_000)}"\nK,2\n`);
+		const file = path.join(tmp, 'one-long.csv');
+		fs.writeFileSync(file, content);
+		const fd = fs.openSync(file, 'r');
+		try {
+			const spec = { file, size: content.length + 10_000_000, delimiter: 0x2c, maxChunkBytes: 1 << 20 };
+			const inside = readOwnChunk(fd, { ...spec, from: 1000, exact: false, endAt: 2000 }, new BufferPool(1));
+			assert.deepEqual([inside.start, inside.length, inside.tooLarge], [-1, 0, false]);
+			// A line break at endAt - 1 is a record start at endAt: an empty chunk there, as before.
+			const lf = content.indexOf('\n', 8);
+			const at = readOwnChunk(fd, { ...spec, from: lf - 500, exact: false, endAt: lf + 1 }, new BufferPool(1));
+			assert.deepEqual([at.start, at.length, at.tooLarge], [lf + 1, 0, false]);
+		} finally {
+			fs.closeSync(fd);
+		}
+	});
+
+	it('records much longer than the chunk target: the reference bytes at workers 1, 2, 3 × chunk sizes', async () => {
+		// The target is learnt from the first megabyte (tiny records), then records of 3 KB and one of 200 KB follow:
+		// most planned chunks lie inside one record.
+		const input = path.join(tmp, 'skew.csv');
+		const rand = mulberry32(5);
+		const tiny = Array.from({ length: 30_000 }, (_, i) => `K${i % 3},${i}\n`).join('');
+		const wide = Array.from(
+			{ length: 300 },
+			(_, i) => `K${Math.floor(rand() * 4)},"${'w'.repeat(3000)}${i % 50 === 0 ? '\n,\n' : ''}"\n`,
+		).join('');
+		fs.writeFileSync(input, `symbol,v\n${tiny}${wide}K1,${'z'.repeat(200_000)}\n${tiny}`);
+		const ref = reference(fs.readFileSync(input), { delimiter: ',', partitionBy: ['symbol'] });
+		for (const workers of [1, 2, 3]) {
+			for (const chunkSize of [1, 10, 1000]) {
+				const outDir = path.join(tmp, `skew-${workers}-${chunkSize}`);
+				const returned = await extract({ input, outDir, workers, chunkSize, partitionBy: ['symbol'] });
+				assertMatchesReference(
+					outDir,
+					ref,
+					{ input, partitionBy: ['symbol'], context: `workers ${workers}, chunk size ${chunkSize}` },
+					returned,
+				);
+			}
 		}
 	});
 
