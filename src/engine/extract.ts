@@ -1049,6 +1049,19 @@ class Committer {
 	}
 
 	/**
+	 * A worker-read chunk's result. A data error (strict UTF-8) found from a guessed start that was wrong may not be
+	 * the chunk's first, or not in it at all: the chunk is then read again from where it starts (confirm() checks).
+	 */
+	private async readResult(read: ReadSpec, result: Promise<ChunkDone>): Promise<ChunkDone> {
+		try {
+			return await abortable(result, this.signal);
+		} catch (e) {
+			if (!(e instanceof ChunkLineError) || e.start === this.committedBytes) throw e;
+			return abortable(this.runRead(e.seq, { ...read, from: this.committedBytes, exact: true }), this.signal);
+		}
+	}
+
+	/**
 	 * Lets go of a chunk's result that is not committed (a wrong guess): the bytes its worker holds, or its result
 	 * buffer. (Its input buffer stays with the worker.)
 	 */
@@ -1079,11 +1092,10 @@ class Committer {
 	async drain(keep: number): Promise<void> {
 		while (this.inFlight.length > keep) {
 			const next = this.inFlight.shift()!;
-			const done = await abortable(next.result, this.signal);
 			if ('read' in next) {
-				const confirmed = await this.confirm(next.read, done);
+				const confirmed = await this.confirm(next.read, await this.readResult(next.read, next.result));
 				await this.commit(confirmed.done, confirmed.end);
-			} else await this.commit(done, next.end);
+			} else await this.commit(await abortable(next.result, this.signal), next.end);
 		}
 	}
 

@@ -51,7 +51,8 @@ interface Slot {
  *
  * Failure is all-or-nothing: a worker that throws, dies or runs out of memory rejects its chunk with a
  * 'worker-failed' SweepError, and every other pending or later chunk with the same error, so the caller
- * can never wait on a chunk that will not come. `destroy()` stops every thread (threadStop.ts).
+ * can never wait on a chunk that will not come. A data error in a chunk (ChunkLineError) rejects that chunk only:
+ * the caller, committing in file order, reports the first one in the file. `destroy()` stops every thread (threadStop.ts).
  */
 export class WorkerPool {
 	private readonly slots: Slot[] = [];
@@ -225,12 +226,17 @@ export class WorkerPool {
 			this.fail(error instanceof SweepError ? error : new SweepError('worker-failed', msg.message, { cause: error }));
 			return;
 		}
+		if (msg.code === 'invalid-utf8') {
+			// A data error fails its chunk only: the caller meets it in file order, after every chunk before it (one of
+			// which may hold an earlier error), and stops the pool then.
+			job.reject(new ChunkLineError(msg.seq, msg.line ?? 0, msg.message, msg.start));
+			this.pump();
+			return;
+		}
 		const error =
-			msg.code === 'invalid-utf8'
-				? new ChunkLineError(msg.seq, msg.line ?? 0, msg.message, msg.start)
-				: msg.code === 'file-changed'
-					? new SweepError('file-changed', msg.message)
-					: new SweepError('worker-failed', `A worker thread failed on a chunk: ${msg.message}`, { cause: msg.stack });
+			msg.code === 'file-changed'
+				? new SweepError('file-changed', msg.message)
+				: new SweepError('worker-failed', `A worker thread failed on a chunk: ${msg.message}`, { cause: msg.stack });
 		job.reject(error);
 		this.fail(error);
 	}

@@ -129,6 +129,24 @@ describe('hostile input', () => {
 			checkOutput(input, outDir, 'without --strict-utf8');
 		});
 
+		// Found by a hostile campaign: with 2 or more workers the chunk whose error arrived first was named, often a later
+		// one (line 110100 of a file whose first bad byte is on line 100000); the user fixed it and met the earlier one.
+		it('with strictUtf8, names the first bad line of the file whatever the worker count and chunk size', async () => {
+			const rows: string[] = [];
+			for (let i = 2; i <= 4001; i++)
+				rows.push(i === 1500 || i === 2600 || i === 3900 ? `S${i % 9},caf\xe9 ${i}` : `S${i % 9},ok ${i}`);
+			const file = put('two-bad.csv', b(`symbol,note\n${rows.join('\n')}\n`));
+			for (const workers of [1, 2, 3]) {
+				for (const chunkSize of [50, 300, 1100]) {
+					const e = await sweepErrorOf(
+						extract({ input: file, outDir: path.join(dir, 'o'), workers, chunkSize, strictUtf8: true }),
+					);
+					assert.equal(e.code, 'invalid-utf8', e.message);
+					assert.equal(e.details.line, 1500, `workers ${workers}, chunk size ${chunkSize}: ${e.message}`);
+				}
+			}
+		});
+
 		// Found by these tests (the header was decoded and re-encoded, turning invalid bytes into U+FFFD, and strictUtf8
 		// did not look at it); fixed in the engine since. README "What Sweep guarantees": invalid UTF-8 is never replaced silently.
 		it("keeps the header's invalid bytes as they are, and stops on them with strictUtf8", async () => {
