@@ -47,7 +47,7 @@ import {
 } from './chunkReader';
 import { compressBlock, hasNativeZstd, type OutputCompression, outputCompression } from './compression';
 import { bytesOf, formatHeader, normalizeDelimiter } from './dialect';
-import { abortedError, emptyInput, notRegular, SweepError } from './errors';
+import { abortedError, emptyInput, notRegular, SweepError, type SweepErrorCode } from './errors';
 import { type ChunkHasher, type FileHash, hashChunks } from './hasher';
 import { type ColumnPlan, type FileHead, planColumns, readHead } from './header';
 import { AppendJournal, hasJournal, recoverAppend, UndoIncomplete, undoAdvice, writeDurably } from './journal';
@@ -559,9 +559,10 @@ export async function extract(options: ExtractOptions, hooks: ExtractHooks = {})
 			? { ...manifest, outDir: outPlan.outDir, warnings }
 			: { ...manifest, outDir: outPlan.outDir };
 	} catch (e) {
-		// A compressed file that changed while it was read usually looks truncated or corrupt: say what happened.
+		// A file that changed while it was read usually looks truncated, corrupt or malformed (a huge record, invalid
+		// UTF-8, rejects): say what happened instead.
 		const changed =
-			e instanceof SweepError && e.code === 'input-corrupt'
+			e instanceof SweepError && CONTENT_ERRORS.has(e.code)
 				? await checkUnchanged(fh, o.input, st, o.append).then(
 						() => null,
 						(c: unknown) => c,
@@ -701,6 +702,16 @@ async function openInput(input: string): Promise<{ fh: FileHandle; st: Stats }> 
 	}
 	return { fh, st };
 }
+
+/** Errors about what the input holds: a file that changed while it was read is the likelier story, when it did. */
+const CONTENT_ERRORS: ReadonlySet<SweepErrorCode> = new Set([
+	'input-corrupt',
+	'record-too-large',
+	'invalid-utf8',
+	'max-rejects',
+	'max-partitions',
+	'type-mismatch',
+]);
 
 /** The file must be what it was when the run started: same size, same modification time, same inode. */
 async function checkUnchanged(fh: FileHandle, input: string, st: Stats, append = false): Promise<void> {

@@ -241,6 +241,33 @@ describe('engine: failures and cancellation', function () {
 		assert.equal(e.exitCode, 1);
 		await assertClean();
 	});
+
+	// Found by a hostile campaign: a file rewritten under the run was blamed on its content ("bytes that are not valid
+	// UTF-8 on line …", "the record … is larger than 64 MB", too many rejects) instead of the change.
+	it('the input rewritten in place while it is read (same size): file-changed, not the error its new bytes cause', async () => {
+		const copy = path.join(tmp, 'rewritten.csv');
+		for (const workers of [1, 2]) {
+			fs.copyFileSync(big, copy);
+			const past = new Date(Date.now() - 60_000);
+			fs.utimesSync(copy, past, past); // the rewrite then moves the modification time whatever the clock's tick
+			let changed = false;
+			const p = extract(
+				{ input: copy, outDir: out, workers, chunkSize: 200, strictUtf8: true },
+				{
+					onProgress: () => {
+						if (changed) return;
+						changed = true;
+						const fd = fs.openSync(copy, 'r+');
+						fs.writeSync(fd, Buffer.alloc(4096, 0xff), 0, 4096, Math.floor(fs.statSync(copy).size * 0.7));
+						fs.closeSync(fd);
+					},
+				},
+			);
+			const e = await expectSweepError(p, 'file-changed', 60_000);
+			assert.match(e.message, /changed while it was read \(it was modified/, `${workers} workers`);
+			await assertClean();
+		}
+	});
 });
 
 describe('engine: how many partition files a run keeps open by default (writer.ts defaultMaxOpenFiles)', () => {
