@@ -29,6 +29,7 @@ import {
 	parsePartitionList,
 	REJECTS_FILE,
 	refusal,
+	showNames,
 	splitPartitionList,
 } from './rules';
 import stopSignals from './stopSignals.json';
@@ -566,8 +567,9 @@ function explain(e: SweepError): string {
 	let message = e.message;
 	if (e.code === 'output-foreign' && !message.includes('--force')) message += ' (use --force to replace it)';
 	const header = e.details.header;
-	if (e.code === 'missing-column' && header && !header.every((name) => message.includes(name))) {
-		message += ` (columns: ${header.join(', ')})`;
+	// The header is the file's data: listed escaped and cut short (showNames), as the engine's messages list it.
+	if (e.code === 'missing-column' && header && !message.includes(showNames(header))) {
+		message += ` (columns: ${showNames(header)})`;
 	}
 	return message;
 }

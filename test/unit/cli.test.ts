@@ -332,6 +332,32 @@ describe('cli: sweep extract (dist/cli.js)', function () {
 		assert.deepEqual(fs.readdirSync(dir), ['trades.csv']);
 	});
 
+	// Found by a hostile campaign: the header is the file's data, and the CLI added it raw to the message when its
+	// names were not there verbatim (they are, escaped and cut short), so a header could set the terminal's title and
+	// clear the screen, or print megabytes of NUL bytes as one line.
+	it('never prints a header raw: terminal escapes and NUL bytes in column names stay escaped', async () => {
+		const odd = path.join(os.tmpdir(), `sweep-cli-odd-${process.pid}`);
+		fs.mkdirSync(odd, { recursive: true });
+		try {
+			const esc = path.join(odd, 'esc.csv');
+			fs.writeFileSync(esc, 'ticker,\x1b]0;pwned\x07\x1b[2J\x1b[31mred\rX,c\nA,1,2\n');
+			const nul = path.join(odd, 'nul.csv');
+			fs.writeFileSync(nul, Buffer.concat([Buffer.from('ticker,'), Buffer.alloc(300_000), Buffer.from('\nA,1\n')]));
+			for (const file of [esc, nul]) {
+				const r = await sweep(['extract', file, '--out', path.join(odd, 'out')]);
+				assertUsageError(r, /"symbol" is not in the header/);
+				assert.doesNotMatch(
+					r.stderr,
+					/[\x00-\x08\x0b-\x1f\x7f]/,
+					`control characters on stderr: ${JSON.stringify(r.stderr.slice(0, 300))}`,
+				);
+				assert.ok(r.stderr.length < 2000, `${r.stderr.length} characters on stderr`);
+			}
+		} finally {
+			fs.rmSync(odd, { recursive: true, force: true });
+		}
+	});
+
 	it('refuses a foreign output folder (exit 2, untouched) unless --force', async () => {
 		const out = path.join(dir, 'mine');
 		fs.mkdirSync(out);
