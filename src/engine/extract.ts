@@ -572,7 +572,7 @@ export async function extract(options: ExtractOptions, hooks: ExtractHooks = {})
 		else if (outPlan) await discardOutput(outPlan);
 		else if (!journal) throw changed ?? e;
 		if (signal?.aborted) throw abortedError();
-		throw wrapIoError(changed ?? e, o.append);
+		throw wrapIoError(changed ?? e, o.append, path.resolve(o.outDir));
 	} finally {
 		hooks.onWorkDone?.();
 		await pool?.destroy();
@@ -735,12 +735,13 @@ async function checkUnchanged(fh: FileHandle, input: string, st: Stats, append =
 }
 
 /** What a system call failed at, in words: `Writing the output failed: cannot open …/B.csv for writing (permission denied).` */
-function ioProblem(e: unknown): string | null {
+function ioProblem(e: unknown, outDir?: string): string | null {
 	if (e instanceof SweepError) return e.message;
 	const err = e as NodeJS.ErrnoException;
 	if (!err || typeof err.code !== 'string' || !err.syscall) return null;
 	const what = err.code === 'EFBIG' ? 'the file-size limit was reached' : describeFsError(err);
-	if (!err.path) return `Writing the output failed: ${what}.`;
+	// A write through an open file has no path (a disk that filled up): the output folder says where.
+	if (!err.path) return `Writing the output${outDir ? ` to ${outDir}` : ''} failed: ${what}.`;
 	const op: Record<string, string> = {
 		open: 'cannot open',
 		write: 'cannot write to',
@@ -753,10 +754,10 @@ function ioProblem(e: unknown): string | null {
 	return `Writing the output failed: ${op[err.syscall] ?? `${err.syscall} failed on`} ${err.path} (${what}).`;
 }
 
-function wrapIoError(e: unknown, append = false): unknown {
+function wrapIoError(e: unknown, append = false, outDir?: string): unknown {
 	if (e instanceof SweepError) return e;
 	const err = e as NodeJS.ErrnoException;
-	const problem = ioProblem(e);
+	const problem = ioProblem(e, outDir);
 	if (problem !== null) {
 		return new SweepError(
 			'io',
