@@ -101,12 +101,23 @@ export function abortedError(): SweepError {
  * called empty but said to need copying to a regular file.
  */
 export function emptyInput(file: string): SweepError {
-	const pseudo = /^\/(proc|sys)\//.test(resolve(file));
+	if (isPseudoFile(resolve(file))) return pseudoInput(file, 0);
+	return new SweepError('input-empty', `${file} is empty: there is no header to read.`, { file });
+}
+
+/** A path under /proc or /sys (give it resolved, links followed): the kernel's files, whose size is made up. */
+export function isPseudoFile(resolved: string): boolean {
+	return /^\/(proc|sys)\//.test(resolved);
+}
+
+/**
+ * A file under /proc or /sys reports a size that says nothing of what it holds (0, or 4,096 under /sys), so it cannot
+ * be read as Sweep reads (to its size, checked for changes): it is refused before anything is read.
+ */
+export function pseudoInput(file: string, size: number): SweepError {
 	return new SweepError(
 		'input-empty',
-		pseudo
-			? `${file} reports a size of 0 bytes (a file under /proc or /sys: its size says nothing of what it holds); copy it to a regular file first.`
-			: `${file} is empty: there is no header to read.`,
+		`${file} reports a size of ${size} bytes (a file under /proc or /sys: its size says nothing of what it holds); copy it to a regular file first.`,
 		{ file },
 	);
 }

@@ -1,6 +1,6 @@
 import { isUtf8 } from 'node:buffer';
 import { constants, type Stats } from 'node:fs';
-import { type FileHandle, open, stat, writeFile } from 'node:fs/promises';
+import { type FileHandle, open, realpath, stat, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import {
 	type Checked,
@@ -47,7 +47,15 @@ import {
 } from './chunkReader';
 import { compressBlock, hasNativeZstd, type OutputCompression, outputCompression } from './compression';
 import { bytesOf, formatHeader, normalizeDelimiter } from './dialect';
-import { abortedError, emptyInput, notRegular, SweepError, type SweepErrorCode } from './errors';
+import {
+	abortedError,
+	emptyInput,
+	isPseudoFile,
+	notRegular,
+	pseudoInput,
+	SweepError,
+	type SweepErrorCode,
+} from './errors';
 import { type ChunkHasher, type FileHash, hashChunks } from './hasher';
 import { type ColumnPlan, type FileHead, planColumns, readHead } from './header';
 import { AppendJournal, hasJournal, recoverAppend, UndoIncomplete, undoAdvice, writeDurably } from './journal';
@@ -687,6 +695,7 @@ async function openInput(input: string): Promise<{ fh: FileHandle; st: Stats }> 
 	});
 	if (st.isDirectory()) throw new SweepError('input-missing', `${input} is a folder, not a CSV file.`, { file: input });
 	if (!st.isFile()) throw notRegular(input, st, 'input-missing');
+	if (isPseudoFile(await realpath(input).catch(() => path.resolve(input)))) throw pseudoInput(input, st.size);
 	if (st.size === 0) throw emptyInput(input);
 	let fh: FileHandle;
 	try {

@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import { extract, isSweepError, type Manifest } from '../../src/engine';
 import { requireCli, runCli } from '../fixtures/hostile/env';
 import { checkOutput, splitRecords } from '../fixtures/hostile/oracle';
+import { sweepErrorOf } from './helpers/engine';
 import { diffSnapshots, leftovers, makeTmp, removeTmp, snapshot } from './helpers/fsutil';
 
 /**
@@ -84,6 +85,28 @@ describe('hostile paths', function () {
 		dir = makeTmp('sweep-hostile-paths-');
 	});
 	afterEach(() => removeTmp(dir));
+
+	// Found by a hostile campaign: a /sys file reports 4,096 bytes and holds a few, so a run read it as a file that
+	// "became shorter while it was read". Files under /proc and /sys (also through a link) are refused before reading.
+	it('refuses a file under /proc or /sys, also through a link, saying its size means nothing (exit 2)', async () => {
+		const candidates = ['/proc/self/status', '/sys/kernel/mm/transparent_hugepage/enabled', '/sys/power/state'];
+		const present = candidates.filter((f) => fs.existsSync(f));
+		if (present.length === 0) {
+			console.log('      (skipped: no /proc or /sys file here)');
+			return;
+		}
+		const link = path.join(dir, 'link.csv');
+		for (const file of present) {
+			fs.rmSync(link, { force: true });
+			fs.symlinkSync(file, link);
+			for (const input of [file, link]) {
+				const e = await sweepErrorOf(extract({ input, outDir: path.join(dir, 'out'), workers: 1, chunkSize: 100 }));
+				assert.equal(e.exitCode, 2, e.message);
+				assert.match(e.message, /a file under \/proc or \/sys: its size says nothing of what it holds/, e.message);
+				assert.ok(!fs.existsSync(path.join(dir, 'out')), 'nothing written');
+			}
+		}
+	});
 
 	it('keeps every partition file inside the output folder, named per the README, and maps keys to files both ways', async () => {
 		const rows = ['symbol,n'];
