@@ -248,7 +248,7 @@ const floorText = (f) =>
 const ratioText = (r) =>
 	`2 workers ÷ 1 worker: ${r.measured.toFixed(2)}× measured; at most ${r.ceiling.toFixed(2)}× on these ${r.cores} cores (1 worker already keeps ${r.coresAtOne.toFixed(2)} cores busy).`;
 
-function markdown(results, proj) {
+function markdown(results, proj, floor, ratio) {
 	const load = os
 		.loadavg()
 		.map((l) => l.toFixed(2))
@@ -281,8 +281,6 @@ function markdown(results, proj) {
 			),
 		);
 	}
-	const floor = hashFloor(results);
-	const ratio = twoOverOne(results);
 	if (floor || ratio) lines.push('');
 	if (floor) lines.push(`- ${floorText(floor)}`);
 	if (ratio) lines.push(`- ${ratioText(ratio)}`);
@@ -316,7 +314,7 @@ function markdown(results, proj) {
 		if (floor) console.log(floorText(floor));
 		const ratio = twoOverOne(results);
 		if (ratio) console.log(ratioText(ratio));
-		const md = markdown(results, proj);
+		const md = markdown(results, proj, floor, ratio);
 		if (opt.markdown) fs.writeFileSync(opt.markdown, `${md}\n`);
 	}
 })().catch((e) => {

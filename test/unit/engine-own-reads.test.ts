@@ -59,6 +59,23 @@ describe('engine: workers read their own chunks (speculative chunk starts)', fun
 	});
 	after(() => removeTmp(tmp));
 
+	/** Extracts `input` by symbol at workers 1, 2, 3 × `chunkSizes`, each output checked against the csv-parse reference. */
+	async function matchesReferenceAt(input: string, name: string, chunkSizes: number[]): Promise<void> {
+		const ref = reference(fs.readFileSync(input), { delimiter: ',', partitionBy: ['symbol'] });
+		for (const workers of [1, 2, 3]) {
+			for (const chunkSize of chunkSizes) {
+				const outDir = path.join(tmp, `${name}-${workers}-${chunkSize}`);
+				const returned = await extract({ input, outDir, workers, chunkSize, partitionBy: ['symbol'] });
+				assertMatchesReference(
+					outDir,
+					ref,
+					{ input, partitionBy: ['symbol'], context: `workers ${workers}, chunk size ${chunkSize}` },
+					returned,
+				);
+			}
+		}
+	}
+
 	/**
 	 * Reads `file` as readByWorkers does: planned ranges of `target` bytes (those the chunks so far cover skipped),
 	 * guesses checked in order (an empty answer for a covered range taken as it is), redone when wrong.
@@ -172,19 +189,7 @@ describe('engine: workers read their own chunks (speculative chunk starts)', fun
 			(_, i) => `K${Math.floor(rand() * 4)},"${'w'.repeat(3000)}${i % 50 === 0 ? '\n,\n' : ''}"\n`,
 		).join('');
 		fs.writeFileSync(input, `symbol,v\n${tiny}${wide}K1,${'z'.repeat(200_000)}\n${tiny}`);
-		const ref = reference(fs.readFileSync(input), { delimiter: ',', partitionBy: ['symbol'] });
-		for (const workers of [1, 2, 3]) {
-			for (const chunkSize of [1, 10, 1000]) {
-				const outDir = path.join(tmp, `skew-${workers}-${chunkSize}`);
-				const returned = await extract({ input, outDir, workers, chunkSize, partitionBy: ['symbol'] });
-				assertMatchesReference(
-					outDir,
-					ref,
-					{ input, partitionBy: ['symbol'], context: `workers ${workers}, chunk size ${chunkSize}` },
-					returned,
-				);
-			}
-		}
+		await matchesReferenceAt(input, 'skew', [1, 10, 1000]);
 	});
 
 	it('a file that shrinks under a worker stops with file-changed', () => {
@@ -238,18 +243,6 @@ describe('engine: workers read their own chunks (speculative chunk starts)', fun
 		const body = quotedRows(2500, 11).join('');
 		// Also: a last record without a line ending, and one with a quote left open (rejected) would end the file.
 		fs.writeFileSync(input, `symbol,note,n\n${body}K1,"last\nrecord",9`);
-		const ref = reference(fs.readFileSync(input), { delimiter: ',', partitionBy: ['symbol'] });
-		for (const workers of [1, 2, 3]) {
-			for (const chunkSize of [1, 2, 5, 64, 1_000_000]) {
-				const outDir = path.join(tmp, `out-${workers}-${chunkSize}`);
-				const returned = await extract({ input, outDir, workers, chunkSize, partitionBy: ['symbol'] });
-				assertMatchesReference(
-					outDir,
-					ref,
-					{ input, partitionBy: ['symbol'], context: `workers ${workers}, chunk size ${chunkSize}` },
-					returned,
-				);
-			}
-		}
+		await matchesReferenceAt(input, 'out', [1, 2, 5, 64, 1_000_000]);
 	});
 });
