@@ -73,11 +73,12 @@ import {
 	recoverStale,
 } from './outputFolder';
 import { readFooterTail } from './parquet/footer';
-import { ROW_GROUP_BYTES, ROW_GROUP_ROWS } from './parquet/options';
+import { PARQUET_SAMPLE_BYTES, ROW_GROUP_BYTES, ROW_GROUP_ROWS } from './parquet/options';
 import { convertAll, TEMP_CSV } from './parquet/phase';
 import {
 	type ColumnType,
 	decideTypes,
+	F_SEEN,
 	fitsType,
 	mergeClassification,
 	newClassification,
@@ -435,6 +436,11 @@ export async function extract(options: ExtractOptions, hooks: ExtractHooks = {})
 			eol,
 			compress: o.compress,
 			parquetTypes: o.parquet?.types,
+			// Types speculated from a sample and proven by the conversion (docs/parquet.md); an append checks every
+			// value against the output's types first, so it classifies them all.
+			...(o.parquet?.types === 'infer' && !appendTo
+				? { parquetSample: hooks.parquetSampleBytes ?? PARQUET_SAMPLE_BYTES }
+				: {}),
 			outputFieldCount: output.rawNames.length,
 		};
 		// The pool's one owner: destroyed as soon as the pipeline is over, before the manifest is written (or, on a
@@ -1363,7 +1369,19 @@ class Committer {
 
 	/** Parquet: decides the column types and converts every partition in the workers (docs/parquet.md). */
 	private async convert(pq: NonNullable<ExtractSettings['parquet']>): Promise<ColumnType[]> {
-		const types = this.a.base ? this.appendTypes(this.a.base) : decideTypes(this.classes!, pq.types);
+		const cls = this.classes!;
+		const types = this.a.base ? this.appendTypes(this.a.base) : decideTypes(cls, pq.types);
+		// Speculated types (WorkerInit.parquetSample): a value that does not fit its column's type joins the sample
+		// and the column's type is decided again; it always changes (else the two disagree on what the value fits).
+		let current = types;
+		const widen = (c: number, fits: number): ColumnType[] => {
+			cls[2 * c] &= fits;
+			cls[2 * c + 1] |= F_SEEN;
+			const wider = decideTypes(cls, pq.types);
+			if (wider[c] === current[c]) throw new Error(`internal: a value that fits ${wider[c]} did not fit it`);
+			current = wider;
+			return wider;
+		};
 		const files = this.partitions
 			.flatMap((p) => p.files)
 			.filter((f) => !this.existing.has(f.file) || this.touched.has(f.file));
@@ -1390,7 +1408,7 @@ class Committer {
 		// started here lets go of nothing from phase 1 (it has none); the others drop theirs (worker.ts endChunks).
 		const workers = this.a.figures.conversions ?? this.a.figures.workers;
 		this.a.pool.grow(workers);
-		await convertAll({
+		return convertAll({
 			pool: this.a.pool,
 			dir: this.a.writeDir,
 			// Largest first, so that one big partition does not start last and run on alone.
@@ -1400,12 +1418,12 @@ class Committer {
 			delimiter: this.a.init.delimiter,
 			columns: this.a.output.rawNames.map((n) => textOf(n).text),
 			types,
+			...(this.a.init.parquetSample === undefined ? {} : { widen }),
 			codec: pq.codec,
 			workers,
 			createdBy: 'Sweep',
 			signal: this.signal,
 		});
-		return types;
 	}
 
 	/**

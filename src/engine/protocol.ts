@@ -52,6 +52,12 @@ export interface WorkerInit {
 	 * In 'string' mode only invalid UTF-8 is looked for.
 	 */
 	parquetTypes?: 'infer' | 'string';
+	/**
+	 * With `parquetTypes: 'infer'`: classify the types of every column only until this worker has classified this
+	 * many bytes of records, then only the columns it has seen no value of (the conversion proves the types decided
+	 * from that sample: docs/parquet.md). Absent: classify every value (an append).
+	 */
+	parquetSample?: number;
 	/** Fields of each written record (fewer than `fieldCount` with a column selection or the hive layout). */
 	outputFieldCount: number;
 }
@@ -152,6 +158,8 @@ export interface ParquetDone {
 	type: 'parquet-done';
 	rows: number;
 	rowGroups: number;
+	/** A speculative conversion met a value its column's type does not fit (convert.ts ConvertResult). */
+	misfit?: { column: number; fits: number };
 }
 
 /** A conversion that failed; an I/O error keeps its code, syscall and path. */

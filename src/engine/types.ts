@@ -119,6 +119,12 @@ export interface ExtractHooks {
 	 * SHA-256, so that a test can change the input in that window.
 	 */
 	beforeHash?: () => void | Promise<void>;
+	/**
+	 * Tests only: the bytes of records each worker classifies all the Parquet column types of before it speculates
+	 * (WorkerInit.parquetSample; default PARQUET_SAMPLE_BYTES), so that a small file can hold values the sample
+	 * does not see.
+	 */
+	parquetSampleBytes?: number;
 }
 
 /** Per-partition figures (the manifest, README "What extraction does"); a field is present only when its column exists. */

@@ -10,7 +10,7 @@ import { ChunkDataError, ChunkProcessor } from './chunkProcessor';
 import { readOwnChunk } from './chunkReader';
 import { compressBlock } from './compression';
 import { SweepError } from './errors';
-import { classifyRegions } from './parquet/infer';
+import { classifyRegions, TypeSample } from './parquet/infer';
 import type {
 	ChunkDone,
 	ChunkFailed,
@@ -60,7 +60,7 @@ function convert(port: NonNullable<typeof parentPort>, task: ParquetTask, stop: 
 	try {
 		converter ??= require('./parquet/convert') as typeof import('./parquet/convert');
 		const r = converter.convertPartition(task.request, stop);
-		port.postMessage({ type: 'parquet-done', rows: r.rows, rowGroups: r.rowGroups });
+		port.postMessage({ type: 'parquet-done', rows: r.rows, rowGroups: r.rowGroups, misfit: r.misfit });
 	} catch (e) {
 		const err = e as NodeJS.ErrnoException;
 		const failed: ParquetFailed = {
@@ -149,9 +149,15 @@ if (parentPort) {
 	let scanner = SpecialScanner.create();
 	let init = null as unknown as WorkerInit;
 	let processor = null as unknown as ChunkProcessor;
+	/** Parquet type inference from a sample (WorkerInit.parquetSample), else null. */
+	let sample: TypeSample | null = null;
 	const setUp = (i: WorkerInit) => {
 		init = i;
 		processor = new ChunkProcessor(i, scanner);
+		sample =
+			i.parquetTypes === 'infer' && i.parquetSample !== undefined
+				? new TypeSample(i.outputFieldCount, i.parquetSample)
+				: null;
 	};
 	/**
 	 * Parquet's second phase (conversions) starts once every chunk is written: the chunk processor's tables, spare
@@ -211,7 +217,9 @@ if (parentPort) {
 			if (init.parquetTypes) {
 				const data = new Uint8Array(done.data);
 				const { delimiter, outputFieldCount, parquetTypes } = init;
-				const types = classifyRegions(data, done.buckets, delimiter, outputFieldCount, parquetTypes, scanner);
+				const types = sample
+					? sample.classify(data, done.buckets, delimiter, scanner)
+					: classifyRegions(data, done.buckets, delimiter, outputFieldCount, parquetTypes, scanner);
 				done = { ...done, types };
 			}
 			done = compressRegions(processor, done, init);

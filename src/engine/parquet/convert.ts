@@ -7,7 +7,7 @@
  * the partition's records, never on how the input was chunked, and the file is byte-identical for any worker count
  * and chunk size.
  */
-import { closeSync, fdatasyncSync, fstatSync, openSync, readSync, writeSync } from 'node:fs';
+import { closeSync, fdatasyncSync, fstatSync, openSync, readSync, unlinkSync, writeSync } from 'node:fs';
 import * as zlib from 'node:zlib';
 import { ByteWriter } from 'hyparquet-writer';
 import { writeMetadata } from 'hyparquet-writer/src/metadata.js';
@@ -41,6 +41,11 @@ export interface ConvertRequest {
 	append?: { at: number };
 	/** fdatasync the Parquet file before returning (an append's files must be on disk before its manifest). */
 	sync?: boolean;
+	/**
+	 * The types were speculated from a sample of the values (docs/parquet.md, "How the types are decided"): a value
+	 * that does not fit its column's type ends the conversion with `misfit` (the file removed) instead of failing.
+	 */
+	speculative?: boolean;
 }
 
 type SchemaElement = Record<string, unknown>;
@@ -73,64 +78,133 @@ export function schemaElement(name: string, type: ColumnType): SchemaElement {
 	}
 }
 
+const gzip = (b: Uint8Array): Uint8Array => zlib.gzipSync(b);
+const zstd = (b: Uint8Array): Uint8Array =>
+	(zlib as unknown as { zstdCompressSync: (b: Uint8Array) => Uint8Array }).zstdCompressSync(b);
+
+/** The codec's name and function (the same functions for every file: see FdSink). */
 function compressors(codec: ParquetCodec): { name: CodecName; fns: Record<string, (b: Uint8Array) => Uint8Array> } {
 	switch (codec) {
 		case 'snappy':
-			return { name: 'SNAPPY', fns: {} }; // hyparquet-writer's
+			return { name: 'SNAPPY', fns: {} }; // Sweep's (encode.ts)
 		case 'none':
 			return { name: 'UNCOMPRESSED', fns: {} };
 		case 'gzip':
-			return { name: 'GZIP', fns: { GZIP: (b) => zlib.gzipSync(b) } };
-		case 'zstd': {
-			const z = (zlib as unknown as { zstdCompressSync?: (b: Uint8Array) => Uint8Array }).zstdCompressSync;
-			if (!z) throw new Error(`zstd needs Node 22.15 or later (this is Node ${process.versions.node})`);
-			return { name: 'ZSTD', fns: { ZSTD: (b) => z(b) } };
-		}
+			return { name: 'GZIP', fns: { GZIP: gzip } };
+		case 'zstd':
+			if (!('zstdCompressSync' in zlib))
+				throw new Error(`zstd needs Node 22.15 or later (this is Node ${process.versions.node})`);
+			return { name: 'ZSTD', fns: { ZSTD: zstd } };
 	}
 }
 
-/** The worker's write buffer, reused from file to file (one per file left megabytes of garbage each). */
-let shared: (ByteWriter & { index: number }) | null = null;
-
 /**
- * A hyparquet-writer Writer that writes to a file descriptor from position `at` with synchronous writes (1 MB at a
- * time); its `offset` is the position in the file. The buffer is the worker's (files are converted one at a time).
+ * A hyparquet-writer Writer that writes to a file descriptor from a position with synchronous writes (1 MB at a
+ * time); its `offset` is the position in the file. One per worker, reused from file to file (one per file left
+ * megabytes of garbage each; files are converted one at a time). Its methods are the class's, not closures made per
+ * file: the optimized conversion loop calls the same functions from file to file (a closure per file made V8 throw
+ * that code away at every file, "wrong call target").
  */
-function fdWriter(fd: number, at: number): ByteWriter {
-	shared ??= new ByteWriter(1 << 16) as ByteWriter & { index: number };
-	const w = shared;
-	w.index = 0;
-	w.offset = at;
-	let pos = at;
-	const put = (b: Uint8Array) => {
+class FdSink extends ByteWriter {
+	declare index: number;
+	private fd = -1;
+	private pos = 0;
+	constructor() {
+		super(1 << 16);
+	}
+
+	/** Starts a file: writes go to `fd` from `at`. */
+	open(fd: number, at: number): this {
+		this.fd = fd;
+		this.index = 0;
+		this.offset = at;
+		this.pos = at;
+		return this;
+	}
+
+	private put(b: Uint8Array): void {
 		let off = 0;
 		while (off < b.length) {
-			const n = writeSync(fd, b, off, b.length - off, pos);
+			const n = writeSync(this.fd, b, off, b.length - off, this.pos);
 			off += n;
-			pos += n;
+			this.pos += n;
 		}
-	};
-	const flush = () => {
-		put(new Uint8Array(w.buffer, 0, w.index));
-		w.index = 0;
-	};
-	const grow = ByteWriter.prototype.ensure;
-	w.ensure = (size: number) => {
-		if (w.index > 1 << 20) flush();
-		grow.call(w, size);
-	};
-	w.finish = flush;
-	const append = ByteWriter.prototype.appendBytes;
-	w.appendBytes = (b: Uint8Array) => {
-		if (b.length < 1 << 16) return append.call(w, b);
-		flush();
-		put(b);
-		w.offset += b.length;
-	};
-	return w;
+	}
+
+	override finish(): void {
+		this.put(new Uint8Array(this.buffer, 0, this.index));
+		this.index = 0;
+	}
+
+	override ensure(size: number): void {
+		if (this.index > 1 << 20) this.finish();
+		super.ensure(size);
+	}
+
+	override appendBytes(b: Uint8Array): void {
+		if (b.length < 1 << 16) {
+			super.appendBytes(b);
+			return;
+		}
+		this.finish();
+		this.put(b);
+		this.offset += b.length;
+	}
 }
 
-let window: Buffer | null = null;
+let sink: FdSink | null = null;
+
+/**
+ * The read window over a partition's temporary CSV: one per worker, reused from partition to partition (5,000 small
+ * partitions must not each allocate one), sized to the partition when it is small; grown only for a record larger
+ * than it. A class rather than closures per file, for the same reason as FdSink.
+ */
+class CsvWindow {
+	buf: Buffer = Buffer.alloc(0);
+	view: DataView = viewOf(this.buf);
+	fd = -1;
+	filled = 0;
+	start = 0;
+	eof = false;
+	splitter: FieldSplitter | null = null;
+
+	/** Starts a file of `size` bytes read from `fd`, cut into rows of at most `maxBytes` of CSV. */
+	open(fd: number, size: number, maxBytes: number, splitter: FieldSplitter): void {
+		const want = Math.min(size + 1, maxBytes * 2);
+		if (this.buf.length < want || this.buf.length > maxBytes * 2) {
+			this.buf = Buffer.allocUnsafe(Math.max(want, 1 << 16));
+			this.view = viewOf(this.buf);
+		}
+		this.fd = fd;
+		this.filled = 0;
+		this.start = 0;
+		this.eof = false;
+		this.splitter = splitter;
+	}
+
+	/** Moves the bytes from `start` on to the front (growing the window if it is full) and reads more after them. */
+	fill(): void {
+		let buf = this.buf;
+		if (this.start > 0) {
+			buf.copy(buf, 0, this.start, this.filled);
+			this.filled -= this.start;
+			this.start = 0;
+		}
+		this.splitter?.reset(); // the bytes moved
+		if (this.filled === buf.length) {
+			const bigger = Buffer.allocUnsafe(buf.length * 2);
+			buf.copy(bigger, 0, 0, this.filled);
+			buf = bigger;
+			this.buf = bigger;
+			this.view = viewOf(bigger);
+		}
+		const got = readSync(this.fd, buf, this.filled, buf.length - this.filled, null);
+		if (got === 0) this.eof = true;
+		this.filled += got;
+	}
+}
+
+const window = new CsvWindow();
 
 /**
  * The worker's WebAssembly scanner for the conversions (FieldSplitter), made at the first one: its own, small (a
@@ -149,6 +223,8 @@ function encoderFor(names: string[], types: ColumnType[]): RowGroupEncoder {
 export interface ConvertResult {
 	rows: number;
 	rowGroups: number;
+	/** A speculative conversion met a value that does not fit: its column, and the types (T_*) that value fits. */
+	misfit?: { column: number; fits: number };
 }
 
 /**
@@ -167,46 +243,21 @@ export function convertPartition(req: ConvertRequest, stop?: Int32Array): Conver
 		const old = req.append ? readFooter(dst, req.dst) : null;
 		if (old && old.at !== req.append?.at)
 			throw new Error(`${req.dst}: its footer starts at ${old.at}, not at ${req.append?.at} as when it was journaled`);
-		const writer = fdWriter(dst, old ? old.at : 0);
+		sink ??= new FdSink();
+		const writer = sink.open(dst, old ? old.at : 0);
 		if (!old) writer.appendUint32(0x31524150); // PAR1
 		const encoder = encoderFor(req.columns, req.types);
 		const compress = compressorOf(codec.name, codec.fns);
 		const rowGroups: unknown[] = [];
-		// One read window per worker, reused from partition to partition (5,000 small partitions must not each
-		// allocate one), sized to the partition when it is small; grown only for a record larger than it.
-		const want = Math.min(fstatSync(src).size + 1, req.rowGroupBytes * 2);
-		if (!window || window.length < want || window.length > req.rowGroupBytes * 2)
-			window = Buffer.allocUnsafe(Math.max(want, 1 << 16));
-		let buf = window;
-		let view = viewOf(buf);
-		let filled = 0;
-		let start = 0;
-		let eof = false;
-		let header = true;
 		const bounds = new Int32Array(n * 2);
 		const kinds = new Uint8Array(n);
 		if (scanner === undefined) scanner = SpecialScanner.create();
 		const splitter = new FieldSplitter(scanner, req.delimiter, n, bounds, kinds);
+		const w = window;
+		w.open(src, fstatSync(src).size, req.rowGroupBytes, splitter);
+		let header = true;
 		let rows = 0;
 		let groups = 0;
-		const fill = () => {
-			if (start > 0) {
-				buf.copy(buf, 0, start, filled);
-				filled -= start;
-				start = 0;
-			}
-			splitter.reset(); // the bytes moved
-			if (filled === buf.length) {
-				const bigger = Buffer.allocUnsafe(buf.length * 2);
-				buf.copy(bigger, 0, 0, filled);
-				buf = bigger;
-				view = viewOf(buf);
-				window = bigger;
-			}
-			const got = readSync(src, buf, filled, buf.length - filled, null);
-			if (got === 0) eof = true;
-			filled += got;
-		};
 		for (;;) {
 			if (stopRequested(stop)) throw new Error(`${req.dst}: stopped, the run is over`);
 			// The next row group: each record is split once and its fields encoded at once (the encoder copies what
@@ -214,35 +265,43 @@ export function convertPartition(req: ConvertRequest, stop?: Int32Array): Conver
 			encoder.reset(req.rowGroupRows);
 			let groupRows = 0;
 			let groupBytes = 0;
-			let pos = start;
+			let pos = w.start;
 			while (groupRows < req.rowGroupRows) {
-				const next = pos < filled ? splitter.split(buf, view, pos, filled) : -1;
+				const next = pos < w.filled ? splitter.split(w.buf, w.view, pos, w.filled) : -1;
 				if (next < 0) {
-					if (eof) break;
-					start = pos;
-					fill();
-					pos = start;
+					if (w.eof) break;
+					w.start = pos;
+					w.fill();
+					pos = w.start;
 					continue;
 				}
 				if (header) {
 					header = false;
-					start = pos = next;
+					w.start = pos = next;
 					continue;
 				}
 				// The record that would take the group past its byte bound starts the next group (split again there).
 				if (groupRows > 0 && groupBytes + (next - pos) > req.rowGroupBytes) break;
+				const buf = w.buf;
 				for (let c = 0; c < n; c++) {
-					// Cannot fail: the type was decided from every value. Never write a wrong value if it does.
-					if (!encoder.field(c, buf, bounds[2 * c], bounds[2 * c + 1], kinds[c]))
-						throw new Error(`${req.src}: a value no longer fits its column's type (${req.types[c]})`);
+					if (encoder.field(c, buf, bounds[2 * c], bounds[2 * c + 1], kinds[c])) continue;
+					// Speculated types: the caller widens the column's type and converts again (nothing is kept).
+					if (req.speculative && !req.append) {
+						closeSync(dst);
+						dst = -1;
+						unlinkSync(req.dst);
+						return { rows: 0, rowGroups: 0, misfit: { column: c, fits: encoder.misfit } };
+					}
+					// Types decided from every value: cannot happen. Never write a wrong value if it does.
+					throw new Error(`${req.src}: a value no longer fits its column's type (${req.types[c]})`);
 				}
 				groupRows++;
 				groupBytes += next - pos;
 				pos = next;
 			}
-			start = pos;
+			w.start = pos;
 			if (groupRows === 0) {
-				if (pos < filled && eof) throw new Error(`${req.src}: the last record has no line ending`);
+				if (pos < w.filled && w.eof) throw new Error(`${req.src}: the last record has no line ending`);
 				break;
 			}
 			rowGroups.push(encoder.flush(writer, groupRows, codec.name, compress));

@@ -11,7 +11,7 @@
 import { writePageHeader } from 'hyparquet-writer/src/datapage.js';
 import { ESCAPED, QUOTE, unquoteField } from './fields';
 import { snappyCompress } from './snappy';
-import { type ColumnType, parseBool, parseDate, parseTimestampTo, tsOut } from './types';
+import { type ColumnType, classify, fitsDouble, isInt64, parseBool, parseDate, parseTimestampTo, tsOut } from './types';
 
 /** Parquet codec names as written in the footer. */
 export type CodecName = 'SNAPPY' | 'GZIP' | 'ZSTD' | 'UNCOMPRESSED';
@@ -268,7 +268,8 @@ class ColumnEncoder {
 
 	/**
 	 * Adds the non-empty value b[s, e) (`v` is a DataView of b; unescaped already unless `escaped`); false if it
-	 * does not fit the type.
+	 * does not fit the type (the row group is then not to be written). Whether it fits is decided exactly as `classify` decides it (the same
+	 * functions), so a conversion with speculated types can prove them (docs/parquet.md).
 	 */
 	value(b: Uint8Array, v: DataView, s: number, e: number, escaped: boolean): boolean {
 		this.rows++;
@@ -277,6 +278,7 @@ class ColumnEncoder {
 				this.text(b, v, s, e, escaped);
 				return true;
 			case K_INT64: {
+				if (!isInt64(b, s, e)) return false;
 				if (e - s <= 15) {
 					let i = s;
 					const neg = b[i] === 0x2d;
@@ -288,6 +290,7 @@ class ColumnEncoder {
 				return true;
 			}
 			case K_DOUBLE: {
+				if (!fitsDouble(b, s, e)) return false;
 				const v = parseDoubleFast(b, s, e);
 				const o = this.vals;
 				o.ensure(8);
@@ -749,8 +752,10 @@ function dictIndexes(idx: Int32Array, n: number, entries: number): Uint8Array {
 export type Compress = (b: Uint8Array) => Uint8Array;
 
 /** The compressor of a codec (snappy is ./snappy; gzip and zstd are Node's zlib). */
+const uncompressed: Compress = (b) => b;
+
 export function compressorOf(codec: CodecName, fns: Record<string, Compress>): Compress {
-	if (codec === 'UNCOMPRESSED') return (b) => b;
+	if (codec === 'UNCOMPRESSED') return uncompressed;
 	if (codec === 'SNAPPY') return snappyCompress;
 	return fns[codec];
 }
@@ -772,9 +777,13 @@ export class RowGroupEncoder {
 		for (const c of this.cols) c.reset(rows);
 	}
 
+	/** After `field` returned false: the types (T_* of types.ts) the value that did not fit fits. */
+	misfit = 0;
+
 	/**
 	 * Adds field c of the current record: b[s, e), `kind` as splitRecord gave it. False when the value does not fit
-	 * the column's type (cannot happen: the type was decided from every value).
+	 * the column's type (`misfit` then says what it fits): the types a conversion is given are speculated from a
+	 * sample of the values (docs/parquet.md, "How the types are decided").
 	 */
 	field(c: number, b: Uint8Array, s: number, e: number, kind: number): boolean {
 		const col = this.cols[c];
@@ -785,13 +794,17 @@ export class RowGroupEncoder {
 		}
 		if (kind === ESCAPED && col.kind !== K_TEXT) {
 			const u = unquoteField(b, s, e);
-			return col.value(u, new DataView(u.buffer, u.byteOffset, u.length), 0, u.length, false);
+			if (col.value(u, new DataView(u.buffer, u.byteOffset, u.length), 0, u.length, false)) return true;
+			this.misfit = classify(u, 0, u.length);
+			return false;
 		}
 		if (b !== this.src) {
 			this.src = b;
 			this.srcView = new DataView(b.buffer, b.byteOffset, b.length);
 		}
-		return col.value(b, this.srcView, s, e, kind === ESCAPED);
+		if (col.value(b, this.srcView, s, e, kind === ESCAPED)) return true;
+		this.misfit = classify(b, s, e);
+		return false;
 	}
 
 	/** Writes the row group's column chunks; returns its RowGroup metadata (hyparquet-writer's shape). */

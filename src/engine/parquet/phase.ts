@@ -23,6 +23,12 @@ export interface ConvertAllArgs {
 	delimiter: number;
 	columns: string[];
 	types: ColumnType[];
+	/**
+	 * The types were speculated from a sample of the values (docs/parquet.md, "How the types are decided"): a value
+	 * that does not fit its column's type is handed here (its column and the types it fits), which returns wider
+	 * types, and every file is then converted with those. Absent: the types were decided from every value.
+	 */
+	widen?: (column: number, fits: number) => ColumnType[];
 	codec: ParquetCompression;
 	workers: number;
 	createdBy: string;
@@ -31,37 +37,63 @@ export interface ConvertAllArgs {
 	/** fdatasync each Parquet file written (an append's must be on disk before its manifest commits). */
 	sync?: boolean;
 	signal: AbortSignal;
-	onFile?: () => void;
 }
 
-/** Converts every partition, `workers` at a time; rejects on the first failure or on abort. */
-export async function convertAll(a: ConvertAllArgs): Promise<void> {
-	let next = 0;
+/**
+ * Converts every partition, `workers` at a time; rejects on the first failure or on abort. Returns the types the
+ * files were written with: `types`, or what `widen` made of them. With speculated types the temporary CSVs are
+ * kept until every file is written with the final types (a file written with types that were widened since is
+ * converted again from its CSV); otherwise each is removed once its Parquet file is written.
+ */
+export async function convertAll(a: ConvertAllArgs): Promise<ColumnType[]> {
+	let types = a.types;
+	let generation = 0;
+	const queue = [...a.files];
+	/** Files written with the current types (speculative runs only). */
+	const written = new Set<string>();
+	const where = (name: string) => path.join(a.dir, ...name.split('/'));
 	const one = async (): Promise<void> => {
-		while (next < a.files.length) {
+		while (queue.length > 0) {
 			if (a.signal.aborted) throw abortedError();
-			const name = a.files[next++];
-			const file = path.join(a.dir, ...name.split('/'));
+			const name = queue.shift() as string;
+			const file = where(name);
 			const at = a.append?.get(name);
 			const src = file + TEMP_CSV;
-			await a.pool.convert({
+			const gen = generation;
+			const done = await a.pool.convert({
 				type: 'parquet',
 				request: {
 					src,
 					dst: file,
 					delimiter: a.delimiter,
 					columns: a.columns,
-					types: a.types,
+					types,
 					codec: a.codec,
 					rowGroupRows: ROW_GROUP_ROWS,
 					rowGroupBytes: ROW_GROUP_BYTES,
 					createdBy: a.createdBy,
 					...(at === undefined ? {} : { append: { at } }),
 					...(a.sync ? { sync: true } : {}),
+					...(a.widen ? { speculative: true } : {}),
 				},
 			});
-			await unlink(src);
-			a.onFile?.();
+			if (!a.widen) {
+				await unlink(src);
+				continue;
+			}
+			if (done.misfit && gen === generation) {
+				// Wider types: every file written with the old ones is written again (the converter removed this one).
+				types = a.widen(done.misfit.column, done.misfit.fits);
+				generation++;
+				const stale = [...written];
+				written.clear();
+				for (const f of stale) {
+					await unlink(where(f));
+					queue.push(f);
+				}
+			} else if (!done.misfit && gen !== generation) await unlink(file); // written with types widened since
+			if (done.misfit || gen !== generation) queue.push(name);
+			else written.add(name);
 		}
 	};
 	const aborted = new Promise<never>((_, reject) => {
@@ -70,4 +102,10 @@ export async function convertAll(a: ConvertAllArgs): Promise<void> {
 	});
 	aborted.catch(() => undefined);
 	await Promise.race([Promise.all(Array.from({ length: Math.max(1, a.workers) }, one)), aborted]);
+	if (a.widen)
+		for (const name of a.files) {
+			if (a.signal.aborted) throw abortedError();
+			await unlink(where(name) + TEMP_CSV);
+		}
+	return types;
 }

@@ -326,9 +326,7 @@ export function classify(b: Uint8Array, s: number, e: number): number {
 	const c = b[s];
 	if (isDigit(c) || c === 0x2d) {
 		if (isInt64(b, s, e)) return T_INT | T_DOUBLE;
-		// A decimal without an exponent and under 300 digits is finite: no need to parse it.
-		if (isDecimal(b, s, e))
-			return (e - s < 300 && !hasExponent(b, s, e)) || Number.isFinite(parseDouble(b, s, e)) ? T_DOUBLE : 0;
+		if (isDecimal(b, s, e)) return fitsDouble(b, s, e) ? T_DOUBLE : 0;
 		if (e - s === 10) return parseDate(b, s, e) === null ? 0 : T_DATE;
 		if (parseTimestampTo(b, s, e)) return tsOut.zoned ? T_TS_UTC : T_TS_LOCAL;
 		return 0;
@@ -347,10 +345,14 @@ export function classifyWithin(b: Uint8Array, s: number, e: number, cand: number
 		if (cand === 0 || !parseTimestampTo(b, s, e)) return 0;
 		return cand & (tsOut.zoned ? T_TS_UTC : T_TS_LOCAL);
 	}
-	if (cand === T_DOUBLE) {
-		const c = b[s];
-		if (!(isDigit(c) || c === 0x2d) || !isDecimal(b, s, e)) return 0;
-		return (e - s < 300 && !hasExponent(b, s, e)) || Number.isFinite(parseDouble(b, s, e)) ? T_DOUBLE : 0;
-	}
+	if (cand === T_DOUBLE) return fitsDouble(b, s, e) ? T_DOUBLE : 0;
 	return cand & classify(b, s, e);
+}
+
+/** Whether the non-empty value b[s, e) is a double (T_DOUBLE is in classify's answer: every int64 is one too). */
+export function fitsDouble(b: Uint8Array, s: number, e: number): boolean {
+	const c = b[s];
+	if (!(isDigit(c) || c === 0x2d) || !isDecimal(b, s, e)) return false;
+	// A decimal without an exponent and under 300 digits is finite: no need to parse it.
+	return (e - s < 300 && !hasExponent(b, s, e)) || Number.isFinite(parseDouble(b, s, e));
 }
