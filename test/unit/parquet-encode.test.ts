@@ -4,9 +4,20 @@
  * against JavaScript's own parsing.
  */
 import * as assert from 'node:assert/strict';
+import { parseDoubleChecked } from '../../src/engine/parquet/encode';
 import { FieldSplitter, splitRecord, viewOf } from '../../src/engine/parquet/fields';
 import { snappyCompress } from '../../src/engine/parquet/snappy';
-import { classify, classifyWithin, parseTimestampTo, T_ALL, tsOut } from '../../src/engine/parquet/types';
+import {
+	classify,
+	classifyWithin,
+	fitsDouble,
+	isInt64,
+	parseTimestampTo,
+	T_ALL,
+	T_DOUBLE,
+	T_INT,
+	tsOut,
+} from '../../src/engine/parquet/types';
 import { SCAN_WINDOW, SpecialScanner } from '../../src/engine/specials';
 
 /**
@@ -330,6 +341,35 @@ describe('parquet: value parsing shortcuts', () => {
 			const full = classify(x, 0, x.length);
 			for (let cand = 0; cand <= T_ALL; cand++)
 				assert.equal(classifyWithin(x, 0, x.length, cand), cand & full, `${v} within ${cand}`);
+		}
+	});
+
+	// The conversion proves speculated types with these (docs/parquet.md, "How the types are decided"): each must
+	// answer exactly what classify answers, or a speculated type could be kept for a value that does not fit it.
+	it('parseDoubleChecked is NaN exactly when classify says no double, else the same double as Number(text)', () => {
+		const rnd = seeded(5);
+		const alphabet = '0123456789012345678901234567890123456789.-eE+x';
+		const random = Array.from({ length: 20_000 }, () => {
+			const n = 1 + Math.floor(rnd() * 24);
+			let v = '';
+			for (let k = 0; k < n; k++) v += alphabet[Math.floor(rnd() * alphabet.length)];
+			return v;
+		});
+		const long = ['1234567890123456', '0.1234567890123456789012', '1.00000000000000000000001', `${'9'.repeat(400)}`];
+		for (const v of [...values, ...random, ...long]) {
+			const x = b(v);
+			const fits = (classify(x, 0, x.length) & T_DOUBLE) !== 0;
+			assert.equal(fitsDouble(x, 0, x.length), fits, `fitsDouble ${v}`);
+			const got = parseDoubleChecked(x, 0, x.length);
+			if (!fits) assert.ok(Number.isNaN(got), `${v} is not a double, got ${got}`);
+			else assert.ok(Object.is(got, Number(v)), `${v}: ${got} against ${Number(v)}`);
+		}
+	});
+
+	it('isInt64 is true exactly when classify says int64', () => {
+		for (const v of values) {
+			const x = b(v);
+			assert.equal(isInt64(x, 0, x.length), (classify(x, 0, x.length) & T_INT) !== 0, v);
 		}
 	});
 

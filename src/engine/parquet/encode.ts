@@ -31,14 +31,17 @@ const latin1 = (b: Uint8Array, s: number, e: number) =>
 	Buffer.from(b.buffer, b.byteOffset + s, e - s).toString('latin1');
 
 /**
- * The double of the decimal b[s, e). Exact fast path (the decimal's digits as an integer below 2^53, divided by an
- * exactly representable power of ten: one correctly rounded operation, so the same double as `Number(text)`);
- * otherwise `Number(text)`.
+ * The double of the non-empty value b[s, e), or NaN when it is not a double by the type rules (types.ts
+ * `fitsDouble`, which it answers exactly: a double is never NaN). Exact fast path for `-?(0|[1-9][0-9]*)(.[0-9]+)?`
+ * of at most 15 digits and 22 decimals (the digits as an integer below 2^53, divided by an exactly representable
+ * power of ten: one correctly rounded operation, so the same double as `Number(text)`); anything else goes to
+ * `fitsDouble` and `Number(text)`. The pattern is checked while the digits are read, so it costs no second scan.
  */
-export function parseDoubleFast(b: Uint8Array, s: number, e: number): number {
+export function parseDoubleChecked(b: Uint8Array, s: number, e: number): number {
 	let i = s;
 	const neg = b[i] === 0x2d;
 	if (neg) i++;
+	const first = i;
 	let m = 0;
 	let nd = 0;
 	let scale = 0;
@@ -49,8 +52,10 @@ export function parseDoubleFast(b: Uint8Array, s: number, e: number): number {
 			nd++;
 		} else break;
 	}
+	if (i === first || (i - first > 1 && b[first] === 0x30)) return Number.NaN;
 	if (i < e && b[i] === 0x2e) {
-		for (i++; i < e; i++) {
+		const f = ++i;
+		for (; i < e; i++) {
 			const d = b[i] - 0x30;
 			if (d >= 0 && d <= 9) {
 				m = m * 10 + d;
@@ -58,8 +63,9 @@ export function parseDoubleFast(b: Uint8Array, s: number, e: number): number {
 				scale++;
 			} else break;
 		}
+		if (i === f) return Number.NaN;
 	}
-	if (i !== e || nd > 15 || scale > 22) return Number(latin1(b, s, e));
+	if (i !== e || nd > 15 || scale > 22) return fitsDouble(b, s, e) ? Number(latin1(b, s, e)) : Number.NaN;
 	const v = scale === 0 ? m : m / POW10[scale];
 	return neg ? -v : v;
 }
@@ -172,6 +178,8 @@ class ColumnEncoder {
 	readonly zoned: boolean;
 	/** PLAIN values (text: each 4-byte length then bytes). */
 	readonly vals = new Bytes(1024);
+	/** Text: where dropDict rewrites the values, then swapped with vals' buffer. */
+	private readonly spare = new Bytes(64);
 	/** Definition level of each row (1 value, 0 NULL): all 1 but where this group's NULLs are. */
 	defs = new Uint8Array(64).fill(1);
 	rows = 0;
@@ -290,8 +298,8 @@ class ColumnEncoder {
 				return true;
 			}
 			case K_DOUBLE: {
-				if (!fitsDouble(b, s, e)) return false;
-				const v = parseDoubleFast(b, s, e);
+				const v = parseDoubleChecked(b, s, e);
+				if (v !== v) return false; // NaN: not a double
 				const o = this.vals;
 				o.ensure(8);
 				o.view.setFloat64(o.pos, v, true);
@@ -472,7 +480,11 @@ class ColumnEncoder {
 		const old = this.vals.buf;
 		let total = 0;
 		for (let r = 0; r < values; r++) total += 4 + this.dLen[this.idx[r]];
-		const out = new Bytes(Math.max(old.length, total * 2));
+		// Written into the spare buffer, then the two swap (a new buffer at every drop, as large as the values
+		// buffer, was a megabyte to allocate and zero per row group of an id column).
+		const out = this.spare;
+		out.pos = 0;
+		out.ensure(total);
 		for (let r = 0; r < values; r++) {
 			const k = this.idx[r];
 			const n = this.dLen[k];
@@ -480,9 +492,13 @@ class ColumnEncoder {
 			out.buf.set(old.subarray(this.dOff[k], this.dOff[k] + n), out.pos + 4);
 			out.pos += 4 + n;
 		}
-		this.vals.buf = out.buf;
-		this.vals.view = out.view;
-		this.vals.pos = out.pos;
+		const { buf, view } = out;
+		out.buf = old;
+		out.view = this.vals.view;
+		out.pos = 0;
+		this.vals.buf = buf;
+		this.vals.view = view;
+		this.vals.pos = total;
 		this.entries = 0;
 		this.last = -1;
 		this.table.fill(0);
