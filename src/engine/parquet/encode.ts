@@ -506,7 +506,7 @@ class ColumnEncoder {
 		this.has = false;
 		let p = 0;
 		for (let r = 0; r < values; r++) {
-			const n = out.view.getUint32(p, true);
+			const n = view.getUint32(p, true);
 			this.textStats(p + 4, n);
 			p += 4 + n;
 		}
