@@ -691,7 +691,7 @@ function outputEstimate(source: InputSource, dataStart: number, compress: Output
 }
 
 /** Opens the input for reading; a missing, empty or unreadable input (or a folder) is an input error. */
-async function openInput(input: string): Promise<{ fh: FileHandle; st: Stats }> {
+export async function openInput(input: string): Promise<{ fh: FileHandle; st: Stats }> {
 	const st = await stat(input).catch((e: NodeJS.ErrnoException) => {
 		throw new SweepError(
 			'input-missing',

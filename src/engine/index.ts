@@ -1,11 +1,10 @@
 /**
  * Sweep's engine: plain Node, no VS Code. The CLI and the extension call the same functions.
  */
-import { open, stat } from 'node:fs/promises';
 import * as path from 'node:path';
 import { MAX_RECORD_BYTES } from '../rules';
 import { LF, normalizeDelimiter, parseSample } from './dialect';
-import { emptyInput, SweepError } from './errors';
+import { openInput } from './extract';
 import { readHead } from './header';
 import { type InputSource, openSource } from './source';
 import type { HeaderInfo } from './types';
@@ -13,6 +12,8 @@ import type { HeaderInfo } from './types';
 export type { SweepErrorCode, SweepErrorDetails } from './errors';
 export { abortedError, isSweepError, SweepError } from './errors';
 export { defaultOutDir } from './extract';
+
+
 export { extract } from './offThread';
 export { acquireRunLock, type LockHolder, type RunLock } from './runLock';
 export type * from './types';
@@ -20,10 +21,8 @@ export type * from './types';
 /** The header of a file and a few sample records (for pickers), read from disk. */
 export async function inspectHeader(input: string, opts: { delimiter?: string | null } = {}): Promise<HeaderInfo> {
 	const file = path.resolve(input);
-	const st = await stat(file).catch(() => null);
-	if (!st?.isFile()) throw new SweepError('input-missing', `${file} does not exist.`, { file });
-	if (st.size === 0) throw emptyInput(file);
-	const fh = await open(file, 'r');
+	// The run's own checks (a folder, a FIFO or device, a file under /proc or /sys, an empty file), in one place.
+	const { fh, st } = await openInput(file);
 	let source: InputSource | undefined;
 	try {
 		source = await openSource(file, fh, st.size);

@@ -478,6 +478,10 @@ describe('engine: scenarios', function () {
 			]);
 			await expectSweepError(inspectHeader(file('e.csv', '')), 'input-empty');
 			await expectSweepError(inspectHeader(path.join(tmp, 'none.csv')), 'input-missing');
+			// The run's own input checks: a folder, a file under /proc (its size means nothing).
+			assert.match((await expectSweepError(inspectHeader(tmp), 'input-missing')).message, /is a folder/);
+			const proc = await expectSweepError(inspectHeader('/proc/self/status'), 'input-empty');
+			assert.match(proc.message, /\/proc or \/sys/);
 			assert.equal(defaultOutDir(p), path.join(tmp, 'processed', 'in'));
 		});
 	});
