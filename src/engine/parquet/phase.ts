@@ -51,50 +51,73 @@ export async function convertAll(a: ConvertAllArgs): Promise<ColumnType[]> {
 	const queue = [...a.files];
 	/** Files written with the current types (speculative runs only). */
 	const written = new Set<string>();
+	/** Queued again after their types were widened: their Parquet file is removed before they are converted again. */
+	const stale = new Set<string>();
+	/** Conversions under way, and the loops waiting for one of them to end (it may queue files again). */
+	let inFlight = 0;
+	let waiting: (() => void)[] = [];
+	const wake = () => {
+		const w = waiting;
+		waiting = [];
+		for (const f of w) f();
+	};
 	const where = (name: string) => path.join(a.dir, ...name.split('/'));
 	const one = async (): Promise<void> => {
-		while (queue.length > 0) {
+		while (queue.length > 0 || inFlight > 0) {
 			if (a.signal.aborted) throw abortedError();
+			if (queue.length === 0) {
+				await new Promise<void>((resolve) => waiting.push(resolve));
+				continue;
+			}
 			const name = queue.shift() as string;
 			const file = where(name);
 			const at = a.append?.get(name);
 			const src = file + TEMP_CSV;
 			const gen = generation;
-			const done = await a.pool.convert({
-				type: 'parquet',
-				request: {
-					src,
-					dst: file,
-					delimiter: a.delimiter,
-					columns: a.columns,
-					types,
-					codec: a.codec,
-					rowGroupRows: ROW_GROUP_ROWS,
-					rowGroupBytes: ROW_GROUP_BYTES,
-					createdBy: a.createdBy,
-					...(at === undefined ? {} : { append: { at } }),
-					...(a.sync ? { sync: true } : {}),
-					...(a.widen ? { speculative: true } : {}),
-				},
-			});
-			if (!a.widen) {
-				await unlink(src);
-				continue;
+			inFlight++;
+			let done: Awaited<ReturnType<WorkerPool['convert']>>;
+			try {
+				if (stale.delete(name)) await unlink(file);
+				done = await a.pool.convert({
+					type: 'parquet',
+					request: {
+						src,
+						dst: file,
+						delimiter: a.delimiter,
+						columns: a.columns,
+						types,
+						codec: a.codec,
+						rowGroupRows: ROW_GROUP_ROWS,
+						rowGroupBytes: ROW_GROUP_BYTES,
+						createdBy: a.createdBy,
+						...(at === undefined ? {} : { append: { at } }),
+						...(a.sync ? { sync: true } : {}),
+						...(a.widen ? { speculative: true } : {}),
+					},
+				});
+			} finally {
+				inFlight--;
 			}
-			if (done.misfit && gen === generation) {
+			if (!a.widen) await unlink(src);
+			else if (done.misfit && gen === generation) {
 				// Wider types: every file written with the old ones is written again (the converter removed this one).
 				types = a.widen(done.misfit.column, done.misfit.fits);
 				generation++;
-				const stale = [...written];
-				written.clear();
-				for (const f of stale) {
-					await unlink(where(f));
+				for (const f of written) {
+					stale.add(f);
 					queue.push(f);
 				}
-			} else if (!done.misfit && gen !== generation) await unlink(file); // written with types widened since
-			if (done.misfit || gen !== generation) queue.push(name);
-			else written.add(name);
+				written.clear();
+				queue.push(name);
+			} else if (done.misfit)
+				queue.push(name); // met with types widened since: converted again with the new ones
+			else if (gen !== generation) {
+				stale.add(name); // written with types widened since
+				queue.push(name);
+			} else written.add(name);
+			wake();
 		}
+		wake();
 	};
 	const aborted = new Promise<never>((_, reject) => {
 		if (a.signal.aborted) reject(abortedError());
