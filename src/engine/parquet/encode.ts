@@ -299,7 +299,7 @@ class ColumnEncoder {
 			}
 			case K_DOUBLE: {
 				const v = parseDoubleChecked(b, s, e);
-				if (v !== v) return false; // NaN: not a double
+				if (Number.isNaN(v)) return false; // not a double
 				const o = this.vals;
 				o.ensure(8);
 				o.view.setFloat64(o.pos, v, true);
