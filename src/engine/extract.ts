@@ -78,7 +78,6 @@ import { convertAll, TEMP_CSV } from './parquet/phase';
 import {
 	type ColumnType,
 	decideTypes,
-	F_SEEN,
 	fitsType,
 	mergeClassification,
 	newClassification,
@@ -1371,16 +1370,11 @@ class Committer {
 	private async convert(pq: NonNullable<ExtractSettings['parquet']>): Promise<ColumnType[]> {
 		const cls = this.classes!;
 		const types = this.a.base ? this.appendTypes(this.a.base) : decideTypes(cls, pq.types);
-		// Speculated types (WorkerInit.parquetSample): a value that does not fit its column's type joins the sample
-		// and the column's type is decided again; it always changes (else the two disagree on what the value fits).
-		let current = types;
-		const widen = (c: number, fits: number): ColumnType[] => {
-			cls[2 * c] &= fits;
-			cls[2 * c + 1] |= F_SEEN;
-			const wider = decideTypes(cls, pq.types);
-			if (wider[c] === current[c]) throw new Error(`internal: a value that fits ${wider[c]} did not fit it`);
-			current = wider;
-			return wider;
+		// Speculated types (WorkerInit.parquetSample): should one prove wrong, every partition's classification is
+		// merged into the sample's (which holds the UTF-8 findings of every chunk) and the types decided again.
+		const decide = (parts: Int32Array[]): ColumnType[] => {
+			for (const p of parts) mergeClassification(cls, p);
+			return decideTypes(cls, pq.types);
 		};
 		const files = this.partitions
 			.flatMap((p) => p.files)
@@ -1418,7 +1412,7 @@ class Committer {
 			delimiter: this.a.init.delimiter,
 			columns: this.a.output.rawNames.map((n) => textOf(n).text),
 			types,
-			...(this.a.init.parquetSample === undefined ? {} : { widen }),
+			...(this.a.init.parquetSample === undefined ? {} : { decide }),
 			codec: pq.codec,
 			workers,
 			createdBy: 'Sweep',

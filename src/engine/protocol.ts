@@ -159,7 +159,9 @@ export interface ParquetDone {
 	rows: number;
 	rowGroups: number;
 	/** A speculative conversion met a value its column's type does not fit (convert.ts ConvertResult). */
-	misfit?: { column: number; fits: number };
+	misfit?: { column: number };
+	/** A classification task's answer (convert.ts classifyPartition). */
+	classes?: Int32Array;
 }
 
 /** A conversion that failed; an I/O error keeps its code, syscall and path. */

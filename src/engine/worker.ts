@@ -59,6 +59,11 @@ let converter: typeof import('./parquet/convert') | undefined;
 function convert(port: NonNullable<typeof parentPort>, task: ParquetTask, stop: Int32Array | undefined): void {
 	try {
 		converter ??= require('./parquet/convert') as typeof import('./parquet/convert');
+		if (task.request.classify) {
+			const classes = converter.classifyPartition(task.request, stop);
+			port.postMessage({ type: 'parquet-done', rows: 0, rowGroups: 0, classes }, [classes.buffer as ArrayBuffer]);
+			return;
+		}
 		const r = converter.convertPartition(task.request, stop);
 		port.postMessage({ type: 'parquet-done', rows: r.rows, rowGroups: r.rowGroups, misfit: r.misfit });
 	} catch (e) {

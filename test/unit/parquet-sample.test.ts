@@ -9,7 +9,7 @@ import { makeTmp, removeTmp } from './helpers/fsutil';
  * Parquet types speculated from a sample and proven by the conversion (docs/parquet.md, "How the types are
  * decided"): whatever the sample saw, the types and the files are those of a run that classified every value.
  */
-describe('parquet: types speculated from a sample, proven by the conversion', function () {
+describe('parquet: types speculated from a sample, proven by the conversion (else decided from every value)', function () {
 	this.timeout(600_000);
 	let tmp: string;
 	before(() => {
@@ -52,7 +52,7 @@ describe('parquet: types speculated from a sample, proven by the conversion', fu
 		fs.writeFileSync(file, buf);
 	}
 
-	it('widens each column as far as its late values need, files byte-identical to classifying every value, any workers and chunk size', async () => {
+	it("late values that do not fit the sample's types: each column as wide as they need, files byte-identical to classifying every value, any workers and chunk size", async () => {
 		const input = path.join(tmp, 'late.csv');
 		write(input, 3000);
 		const run = async (dir: string, workers: number, chunkSize: number, sample: number): Promise<Manifest> =>
@@ -70,7 +70,7 @@ describe('parquet: types speculated from a sample, proven by the conversion', fu
 		const files = fs.readdirSync(path.join(tmp, 'ref')).filter((f) => f.endsWith('.parquet'));
 		assert.deepEqual(files.sort(), ['K0.parquet', 'K1.parquet', 'K2.parquet', 'K3.parquet', 'Z.parquet']);
 		// A 1-byte sample: each worker classifies its first chunk (50 rows at most here), then only the columns it has
-		// seen no value of; every other type is speculated and has to be widened by the conversion.
+		// seen no value of; every other type is speculated, and the late values make the conversion find it wrong.
 		for (const [workers, chunkSize, sample] of [
 			[1, 50, 1],
 			[2, 50, 1],
@@ -96,7 +96,7 @@ describe('parquet: types speculated from a sample, proven by the conversion', fu
 		}
 	});
 
-	it('a column that widens to text after every other file was written: all of them are written again', async () => {
+	it('a misfit in the last file converted, after every other one was written: all of them are written again', async () => {
 		// One late value in the smallest partition (converted last, after the others): the files written with the
 		// speculated int64 are stale and must not survive.
 		const input = path.join(tmp, 'last.csv');

@@ -16,7 +16,7 @@ import { stopRequested } from '../threadStop';
 import { type CodecName, compressorOf, RowGroupEncoder } from './encode';
 import { FieldSplitter, viewOf } from './fields';
 import { readFooter, spliceFooters } from './footer';
-import type { ColumnType } from './types';
+import { type ColumnType, classifyWithin, F_SEEN, newClassification } from './types';
 
 export type ParquetCodec = 'snappy' | 'zstd' | 'gzip' | 'none';
 
@@ -46,6 +46,8 @@ export interface ConvertRequest {
 	 * that does not fit its column's type ends the conversion with `misfit` (the file removed) instead of failing.
 	 */
 	speculative?: boolean;
+	/** Classify every value instead of converting (classifyPartition): `dst`, the types and the codec are unused. */
+	classify?: boolean;
 }
 
 type SchemaElement = Record<string, unknown>;
@@ -223,8 +225,55 @@ function encoderFor(names: string[], types: ColumnType[]): RowGroupEncoder {
 export interface ConvertResult {
 	rows: number;
 	rowGroups: number;
-	/** A speculative conversion met a value that does not fit: its column, and the types (T_*) that value fits. */
-	misfit?: { column: number; fits: number };
+	/** A speculative conversion met a value that does not fit its column's type (the file is removed). */
+	misfit?: { column: number };
+}
+
+/**
+ * Classifies every value of `src` (a partition's temporary CSV; only `src`, `delimiter` and `columns` of the request
+ * are used), as phase 1 classifies a chunk's fields (parquet/infer.ts, without the UTF-8 test, which phase 1 made on
+ * every chunk): after a speculated type proved wrong, the run decides its types from every value
+ * (docs/parquet.md, "How the types are decided"). Streams the file through the worker's read window.
+ */
+export function classifyPartition(req: ConvertRequest, stop?: Int32Array): Int32Array {
+	const n = req.columns.length;
+	const cls = newClassification(n);
+	const src = openSync(req.src, 'r');
+	try {
+		const bounds = new Int32Array(n * 2);
+		if (scanner === undefined) scanner = SpecialScanner.create();
+		const splitter = new FieldSplitter(scanner, req.delimiter, n, bounds, new Uint8Array(n));
+		const w = window;
+		w.open(src, fstatSync(src).size, req.rowGroupBytes, splitter);
+		let header = true;
+		let pos = 0;
+		for (let records = 0; ; records++) {
+			if ((records & 0xffff) === 0 && stopRequested(stop)) throw new Error(`${req.src}: stopped, the run is over`);
+			const next = pos < w.filled ? splitter.split(w.buf, w.view, pos, w.filled) : -1;
+			if (next < 0) {
+				if (w.eof) break;
+				w.start = pos;
+				w.fill();
+				pos = w.start;
+				continue;
+			}
+			if (!header) {
+				for (let c = 0; c < n; c++) {
+					const s = bounds[2 * c];
+					const e = bounds[2 * c + 1];
+					if (s === e) continue;
+					if (cls[2 * c] !== 0) cls[2 * c] = classifyWithin(w.buf, s, e, cls[2 * c]);
+					cls[2 * c + 1] |= F_SEEN;
+				}
+			}
+			header = false;
+			pos = next;
+		}
+		if (pos < w.filled) throw new Error(`${req.src}: the last record has no line ending`);
+		return cls;
+	} finally {
+		closeSync(src);
+	}
 }
 
 /**
@@ -285,12 +334,12 @@ export function convertPartition(req: ConvertRequest, stop?: Int32Array): Conver
 				const buf = w.buf;
 				for (let c = 0; c < n; c++) {
 					if (encoder.field(c, buf, bounds[2 * c], bounds[2 * c + 1], kinds[c])) continue;
-					// Speculated types: the caller widens the column's type and converts again (nothing is kept).
+					// Speculated types: the caller decides them from every value and converts again (nothing is kept).
 					if (req.speculative && !req.append) {
 						closeSync(dst);
 						dst = -1;
 						unlinkSync(req.dst);
-						return { rows: 0, rowGroups: 0, misfit: { column: c, fits: encoder.misfit } };
+						return { rows: 0, rowGroups: 0, misfit: { column: c } };
 					}
 					// Types decided from every value: cannot happen. Never write a wrong value if it does.
 					throw new Error(`${req.src}: a value no longer fits its column's type (${req.types[c]})`);

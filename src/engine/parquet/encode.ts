@@ -11,7 +11,7 @@
 import { writePageHeader } from 'hyparquet-writer/src/datapage.js';
 import { ESCAPED, QUOTE, unquoteField } from './fields';
 import { snappyCompress } from './snappy';
-import { type ColumnType, classify, fitsDouble, isInt64, parseBool, parseDate, parseTimestampTo, tsOut } from './types';
+import { type ColumnType, fitsDouble, isInt64, parseBool, parseDate, parseTimestampTo, tsOut } from './types';
 
 /** Parquet codec names as written in the footer. */
 export type CodecName = 'SNAPPY' | 'GZIP' | 'ZSTD' | 'UNCOMPRESSED';
@@ -793,13 +793,10 @@ export class RowGroupEncoder {
 		for (const c of this.cols) c.reset(rows);
 	}
 
-	/** After `field` returned false: the types (T_* of types.ts) the value that did not fit fits. */
-	misfit = 0;
-
 	/**
 	 * Adds field c of the current record: b[s, e), `kind` as splitRecord gave it. False when the value does not fit
-	 * the column's type (`misfit` then says what it fits): the types a conversion is given are speculated from a
-	 * sample of the values (docs/parquet.md, "How the types are decided").
+	 * the column's type: the types a conversion is given may be speculated from a sample of the values
+	 * (docs/parquet.md, "How the types are decided").
 	 */
 	field(c: number, b: Uint8Array, s: number, e: number, kind: number): boolean {
 		const col = this.cols[c];
@@ -810,17 +807,13 @@ export class RowGroupEncoder {
 		}
 		if (kind === ESCAPED && col.kind !== K_TEXT) {
 			const u = unquoteField(b, s, e);
-			if (col.value(u, new DataView(u.buffer, u.byteOffset, u.length), 0, u.length, false)) return true;
-			this.misfit = classify(u, 0, u.length);
-			return false;
+			return col.value(u, new DataView(u.buffer, u.byteOffset, u.length), 0, u.length, false);
 		}
 		if (b !== this.src) {
 			this.src = b;
 			this.srcView = new DataView(b.buffer, b.byteOffset, b.length);
 		}
-		if (col.value(b, this.srcView, s, e, kind === ESCAPED)) return true;
-		this.misfit = classify(b, s, e);
-		return false;
+		return col.value(b, this.srcView, s, e, kind === ESCAPED);
 	}
 
 	/** Writes the row group's column chunks; returns its RowGroup metadata (hyparquet-writer's shape). */

@@ -24,11 +24,12 @@ export interface ConvertAllArgs {
 	columns: string[];
 	types: ColumnType[];
 	/**
-	 * The types were speculated from a sample of the values (docs/parquet.md, "How the types are decided"): a value
-	 * that does not fit its column's type is handed here (its column and the types it fits), which returns wider
-	 * types, and every file is then converted with those. Absent: the types were decided from every value.
+	 * The types were speculated from a sample of the values (docs/parquet.md, "How the types are decided"). Should a
+	 * value not fit its column's type, every partition is classified in full, this is handed the classifications
+	 * (one per file, in no particular order) and returns the types decided from them, and every file is converted
+	 * again with those. Absent: the types were decided from every value.
 	 */
-	widen?: (column: number, fits: number) => ColumnType[];
+	decide?: (classes: Int32Array[]) => ColumnType[];
 	codec: ParquetCompression;
 	workers: number;
 	createdBy: string;
@@ -39,85 +40,14 @@ export interface ConvertAllArgs {
 	signal: AbortSignal;
 }
 
-/**
- * Converts every partition, `workers` at a time; rejects on the first failure or on abort. Returns the types the
- * files were written with: `types`, or what `widen` made of them. With speculated types the temporary CSVs are
- * kept until every file is written with the final types (a file written with types that were widened since is
- * converted again from its CSV); otherwise each is removed once its Parquet file is written.
- */
-export async function convertAll(a: ConvertAllArgs): Promise<ColumnType[]> {
-	let types = a.types;
-	let generation = 0;
-	const queue = [...a.files];
-	/** Files written with the current types (speculative runs only). */
-	const written = new Set<string>();
-	/** Queued again after their types were widened: their Parquet file is removed before they are converted again. */
-	const stale = new Set<string>();
-	/** Conversions under way, and the loops waiting for one of them to end (it may queue files again). */
-	let inFlight = 0;
-	let waiting: (() => void)[] = [];
-	const wake = () => {
-		const w = waiting;
-		waiting = [];
-		for (const f of w) f();
-	};
-	const where = (name: string) => path.join(a.dir, ...name.split('/'));
+/** Runs `task` on every name, `workers` at a time; rejects on the first failure or on abort. */
+async function eachFile(a: ConvertAllArgs, names: string[], task: (name: string) => Promise<void>): Promise<void> {
+	let next = 0;
 	const one = async (): Promise<void> => {
-		while (queue.length > 0 || inFlight > 0) {
+		while (next < names.length) {
 			if (a.signal.aborted) throw abortedError();
-			if (queue.length === 0) {
-				await new Promise<void>((resolve) => waiting.push(resolve));
-				continue;
-			}
-			const name = queue.shift() as string;
-			const file = where(name);
-			const at = a.append?.get(name);
-			const src = file + TEMP_CSV;
-			const gen = generation;
-			inFlight++;
-			let done: Awaited<ReturnType<WorkerPool['convert']>>;
-			try {
-				if (stale.delete(name)) await unlink(file);
-				done = await a.pool.convert({
-					type: 'parquet',
-					request: {
-						src,
-						dst: file,
-						delimiter: a.delimiter,
-						columns: a.columns,
-						types,
-						codec: a.codec,
-						rowGroupRows: ROW_GROUP_ROWS,
-						rowGroupBytes: ROW_GROUP_BYTES,
-						createdBy: a.createdBy,
-						...(at === undefined ? {} : { append: { at } }),
-						...(a.sync ? { sync: true } : {}),
-						...(a.widen ? { speculative: true } : {}),
-					},
-				});
-			} finally {
-				inFlight--;
-			}
-			if (!a.widen) await unlink(src);
-			else if (done.misfit && gen === generation) {
-				// Wider types: every file written with the old ones is written again (the converter removed this one).
-				types = a.widen(done.misfit.column, done.misfit.fits);
-				generation++;
-				for (const f of written) {
-					stale.add(f);
-					queue.push(f);
-				}
-				written.clear();
-				queue.push(name);
-			} else if (done.misfit)
-				queue.push(name); // met with types widened since: converted again with the new ones
-			else if (gen !== generation) {
-				stale.add(name); // written with types widened since
-				queue.push(name);
-			} else written.add(name);
-			wake();
+			await task(names[next++]);
 		}
-		wake();
 	};
 	const aborted = new Promise<never>((_, reject) => {
 		if (a.signal.aborted) reject(abortedError());
@@ -125,10 +55,73 @@ export async function convertAll(a: ConvertAllArgs): Promise<ColumnType[]> {
 	});
 	aborted.catch(() => undefined);
 	await Promise.race([Promise.all(Array.from({ length: Math.max(1, a.workers) }, one)), aborted]);
-	if (a.widen)
-		for (const name of a.files) {
-			if (a.signal.aborted) throw abortedError();
+}
+
+/**
+ * Converts every partition, `workers` at a time; rejects on the first failure or on abort. Returns the types the
+ * files were written with: `types`, or, when a speculated type proved wrong, those `decide` made from every value.
+ * With speculated types the temporary CSVs are kept until every file is written with the final types; otherwise
+ * each is removed once its Parquet file is written.
+ */
+export async function convertAll(a: ConvertAllArgs): Promise<ColumnType[]> {
+	const where = (name: string) => path.join(a.dir, ...name.split('/'));
+	const request = (name: string, types: ColumnType[], extra: { speculative?: true; classify?: true }) => {
+		const file = where(name);
+		const at = a.append?.get(name);
+		return a.pool.convert({
+			type: 'parquet',
+			request: {
+				src: file + TEMP_CSV,
+				dst: file,
+				delimiter: a.delimiter,
+				columns: a.columns,
+				types,
+				codec: a.codec,
+				rowGroupRows: ROW_GROUP_ROWS,
+				rowGroupBytes: ROW_GROUP_BYTES,
+				createdBy: a.createdBy,
+				...(at === undefined ? {} : { append: { at } }),
+				...(a.sync ? { sync: true } : {}),
+				...extra,
+			},
+		});
+	};
+	const decide = a.decide;
+	if (!decide) {
+		await eachFile(a, a.files, async (name) => {
+			await request(name, a.types, {});
 			await unlink(where(name) + TEMP_CSV);
-		}
+		});
+		return a.types;
+	}
+	// Speculated types: the first value that does not fit ends this round (files not started are left for the next).
+	let misfit = false;
+	const written: string[] = [];
+	await eachFile(a, a.files, async (name) => {
+		if (misfit) return;
+		const done = await request(name, a.types, { speculative: true });
+		if (done.misfit) misfit = true;
+		else written.push(name);
+	});
+	let types = a.types;
+	if (misfit) {
+		// Every value classified (in the workers, as many files at a time), the types decided from them, and every file
+		// converted once more: one more round whatever the number of columns that were guessed too narrow.
+		const classes: Int32Array[] = [];
+		await eachFile(a, a.files, async (name) => {
+			const done = await request(name, a.types, { classify: true });
+			if (!done.classes) throw new Error(`internal: no classification of ${name}`);
+			classes.push(done.classes);
+		});
+		types = decide(classes);
+		for (const name of written) await unlink(where(name));
+		await eachFile(a, a.files, async (name) => {
+			await request(name, types, {});
+		});
+	}
+	for (const name of a.files) {
+		if (a.signal.aborted) throw abortedError();
+		await unlink(where(name) + TEMP_CSV);
+	}
 	return types;
 }

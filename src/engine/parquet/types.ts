@@ -7,13 +7,15 @@
  * count). Each value narrows the set of types that still fit; the sets of all chunks are intersected, which does
  * not depend on how the file was cut into chunks or how many workers there were. Rules (also in docs/parquet.md):
  *
- * - int64: `-?(0|[1-9][0-9]*)` within the signed 64-bit range (a leading zero such as `007` keeps the column text).
+ * - int64: `-?(0|[1-9][0-9]*)` within the signed 64-bit range (a leading zero such as `007` keeps the column text;
+ *   `-0` is a double: an int64 has no negative zero).
  * - double: `-?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?` whose value is finite; an int64 column is also a double
  *   one, so a column mixing `3` and `3.5` is double.
  * - boolean: `true` or `false`, in lower, upper or title case.
  * - date: `YYYY-MM-DD`, a real calendar day.
- * - timestamp: `YYYY-MM-DD` `T` or space `HH:MM[:SS[.fraction]]`, fraction of 1 to 6 digits (microseconds: more
- *   digits would lose precision, so the column stays text), then an optional zone `Z`, `±HH:MM`, `±HHMM` or `±HH`.
+ * - timestamp: `YYYY-MM-DD` `T`, `t` or space `HH:MM[:SS[.fraction]]`, fraction of 1 to 6 digits (microseconds: more
+ *   digits would lose precision, so the column stays text), then an optional zone `Z` (or `z`), `±HH:MM`, `±HHMM` or
+ *   `±HH`.
  *   If every value has a zone, the column is a UTC instant (`isAdjustedToUTC: true`, each value converted to UTC);
  *   if none has, it is a local date-time (`isAdjustedToUTC: false`, the wall-clock time as written). A column mixing
  *   both stays text.
