@@ -166,9 +166,10 @@ class CsvWindow {
 	view: DataView = viewOf(this.buf);
 	fd = -1;
 	filled = 0;
-	start = 0;
+	/** Where the current record starts (the caller moves it past each record it has taken). */
+	at = 0;
 	eof = false;
-	splitter: FieldSplitter | null = null;
+	splitter: FieldSplitter = null as unknown as FieldSplitter;
 
 	/** Starts a file of `size` bytes read from `fd`, cut into rows of at most `maxBytes` of CSV. */
 	open(fd: number, size: number, maxBytes: number, splitter: FieldSplitter): void {
@@ -179,20 +180,32 @@ class CsvWindow {
 		}
 		this.fd = fd;
 		this.filled = 0;
-		this.start = 0;
+		this.at = 0;
 		this.eof = false;
 		this.splitter = splitter;
 	}
 
-	/** Moves the bytes from `start` on to the front (growing the window if it is full) and reads more after them. */
-	fill(): void {
-		let buf = this.buf;
-		if (this.start > 0) {
-			buf.copy(buf, 0, this.start, this.filled);
-			this.filled -= this.start;
-			this.start = 0;
+	/**
+	 * Splits the record at `at` into the splitter's bounds and returns where it ends, reading more of the file when
+	 * the window holds only part of it (which moves it to the front: `at` moves with it); -1 at the end of the file.
+	 */
+	next(): number {
+		for (;;) {
+			const end = this.at < this.filled ? this.splitter.split(this.buf, this.view, this.at, this.filled) : -1;
+			if (end >= 0 || this.eof) return end;
+			this.fill();
 		}
-		this.splitter?.reset(); // the bytes moved
+	}
+
+	/** Moves the bytes from `at` on to the front (growing the window if it is full) and reads more after them. */
+	private fill(): void {
+		let buf = this.buf;
+		if (this.at > 0) {
+			buf.copy(buf, 0, this.at, this.filled);
+			this.filled -= this.at;
+			this.at = 0;
+		}
+		this.splitter.reset(); // the bytes moved
 		if (this.filled === buf.length) {
 			const bigger = Buffer.allocUnsafe(buf.length * 2);
 			buf.copy(bigger, 0, 0, this.filled);
@@ -203,6 +216,11 @@ class CsvWindow {
 		const got = readSync(this.fd, buf, this.filled, buf.length - this.filled, null);
 		if (got === 0) this.eof = true;
 		this.filled += got;
+	}
+
+	/** After next() gave -1: bytes left that no line ending closes. */
+	get unterminated(): boolean {
+		return this.at < this.filled;
 	}
 }
 
@@ -246,30 +264,21 @@ export function classifyPartition(req: ConvertRequest, stop?: Int32Array): Int32
 		const w = window;
 		w.open(src, fstatSync(src).size, req.rowGroupBytes, splitter);
 		let header = true;
-		let pos = 0;
 		for (let records = 0; ; records++) {
 			if ((records & 0xffff) === 0 && stopRequested(stop)) throw new Error(`${req.src}: stopped, the run is over`);
-			const next = pos < w.filled ? splitter.split(w.buf, w.view, pos, w.filled) : -1;
-			if (next < 0) {
-				if (w.eof) break;
-				w.start = pos;
-				w.fill();
-				pos = w.start;
-				continue;
-			}
-			if (!header) {
-				for (let c = 0; c < n; c++) {
-					const s = bounds[2 * c];
-					const e = bounds[2 * c + 1];
-					if (s === e) continue;
-					if (cls[2 * c] !== 0) cls[2 * c] = classifyWithin(w.buf, s, e, cls[2 * c]);
-					cls[2 * c + 1] |= F_SEEN;
-				}
+			const end = w.next();
+			if (end < 0) break;
+			for (let c = 0; c < n && !header; c++) {
+				const s = bounds[2 * c];
+				const e = bounds[2 * c + 1];
+				if (s === e) continue;
+				if (cls[2 * c] !== 0) cls[2 * c] = classifyWithin(w.buf, s, e, cls[2 * c]);
+				cls[2 * c + 1] |= F_SEEN;
 			}
 			header = false;
-			pos = next;
+			w.at = end;
 		}
-		if (pos < w.filled) throw new Error(`${req.src}: the last record has no line ending`);
+		if (w.unterminated) throw new Error(`${req.src}: the last record has no line ending`);
 		return cls;
 	} finally {
 		closeSync(src);
@@ -314,23 +323,16 @@ export function convertPartition(req: ConvertRequest, stop?: Int32Array): Conver
 			encoder.reset(req.rowGroupRows);
 			let groupRows = 0;
 			let groupBytes = 0;
-			let pos = w.start;
 			while (groupRows < req.rowGroupRows) {
-				const next = pos < w.filled ? splitter.split(w.buf, w.view, pos, w.filled) : -1;
-				if (next < 0) {
-					if (w.eof) break;
-					w.start = pos;
-					w.fill();
-					pos = w.start;
-					continue;
-				}
+				const end = w.next();
+				if (end < 0) break;
 				if (header) {
 					header = false;
-					w.start = pos = next;
+					w.at = end;
 					continue;
 				}
 				// The record that would take the group past its byte bound starts the next group (split again there).
-				if (groupRows > 0 && groupBytes + (next - pos) > req.rowGroupBytes) break;
+				if (groupRows > 0 && groupBytes + (end - w.at) > req.rowGroupBytes) break;
 				const buf = w.buf;
 				for (let c = 0; c < n; c++) {
 					if (encoder.field(c, buf, bounds[2 * c], bounds[2 * c + 1], kinds[c])) continue;
@@ -345,12 +347,11 @@ export function convertPartition(req: ConvertRequest, stop?: Int32Array): Conver
 					throw new Error(`${req.src}: a value no longer fits its column's type (${req.types[c]})`);
 				}
 				groupRows++;
-				groupBytes += next - pos;
-				pos = next;
+				groupBytes += end - w.at;
+				w.at = end;
 			}
-			w.start = pos;
 			if (groupRows === 0) {
-				if (pos < w.filled && w.eof) throw new Error(`${req.src}: the last record has no line ending`);
+				if (w.unterminated) throw new Error(`${req.src}: the last record has no line ending`);
 				break;
 			}
 			rowGroups.push(encoder.flush(writer, groupRows, codec.name, compress));
