@@ -12,7 +12,6 @@ import type { HeaderInfo } from './types';
 export type { SweepErrorCode, SweepErrorDetails } from './errors';
 export { abortedError, isSweepError, SweepError } from './errors';
 export { defaultOutDir } from './extract';
-
 export { extract } from './offThread';
 export { acquireRunLock, type LockHolder, type RunLock } from './runLock';
 export type * from './types';

@@ -11,12 +11,13 @@ import { closeSync, fdatasyncSync, fstatSync, openSync, readSync, unlinkSync, wr
 import * as zlib from 'node:zlib';
 import { ByteWriter } from 'hyparquet-writer';
 import { writeMetadata } from 'hyparquet-writer/src/metadata.js';
+import { nodeHasZstd } from '../../rules/compression';
 import { SpecialScanner } from '../specials';
 import { stopRequested } from '../threadStop';
 import { type CodecName, compressorOf, RowGroupEncoder } from './encode';
 import { FieldSplitter, viewOf } from './fields';
 import { readFooter, spliceFooters } from './footer';
-import { type ColumnType, classifyWithin, F_SEEN, newClassification } from './types';
+import { type ColumnType, classifyField, newClassification } from './types';
 
 export type ParquetCodec = 'snappy' | 'zstd' | 'gzip' | 'none';
 
@@ -94,8 +95,7 @@ function compressors(codec: ParquetCodec): { name: CodecName; fns: Record<string
 		case 'gzip':
 			return { name: 'GZIP', fns: { GZIP: gzip } };
 		case 'zstd':
-			if (!('zstdCompressSync' in zlib))
-				throw new Error(`zstd needs Node 22.15 or later (this is Node ${process.versions.node})`);
+			if (!nodeHasZstd(zlib)) throw new Error(`zstd needs Node 22.15 or later (this is Node ${process.versions.node})`);
 			return { name: 'ZSTD', fns: { ZSTD: zstd } };
 	}
 }
@@ -157,6 +157,12 @@ class FdSink extends ByteWriter {
 let sink: FdSink | null = null;
 
 /**
+ * The worker's WebAssembly scanner for the conversions (FieldSplitter), made at the first one: its own, small (a
+ * window and its table), not the chunk processor's, whose memory phase 1 grew and which the worker lets go.
+ */
+let scanner: SpecialScanner | null | undefined;
+
+/**
  * The read window over a partition's temporary CSV: one per worker, reused from partition to partition (5,000 small
  * partitions must not each allocate one), sized to the partition when it is small; grown only for a record larger
  * than it. A class rather than closures per file, for the same reason as FdSink.
@@ -170,19 +176,32 @@ class CsvWindow {
 	at = 0;
 	eof = false;
 	splitter: FieldSplitter = null as unknown as FieldSplitter;
+	/** The current record's fields: start and end of field c at [2c], [2c + 1], and its kind (fields.ts) at [c]. */
+	bounds = new Int32Array(0);
+	kinds = new Uint8Array(0);
 
-	/** Starts a file of `size` bytes read from `fd`, cut into rows of at most `maxBytes` of CSV. */
-	open(fd: number, size: number, maxBytes: number, splitter: FieldSplitter): void {
-		const want = Math.min(size + 1, maxBytes * 2);
+	/**
+	 * Starts a partition's temporary CSV, open at `fd`, of `columns` fields a record, cut into rows of at most
+	 * `maxBytes` of CSV; its header line is skipped.
+	 */
+	open(fd: number, columns: number, delimiter: number, maxBytes: number): void {
+		const want = Math.min(fstatSync(fd).size + 1, maxBytes * 2);
 		if (this.buf.length < want || this.buf.length > maxBytes * 2) {
 			this.buf = Buffer.allocUnsafe(Math.max(want, 1 << 16));
 			this.view = viewOf(this.buf);
 		}
+		if (this.kinds.length !== columns) {
+			this.bounds = new Int32Array(columns * 2);
+			this.kinds = new Uint8Array(columns);
+		}
+		if (scanner === undefined) scanner = SpecialScanner.create();
+		this.splitter = new FieldSplitter(scanner, delimiter, columns, this.bounds, this.kinds);
 		this.fd = fd;
 		this.filled = 0;
 		this.at = 0;
 		this.eof = false;
-		this.splitter = splitter;
+		const header = this.next();
+		if (header >= 0) this.at = header;
 	}
 
 	/**
@@ -226,12 +245,6 @@ class CsvWindow {
 
 const window = new CsvWindow();
 
-/**
- * The worker's WebAssembly scanner for the conversions (FieldSplitter), made at the first one: its own, small (a
- * window and its table), not the chunk processor's, whose memory phase 1 grew and which the worker lets go.
- */
-let scanner: SpecialScanner | null | undefined;
-
 /** The worker's encoder, reused from partition to partition of a run (same columns): no buffers per column per file. */
 let cached: RowGroupEncoder | null = null;
 function encoderFor(names: string[], types: ColumnType[]): RowGroupEncoder {
@@ -248,8 +261,8 @@ export interface ConvertResult {
 }
 
 /**
- * Classifies every value of `src` (a partition's temporary CSV; only `src`, `delimiter` and `columns` of the request
- * are used), as phase 1 classifies a chunk's fields (parquet/infer.ts, without the UTF-8 test, which phase 1 made on
+ * Classifies every value of `src` (a partition's temporary CSV; of the request only `src`, `delimiter`, `columns` and
+ * `rowGroupBytes`, the window's size, are used), as phase 1 classifies a chunk's fields (parquet/infer.ts, without the UTF-8 test, which phase 1 made on
  * every chunk): after a speculated type proved wrong, the run decides its types from every value
  * (docs/parquet.md, "How the types are decided"). Streams the file through the worker's read window.
  */
@@ -258,24 +271,15 @@ export function classifyPartition(req: ConvertRequest, stop?: Int32Array): Int32
 	const cls = newClassification(n);
 	const src = openSync(req.src, 'r');
 	try {
-		const bounds = new Int32Array(n * 2);
-		if (scanner === undefined) scanner = SpecialScanner.create();
-		const splitter = new FieldSplitter(scanner, req.delimiter, n, bounds, new Uint8Array(n));
 		const w = window;
-		w.open(src, fstatSync(src).size, req.rowGroupBytes, splitter);
-		let header = true;
+		w.open(src, n, req.delimiter, req.rowGroupBytes);
+		const bounds = w.bounds;
 		for (let records = 0; ; records++) {
 			if ((records & 0xffff) === 0 && stopRequested(stop)) throw new Error(`${req.src}: stopped, the run is over`);
 			const end = w.next();
 			if (end < 0) break;
-			for (let c = 0; c < n && !header; c++) {
-				const s = bounds[2 * c];
-				const e = bounds[2 * c + 1];
-				if (s === e) continue;
-				if (cls[2 * c] !== 0) cls[2 * c] = classifyWithin(w.buf, s, e, cls[2 * c]);
-				cls[2 * c + 1] |= F_SEEN;
-			}
-			header = false;
+			for (let c = 0; c < n; c++)
+				if (bounds[2 * c] !== bounds[2 * c + 1]) classifyField(cls, c, w.buf, bounds[2 * c], bounds[2 * c + 1]);
 			w.at = end;
 		}
 		if (w.unterminated) throw new Error(`${req.src}: the last record has no line ending`);
@@ -307,13 +311,9 @@ export function convertPartition(req: ConvertRequest, stop?: Int32Array): Conver
 		const encoder = encoderFor(req.columns, req.types);
 		const compress = compressorOf(codec.name, codec.fns);
 		const rowGroups: unknown[] = [];
-		const bounds = new Int32Array(n * 2);
-		const kinds = new Uint8Array(n);
-		if (scanner === undefined) scanner = SpecialScanner.create();
-		const splitter = new FieldSplitter(scanner, req.delimiter, n, bounds, kinds);
 		const w = window;
-		w.open(src, fstatSync(src).size, req.rowGroupBytes, splitter);
-		let header = true;
+		w.open(src, n, req.delimiter, req.rowGroupBytes);
+		const { bounds, kinds } = w;
 		let rows = 0;
 		let groups = 0;
 		for (;;) {
@@ -326,11 +326,6 @@ export function convertPartition(req: ConvertRequest, stop?: Int32Array): Conver
 			while (groupRows < req.rowGroupRows) {
 				const end = w.next();
 				if (end < 0) break;
-				if (header) {
-					header = false;
-					w.at = end;
-					continue;
-				}
 				// The record that would take the group past its byte bound starts the next group (split again there).
 				if (groupRows > 0 && groupBytes + (end - w.at) > req.rowGroupBytes) break;
 				const buf = w.buf;

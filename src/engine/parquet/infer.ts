@@ -1,7 +1,7 @@
 import { isUtf8 } from 'node:buffer';
 import type { SpecialScanner } from '../specials';
 import { FieldSplitter, viewOf } from './fields';
-import { classifyWithin, F_BAD_UTF8, F_SEEN, newClassification, type ParquetTypesMode } from './types';
+import { classifyField, F_BAD_UTF8, F_SEEN, newClassification, type ParquetTypesMode } from './types';
 
 /**
  * Classifies every field of the records in the given regions of `data` (whole records, each ending with LF, as
@@ -41,11 +41,7 @@ export function classifyRegions(
 				const s = bounds[2 * c];
 				const e = bounds[2 * c + 1];
 				if (s === e) continue;
-				if (mode === 'infer' && (only === null || only[c] === 1)) {
-					const at = 2 * c;
-					if (cls[at] !== 0) cls[at] = classifyWithin(data, s, e, cls[at]);
-					cls[at + 1] |= F_SEEN;
-				}
+				if (mode === 'infer' && (only === null || only[c] === 1)) classifyField(cls, c, data, s, e);
 				if (!valid && !(cls[2 * c + 1] & F_BAD_UTF8) && !isAscii(data, s, e) && !isUtf8(data.subarray(s, e)))
 					cls[2 * c + 1] |= F_BAD_UTF8;
 			}

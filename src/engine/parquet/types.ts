@@ -328,7 +328,7 @@ export function classify(b: Uint8Array, s: number, e: number): number {
 	const c = b[s];
 	if (isDigit(c) || c === 0x2d) {
 		if (isInt64(b, s, e)) return T_INT | T_DOUBLE;
-		if (isDecimal(b, s, e)) return fitsDouble(b, s, e) ? T_DOUBLE : 0;
+		if (isDecimal(b, s, e)) return isFiniteDecimal(b, s, e) ? T_DOUBLE : 0;
 		if (e - s === 10) return parseDate(b, s, e) === null ? 0 : T_DATE;
 		if (parseTimestampTo(b, s, e)) return tsOut.zoned ? T_TS_UTC : T_TS_LOCAL;
 		return 0;
@@ -354,7 +354,21 @@ export function classifyWithin(b: Uint8Array, s: number, e: number, cand: number
 /** Whether the non-empty value b[s, e) is a double (T_DOUBLE is in classify's answer: every int64 is one too). */
 export function fitsDouble(b: Uint8Array, s: number, e: number): boolean {
 	const c = b[s];
-	if (!(isDigit(c) || c === 0x2d) || !isDecimal(b, s, e)) return false;
+	return (isDigit(c) || c === 0x2d) && isDecimal(b, s, e) && isFiniteDecimal(b, s, e);
+}
+
+/** Whether the decimal b[s, e) (isDecimal) is finite as a double. */
+function isFiniteDecimal(b: Uint8Array, s: number, e: number): boolean {
 	// A decimal without an exponent and under 300 digits is finite: no need to parse it.
 	return (e - s < 300 && !hasExponent(b, s, e)) || Number.isFinite(parseDouble(b, s, e));
+}
+
+/**
+ * Narrows column c of the classification `cls` (newClassification's layout) by its non-empty value b[s, e): the
+ * one step of type inference, in phase 1's chunks (infer.ts) and in a partition's full classification (convert.ts).
+ */
+export function classifyField(cls: Int32Array, c: number, b: Uint8Array, s: number, e: number): void {
+	const at = 2 * c;
+	if (cls[at] !== 0) cls[at] = classifyWithin(b, s, e, cls[at]);
+	cls[at + 1] |= F_SEEN;
 }
