@@ -487,6 +487,7 @@ export async function extract(options: ExtractOptions, hooks: ExtractHooks = {})
 				started,
 				base: appendTo,
 				journal,
+				...(appendLock ? { owned: appendLock.lock.stillHeld } : {}),
 				hasher: hasher ?? null,
 				// With one worker the coordinator reads (its reads then overlap the worker's work: measured 4% faster).
 				readFd: source.compression === 'none' && figures.workers > 1 ? fh.fd : null,
@@ -547,13 +548,7 @@ export async function extract(options: ExtractOptions, hooks: ExtractHooks = {})
 		const text = `${JSON.stringify(manifest, null, 2)}\n`;
 		if (signal?.aborted) throw abortedError();
 		if (appendTo && journal && appendLock) {
-			if (!appendLock.lock.stillHeld()) {
-				throw new SweepError(
-					'lock-lost',
-					`Another run took over the output folder ${appendTo.outDir} while this one was stopped for more than 10 s; this append was undone.`,
-					{ file: appendTo.outDir },
-				);
-			}
+			if (!appendLock.lock.stillHeld()) throw lockLost(appendTo.outDir);
 			// The commit: the new manifest replaces the old one in one rename, once every appended byte is on disk.
 			await writeDurably(appendTo.outDir, MANIFEST_FILE, MANIFEST_NEXT_FILE, text);
 			committed = true;
@@ -581,6 +576,9 @@ export async function extract(options: ExtractOptions, hooks: ExtractHooks = {})
 						(c: unknown) => c,
 					)
 				: null;
+		// An append whose lock was taken over leaves the folder to the run that took it, which undid this one from its
+		// journal (and may have appended and committed since): undoing now would cut that run's files.
+		if (journal && appendLock && !appendLock.lock.stillHeld()) throw lockLost(appendLock.lock.outDir);
 		if (journal && !committed) await rollBack(journal, path.resolve(o.outDir), changed ?? e);
 		else if (outPlan) await discardOutput(outPlan);
 		else if (!journal) throw changed ?? e;
@@ -647,6 +645,15 @@ async function lockForAppend(outDirGiven: string, input: string): Promise<{ lock
 		throw e;
 	}
 	return { lock, warnings };
+}
+
+/** The error of an append that finds its run lock taken over (runLock.ts): it stops, touching nothing more. */
+function lockLost(outDir: string): SweepError {
+	return new SweepError(
+		'lock-lost',
+		`Another run took over the output folder ${outDir} while this append was stopped for more than 10 s (on another machine or in another container); this append stopped and left the folder to that run, which undid it.`,
+		{ file: outDir },
+	);
 }
 
 /**
@@ -806,6 +813,8 @@ interface PipelineArgs {
 	base: AppendBase | null;
 	/** An append's journal: files are recorded in it before they are created. */
 	journal: AppendJournal | null;
+	/** An append: whether its run lock is still its own, asked before each chunk's writes (lockLost otherwise). */
+	owned?: () => boolean;
 	/** A plain input's hashing thread: told how far the file is committed, it reads and hashes up to there. */
 	hasher: ChunkHasher | null;
 	/** A plain input's descriptor: the workers read their chunks from it themselves (Committer.readByWorkers). */
@@ -1127,6 +1136,7 @@ class Committer {
 
 	/** Commits a chunk's result; the chunk ends at file offset `end`. */
 	private async commit(done: ChunkDone, end: number): Promise<void> {
+		if (this.a.owned && !this.a.owned()) throw lockLost(this.a.base?.outDir ?? this.a.writeDir);
 		const startLine = this.line;
 		this.addBuckets(done, startLine);
 		if (done.rejects.length > 0) this.addRejects(done, startLine);

@@ -8,8 +8,10 @@ import { SweepError } from './errors';
  * Heartbeat locks (see README "One run per output folder"). A lock is a file created exclusively (`O_EXCL`) that
  * holds who took it (a random run id, host name, pid, start time); its holder touches its modification time every
  * second. A lock whose file has not been touched for `STALE_MS` belongs to a run that died (or was frozen), and may
- * be taken over. Liveness never rests on a PID alone: a PID is checked only to release the lock of a run that died on
- * this very boot and in this very PID namespace, faster than the timeout.
+ * be taken over — unless its holder is a process alive on this very boot and in this very PID namespace (the same PID
+ * and start time): a run suspended there is waited for, since it would go on writing when resumed. Liveness never
+ * rests on a PID alone: a PID is checked only on this boot and in this PID namespace, to release the lock of a run
+ * that died faster than the timeout, or to keep that of one that lives.
  */
 
 /** How often a holder touches its lock files. */
@@ -27,6 +29,8 @@ export interface LockHolder {
 	/** Linux: the boot and the PID namespace the holder runs in (so its PID means something only there). */
 	boot?: string;
 	pidns?: string;
+	/** Linux: the holder process's start time (/proc/<pid>/stat, clock ticks after boot): with its PID, that process. */
+	start?: string;
 }
 
 function readText(file: string): string | undefined {
@@ -37,9 +41,16 @@ function readText(file: string): string | undefined {
 	}
 }
 
-let where: { boot?: string; pidns?: string } | undefined;
-/** This process's boot id and PID namespace (Linux), read once. */
-function placeOfThisProcess(): { boot?: string; pidns?: string } {
+/** The start time of process `pid` (field 22 of /proc/<pid>/stat), or undefined where there is no /proc. */
+function startOf(pid: number | 'self'): string | undefined {
+	const stat = readText(`/proc/${pid}/stat`);
+	// `pid (comm) state …`: comm may hold spaces and parentheses, so the fields are counted after the last ')'.
+	return stat?.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+}
+
+let where: { boot?: string; pidns?: string; start?: string } | undefined;
+/** This process's boot id, PID namespace and start time (Linux), read once. */
+function placeOfThisProcess(): { boot?: string; pidns?: string; start?: string } {
 	if (where === undefined) {
 		let pidns: string | undefined;
 		try {
@@ -47,7 +58,7 @@ function placeOfThisProcess(): { boot?: string; pidns?: string } {
 		} catch {
 			pidns = undefined;
 		}
-		where = { boot: readText('/proc/sys/kernel/random/boot_id'), pidns };
+		where = { boot: readText('/proc/sys/kernel/random/boot_id'), pidns, start: startOf('self') };
 	}
 	return where;
 }
@@ -70,6 +81,7 @@ function parseHolder(text: string): LockHolder | null {
 				since: typeof v.since === 'string' ? v.since : '?',
 				boot: v.boot,
 				pidns: v.pidns,
+				start: typeof v.start === 'string' ? v.start : undefined,
 			};
 		}
 	} catch {
@@ -94,7 +106,17 @@ export function inspectLock(
 	const holder = parseHolder(text);
 	let stale = now - st.mtimeMs > STALE_MS;
 	if (!stale && holder !== null && diedHere(holder)) stale = true;
+	// A holder alive on this machine whose heartbeat stopped was suspended (Ctrl-Z, SIGSTOP) or is stuck: it may go on
+	// writing the moment it resumes (an append writes in place), so its lock is never taken over.
+	else if (stale && holder !== null && aliveHere(holder)) stale = false;
 	return { holder, stale, st };
+}
+
+/** True only when the holder ran on this boot, in this PID namespace, and that very process (PID and start time) lives. */
+function aliveHere(h: LockHolder): boolean {
+	const here = placeOfThisProcess();
+	if (!here.boot || !here.pidns || h.boot !== here.boot || h.pidns !== here.pidns || h.start === undefined) return false;
+	return startOf(h.pid) === h.start && !isZombie(h.pid);
 }
 
 /** True only when the holder ran on this boot, in this PID namespace, and its PID is gone. */

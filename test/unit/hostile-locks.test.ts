@@ -5,6 +5,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { extract } from '../../src/engine';
 import { acquireRunLock, newHolder, runLockFile, STALE_MS } from '../../src/engine/runLock';
+import { APPEND_JOURNAL_FILE } from '../../src/rules/limits';
 import { CLI, requireCli, runCli, startCli, writeTrades } from '../fixtures/hostile/env';
 import { checkOutput, outputBytes } from '../fixtures/hostile/oracle';
 import { diffSnapshots, leftovers, makeTmp, removeTmp, snapshot } from './helpers/fsutil';
@@ -239,6 +240,70 @@ describe('hostile locks and links', function () {
 			} finally {
 				parent.kill('SIGKILL');
 			}
+		});
+
+		it('a lock whose holder lives on this machine is never taken over, however old its heartbeat (a suspended run)', async () => {
+			const input = put('in.csv', 'id,symbol\n1,A\n');
+			const out = path.join(dir, 'out');
+			// This very process (its PID and start time), its heartbeat long stopped: kept.
+			fs.writeFileSync(runLockFile(out), JSON.stringify(newHolder()));
+			const old = new Date(Date.now() - STALE_MS - 5000);
+			fs.utimesSync(runLockFile(out), old, old);
+			const r = await runCli(['extract', input, '--out', out]);
+			assert.equal(r.code, 2, r.stderr);
+			assert.match(r.stderr, new RegExp(`pid ${process.pid}, since`));
+			assert.ok(!fs.existsSync(out));
+			// The same PID with another start time is another process (the PID was reused): the heartbeat decides.
+			fs.writeFileSync(runLockFile(out), JSON.stringify({ ...newHolder(), start: '1' }));
+			fs.utimesSync(runLockFile(out), old, old);
+			const r2 = await runCli(['extract', input, '--out', out]);
+			assert.equal(r2.code, 0, r2.stderr);
+			assert.deepEqual(leftovers(out), []);
+		});
+
+		it('an append suspended (SIGSTOP) for longer than the heartbeat keeps its folder: a second append exits 2, the first completes', async function () {
+			this.timeout(120_000);
+			const day1 = path.join(dir, 'day1.csv');
+			const day2 = path.join(dir, 'day2.csv');
+			const day3 = path.join(dir, 'day3.csv');
+			writeTrades(day1, 1000, 20, 1);
+			writeTrades(day2, 400_000, 20, 2);
+			writeTrades(day3, 1000, 20, 3);
+			const out = path.join(dir, 'out');
+			const ref = path.join(dir, 'ref');
+			for (const [day, o, more] of [
+				[day1, ref, []],
+				[day2, ref, ['--append']],
+				[day3, ref, ['--append']],
+				[day1, out, []],
+			] as const)
+				assert.equal((await runCli(['extract', day, '--out', o, ...more])).code, 0);
+			const first = startCli(['extract', day2, '--out', out, '--append', '--workers', '1']);
+			// Stopped once it holds the lock and has begun (its journal exists), before it commits.
+			const journalSeen = async () => {
+				for (let i = 0; i < 400; i++) {
+					if (fs.existsSync(path.join(out, APPEND_JOURNAL_FILE))) return true;
+					await new Promise((r) => setTimeout(r, 10));
+				}
+				return false;
+			};
+			const begun = await journalSeen();
+			first.child.kill('SIGSTOP');
+			try {
+				if (!begun) console.log('      (the append finished before it could be stopped: only the second run is checked)');
+				await new Promise((r) => setTimeout(r, STALE_MS + 2000));
+				const second = await runCli(['extract', day3, '--out', out, '--append']);
+				if (begun) {
+					assert.equal(second.code, 2, second.stderr);
+					assert.match(second.stderr, /Another Sweep run holds the output folder/);
+				}
+			} finally {
+				first.child.kill('SIGCONT');
+			}
+			const r1 = await first.done;
+			assert.equal(r1.code, 0, r1.stderr);
+			if (begun) assert.equal((await runCli(['extract', day3, '--out', out, '--append'])).code, 0);
+			assert.deepEqual(outputBytes(out), outputBytes(ref));
 		});
 
 		it('recovery never deletes a temporary folder whose lock is fresh; a stale or lock-less one is removed', async () => {
