@@ -115,7 +115,8 @@ export function inspectLock(
 /** True only when the holder ran on this boot, in this PID namespace, and that very process (PID and start time) lives. */
 function aliveHere(h: LockHolder): boolean {
 	const here = placeOfThisProcess();
-	if (!here.boot || !here.pidns || h.boot !== here.boot || h.pidns !== here.pidns || h.start === undefined) return false;
+	if (!here.boot || !here.pidns || h.boot !== here.boot || h.pidns !== here.pidns || h.start === undefined)
+		return false;
 	return startOf(h.pid) === h.start && !isZombie(h.pid);
 }
 

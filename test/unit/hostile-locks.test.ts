@@ -290,7 +290,8 @@ describe('hostile locks and links', function () {
 			const begun = await journalSeen();
 			first.child.kill('SIGSTOP');
 			try {
-				if (!begun) console.log('      (the append finished before it could be stopped: only the second run is checked)');
+				if (!begun)
+					console.log('      (the append finished before it could be stopped: only the second run is checked)');
 				await new Promise((r) => setTimeout(r, STALE_MS + 2000));
 				const second = await runCli(['extract', day3, '--out', out, '--append']);
 				if (begun) {
