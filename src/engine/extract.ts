@@ -98,10 +98,18 @@ import type {
 } from './types';
 import { defaultMaxOpenFiles, PartitionWriter } from './writer';
 
-/** `<input folder>/processed/<input name without extension>` (`trades.csv.gz` → `processed/trades`). */
+/**
+ * `<input folder>/processed/<input name without extension>` (`trades.csv.gz` → `processed/trades`). Always in the
+ * input's own folder, and never `.`, `..` or empty: a name that would leave nothing (`.gz`, `..csv`) is kept whole
+ * as far as it would (`n/.gz` → `n/processed/.gz`, not the parent's `processed/n`).
+ */
 export function defaultOutDir(input: string): string {
-	const abs = withoutCompressionSuffix(path.resolve(input));
-	return path.join(path.dirname(abs), 'processed', path.basename(abs, path.extname(abs)));
+	const abs = path.resolve(input);
+	const whole = path.basename(abs);
+	const keep = (n: string) => n !== '' && n !== '.' && n !== '..';
+	const plain = keep(withoutCompressionSuffix(whole)) ? withoutCompressionSuffix(whole) : whole;
+	const stem = path.basename(plain, path.extname(plain));
+	return path.join(path.dirname(abs), 'processed', keep(stem) ? stem : plain);
 }
 
 /**

@@ -483,6 +483,19 @@ describe('engine: scenarios', function () {
 			const proc = await expectSweepError(inspectHeader('/proc/self/status'), 'input-empty');
 			assert.match(proc.message, /\/proc or \/sys/);
 			assert.equal(defaultOutDir(p), path.join(tmp, 'processed', 'in'));
+			// Always under the input's own folder, never `.`/`..` (a hostile campaign: `n/.zst` went to the parent's
+			// `processed/n` and replaced n.csv's output; `..csv` named `processed` itself).
+			for (const [name, want] of [
+				['t.csv.gz', 't'],
+				['T.TSV.ZST', 'T'],
+				['.gz', '.gz'],
+				['.zst', '.zst'],
+				['..csv', '..csv'],
+				['.csv', '.csv'],
+				['..csv.gz', '..csv'],
+				['a.b.csv', 'a.b'],
+			])
+				assert.equal(defaultOutDir(path.join(tmp, 'n', name)), path.join(tmp, 'n', 'processed', want), name);
 		});
 	});
 
