@@ -253,9 +253,12 @@ function isSweepManifest(raw: unknown): raw is { partitions: Record<string, unkn
 /**
  * Why the folder `dir`, whose entries are `entries`, is not a folder Sweep wrote; null when it is. Sweep's: its
  * `_manifest.json` parses and is a Sweep manifest (isSweepManifest), and every other entry is a file or folder that
- * manifest lists (a partition's file, or the first folder of its path in the hive layout; `_rejects.csv` when it
- * lists one), or a file browser's `.DS_Store`, `Thumbs.db`, `desktop.ini`. Only the folder's own entries are compared
- * (one readdir, which the caller has done, and one parse of the manifest): a folder someone else wrote shows there.
+ * manifest lists, all the way down: a partition's file (a regular file, not a folder or a link), the folders of its
+ * path in the hive layout (folders, holding nothing else), `_rejects.csv` when it lists one, what an interrupted
+ * append leaves (its journal, the next manifest, a Parquet file's temporary CSV), or a file browser's `.DS_Store`,
+ * `Thumbs.db`, `desktop.ini`. `entries` are the folder's own (the caller's readdir); the hive folders are read here,
+ * only those the manifest lists. A file added inside a hive folder, or a folder put where a file was, shows (they
+ * were deleted with the old output when only the top level was compared).
  */
 export async function foreignReason(dir: string, entries: readonly string[]): Promise<string | null> {
 	if (!entries.includes(MANIFEST)) return `no ${MANIFEST}`;
@@ -270,22 +273,43 @@ export async function foreignReason(dir: string, entries: readonly string[]): Pr
 		return e instanceof SyntaxError ? `its ${MANIFEST} is not JSON` : `cannot read its ${MANIFEST} (${describe(e)})`;
 	}
 	if (!isSweepManifest(raw)) return `its ${MANIFEST} is not a Sweep manifest`;
-	// Besides what the manifest lists: what an interrupted or failed append leaves (its journal, the next manifest).
-	const listed = new Set<string>([MANIFEST, ...APPEND_LEFTOVER_FILES, ...OS_FILES]);
-	if (raw.rejects === REJECTS) listed.add(REJECTS);
-	const top = (f: unknown) => {
+	// Relative paths the manifest accounts for: files, and the folders on the way to them.
+	const files = new Set<string>([MANIFEST, ...APPEND_LEFTOVER_FILES]);
+	const folders = new Set<string>();
+	if (raw.rejects === REJECTS) files.add(REJECTS);
+	const add = (f: unknown) => {
 		if (typeof f !== 'string' || f === '') return;
-		const first = f.split('/')[0];
-		listed.add(first);
-		// A flat Parquet file's temporary CSV, left by an append that was killed while converting (docs/parquet.md).
-		if (first === f) listed.add(f + TEMP_CSV);
+		files.add(f);
+		// A Parquet file's temporary CSV, left by an append that was killed while converting (docs/parquet.md).
+		files.add(f + TEMP_CSV);
+		const parts = f.split('/');
+		for (let i = 1; i < parts.length; i++) folders.add(parts.slice(0, i).join('/'));
 	};
 	for (const p of raw.partitions) {
-		top(p.file);
-		if (Array.isArray(p.files)) for (const f of p.files) top((f as { file?: unknown }).file);
+		add(p.file);
+		if (Array.isArray(p.files)) for (const f of p.files) add((f as { file?: unknown }).file);
 	}
-	const other = entries.find((e) => !listed.has(e));
-	return other === undefined ? null : `it holds ${other}, which its ${MANIFEST} does not list`;
+	const check = async (rel: string, names: readonly string[]): Promise<string | null> => {
+		for (const name of names) {
+			const r = rel === '' ? name : `${rel}/${name}`;
+			if (OS_FILES.has(name)) continue;
+			const isFile = files.has(r);
+			if (!isFile && !folders.has(r)) return `it holds ${r}, which its ${MANIFEST} does not list`;
+			const st = await lstat(path.join(dir, ...r.split('/'))).catch(() => null);
+			if (st === null) continue; // gone meanwhile
+			if (isFile && !st.isFile() && !(folders.has(r) && st.isDirectory()))
+				return `${r}, which its ${MANIFEST} lists as a file, is ${st.isDirectory() ? 'a folder' : 'not a regular file'}`;
+			if (!isFile && !st.isDirectory()) return `${r}, which its ${MANIFEST} lists as a folder, is not one`;
+			if (st.isDirectory()) {
+				const inner = await readdir(path.join(dir, ...r.split('/'))).catch(() => null);
+				if (inner === null) return `cannot read ${r}`;
+				const why = await check(r, inner);
+				if (why !== null) return why;
+			}
+		}
+		return null;
+	};
+	return check('', entries);
 }
 
 /** Mount points (real paths) of this process's view (Linux `/proc/self/mountinfo`); empty elsewhere. */

@@ -117,6 +117,32 @@ describe('hostile output folder: what Sweep replaces or deletes', function () {
 			assert.equal(diffSnapshots(before, tree()), '');
 			assert.equal((await runCli(['extract', input, '--out', out, '--force'])).code, 0);
 		});
+
+		it('a file added inside a hive folder, or a folder where a partition file was: refused, naming it (both were deleted)', async () => {
+			const hive = path.join(dir, 'hive');
+			assert.equal((await runCli(['extract', input, '--out', hive, '--layout', 'hive'])).code, 0);
+			const sub = fs.readdirSync(hive).find((n) => n.includes('='));
+			assert.ok(sub);
+			put(`hive/${sub}/notes.txt`, 'my notes\n');
+			let before = snapshot(hive);
+			const r = await runCli(['extract', input, '--out', hive, '--layout', 'hive']);
+			assert.equal(r.code, 2, r.stderr);
+			assert.match(r.stderr, new RegExp(`it holds ${sub}/notes\\.txt, which its _manifest\\.json does not list`));
+			assert.equal(diffSnapshots(before, snapshot(hive)), '');
+			const flat = path.join(dir, 'flat');
+			assert.equal((await runCli(['extract', input, '--out', flat])).code, 0);
+			const file = fs.readdirSync(flat).find((n) => n.endsWith('.csv') && !n.startsWith('_')) as string;
+			fs.rmSync(path.join(flat, file));
+			put(`flat/${file}/notes.txt`, 'my notes\n');
+			before = snapshot(flat);
+			const r2 = await runCli(['extract', input, '--out', flat]);
+			assert.equal(r2.code, 2, r2.stderr);
+			assert.match(r2.stderr, /lists as a file, is a folder/);
+			assert.equal(diffSnapshots(before, snapshot(flat)), '');
+			// A clean hive output is still replaced without --force.
+			fs.rmSync(path.join(hive, sub, 'notes.txt'));
+			assert.equal((await runCli(['extract', input, '--out', hive, '--layout', 'hive'])).code, 0);
+		});
 	});
 
 	describe('folders named like Sweep leftovers are left alone unless provably Sweep', () => {
