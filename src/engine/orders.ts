@@ -170,6 +170,8 @@ export async function loadOrders(
 		if (!opened.isFile()) throw notRegular(abs, opened, 'bad-orders');
 		// A gzip or zstd orders file (recognised by its bytes) is decompressed in a thread of its own, streamed too.
 		const source = await openSource(abs, fh, opened.size);
+		// Read once, front to back: nothing of its start is kept (a compressed file's would grow with the file).
+		source.headDone();
 		try {
 			return await readOrders(source, abs, mapping, keySpecs, signal, bad);
 		} finally {
@@ -196,6 +198,9 @@ async function readOrders(
 	let firstRead = true;
 	let position = 0;
 	const fill = async () => {
+		// A compressed file's blocks are often waiting already, so reads resolve without a turn of the event loop:
+		// give it one (each megabyte), or a Ctrl-C (SIGINT) would not be seen until the end of the file.
+		await new Promise((r) => setImmediate(r));
 		if (signal?.aborted) throw abortedError();
 		if (start > 0) {
 			buf.copyWithin(0, start, len);
