@@ -603,7 +603,14 @@ export async function prepareOutput(
 		} catch (e) {
 			throw new SweepError('output-invalid', `Cannot write in ${parent}: ${describe(e)}.`, { file: parent, cause: e });
 		}
-		const tmpLock = tryLock(path.join(tmpDir, TMP_LOCK), lock.holder);
+		let tmpLock: ReturnType<typeof tryLock>;
+		try {
+			tmpLock = tryLock(path.join(tmpDir, TMP_LOCK), lock.holder);
+		} catch (e) {
+			// A full disk (or another write error) as the lock is written: the folder just made goes too.
+			await rm(tmpDir, { recursive: true, force: true });
+			throw new SweepError('output-invalid', `Cannot write in ${parent}: ${describe(e)}.`, { file: parent, cause: e });
+		}
 		if ('heldBy' in tmpLock) {
 			await rm(tmpDir, { recursive: true, force: true });
 			throw refuse(`Cannot lock the temporary folder ${tmpDir}.`);

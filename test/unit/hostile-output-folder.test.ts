@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { requireCli, runCli, startCli, writeTrades } from '../fixtures/hostile/env';
+import { CLI, requireCli, runCli, startCli, writeTrades } from '../fixtures/hostile/env';
 import { checkOutput } from '../fixtures/hostile/oracle';
 import { diffSnapshots, makeTmp, removeTmp, snapshot } from './helpers/fsutil';
 
@@ -143,6 +143,45 @@ describe('hostile output folder: what Sweep replaces or deletes', function () {
 			fs.rmSync(path.join(hive, sub, 'notes.txt'));
 			assert.equal((await runCli(['extract', input, '--out', hive, '--layout', 'hive'])).code, 0);
 		});
+	});
+
+	it('a full disk as the temporary folder lock is written: one line, exit 2, no temporary folder left (strace)', async function () {
+		const probe = spawnSync('strace', ['-f', '-qq', '-o', '/dev/null', 'true'], { encoding: 'utf8' });
+		if (probe.status !== 0) {
+			console.log('      (skipped: strace, which injects the ENOSPC, is not installed or may not trace here)');
+			return this.skip();
+		}
+		const out = path.join(dir, 'out');
+		assert.equal((await runCli(['extract', input, '--out', out])).code, 0);
+		const before = snapshot(out);
+		// The second link(2) of the run is the temporary folder's lock (the first is the run lock).
+		const r = spawnSync(
+			'strace',
+			[
+				'-f',
+				'-qq',
+				'-o',
+				'/dev/null',
+				'-e',
+				'trace=link',
+				'-e',
+				'inject=link:error=ENOSPC:when=2',
+				process.execPath,
+				CLI,
+				'extract',
+				input,
+				'--out',
+				out,
+			],
+			{ encoding: 'utf8' },
+		);
+		assert.equal(r.status, 2, r.stderr);
+		assert.deepEqual(oneLine(r.stderr), [`sweep: error: Cannot write in ${dir}: no space left on the device.`]);
+		assert.deepEqual(
+			fs.readdirSync(dir).filter((n) => n.startsWith('out.')),
+			[],
+		);
+		assert.equal(diffSnapshots(before, snapshot(out)), '');
 	});
 
 	describe('folders named like Sweep leftovers are left alone unless provably Sweep', () => {
