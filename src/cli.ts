@@ -214,7 +214,7 @@ export function parseCommandLine(argv: string[]): Command {
 			strictUtf8: v['strict-utf8'] === true,
 		},
 	};
-	parseFormatFlags(cmd.options, v.format, v['parquet-types'], v.compress, v['compress-level']);
+	parseFormatFlags(cmd.options, v.format, v['parquet-types'], v.compress, v['compress-level'], v.append === true);
 	if (v.layout !== undefined) cmd.options.layout = flagValue('--layout', v.layout, parseLayout(v.layout));
 	if (v['keep-partition-columns'] === true) cmd.options.keepPartitionColumns = true;
 	if (v['max-rows-per-file'] !== undefined) {
@@ -286,10 +286,21 @@ function parseFormatFlags(
 	types: string | undefined,
 	compress: string | undefined,
 	compressLevel: string | undefined,
+	append: boolean,
 ): void {
+	if (append && format === undefined) {
+		// An append takes the output's format: the values are checked against the output's (append.ts), not
+		// refused here for a format the CLI cannot know yet.
+		if (types !== undefined) options.parquetTypes = flagValue('--parquet-types', types, parseParquetTypes(types));
+		if (compress !== undefined && !parseCompression(compress).ok && parseParquetCompression(compress).ok) {
+			options.compress = flagValue('--compress', compress, parseParquetCompression(compress));
+			if (compressLevel !== undefined) throw usageError('--compress-level applies only to CSV output');
+			return;
+		}
+	}
 	const fmt = format === undefined ? 'csv' : flagValue('--format', format, parseOutputFormat(format));
 	if (format !== undefined) options.format = fmt;
-	if (types !== undefined) {
+	if (types !== undefined && !(append && format === undefined)) {
 		const t = flagValue('--parquet-types', types, parseParquetTypes(types));
 		if (fmt !== 'parquet') throw usageError('--parquet-types applies only with --format parquet');
 		options.parquetTypes = t;

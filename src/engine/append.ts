@@ -353,6 +353,8 @@ export function appendSettings(
 			`its files are ${pq ? 'Parquet' : 'CSV'}, not ${options.format} (leave out --format to use the output's)`,
 		);
 	}
+	if (!pq && options.parquetTypes !== undefined)
+		throw differ('its files are CSV, and --parquet-types applies only to Parquet');
 	if (pq && options.parquetTypes !== undefined && options.parquetTypes !== pq.types) {
 		throw differ(`its column types were decided with --parquet-types ${pq.types}, not ${options.parquetTypes}`);
 	}

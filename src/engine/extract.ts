@@ -13,6 +13,7 @@ import {
 	MAX_RECORD_BYTES,
 	type ParquetCompression,
 	parseColumnList,
+	parseCompression,
 	parseCount,
 	parseLayout,
 	parseOutputFormat,
@@ -308,6 +309,10 @@ export function normalizeExtractOptions(options: ExtractOptions): ExtractSetting
  */
 function formatOptions(options: ExtractOptions): Pick<ExtractSettings, 'compress' | 'parquet'> {
 	const format = checked('format', options.format, parseOutputFormat(options.format));
+	// An append without a format takes the output's, and its codec is checked against the output's (append.ts):
+	// `snappy` is then not refused as a CSV codec here (these settings give way to the output's).
+	const parquetOnly = parseParquetCompression(options.compress).ok && !parseCompression(options.compress).ok;
+	if (options.append && options.format === undefined && parquetOnly) return { compress: null, parquet: null };
 	if (format === 'csv') return { compress: outputCompression(options.compress, options.compressLevel), parquet: null };
 	const types = checked('parquetTypes', options.parquetTypes, parseParquetTypes(options.parquetTypes));
 	const codec = checked('compress', options.compress, parseParquetCompression(options.compress));

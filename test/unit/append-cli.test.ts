@@ -485,3 +485,46 @@ describe('CLI: appends refused up front (hard link, foreign folder, files Sweep 
 		assert.ok(!fs.existsSync(path.join(out, JOURNAL)));
 	});
 });
+
+describe('CLI: an append takes the output format, so its format options are checked against the output', () => {
+	let dir: string;
+	before(() => {
+		requireCli();
+		dir = makeTmp('sweep-append-format-');
+	});
+	after(() => removeTmp(dir));
+
+	it('without --format: --compress snappy and --parquet-types fit a Parquet output; a CSV output refuses them naming it', async () => {
+		const day = (n: number) => {
+			const f = path.join(dir, `day${n}.csv`);
+			fs.writeFileSync(f, `symbol,price\nAAPL,${n}\nMSFT,${n + 0.5}\n`);
+			return f;
+		};
+		const pq = path.join(dir, 'pq');
+		assert.equal((await runCli(['extract', day(1), '--out', pq, '--format', 'parquet'])).code, 0);
+		// Were refused as CSV options (exit 2) although the output is Parquet with exactly these.
+		const r = await runCli([
+			'extract',
+			day(2),
+			'--out',
+			pq,
+			'--append',
+			'--compress',
+			'snappy',
+			'--parquet-types',
+			'infer',
+		]);
+		assert.equal(r.code, 0, r.stderr);
+		const other = await runCli(['extract', day(3), '--out', pq, '--append', '--parquet-types', 'string']);
+		assert.equal(other.code, 2, other.stderr);
+		assert.match(other.stderr, /decided with --parquet-types infer, not string/);
+		const csv = path.join(dir, 'csv');
+		assert.equal((await runCli(['extract', day(1), '--out', csv])).code, 0);
+		const t = await runCli(['extract', day(2), '--out', csv, '--append', '--parquet-types', 'infer']);
+		assert.equal(t.code, 2, t.stderr);
+		assert.match(t.stderr, /its files are CSV, and --parquet-types applies only to Parquet/);
+		const c = await runCli(['extract', day(2), '--out', csv, '--append', '--compress', 'snappy']);
+		assert.equal(c.code, 2, c.stderr);
+		assert.match(c.stderr, /its files are not compressed, not snappy/);
+	});
+});
