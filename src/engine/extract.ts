@@ -11,6 +11,7 @@ import {
 	MANIFEST_FILE,
 	MANIFEST_NEXT_FILE,
 	MAX_RECORD_BYTES,
+	outputStem,
 	type ParquetCompression,
 	parseColumnList,
 	parseCompression,
@@ -106,11 +107,7 @@ import { defaultMaxOpenFiles, PartitionWriter } from './writer';
  */
 export function defaultOutDir(input: string): string {
 	const abs = path.resolve(input);
-	const whole = path.basename(abs);
-	const keep = (n: string) => n !== '' && n !== '.' && n !== '..';
-	const plain = keep(withoutCompressionSuffix(whole)) ? withoutCompressionSuffix(whole) : whole;
-	const stem = path.basename(plain, path.extname(plain));
-	return path.join(path.dirname(abs), 'processed', keep(stem) ? stem : plain);
+	return path.join(path.dirname(abs), 'processed', outputStem(path.basename(abs)));
 }
 
 /**

@@ -69,6 +69,19 @@ export function withoutCompressionSuffix(name: string): string {
 	return name.replace(COMPRESSED_NAME, '');
 }
 
+/**
+ * The name an input's output folder takes by default (`processed/<stem>`, `${fileBasenameNoExtension}`): its file
+ * name without a compression suffix and extension (`trades.csv.gz` → `trades`), but never empty, `.` or `..` — a
+ * name that would leave nothing keeps what it would lose (`.zst` → `.zst`, `..csv` → `..csv`, `..csv.gz` → `..csv`).
+ */
+export function outputStem(fileName: string): string {
+	const keep = (n: string) => n !== '' && n !== '.' && n !== '..';
+	const plain = keep(withoutCompressionSuffix(fileName)) ? withoutCompressionSuffix(fileName) : fileName;
+	const dot = plain.lastIndexOf('.');
+	const stem = dot > 0 ? plain.slice(0, dot) : plain;
+	return keep(stem) ? stem : plain;
+}
+
 /** True for the names Sweep extracts: `.csv`/`.tsv`, optionally followed by `.gz`/`.zst` (any case). */
 export function isExtractableName(name: string): boolean {
 	return /\.(csv|tsv)(\.(gz|zst))?$/i.test(name);

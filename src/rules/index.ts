@@ -12,6 +12,7 @@ export {
 	type Compression,
 	isExtractableName,
 	nodeHasZstd,
+	outputStem,
 	parseCompression,
 	parseCompressionLevel,
 	withoutCompressionSuffix,

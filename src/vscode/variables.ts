@@ -1,7 +1,7 @@
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { SweepError } from '../engine/errors';
-import { isExtractableName, withoutCompressionSuffix } from '../rules/compression';
+import { isExtractableName, outputStem } from '../rules/compression';
 
 /** What `${…}` variables in a path setting stand for. Plain values: this module never imports `vscode`. */
 export interface VariableContext {
@@ -38,8 +38,9 @@ export function expandVariables(template: string, ctx: VariableContext, setting 
 	const values: Record<string, () => string> = {
 		fileDirname: () => p.dirname(ctx.file),
 		fileBasename: () => p.basename(ctx.file),
-		// `trades.csv.gz` → `trades`: a compression suffix goes too (so the default folder is processed/trades).
-		fileBasenameNoExtension: () => p.parse(withoutCompressionSuffix(ctx.file)).name,
+		// `trades.csv.gz` → `trades`: a compression suffix goes too (so the default folder is processed/trades); never
+		// empty, `.` or `..` (the rule of the CLI's default folder).
+		fileBasenameNoExtension: () => outputStem(p.basename(ctx.file)),
 		fileExtname: () => p.extname(ctx.file),
 		workspaceFolder: () => needFolder(ctx, setting, 'workspaceFolder'),
 		workspaceFolderBasename: () => p.basename(needFolder(ctx, setting, 'workspaceFolderBasename')),

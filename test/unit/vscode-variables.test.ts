@@ -129,5 +129,16 @@ describe('vscode: which files Sweep extracts', () => {
 		assert.equal(expandVariables('${fileDirname}/processed/${fileBasenameNoExtension}', ctx), '/data/processed/trades');
 		assert.equal(expandVariables('${fileBasenameNoExtension}', { ...ctx, file: '/d/t.TSV.ZST' }), 't');
 		assert.equal(expandVariables('${fileBasenameNoExtension}', { ...ctx, file: '/d/t.csv' }), 't');
+		// Never empty, `.` or `..` (the CLI's rule, rules/compression.ts outputStem): `..csv` went to processed/. (the
+		// processed folder itself) and `n/.zst` to n/processed/n, where n/n.csv's output is.
+		for (const [file, want] of [
+			['/d/n/.zst', '.zst'],
+			['/d/n/.gz', '.gz'],
+			['/d/..csv', '..csv'],
+			['/d/..csv.gz', '..csv'],
+			['/d/.csv', '.csv'],
+			['/d/a.b.csv', 'a.b'],
+		])
+			assert.equal(expandVariables('${fileBasenameNoExtension}', { ...ctx, file }), want, file);
 	});
 });
