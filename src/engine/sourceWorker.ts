@@ -200,7 +200,15 @@ export interface ZstdFrame {
 	contentSize: number | null;
 	/** The frame's content checksum (low 32 bits of the XXH64 of its output), when it has one. */
 	checksum: number | null;
+	/** The window its Window_Descriptor asks for, in bytes (null: a single-segment frame, which has none). */
+	window?: number | null;
 }
+
+/**
+ * The largest zstd window Sweep decodes: zstd's own default limit (`--memory=128MB`); a frame made with `--long=28`
+ * or more asks for more (up to 2 GiB, held in memory), and is refused naming it.
+ */
+export const ZSTD_MAX_WINDOW = 128 * 1024 * 1024;
 
 /**
  * The zstd frame starting at `start`, from its frame and block headers (without decompressing): where it ends,
@@ -264,7 +272,8 @@ export function zstdFrameEnd(fd: number, start: number, size: number): ZstdFrame
 		pos += 4;
 	}
 	if (pos > size) return whole;
-	return { start, end: pos, skippable: false, known: true, dictId, contentSize, checksum };
+	const window = single ? null : 2 ** (10 + (b[5] >> 3)) * (1 + (b[5] & 7) / 8);
+	return { start, end: pos, skippable: false, known: true, dictId, contentSize, checksum, window };
 }
 
 /** Files up to this size have a gzip error's place found to the byte (gzipErrorAt); larger ones to the read. */
@@ -471,6 +480,14 @@ if (parentPort) {
 					fail(
 						'corrupt',
 						`its zstd frame at byte ${fmt(pos)} needs a zstd dictionary (dictionary ID ${f.dictId}), which Sweep does not support; decompress the file with zstd -D DICT first`,
+						pos,
+					);
+					return;
+				}
+				if (f.known && f.window != null && f.window > ZSTD_MAX_WINDOW) {
+					fail(
+						'corrupt',
+						`its zstd frame at byte ${fmt(pos)} needs a ${fmt(f.window / 1024 / 1024)} MB window (it was made with zstd --long), more than the ${ZSTD_MAX_WINDOW / 1024 / 1024} MB zstd itself decodes by default and Sweep supports; compress it again without --long, or decompress it first`,
 						pos,
 					);
 					return;

@@ -155,6 +155,21 @@ describe('compressed input: corrupt zstd, bytes between gzip members, a leading 
 		}
 	});
 
+	it('a zstd file made with --long=28 (a 256 MB window) fails naming the window, on both paths; --long=27 is read', async function () {
+		skipWithout(this, HAS_ZSTD_TOOL, 'the zstd tool is not installed (apt-get install zstd)');
+		// Piped, so that zstd keeps the window it was asked for (a file's known size would shrink it).
+		const input = path.join(dir, 'long.csv.zst');
+		fs.writeFileSync(input, tool('zstd', ['-q', '-c', '--long=28'], bytes));
+		// Was: fzstd allocated the window (a 2 GiB one failed with "Invalid typed array length").
+		for (const m of await failsEverywhere(input, 'zstd --long=28')) {
+			assert.match(m, /its zstd frame at byte 0 needs a 256 MB window \(it was made with zstd --long\)/, m);
+		}
+		const ok = path.join(dir, 'long27.csv.zst');
+		fs.writeFileSync(ok, tool('zstd', ['-q', '-c', '--long=27'], bytes));
+		const r = await extract({ input: ok, outDir: path.join(dir, 'long27-out'), workers: 1, chunkSize: 10_000 });
+		assert.ok(r.rowsRead > 0);
+	});
+
 	it('a --no-check zstd file: a corrupt content size fails on both paths; on native zstd whatever `zstd -t` finds fails', async function () {
 		skipWithout(this, HAS_ZSTD_TOOL, 'the zstd tool is not installed (apt-get install zstd)');
 		const plain = path.join(dir, 'nocheck.csv');
