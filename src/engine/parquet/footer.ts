@@ -73,16 +73,37 @@ export function spliceFooters(old: Uint8Array, fresh: Uint8Array, name: string):
 	if (!Buffer.from(os).equals(Buffer.from(ns))) {
 		throw new Error(`${name}: its schema is not the one this append writes (was the file replaced?)`);
 	}
-	const ol = list(old, field(of, 4, old).f, name);
-	const nl = field(nf, 4, fresh).f;
+	return prependRowGroups(fresh, rowGroupsOf(old, name), name);
+}
+
+/** Row groups' metadata as Thrift bytes: `count` RowGroup structs, one after the other. */
+export interface RowGroupBytes {
+	bytes: Uint8Array;
+	count: number;
+}
+
+/** The RowGroup structs of a footer (FileMetaData) as they are encoded there. */
+export function rowGroupsOf(footer: Uint8Array, name: string): RowGroupBytes {
+	const f = topFields(footer, name).find((x) => x.id === 4);
+	if (!f) throw new Error(`${name}: a Parquet footer without field 4`);
+	const l = list(footer, f, name);
+	if (l.elem !== STRUCT) throw new Error(`${name}: row_groups is not a list of structs`);
+	return { bytes: footer.subarray(l.body, l.end), count: l.count };
+}
+
+/** The footer `fresh` with the row groups `before` put in front of its own, in its `row_groups` list. */
+export function prependRowGroups(fresh: Uint8Array, before: RowGroupBytes, name: string): Uint8Array {
+	const nl = topFields(fresh, name).find((x) => x.id === 4);
+	if (!nl) throw new Error(`${name}: a Parquet footer without field 4`);
 	const nlist = list(fresh, nl, name);
-	if (ol.elem !== STRUCT || nlist.elem !== STRUCT) throw new Error(`${name}: row_groups is not a list of structs`);
-	const count = ol.count + nlist.count;
+	// An empty list may name another element type (nothing follows it either way).
+	if (nlist.elem !== STRUCT && nlist.count > 0) throw new Error(`${name}: row_groups is not a list of structs`);
+	const count = before.count + nlist.count;
 	const head = count < 15 ? [(count << 4) | STRUCT] : [0xf0 | STRUCT, ...varintBytes(count)];
 	return Buffer.concat([
 		fresh.subarray(0, nl.value),
 		Buffer.from(head),
-		old.subarray(ol.body, ol.end),
+		before.bytes,
 		fresh.subarray(nlist.body, nlist.end),
 		fresh.subarray(nl.end),
 	]);
