@@ -588,7 +588,7 @@ export async function extract(options: ExtractOptions, hooks: ExtractHooks = {})
 				: null;
 		// An append whose lock was taken over leaves the folder to the run that took it, which undid this one from its
 		// journal (and may have appended and committed since): undoing now would cut that run's files.
-		if (journal && appendLock && !appendLock.lock.stillHeld()) throw lockLost(appendLock.lock.outDir);
+		if (journal && !committed && appendLock && !appendLock.lock.stillHeld()) throw lockLost(appendLock.lock.outDir);
 		if (journal && !committed) await rollBack(journal, path.resolve(o.outDir), changed ?? e);
 		else if (outPlan) await discardOutput(outPlan);
 		else if (!journal) throw changed ?? e;
