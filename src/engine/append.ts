@@ -500,7 +500,7 @@ export async function checkAppendSpace(outDir: string, bytes: number): Promise<v
 		if (free < bytes) {
 			throw new SweepError(
 				'no-space',
-				`Not enough free space in ${outDir}: ${formatSize(free)} free, the append needs about ${formatSize(bytes)} (the input's size).`,
+				`Not enough free space in ${outDir}: ${formatSize(free)} free, the append needs about ${formatSize(bytes)} (estimated from the input's size and the output's compression).`,
 				{ file: outDir },
 			);
 		}

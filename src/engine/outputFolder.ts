@@ -634,7 +634,7 @@ async function checkSpace(dir: string, bytes: number, outDir: string): Promise<v
 	if (free < bytes) {
 		throw new SweepError(
 			'no-space',
-			`Not enough free space in ${dir}: ${formatSize(free)} free, the output needs about ${formatSize(bytes)} (the input's size).`,
+			`Not enough free space in ${dir}: ${formatSize(free)} free, the output needs about ${formatSize(bytes)} (estimated from the input's size and the output's compression).`,
 			{ file: outDir },
 		);
 	}
