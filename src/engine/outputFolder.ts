@@ -295,13 +295,14 @@ export async function foreignReason(dir: string, entries: readonly string[]): Pr
 			if (OS_FILES.has(name)) continue;
 			const isFile = files.has(r);
 			if (!isFile && !folders.has(r)) return `it holds ${r}, which its ${MANIFEST} does not list`;
-			const st = await lstat(path.join(dir, ...r.split('/'))).catch(() => null);
+			const at = path.join(dir, ...r.split('/'));
+			const st = await lstat(at).catch(() => null);
 			if (st === null) continue; // gone meanwhile
 			if (isFile && !st.isFile() && !(folders.has(r) && st.isDirectory()))
 				return `${r}, which its ${MANIFEST} lists as a file, is ${st.isDirectory() ? 'a folder' : 'not a regular file'}`;
 			if (!isFile && !st.isDirectory()) return `${r}, which its ${MANIFEST} lists as a folder, is not one`;
 			if (st.isDirectory()) {
-				const inner = await readdir(path.join(dir, ...r.split('/'))).catch(() => null);
+				const inner = await readdir(at).catch(() => null);
 				if (inner === null) return `cannot read ${r}`;
 				const why = await check(r, inner);
 				if (why !== null) return why;

@@ -41,11 +41,18 @@ function readText(file: string): string | undefined {
 	}
 }
 
+/**
+ * The fields of /proc/<pid>/stat from the third (state) on, or undefined where there is none. `pid (comm) state …`:
+ * comm may hold spaces and parentheses, so the fields are counted after the last ')'.
+ */
+function procStat(pid: number | 'self'): string[] | undefined {
+	const stat = readText(`/proc/${pid}/stat`);
+	return stat?.slice(stat.lastIndexOf(')') + 2).split(' ');
+}
+
 /** The start time of process `pid` (field 22 of /proc/<pid>/stat), or undefined where there is no /proc. */
 function startOf(pid: number | 'self'): string | undefined {
-	const stat = readText(`/proc/${pid}/stat`);
-	// `pid (comm) state …`: comm may hold spaces and parentheses, so the fields are counted after the last ')'.
-	return stat?.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+	return procStat(pid)?.[19];
 }
 
 let where: { boot?: string; pidns?: string; start?: string } | undefined;
@@ -114,16 +121,18 @@ export function inspectLock(
 
 /** True only when the holder ran on this boot, in this PID namespace, and that very process (PID and start time) lives. */
 function aliveHere(h: LockHolder): boolean {
+	return ranHere(h) && h.start !== undefined && startOf(h.pid) === h.start && !isZombie(h.pid);
+}
+
+/** True when the holder ran on this boot and in this PID namespace, where its PID means this machine's process. */
+function ranHere(h: LockHolder): boolean {
 	const here = placeOfThisProcess();
-	if (!here.boot || !here.pidns || h.boot !== here.boot || h.pidns !== here.pidns || h.start === undefined)
-		return false;
-	return startOf(h.pid) === h.start && !isZombie(h.pid);
+	return !!here.boot && !!here.pidns && h.boot === here.boot && h.pidns === here.pidns;
 }
 
 /** True only when the holder ran on this boot, in this PID namespace, and its PID is gone. */
 function diedHere(h: LockHolder): boolean {
-	const here = placeOfThisProcess();
-	if (!here.boot || !here.pidns || h.boot !== here.boot || h.pidns !== here.pidns) return false;
+	if (!ranHere(h)) return false;
 	if (h.pid === process.pid) return false; // this process: alive (another run in it holds the lock)
 	try {
 		process.kill(h.pid, 0);
@@ -136,10 +145,7 @@ function diedHere(h: LockHolder): boolean {
 
 /** True when /proc says the process has ended and waits to be reaped (state Z or X); false when unknown. */
 function isZombie(pid: number): boolean {
-	const stat = readText(`/proc/${pid}/stat`);
-	if (!stat) return false;
-	// `pid (comm) state …`: comm may hold spaces and parentheses, so the state follows the last ')'.
-	const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+	const state = procStat(pid)?.[0];
 	return state === 'Z' || state === 'X';
 }
 
