@@ -24,8 +24,16 @@ import { endWhenQuiet, isStop, type StopMessage } from './threadStop';
 const PIECE = 1024 * 1024;
 /** Decompressed bytes per output buffer of Node's decoders (fewer calls back into JavaScript than 256 KB). */
 const OUT_CHUNK = 1024 * 1024;
-/** Compressed bytes fzstd is given at a time. */
+/** Compressed bytes fzstd is given at a time, at most. */
 const FZSTD_SLICE = 256 * 1024;
+/**
+ * Decompressed bytes fzstd may produce from what it is given at once, at most (its blocks' bounds, see ZstdCuts):
+ * fzstd decodes every block complete in what it is given, without pausing for the reader, so a zstd bomb (4 GB of
+ * newlines in 120 KB, a few bytes a block) fed 256 KB at a time would be decoded whole into memory.
+ */
+export const FZSTD_BURST = 2 * 1024 * 1024;
+/** zstd's Block_Maximum_Size: what a compressed block decodes to at most (fzstd's own buffer for one). */
+const ZSTD_BLOCK_MAX = 128 * 1024;
 
 export interface SourceWorkerInit {
 	fd: number;
@@ -70,7 +78,7 @@ export interface SourceCredit {
 }
 
 /** The decompressor as a stream, and how many compressed bytes it has consumed. */
-interface Decoder {
+export interface Decoder {
 	stream: Transform;
 	consumed(): number;
 	/** Node's own zlib decoder. */
@@ -104,14 +112,168 @@ function nativeDecoder(codec: 'gzip' | 'zstd'): Decoder {
 }
 
 /**
+ * Where a zstd stream may be cut for fzstd, which decodes every block complete in what it is given at once: walks
+ * the frame and block headers as the bytes go by (frames one after another, skippable ones included; a header may
+ * span writes) and cuts each write just after a block's start, so that the blocks completed by each piece decode to
+ * at most `limit` bytes together. A block's bound comes from its header: a raw block decodes to its size, an RLE
+ * block (one byte of content) to its size field, a compressed block to at most 128 KB. After bytes that are not zstd
+ * (an unknown magic number, a reserved block type) it cuts no more: fzstd fails on them.
+ *
+ * A cut falls one byte into the next block's header, not at its start: fzstd keeps that byte back, as it keeps any
+ * incomplete block, and joins it to the next piece. A piece that ends exactly at a block's end leaves an empty array
+ * in fzstd's list of pending input, which it clears only once bytes are pending: pieces cut at block ends would grow
+ * that list by one per piece for as long as the file's reads end at block ends too.
+ */
+export class ZstdCuts {
+	private state: 'frame' | 'block' | 'body' | 'skip' | 'opaque' = 'frame';
+	/** A frame's or a block's header, gathered (it may span writes). */
+	private readonly head = Buffer.alloc(18);
+	private have = 0;
+	private need = 4;
+	/** Bytes left of the current block's content, a checksum or a skippable frame. */
+	private left = 0;
+	/** The frame has a content checksum (4 bytes after its last block). */
+	private checked = false;
+	private last = false;
+	/** What the current block decodes to at most. */
+	private bound = 0;
+	/** Where the current block's header starts, in bytes of the stream walked. */
+	private blockStart = 0;
+	/** Bytes of the stream walked before the current write. */
+	private walked = 0;
+
+	/** A frame starts with the next byte. */
+	reset(): void {
+		this.state = 'frame';
+		this.have = 0;
+		this.need = 4;
+	}
+
+	/**
+	 * The places (ascending, each in 1…length−1) where `bytes`, the stream's next bytes, is cut: every piece, pushed
+	 * in turn, completes blocks that decode to at most `limit` bytes together (a block over `limit` alone in its piece).
+	 */
+	cuts(bytes: Uint8Array, limit: number): number[] {
+		const cuts: number[] = [];
+		const n = bytes.length;
+		const base = this.walked;
+		/** The bounds of the blocks completed in the current piece. */
+		let pending = 0;
+		let i = 0;
+		while (i < n) {
+			const state = this.state;
+			if (state === 'opaque') break;
+			if (state === 'body' || state === 'skip') {
+				const take = Math.min(this.left, n - i);
+				this.left -= take;
+				i += take;
+				if (this.left === 0) {
+					if (state === 'body') pending = this.blockDone(base, cuts, pending, limit);
+					else this.reset();
+				}
+				continue;
+			}
+			if (state === 'block' && this.have === 0) this.blockStart = base + i;
+			const take = Math.min(this.need - this.have, n - i);
+			for (let k = 0; k < take; k++) this.head[this.have + k] = bytes[i + k];
+			this.have += take;
+			i += take;
+			if (this.have < this.need) continue;
+			if (state === 'block') {
+				const h = this.head[0] | (this.head[1] << 8) | (this.head[2] << 16);
+				const type = (h >> 1) & 3;
+				if (type === 3) {
+					this.state = 'opaque';
+					break;
+				}
+				const size = h >>> 3;
+				this.last = (h & 1) === 1;
+				this.bound = type === 2 ? ZSTD_BLOCK_MAX : size;
+				this.left = type === 1 ? 1 : size;
+				this.state = 'body';
+				if (this.left === 0) pending = this.blockDone(base, cuts, pending, limit);
+				continue;
+			}
+			// A frame's header: its magic number, then (zstd) its descriptor, then the rest of it.
+			const magic = this.head.readUInt32LE(0);
+			if ((magic & 0xfffffff0) === 0x184d2a50) {
+				if (this.need === 4) this.need = 8;
+				else {
+					this.left = this.head.readUInt32LE(4);
+					this.state = 'skip';
+					if (this.left === 0) this.reset();
+				}
+			} else if (magic !== 0xfd2fb528) {
+				this.state = 'opaque';
+				break;
+			} else if (this.need === 4) this.need = 5;
+			else if (this.need === 5) {
+				const fhd = this.head[4];
+				const single = (fhd >> 5) & 1;
+				const fcsFlag = fhd >> 6;
+				this.checked = ((fhd >> 2) & 1) === 1;
+				this.need = 5 + (single ? 0 : 1) + [0, 1, 2, 4][fhd & 3] + (fcsFlag === 0 ? single : [0, 2, 4, 8][fcsFlag]);
+			} else {
+				this.state = 'block';
+				this.have = 0;
+				this.need = 3;
+			}
+		}
+		this.walked = base + n;
+		return cuts;
+	}
+
+	/**
+	 * The current block's last byte has gone by: cut just after its start (its header's first byte) if its piece would
+	 * decode to over `limit`.
+	 */
+	private blockDone(base: number, cuts: number[], pending: number, limit: number): number {
+		let sum = pending;
+		// Before its last byte: a block's header is 3 bytes. A block completed before it in this piece (pending > 0)
+		// started after the piece's start, and ended before this one's start.
+		const at = this.blockStart - base + 1;
+		if (sum > 0 && sum + this.bound > limit && at > (cuts.length > 0 ? cuts[cuts.length - 1] : 0)) {
+			cuts.push(at);
+			sum = 0;
+		}
+		sum += this.bound;
+		if (!this.last) {
+			this.state = 'block';
+			this.have = 0;
+			this.need = 3;
+		} else if (this.checked) {
+			this.left = 4; // the content checksum, then the next frame
+			this.state = 'skip';
+		} else this.reset();
+		return sum;
+	}
+}
+
+/**
+ * fzstd's stream. What it is written is pushed to fzstd in pieces (ZstdCuts, FZSTD_SLICE) and, whenever the reader
+ * has not taken the output of a piece yet, the next piece waits for the reader's next pull (_read): the output held
+ * stays bounded however much the compressed bytes decode to.
+ */
+class FzstdStream extends Transform {
+	/** Resumes a write held back until the reader pulls. */
+	held: (() => void) | null = null;
+
+	override _read(size: number): void {
+		const go = this.held;
+		this.held = null;
+		go?.();
+		super._read(size);
+	}
+}
+
+/**
  * zstd on a Node without it in zlib: the pure-JS fzstd decoder, loaded only then. fzstd checks neither the frame's
  * content checksum (XXH64) nor its content size: this decoder counts and hashes each frame's output (with
- * xxhash-wasm, also loaded only here) so that `frameDone` can, as the zstd library does.
+ * xxhash-wasm, also loaded only here) so that `frameDone` can, as the zstd library does. Exported for the tests.
  */
-function fzstdDecoder(): Decoder {
+export function fzstdDecoder(): Decoder {
 	const fzstd = require('fzstd') as typeof import('fzstd');
 	let consumed = 0;
-	let out: Transform;
 	/** The current frame's output: its length, and its XXH64 while the frame has a checksum. */
 	let produced = 0;
 	/** Bytes of the current frame not yet pushed to fzstd. */
@@ -121,29 +283,37 @@ function fzstdDecoder(): Decoder {
 	const ready = (require('xxhash-wasm') as () => Promise<XXHashAPI>)().then((a) => {
 		api = a;
 	});
-	const d = new fzstd.Decompress((chunk) => {
-		if (chunk.length === 0) return;
-		produced += chunk.length;
-		xxh?.update(chunk);
-		out.push(Buffer.from(chunk)); // fzstd reuses its window: copy
-	});
-	out = new Transform({
+	const walk = new ZstdCuts();
+	const out: FzstdStream = new FzstdStream({
 		transform(chunk: Buffer, _enc, cb) {
-			try {
-				// A frame's last bytes are pushed as final, so that fzstd decodes them now rather than keep a short
-				// frame back until more bytes come: frameDone() must see all of the frame's output.
-				// In slices, each counted once decoded: the compressed bytes consumed (by which the output's size is
-				// estimated from its start) then trail the output by at most a slice, not by a whole read.
-				for (let at = 0; at < chunk.length; at += FZSTD_SLICE) {
-					const part = chunk.subarray(at, Math.min(chunk.length, at + FZSTD_SLICE));
-					frameLeft -= part.length;
-					d.push(part, frameLeft === 0);
-					consumed += part.length;
+			const cuts = walk.cuts(chunk, FZSTD_BURST);
+			let at = 0;
+			let c = 0;
+			const step = () => {
+				try {
+					while (at < chunk.length) {
+						// A frame's last bytes are pushed as final, so that fzstd decodes them now rather than keep a
+						// short frame back until more bytes come: frameDone() must see all of the frame's output.
+						// In slices too, each counted once decoded: the compressed bytes consumed (by which the
+						// output's size is estimated from its start) then trail the output by at most a slice.
+						while (c < cuts.length && cuts[c] <= at) c++;
+						const end = Math.min(c < cuts.length ? cuts[c] : chunk.length, at + FZSTD_SLICE);
+						const part = chunk.subarray(at, end);
+						frameLeft -= part.length;
+						d.push(part, frameLeft === 0);
+						consumed += part.length;
+						at = end;
+						if (at < chunk.length && out.readableLength >= out.readableHighWaterMark) {
+							out.held = step; // the reader has not taken this piece's output yet
+							return;
+						}
+					}
+					cb();
+				} catch (e) {
+					cb(e as Error);
 				}
-				cb();
-			} catch (e) {
-				cb(e as Error);
-			}
+			};
+			step();
 		},
 		flush(cb) {
 			try {
@@ -153,6 +323,12 @@ function fzstdDecoder(): Decoder {
 				cb(e as Error);
 			}
 		},
+	});
+	const d = new fzstd.Decompress((chunk) => {
+		if (chunk.length === 0) return;
+		produced += chunk.length;
+		xxh?.update(chunk);
+		out.push(Buffer.from(chunk)); // fzstd reuses its window: copy
 	});
 	const frameDone = (f: ZstdFrame): string | null => {
 		const hashed = xxh;
@@ -178,6 +354,7 @@ function fzstdDecoder(): Decoder {
 			produced = 0;
 			frameLeft = f.end - f.start;
 			xxh = f.checksum !== null && api ? api.create64(0n) : null;
+			walk.reset();
 		},
 		ready,
 	};
