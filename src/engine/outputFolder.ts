@@ -529,12 +529,20 @@ export async function prepareOutput(
 
 	const created: string[] = [];
 	if (near.dir !== parent) {
+		let first: string | undefined;
 		try {
-			await mkdir(parent, { recursive: true });
+			// The first folder it created (undefined: none): should another process create some of them meanwhile,
+			// those are not this run's to remove.
+			first = await mkdir(parent, { recursive: true });
 		} catch (e) {
 			throw refuse(`Cannot create the folder ${parent}: ${describe(e)}.`);
 		}
-		for (let d = parent; d !== near.dir && d !== path.dirname(d); d = path.dirname(d)) created.push(d);
+		if (first !== undefined) {
+			for (let d = parent; d !== near.dir && d !== path.dirname(d); d = path.dirname(d)) {
+				created.push(d);
+				if (d === path.resolve(first)) break;
+			}
+		}
 	}
 	let lock: RunLock;
 	try {
@@ -694,7 +702,10 @@ export async function commitOutput(plan: OutputPlan): Promise<string[]> {
 	return plan.warnings;
 }
 
-/** Removes the temporary folder of a failed or cancelled run, and the folders it created; releases its locks. */
+/**
+ * Removes the temporary folder of a failed or cancelled run, releases its locks, then removes the folders it created
+ * on the way to the output (deepest first, each only if empty: never one that was there before the run).
+ */
 export async function discardOutput(plan: OutputPlan): Promise<void> {
 	try {
 		// The lock stays (and beats) until the rest is gone: killed meanwhile, the folder is still recognisably a
@@ -705,11 +716,13 @@ export async function discardOutput(plan: OutputPlan): Promise<void> {
 				throw e;
 			});
 		});
-		await removeCreated(plan.created);
 	} finally {
 		plan.tmpLock.release();
 		plan.lock.release();
 	}
+	// Only now: the run lock (`<out>.sweep-lock`) lies beside the output folder, in the deepest folder created, which
+	// it kept from being empty (those folders were left behind).
+	await removeCreated(plan.created);
 }
 
 export { describe as describeFsError };

@@ -3,6 +3,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { extract } from '../../src/engine';
 import { CLI, requireCli, runCli, startCli, writeTrades } from '../fixtures/hostile/env';
 import { checkOutput } from '../fixtures/hostile/oracle';
 import { diffSnapshots, makeTmp, removeTmp, snapshot } from './helpers/fsutil';
@@ -312,6 +313,50 @@ describe('hostile output folder: what Sweep replaces or deletes', function () {
 			assert.equal(r.code, 0, r.stderr);
 			assert.equal(r.stderr, '');
 			assert.deepEqual(siblings(out), ['out.sweep-tmp-333333333333']);
+		});
+	});
+
+	// Found by review: a run that failed after creating the folders on the way to the output left them behind (it
+	// tried to remove them while its own run lock, `<out>.sweep-lock`, still lay in the deepest one).
+	describe('folders created on the way to the output go again when the run fails or is cancelled', () => {
+		it('a run that fails mid-run (--max-rejects): exit 1, the folders it created gone, those that were there kept', async () => {
+			fs.writeFileSync(input, 'id,symbol\n1,A\n2\n3,A\n');
+			fs.mkdirSync(path.join(dir, 'keep', 'empty'), { recursive: true });
+			const out = path.join(dir, 'keep', 'empty', 'a', 'b', 'c', 'out');
+			const r = await runCli(['extract', input, '--out', out, '--max-rejects', '0']);
+			assert.equal(r.code, 1, r.stderr);
+			assert.match(r.stderr, /more than 0 rejected records/);
+			// `keep/empty` was there (empty) before the run: it stays; a/b/c were the run's.
+			assert.deepEqual(fs.readdirSync(path.join(dir, 'keep', 'empty')), []);
+			assert.deepEqual(fs.readdirSync(dir).sort(), ['in.csv', 'keep']);
+		});
+
+		it('a cancelled run and a run whose input changes: the folders it created gone', async () => {
+			writeTrades(input, 20_000, 5);
+			const bytes = fs.readFileSync(input);
+			for (const what of ['cancelled', 'input truncated']) {
+				const out = path.join(dir, 'x', 'y', 'out');
+				const ac = new AbortController();
+				let once = false;
+				const e = await extract(
+					{ input, outDir: out, workers: 2, chunkSize: 100 },
+					{
+						signal: ac.signal,
+						onProgress: () => {
+							if (once) return;
+							once = true;
+							if (what === 'cancelled') ac.abort();
+							else fs.truncateSync(input, Math.floor(bytes.length / 2));
+						},
+					},
+				).then(
+					() => assert.fail(`${what}: the run succeeded`),
+					(err: { code?: string }) => err,
+				);
+				assert.equal(e.code, what === 'cancelled' ? 'aborted' : 'file-changed', `${what}: ${String(e)}`);
+				assert.deepEqual(fs.readdirSync(dir).sort(), ['in.csv'], what);
+				fs.writeFileSync(input, bytes);
+			}
 		});
 	});
 
