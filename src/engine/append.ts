@@ -21,6 +21,7 @@ import { sha256 } from './journal';
 import type { Orders } from './orders';
 import type { ParquetCompression } from './parquet/options';
 import type { ParquetTypesMode } from './parquet/types';
+import { type FileStamp, sameStamp } from './sameFile';
 import type { ExtractOptions, Manifest, ManifestInput } from './types';
 
 /** The existing output an append adds to. */
@@ -456,19 +457,18 @@ export function ordersSha256(orders: Orders): string {
 	return sha256(Buffer.from(orders.keys.join('\n'), 'latin1'));
 }
 
-/** The input listed earlier with the same content (or the same path, size and time), if any. */
+/**
+ * The input listed earlier with the same content, or (before reading it) the same path and the same stamp — size,
+ * modification and change time, the rule of sameFile.ts — if any.
+ */
 export function earlierInput(
 	base: AppendBase,
-	match: { sha256?: string; path?: string; bytes?: number; mtime?: string },
+	match: { sha256: string } | { path: string; stamp: FileStamp },
 ): { index: number; input: ManifestInput } | null {
 	const inputs = base.manifest.inputs;
 	for (let i = 0; i < inputs.length; i++) {
 		const e = inputs[i];
-		if (
-			match.sha256 !== undefined
-				? e.sha256 === match.sha256
-				: e.path === match.path && e.bytes === match.bytes && e.mtime === match.mtime
-		)
+		if ('sha256' in match ? e.sha256 === match.sha256 : e.path === match.path && sameStamp(e, match.stamp))
 			return { index: i, input: e };
 	}
 	return null;

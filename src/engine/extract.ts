@@ -88,6 +88,7 @@ import {
 import { ChunkLineError, WorkerPool } from './pool';
 import type { BucketResult, ChunkDone, ChunkStats, WorkerInit } from './protocol';
 import { acquireRunLock, type RunLock } from './runLock';
+import { fileChange, stampOf } from './sameFile';
 import { type InputSource, openSource } from './source';
 import type {
 	ConfigSources,
@@ -380,7 +381,7 @@ export async function extract(options: ExtractOptions, hooks: ExtractHooks = {})
 			delimiterGiven = o.delimiter;
 			o = { ...o, ...appendSettings(appendTo, options, o.delimiter) };
 			if (!o.allowDuplicateInput) {
-				const same = earlierInput(appendTo, { path: o.input, bytes: st.size, mtime: st.mtime.toISOString() });
+				const same = earlierInput(appendTo, { path: o.input, stamp: stampOf(st) });
 				if (same) throw duplicateError(o.input, appendTo, same);
 			}
 		}
@@ -545,8 +546,7 @@ export async function extract(options: ExtractOptions, hooks: ExtractHooks = {})
 			base: appendTo?.manifest ?? null,
 			entry: {
 				path: o.input,
-				bytes: st.size,
-				mtime: st.mtime.toISOString(),
+				...stampOf(st),
 				sha256: hash.sha256,
 				rowsRead: run.rowsRead,
 				rowsWritten: run.rowsWritten,
@@ -744,19 +744,13 @@ const CONTENT_ERRORS: ReadonlySet<SweepErrorCode> = new Set([
 	'type-mismatch',
 ]);
 
-/** The file must be what it was when the run started: same size, same modification time, same inode. */
+/**
+ * The file must be what it was when the run started, by the rule of sameFile.ts: the same file at its path, the same
+ * size, modification time and change time.
+ */
 async function checkUnchanged(fh: FileHandle, input: string, st: Stats, append = false): Promise<void> {
-	const after = await fh.stat();
-	const now = await stat(input).catch(() => null);
-	if (after.size !== st.size || after.mtimeMs !== st.mtimeMs || !now || now.ino !== st.ino) {
-		const how =
-			after.size !== st.size
-				? `its size went from ${st.size} to ${after.size} bytes`
-				: !now
-					? 'it was deleted or renamed'
-					: now.ino !== st.ino
-						? 'it was replaced by another file'
-						: 'it was modified (its modification time changed)';
+	const how = fileChange(st, await fh.stat(), await stat(input).catch(() => null));
+	if (how !== null) {
 		throw new SweepError(
 			'file-changed',
 			`${input} changed while it was read (${how}); the output was ${append ? 'put back as it was' : 'discarded'}. Run again once the file is complete.`,

@@ -3,8 +3,9 @@ import { type FileHandle, open, stat } from 'node:fs/promises';
 import * as path from 'node:path';
 import type { PartitionSpec } from '../rules';
 import { bomLength, CR, LF, QUOTE, sniffDelimiter } from './dialect';
-import { abortedError, notRegular, SweepError } from './errors';
+import { abortedError, isSweepError, notRegular, SweepError } from './errors';
 import { derivedKey, encodeKey, grainNeeds } from './keys';
+import { fileChange } from './sameFile';
 import { type ByteReader, openSource } from './source';
 
 export interface Orders {
@@ -172,11 +173,23 @@ export async function loadOrders(
 		const source = await openSource(abs, fh, opened.size);
 		// Read once, front to back: nothing of its start is kept (a compressed file's would grow with the file).
 		source.headDone();
+		// The keys must be those of one file: one that changed while it was read (the rule of sameFile.ts) is named
+		// as such, also when what the change left looks like a malformed record.
+		const unchanged = async () => {
+			const how = fileChange(opened, await fh.stat(), await stat(abs).catch(() => null));
+			if (how !== null) throw bad(`it changed while it was read (${how}); run again once it is complete.`);
+		};
+		let orders: Orders;
 		try {
-			return await readOrders(source, abs, mapping, keySpecs, signal, bad);
+			orders = await readOrders(source, abs, mapping, keySpecs, signal, bad);
+		} catch (e) {
+			if (isSweepError(e) && e.code === 'bad-orders') await unchanged();
+			throw e;
 		} finally {
 			await source.close();
 		}
+		await unchanged();
+		return orders;
 	} finally {
 		await fh.close();
 	}

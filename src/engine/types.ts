@@ -162,6 +162,11 @@ export interface ManifestInput {
 	bytes: number;
 	/** Modification time of the input, ISO 8601. */
 	mtime: string;
+	/**
+	 * Change time (ctime) of the input, ISO 8601: with the path, size and modification time, how an append knows the
+	 * same file before reading it (sameFile.ts). Absent in manifests written by earlier versions.
+	 */
+	ctime?: string;
 	/** SHA-256 of the input's bytes on disk, hex. */
 	sha256: string;
 	rowsRead: number;

@@ -509,6 +509,27 @@ describe('engine: append', function () {
 		assert.equal(fs.readFileSync(path.join(out, 'A.csv'), 'utf8'), 'symbol,n\nA,1\nA,2\nA,1\n');
 	});
 
+	// Before reading, an input is taken for a listed one by its path and stamp (sameFile.ts): a rewrite of the same size
+	// whose modification time was put back (`touch -d`, `rsync -t`) was refused as "the same content".
+	it('an input rewritten in place (same size, modification time put back) is not taken for the one listed', async () => {
+		const out = path.join(dir, 'out');
+		const d2 = write('d2.csv', 'symbol,n\nA,2\nB,3\n');
+		await run(write('d1.csv', 'symbol,n\nA,1\n'), out);
+		const m2 = await run(d2, out, { append: true });
+		assert.equal(m2.inputs?.[1].ctime, fs.statSync(d2).ctime.toISOString(), 'the manifest lists its change time');
+		const was = fs.statSync(d2);
+		await new Promise((r) => setTimeout(r, 20)); // a change time the manifest's milliseconds can tell apart
+		fs.writeFileSync(d2, 'symbol,n\nA,7\nB,8\n');
+		fs.utimesSync(d2, was.atime, was.mtime);
+		assert.equal(fs.statSync(d2).mtime.toISOString(), m2.inputs?.[1].mtime, 'same path, size and modification time');
+		const m3 = await run(d2, out, { append: true });
+		assert.equal(m3.inputs?.length, 3);
+		assert.equal(fs.readFileSync(path.join(out, 'A.csv'), 'utf8'), 'symbol,n\nA,1\nA,2\nA,7\n');
+		// Untouched since, it is the file listed: refused at once.
+		const again = await expectSweepError(run(d2, out, { append: true }), 'duplicate-input');
+		assert.match(again.message, /added by the 3rd of its 3 runs/);
+	});
+
 	it('refuses a partition file changed by hand (naming it) unless force; refuses a file it did not write', async () => {
 		const out = path.join(dir, 'out');
 		await run(write('d1.csv', 'symbol,n\nA,1\nB,2\n'), out);

@@ -268,6 +268,41 @@ describe('engine: failures and cancellation', function () {
 			await assertClean();
 		}
 	});
+
+	// The same rewrite with the modification time put back afterwards (as `touch -d` or `rsync -t` would): the change
+	// time, which nobody can set, still names the change (it was: the bytes' own error, invalid UTF-8).
+	it('the input rewritten in place with its modification time put back: still file-changed', async () => {
+		const copy = path.join(tmp, 'rewritten-mtime-kept.csv');
+		for (const workers of [1, 2]) {
+			fs.copyFileSync(big, copy);
+			// A whole second, which utimes can put back exactly (a Date has no sub-millisecond part).
+			const second = new Date(Math.floor(Date.now() / 1000) * 1000 - 60_000);
+			fs.utimesSync(copy, second, second);
+			const was = fs.statSync(copy);
+			let changed = false;
+			const p = extract(
+				{ input: copy, outDir: out, workers, chunkSize: 200, strictUtf8: true },
+				{
+					onProgress: () => {
+						if (changed) return;
+						changed = true;
+						const fd = fs.openSync(copy, 'r+');
+						fs.writeSync(fd, Buffer.alloc(4096, 0xff), 0, 4096, Math.floor(was.size * 0.7));
+						fs.closeSync(fd);
+						fs.utimesSync(copy, was.atime, was.mtime);
+					},
+				},
+			);
+			const e = await expectSweepError(p, 'file-changed', 60_000);
+			assert.match(
+				e.message,
+				/changed while it was read \(it was written to, or its permissions/,
+				`${workers} workers`,
+			);
+			assert.equal(fs.statSync(copy).mtimeMs, was.mtimeMs, 'the modification time was put back');
+			await assertClean();
+		}
+	});
 });
 
 describe('engine: how many partition files a run keeps open by default (writer.ts defaultMaxOpenFiles)', () => {

@@ -65,6 +65,45 @@ describe('engine: the input SHA-256 from the chunks read', () => {
 		}
 	});
 
+	// The same change, with the modification time put back (`touch -d`, utimes) and the size unchanged: only the change
+	// time (ctime), which nobody can set, tells that the bytes hashed and partitioned may differ (sameFile.ts).
+	it('a same-size change whose modification time is put back fails the run too (file-changed, by the change time)', async () => {
+		const input = path.join(tmp, 'changed-mtime-restored.csv');
+		const text = `symbol,n\n${Array.from({ length: 20_000 }, (_, i) => `S${i % 7},${i}`).join('\n')}\n`;
+		for (const workers of [1, 2]) {
+			fs.writeFileSync(input, text);
+			// A whole second, which utimes can put back exactly (a Date has no sub-millisecond part).
+			const second = new Date(Math.floor(Date.now() / 1000) * 1000 - 60_000);
+			fs.utimesSync(input, second, second);
+			const was = fs.statSync(input);
+			const outDir = path.join(tmp, `o-mtime-restored-${workers}`);
+			await assert.rejects(
+				extractHere(
+					{ input, outDir, workers, chunkSize: 1000, partitionBy: ['symbol'], force: true },
+					{
+						beforeHash: () => {
+							const fd = fs.openSync(input, 'r+');
+							fs.writeSync(fd, Buffer.from('T'), 0, 1, text.length - 3); // same size, one byte
+							fs.closeSync(fd);
+							fs.utimesSync(input, was.atime, was.mtime);
+							const now = fs.statSync(input);
+							assert.equal(now.mtimeMs, was.mtimeMs, 'the modification time is back');
+							assert.equal(now.size, was.size);
+						},
+					},
+				),
+				(e: unknown) =>
+					isSweepError(e) &&
+					e.code === 'file-changed' &&
+					/changed while it was read \(it was written to, or its permissions, owner or links changed \(its change time moved/.test(
+						e.message,
+					),
+				`${workers} workers`,
+			);
+			assert.equal(fs.existsSync(outDir), false, 'no output');
+		}
+	});
+
 	for (const [name, text] of cases) {
 		it(name, async () => {
 			const bytes = Buffer.from(text, 'utf8');

@@ -168,6 +168,41 @@ describe('hostile orders', function () {
 			assert.equal(o.keys.length, ORDERS_LIMITS.maxKeys);
 		});
 
+		// The orders' keys must be one file's: it is checked after reading by the input's rule (sameFile.ts). The change
+		// is made after its first read (a signal whose `aborted` the reader asks before and after each read).
+		it('an orders file changed while it is read (grown; or rewritten with its modification time put back): exit 2 naming the change', async () => {
+			const cases: [string, (f: string) => void, RegExp][] = [
+				['grown', (f) => fs.appendFileSync(f, 'D\n'), /its size went from 13 to 15 bytes/],
+				[
+					'rewritten, modification time put back',
+					(f) => {
+						const was = fs.statSync(f);
+						fs.writeFileSync(f, 'symbol\nA\nC\nE\n');
+						fs.utimesSync(f, was.atime, was.mtime);
+					},
+					/it was written to, or its permissions, owner or links changed \(its change time moved/,
+				],
+			];
+			for (const [what, change, want] of cases) {
+				const orders = put('orders.csv', 'symbol\nA\nB\nE\n');
+				// A whole second, which utimes can put back exactly (a Date has no sub-millisecond part).
+				const second = new Date(Math.floor(Date.now() / 1000) * 1000 - 60_000);
+				fs.utimesSync(orders, second, second);
+				let asked = 0;
+				const signal = {
+					get aborted() {
+						if (++asked === 2) change(orders);
+						return false;
+					},
+				} as AbortSignal;
+				const e = await expectSweepError(loadOrders(orders, {}, keys(['symbol']), signal), 'bad-orders');
+				assert.ok(asked >= 2, `${what}: the file was changed during the read`);
+				assert.match(e.message, /^Orders file .*orders\.csv: it changed while it was read \(/, what);
+				assert.match(e.message, want, what);
+				assert.equal(e.exitCode, 2);
+			}
+		});
+
 		it('the trades file itself as the orders file: same partitions as without orders, nothing filtered out', async () => {
 			const input = path.join(dir, 'trades.csv');
 			writeTrades(input, 200_000, 300);
