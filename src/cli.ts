@@ -447,11 +447,23 @@ async function runExtract(cmd: Extract<Command, { kind: 'extract' }>, io: CliIO)
 	const controller = new AbortController();
 	let signalled: NodeJS.Signals | null = null;
 	const progress = io.stderr.isTTY ? new ProgressLine(io.stderr) : null;
+	/**
+	 * The output is committed (the engine's onCommitted: the new folder renamed into place, or an append's manifest):
+	 * the run is complete, and what is left (removing the old folder, ending threads, the summary) is not stopped.
+	 */
 	let completed = false;
+	let toldCompleted = false;
 	let signalledAt = 0;
 	const onSignal = (signal: NodeJS.Signals) => {
-		// After the output folder is committed the run is complete: nothing to stop (see the entry point below).
-		if (completed) return;
+		if (completed) {
+			// Nothing to stop or clean up: say so once, then the summary and exit 0 follow as usual.
+			if (!toldCompleted) {
+				toldCompleted = true;
+				progress?.clear();
+				err(`sweep: ${signal} received after the run completed (its output is in place); finishing\n`);
+			}
+			return;
+		}
 		// One interrupt can arrive twice within microseconds: GNU `timeout` signals the command and then its process
 		// group, which includes it. Only a second interrupt after SECOND_SIGNAL_MS forces the exit.
 		if (signalled !== null && Date.now() - signalledAt < SECOND_SIGNAL_MS) return;
@@ -479,10 +491,19 @@ async function runExtract(cmd: Extract<Command, { kind: 'extract' }>, io: CliIO)
 		});
 		const manifest = await extract(
 			{ ...cmd.options, pendingConfig: config },
-			{ signal: controller.signal, onProgress: progress ? (p) => progress.update(p) : undefined },
+			{
+				signal: controller.signal,
+				onProgress: progress ? (p) => progress.update(p) : undefined,
+				onCommitted: () => {
+					completed = true;
+				},
+			},
 		);
 		completed = true;
 		progress?.clear();
+		// A stop asked for just before the commit, which the run had already passed: it did not stop, and says so.
+		if (signalled !== null && !toldCompleted)
+			err('sweep: the run completed before it could stop; its output is in place\n');
 		for (const w of manifest.warnings ?? []) err(`sweep: warning: ${w}\n`);
 		io.stdout.write(
 			cmd.json
@@ -492,7 +513,8 @@ async function runExtract(cmd: Extract<Command, { kind: 'extract' }>, io: CliIO)
 		return 0;
 	} catch (e) {
 		progress?.clear();
-		if (signalled !== null || (isSweepError(e) && e.code === 'aborted')) {
+		// (A run that failed after its commit is not "as it was before": its error is reported as it is.)
+		if (!completed && (signalled !== null || (isSweepError(e) && e.code === 'aborted'))) {
 			// An interrupted append whose undo could not finish: the folder is not as it was, and the message says why.
 			if (isSweepError(e) && e.details.notUndone) err(`sweep: error: ${oneLine(e.message)}\n`);
 			else err('sweep: interrupted; the output folder is as it was before\n');

@@ -36,6 +36,7 @@ if (parentPort) {
 		{
 			signal: abort.signal,
 			onProgress: (progress) => post({ type: 'progress', progress }),
+			onCommitted: () => post({ type: 'committed' }),
 			onWorkDone: () => {
 				idleSince = performance.now();
 			},

@@ -23,6 +23,8 @@ export type ToCoordinator =
 
 export type FromCoordinator =
 	| { type: 'progress'; progress: ExtractProgress }
+	/** The output is committed (ExtractHooks.onCommitted); the outcome follows. */
+	| { type: 'committed' }
 	| { type: 'done'; manifest: Manifest }
 	| { type: 'failed'; error: SerializedError };
 

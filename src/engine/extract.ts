@@ -562,6 +562,7 @@ export async function extract(options: ExtractOptions, hooks: ExtractHooks = {})
 			// The commit: the new manifest replaces the old one in one rename, once every appended byte is on disk.
 			await writeDurably(appendTo.outDir, MANIFEST_FILE, MANIFEST_NEXT_FILE, text);
 			committed = true;
+			tellCommitted(hooks);
 			// If the journal cannot be removed now, the next run sees the new manifest and only removes it.
 			await journal.finish().catch(() => undefined);
 			const warnings = [...appendLock.warnings, ...headWarnings(head.rawNames, o.input)];
@@ -572,7 +573,10 @@ export async function extract(options: ExtractOptions, hooks: ExtractHooks = {})
 		if (!outPlan) throw new Error('internal: no output plan');
 		await writeFile(path.join(outPlan.tmpDir, MANIFEST_FILE), text);
 		if (signal?.aborted) throw abortedError();
-		const warnings = [...(await commitOutput(outPlan)), ...headWarnings(head.rawNames, o.input)];
+		const warnings = [
+			...(await commitOutput(outPlan, () => tellCommitted(hooks))),
+			...headWarnings(head.rawNames, o.input),
+		];
 		return warnings.length > 0
 			? { ...manifest, outDir: outPlan.outDir, warnings }
 			: { ...manifest, outDir: outPlan.outDir };
@@ -601,6 +605,15 @@ export async function extract(options: ExtractOptions, hooks: ExtractHooks = {})
 		await source?.close();
 		await fh.close();
 		appendLock?.lock.release();
+	}
+}
+
+/** Calls ExtractHooks.onCommitted: the output is committed, and nothing the hook does can undo that. */
+function tellCommitted(hooks: ExtractHooks): void {
+	try {
+		hooks.onCommitted?.();
+	} catch {
+		// The run is complete whatever the caller's hook does.
 	}
 }
 

@@ -13,7 +13,7 @@ import type { ExtractHooks, ExtractOptions, Manifest } from './types';
  * Resolves to the manifest; rejects with the same SweepError the run raised.
  */
 export function extract(options: ExtractOptions, hooks: ExtractHooks = {}): Promise<Manifest> {
-	const { signal, onProgress } = hooks;
+	const { signal, onProgress, onCommitted } = hooks;
 	if (signal?.aborted) return Promise.reject(abortedError());
 	const { pendingConfig, ...plain } = options;
 	const data: CoordinatorOptions = pendingConfig ? { ...plain, pendingConfig: true } : plain;
@@ -36,6 +36,7 @@ export function extract(options: ExtractOptions, hooks: ExtractHooks = {}): Prom
 		);
 		worker.on('message', (msg: FromCoordinator) => {
 			if (msg.type === 'progress') onProgress?.(msg.progress);
+			else if (msg.type === 'committed') onCommitted?.();
 			else if (outcome === null)
 				outcome =
 					msg.type === 'done'

@@ -664,9 +664,10 @@ async function removeCreated(created: readonly string[]): Promise<void> {
  * Puts the finished temporary folder in place of the output folder, then removes the old one. Fails (nothing
  * swapped) if the run lock was taken over meanwhile. An old folder that cannot be removed after the swap does not
  * fail the run: the new output is in place and a warning names what was left (the next run removes it if it can).
- * Returns the warnings of the whole run (recovery included).
+ * `onCommitted` is called as soon as the new folder is in place (ExtractHooks.onCommitted), before the old one is
+ * removed. Returns the warnings of the whole run (recovery included).
  */
-export async function commitOutput(plan: OutputPlan): Promise<string[]> {
+export async function commitOutput(plan: OutputPlan, onCommitted?: () => void): Promise<string[]> {
 	if (!plan.lock.stillHeld()) {
 		throw new SweepError(
 			'lock-lost',
@@ -687,6 +688,8 @@ export async function commitOutput(plan: OutputPlan): Promise<string[]> {
 		if (hadOld) await rename(old, plan.outDir).catch(() => undefined);
 		throw e;
 	}
+	plan.created.length = 0; // they hold the output now
+	onCommitted?.();
 	if (hadOld) {
 		try {
 			// Its manifest last: killed meanwhile, what is left is still recognisably Sweep's (recoverStale).
@@ -697,7 +700,6 @@ export async function commitOutput(plan: OutputPlan): Promise<string[]> {
 			);
 		}
 	}
-	plan.created.length = 0; // they hold the output now
 	plan.lock.release();
 	return plan.warnings;
 }

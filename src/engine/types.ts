@@ -115,6 +115,13 @@ export interface ExtractHooks {
 	 */
 	onWorkDone?: () => void;
 	/**
+	 * Called the moment the run's output is committed — the new folder renamed into place, or an append's new manifest
+	 * renamed over the old one — before the run cleans up (the old folder deleted, the threads ended). From then on the
+	 * run is complete: a cancel no longer changes anything, and the promise resolves to the manifest. Passed between
+	 * threads (a message from the coordinator), so the caller learns it as soon as its event loop turns.
+	 */
+	onCommitted?: () => void;
+	/**
 	 * Tests only (not passed between threads): called once every chunk is read, before the run waits for the input's
 	 * SHA-256, so that a test can change the input in that window.
 	 */
