@@ -451,6 +451,10 @@ export async function extract(options: ExtractOptions, hooks: ExtractHooks = {})
 			...(o.parquet?.types === 'infer' && !appendTo
 				? { parquetSample: hooks.parquetSampleBytes ?? PARQUET_SAMPLE_BYTES }
 				: {}),
+			// An append to a Parquet output: its values must fit the output's types, and the first that does not is named.
+			...(o.parquet && appendTo?.manifest.parquet
+				? { parquetFit: appendTo.manifest.parquet.columns.map((c) => c.type) }
+				: {}),
 			outputFieldCount: output.rawNames.length,
 		};
 		// The pool's one owner: destroyed as soon as the pipeline is over, before the manifest is written (or, on a
@@ -1155,6 +1159,12 @@ class Committer {
 	private async commit(done: ChunkDone, end: number): Promise<void> {
 		if (this.a.owned && !this.a.owned()) throw lockLost(this.a.base?.outDir ?? this.a.writeDir);
 		const startLine = this.line;
+		// A Parquet append: the first chunk, in file order, holding a value that does not fit the output's types holds
+		// the file's first such line (the same for any chunk size and worker count); nothing of it is written.
+		if (done.misfit && this.a.base) {
+			const m = done.misfit;
+			throw this.typeMismatch(this.a.base, m.column, { line: startLine + m.line, value: m.value, utf8: m.utf8 });
+		}
 		this.addBuckets(done, startLine);
 		if (done.rejects.length > 0) this.addRejects(done, startLine);
 		if (this.classes && done.types) mergeClassification(this.classes, done.types);
@@ -1454,15 +1464,29 @@ class Committer {
 	private appendTypes(base: AppendBase): ColumnType[] {
 		const cols = base.manifest.parquet?.columns ?? [];
 		const cls = this.classes!;
+		// Found chunk by chunk as they are committed (commit: the first such line); this is only a safety net.
 		cols.forEach((col, c) => {
-			if (fitsType(cls, c, col.type)) return;
-			throw new SweepError(
-				'type-mismatch',
-				`Cannot append ${this.a.o.input} to ${base.outDir}: column ${JSON.stringify(col.name)} is ${col.type} in the output's Parquet files, and this file holds values that are not ${col.type}; the output was put back as it was. Extract all the inputs again to get a column type that fits them all.`,
-				{ file: this.a.o.input },
-			);
+			if (!fitsType(cls, c, col.type)) throw this.typeMismatch(base, c, null);
 		});
 		return cols.map((c) => c.type);
+	}
+
+	/**
+	 * The error of an append whose value in column `c` does not fit the output's type: on the line `at` (the first
+	 * such line of the file) when known.
+	 */
+	private typeMismatch(base: AppendBase, c: number, at: { line: number; value: string; utf8: boolean } | null) {
+		const col = base.manifest.parquet?.columns[c] ?? { name: textOf(this.a.output.rawNames[c] ?? '').text, type: '?' };
+		const input = this.a.o.input;
+		const holds =
+			at === null
+				? `this file holds values that are not ${col.type}`
+				: `line ${at.line} of ${input} holds ${show(at.value)}, which ${at.utf8 ? `is not ${col.type}` : 'is not valid UTF-8'} (the first such value)`;
+		return new SweepError(
+			'type-mismatch',
+			`Cannot append ${input} to ${base.outDir}: column ${JSON.stringify(col.name)} is ${col.type} in the output's Parquet files, and ${holds}; the output was put back as it was. Extract all the inputs again to get a column type that fits them all.`,
+			at === null ? { file: input } : { file: input, line: at.line },
+		);
 	}
 
 	/** Closes the files after a failure; the error to throw (a worker's data error names the file's line). */

@@ -8,6 +8,7 @@
  * ArrayBuffers both ways (no copies across threads).
  */
 
+import type { ColumnType } from './parquet/types';
 import type { StopMessage } from './threadStop';
 
 /** Everything a worker needs to process any chunk of this run. Plain data (structured-cloned once). */
@@ -58,6 +59,12 @@ export interface WorkerInit {
 	 * from that sample: docs/parquet.md). Absent: classify every value (an append).
 	 */
 	parquetSample?: number;
+	/**
+	 * An append to a Parquet output: the output's column types, which its new values must fit. A chunk holding a value
+	 * that does not fit one names the first record in it that does (ChunkDone.misfit), so that the error can give the
+	 * line — the same one for any chunk size and worker count.
+	 */
+	parquetFit?: ColumnType[];
 	/** Fields of each written record (fewer than `fieldCount` with a column selection or the hive layout). */
 	outputFieldCount: number;
 }
@@ -116,6 +123,17 @@ export interface RejectResult {
 	end: number;
 }
 
+/** The first written record of a chunk holding a value that does not fit its column's type (WorkerInit.parquetFit). */
+export interface ChunkMisfit {
+	/** Line breaks before the record in its chunk (the chunk's first line is 0): the coordinator adds the chunk's line. */
+	line: number;
+	/** The first output column of that record whose value does not fit. */
+	column: number;
+	/** That value as text (cut short: at most 40 characters), and whether its bytes are valid UTF-8. */
+	value: string;
+	utf8: boolean;
+}
+
 export interface ChunkDone {
 	type: 'done';
 	seq: number;
@@ -140,6 +158,8 @@ export interface ChunkDone {
 	lines: number;
 	/** With WorkerInit.parquetTypes: the classification (parquet/types.ts) of this chunk's written fields. */
 	types?: Int32Array;
+	/** With WorkerInit.parquetFit, when a value of this chunk does not fit its column's type: the first (typeMisfit.ts). */
+	misfit?: ChunkMisfit;
 	/**
 	 * A chunk the worker read itself (ChunkTask.read): where it is, in `input` and in the file; `start` -1 when the
 	 * guessed start found no line break. `tooLarge`: the record at `start` does not end within the byte cap (nothing

@@ -26,6 +26,7 @@ import type {
 import { SpecialScanner } from './specials';
 import { announceThread } from './threadRole';
 import { endWhenQuiet, isStop, type StopMessage, stopRequested } from './threadStop';
+import { firstMisfit, unfitColumn } from './typeMisfit';
 
 /**
  * `done` with each partition's region of its data replaced by the region's compressed form (one gzip member or zstd
@@ -226,6 +227,11 @@ if (parentPort) {
 					? sample.classify(data, done.buckets, delimiter, scanner)
 					: classifyRegions(data, done.buckets, delimiter, outputFieldCount, parquetTypes, scanner);
 				done = { ...done, types };
+				// An append whose values must fit the output's types: a chunk where one does not names its first.
+				if (init.parquetFit && unfitColumn(types, init.parquetFit) >= 0) {
+					const misfit = firstMisfit(processor, bytes, offset, length, isLast, init, scanner);
+					if (misfit) done = { ...done, misfit };
+				}
 			}
 			done = compressRegions(processor, done, init);
 			if (init.writeOwn) {

@@ -152,6 +152,72 @@ describe('engine: append to a Parquet output (new row groups)', function () {
 		assert.equal(diffSnapshots(before, snapshot(out)), '', 'nothing changed');
 	});
 
+	// The error names the first line holding a value that does not fit (found by a review: it named only the column).
+	// Records spanning lines, a rejected record holding text where the number goes (rejected: its value is not
+	// written, so it does not count), and later misfits: the same line for any worker count and chunk size.
+	it('names the first line whose value does not fit, the same for any worker count and chunk size', async () => {
+		const out = path.join(dir, 'out-types-line');
+		const d1 = path.join(dir, 'types-day1.csv');
+		const rows = ['id,symbol,qty,note'];
+		for (let i = 1; i <= 300; i++) rows.push(`${i},S${i % 5},${i * 3},n${i}`);
+		fs.writeFileSync(d1, `${rows.join('\n')}\n`);
+		const m1 = await extract({ input: d1, outDir: out, workers: 1, chunkSize: 50, format: 'parquet' });
+		assert.deepEqual(
+			m1.parquet?.columns.map((c) => c.type),
+			['int64', 'string', 'int64', 'string'],
+		);
+		const before = snapshot(out);
+		/** Day 2: every third note spans two lines; `odd` gives some records' qty field, or a whole record. */
+		const day2 = (name: string, odd: Record<number, string>) => {
+			const lines = ['id,symbol,qty,note'];
+			const lineOf: Record<number, number> = {};
+			let line = 2;
+			for (let i = 1; i <= 400; i++) {
+				lineOf[i] = line;
+				const note = i % 3 === 0 ? `"two\nlines ${i}"` : `m${i}`;
+				const rec = odd[i]?.startsWith('record:') ? odd[i].slice(7) : `${i},S${i % 7},${odd[i] ?? i},${note}`;
+				lines.push(rec);
+				line += rec.split('\n').length;
+			}
+			const file = path.join(dir, name);
+			fs.writeFileSync(file, Buffer.from(`${lines.join('\n')}\n`, 'latin1'));
+			return { file, lineOf };
+		};
+		const cases: { name: string; odd: Record<number, string>; first: number; want: RegExp }[] = [
+			{
+				name: 'types-day2-text.csv',
+				// Record 40: rejected (3 fields), its "qty" text; record 230: the first misfit; then more.
+				odd: { 40: 'record:40,S1,zzz', 230: 'lots', 231: '2.5', 390: 'x' },
+				first: 230,
+				want: /column "qty" is int64 in the output's Parquet files, and line (\d+) of .*types-day2-text\.csv holds "lots", which is not int64 \(the first such value\)/,
+			},
+			{
+				name: 'types-day2-utf8.csv',
+				// A string column: only bytes that are not UTF-8 do not fit.
+				odd: { 17: 'record:17,S1,17,caf\xe9', 18: 'record:18,S1,eighteen,ok' },
+				first: 17,
+				want: /column "note" is string in the output's Parquet files, and line (\d+) of .*types-day2-utf8\.csv holds "caf\uFFFD", which is not valid UTF-8/,
+			},
+		];
+		for (const c of cases) {
+			const { file, lineOf } = day2(c.name, c.odd);
+			for (const workers of [1, 2]) {
+				for (const chunkSize of [7, 100_000]) {
+					const what = `${c.name}, ${workers} workers, chunks of ${chunkSize}`;
+					const e = await expectSweepError(
+						extract({ input: file, outDir: out, workers, chunkSize, append: true }),
+						'type-mismatch',
+					);
+					assert.equal(e.exitCode, 1, what);
+					assert.match(e.message, c.want, what);
+					assert.equal(Number(c.want.exec(e.message)?.[1]), lineOf[c.first], `${what}: the line`);
+					assert.equal(e.details.line, lineOf[c.first], what);
+					assert.equal(diffSnapshots(before, snapshot(out)), '', `${what}: nothing changed`);
+				}
+			}
+		}
+	});
+
 	it('a touched file that fails while others already got their row groups: exit 1, every file as it was', async () => {
 		// Which files day 2 grows, and which of them is converted last (largest first, one worker).
 		const probe = path.join(dir, 'out-probe');
