@@ -955,6 +955,7 @@ describe('parquet: the hand-written encoder against hyparquet-writer (the refere
 			codec: 'snappy',
 			rowGroupRows,
 			rowGroupBytes,
+			readWindow: 1 << 16,
 			createdBy: 'test',
 		});
 		// The documented rule: a group takes records while it has fewer than rowGroupRows and the next one keeps it

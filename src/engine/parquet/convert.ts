@@ -49,6 +49,8 @@ export interface ConvertRequest {
 	speculative?: boolean;
 	/** Classify every value instead of converting (classifyPartition): `dst`, the types and the codec are unused. */
 	classify?: boolean;
+	/** Bytes of `src` read at a time (default READ_WINDOW; tests). */
+	readWindow?: number;
 	/** Column chunks whose metadata is held as objects before it is encoded (default METADATA_OBJECTS; tests). */
 	metadataObjects?: number;
 }
@@ -166,9 +168,17 @@ let scanner: SpecialScanner | null | undefined;
 
 /**
  * The read window over a partition's temporary CSV: one per worker, reused from partition to partition (5,000 small
- * partitions must not each allocate one), sized to the partition when it is small; grown only for a record larger
- * than it. A class rather than closures per file, for the same reason as FdSink.
+ * partitions must not each allocate one), READ_WINDOW bytes or the partition's size when smaller; grown only for a
+ * record larger than it. A class rather than closures per file, for the same reason as FdSink.
  */
+/**
+ * Bytes of a temporary CSV a conversion reads at a time. The encoder copies what it keeps, so the window need not
+ * hold a row group (it held two, 8 MB, until 2026-12-02): each page of a fresh buffer costs a page fault, which on
+ * the benchmark's VM takes about 17 µs (docs/parquet.md, "Page faults"), and the smaller window saved a fresh
+ * conversion worker some 3,800 of them. The files are byte-for-byte the same.
+ */
+const READ_WINDOW = 1 << 20;
+
 class CsvWindow {
 	buf: Buffer = Buffer.alloc(0);
 	view: DataView = viewOf(this.buf);
@@ -183,12 +193,12 @@ class CsvWindow {
 	kinds = new Uint8Array(0);
 
 	/**
-	 * Starts a partition's temporary CSV, open at `fd`, of `columns` fields a record, cut into rows of at most
-	 * `maxBytes` of CSV; its header line is skipped.
+	 * Starts a partition's temporary CSV, open at `fd`, of `columns` fields a record, through a window of `size` bytes
+	 * (at least 64 KB); its header line is skipped.
 	 */
-	open(fd: number, columns: number, delimiter: number, maxBytes: number): void {
-		const want = Math.min(fstatSync(fd).size + 1, maxBytes * 2);
-		if (this.buf.length < want || this.buf.length > maxBytes * 2) {
+	open(fd: number, columns: number, delimiter: number, size = READ_WINDOW): void {
+		const want = Math.min(fstatSync(fd).size + 1, size);
+		if (this.buf.length < want || this.buf.length > size) {
 			this.buf = Buffer.allocUnsafe(Math.max(want, 1 << 16));
 			this.view = viewOf(this.buf);
 		}
@@ -270,8 +280,8 @@ export interface ConvertResult {
 }
 
 /**
- * Classifies every value of `src` (a partition's temporary CSV; of the request only `src`, `delimiter`, `columns` and
- * `rowGroupBytes`, the window's size, are used), as phase 1 classifies a chunk's fields (parquet/infer.ts, without the UTF-8 test, which phase 1 made on
+ * Classifies every value of `src` (a partition's temporary CSV; of the request only `src`, `delimiter` and `columns`
+ * are used), as phase 1 classifies a chunk's fields (parquet/infer.ts, without the UTF-8 test, which phase 1 made on
  * every chunk): after a speculated type proved wrong, the run decides its types from every value
  * (docs/parquet.md, "How the types are decided"). Streams the file through the worker's read window.
  */
@@ -281,7 +291,7 @@ export function classifyPartition(req: ConvertRequest, stop?: Int32Array): Int32
 	const src = openSync(req.src, 'r');
 	try {
 		const w = window;
-		w.open(src, n, req.delimiter, req.rowGroupBytes);
+		w.open(src, n, req.delimiter, req.readWindow);
 		const bounds = w.bounds;
 		for (let records = 0; ; records++) {
 			if ((records & 0xffff) === 0 && stopRequested(stop)) throw new Error(`${req.src}: stopped, the run is over`);
@@ -335,7 +345,7 @@ export function convertPartition(req: ConvertRequest, stop?: Int32Array): Conver
 			return new Uint8Array(out.buffer, 0, out.index - 4); // without the length writeMetadata appends
 		};
 		const w = window;
-		w.open(src, n, req.delimiter, req.rowGroupBytes);
+		w.open(src, n, req.delimiter, req.readWindow);
 		const { bounds, kinds } = w;
 		let rows = 0;
 		let groups = 0;
