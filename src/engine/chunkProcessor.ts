@@ -3,7 +3,14 @@ import { BufferPool } from './bufferPool';
 import { CR, countLF, LF, QUOTE } from './dialect';
 import { encodeKey, fnv1a32, grainNeeds, KEY_KINDS, sameDay, startsWithDate, startsWithHour } from './keys';
 import { KeyTable, sameBytes, TupleTable } from './keyTable';
-import type { BucketResult, ChunkDone, ChunkStats, RejectResult, WorkerInit } from './protocol';
+import {
+	type BucketResult,
+	type ChunkDone,
+	type ChunkStats,
+	REJECT_FIELDS,
+	type Rejects,
+	type WorkerInit,
+} from './protocol';
 import { SCAN_WINDOW, SpecialScanner } from './specials';
 
 declare global {
@@ -179,24 +186,61 @@ const showValue = (s: string) => {
 };
 
 /**
- * The rejected records' bytes, copied into one transferable buffer, and where each one is in it. Returned as a pair,
- * as layOut's results are (see there).
+ * A chunk's rejected records as they are found: REJECT_FIELDS entries each in a list reused from chunk to chunk
+ * (line, start and end in the chunk, reason), the reasons each kept once.
  */
-function copyRejects(
-	buf: Buffer,
-	rejects: readonly { line: number; reason: string; start: number; end: number }[],
-): [rejectData: ArrayBuffer, rejectResults: RejectResult[]] {
-	let rejectBytes = 0;
-	for (const r of rejects) rejectBytes += r.end - r.start;
-	const rejectData = Buffer.from(new ArrayBuffer(rejectBytes));
-	const rejectResults: RejectResult[] = [];
-	let rp = 0;
-	for (const r of rejects) {
-		const len = buf.copy(rejectData, rp, r.start, r.end);
-		rejectResults.push({ line: r.line, reason: r.reason, start: rp, end: rp + len });
-		rp += len;
+class RejectList {
+	readonly list = new IntList();
+	count = 0;
+	reasons: string[] = [];
+	private readonly reasonIds = new Map<string, number>();
+
+	reset(): void {
+		this.count = 0;
+		this.reasons = [];
+		this.reasonIds.clear();
 	}
-	return [rejectData.buffer as ArrayBuffer, rejectResults];
+
+	push(line: number, reason: string, start: number, end: number): void {
+		let id = this.reasonIds.get(reason);
+		if (id === undefined) {
+			id = this.reasons.length;
+			this.reasons.push(reason);
+			this.reasonIds.set(reason, id);
+		}
+		const at = this.count * REJECT_FIELDS;
+		let a = this.list.a;
+		if (at + REJECT_FIELDS > a.length) a = this.list.grow();
+		a[at] = line;
+		a[at + 1] = start;
+		a[at + 2] = end;
+		a[at + 3] = id;
+		this.count++;
+	}
+
+	/**
+	 * The rejected records' bytes, copied into one transferable buffer, and the table of where each one is in it.
+	 * Returned as a pair, as layOut's results are (see there).
+	 */
+	copy(buf: Buffer): [rejectData: ArrayBuffer, rejects: Rejects] {
+		const n = this.count;
+		const a = this.list.a;
+		let rejectBytes = 0;
+		for (let i = 0; i < n; i++) rejectBytes += a[i * REJECT_FIELDS + 2] - a[i * REJECT_FIELDS + 1];
+		const rejectData = Buffer.from(new ArrayBuffer(rejectBytes));
+		const table = new Int32Array(n * REJECT_FIELDS);
+		let rp = 0;
+		for (let i = 0; i < n; i++) {
+			const at = i * REJECT_FIELDS;
+			const len = buf.copy(rejectData, rp, a[at + 1], a[at + 2]);
+			table[at] = a[at];
+			table[at + 1] = rp;
+			table[at + 2] = rp + len;
+			table[at + 3] = a[at + 3];
+			rp += len;
+		}
+		return [rejectData.buffer as ArrayBuffer, { count: n, table: table.buffer as ArrayBuffer, reasons: this.reasons }];
+	}
 }
 
 /** Each partition's result: where its records are in the result buffer, and its stats (strings made only here). */
@@ -242,6 +286,7 @@ function bucketResults(
  */
 export class ChunkProcessor {
 	private readonly starts = new IntList();
+	private readonly rejects = new RejectList();
 	private readonly ends = new IntList();
 	private readonly owners = new IntList();
 	/** With a column selection: per record, the [start, end) of each run, then of its line ending (-1: the header's). */
@@ -408,6 +453,19 @@ export class ChunkProcessor {
 		return this.vq[i] ? s.replaceAll('""', '"') : s;
 	}
 
+	/** Reasons for a wrong field count, by the count found (one string each, not one per rejected record). */
+	private readonly fieldCountReasons = new Map<number, string>();
+
+	/** Why a record of `found` fields is rejected (the header has `init.fieldCount`). */
+	private fieldCountReason(found: number): string {
+		let reason = this.fieldCountReasons.get(found);
+		if (reason === undefined) {
+			reason = `expected ${this.init.fieldCount} fields, found ${found}`;
+			this.fieldCountReasons.set(found, reason);
+		}
+		return reason;
+	}
+
 	/** Why the current record is rejected when key column `k`'s value does not start with its date grain. */
 	private notAGrain(buf: Buffer, k: number): string {
 		const key = this.init.keyColumns[k];
@@ -535,7 +593,8 @@ export class ChunkProcessor {
 		let ea = ends.a;
 		let oa = owners.a;
 		let nr = 0;
-		const rejects: { line: number; reason: string; start: number; end: number }[] = [];
+		const rejects = this.rejects;
+		rejects.reset();
 		let rowsRead = 0;
 		let filtered = 0;
 		let needsEol = false;
@@ -716,9 +775,9 @@ export class ChunkProcessor {
 				if (!isLast) throw new Error(`internal: chunk ${seq} does not end at a record boundary`);
 			}
 			rowsRead++;
-			if (bad === null && nf !== fieldCount) bad = `expected ${fieldCount} fields, found ${nf}`;
+			if (bad === null && nf !== fieldCount) bad = this.fieldCountReason(nf);
 			if (bad !== null) {
-				rejects.push({ line: recLine, reason: bad, start: recStart, end: contentEnd });
+				rejects.push(recLine, bad, recStart, contentEnd);
 				continue;
 			}
 			// The partition key's id in this chunk. One column's value without quotes is looked up where it is. Otherwise
@@ -749,7 +808,7 @@ export class ChunkProcessor {
 					prev1 = s1;
 				} else {
 					bad = this.notAGrain(buf, 1);
-					rejects.push({ line: recLine, reason: bad, start: recStart, end: contentEnd });
+					rejects.push(recLine, bad, recStart, contentEnd);
 					continue;
 				}
 				id = (tuples as TupleTable).idOf(partIds);
@@ -823,7 +882,7 @@ export class ChunkProcessor {
 					partNew = partTables[k].isNew;
 				}
 				if (bad !== null) {
-					rejects.push({ line: recLine, reason: bad, start: recStart, end: contentEnd });
+					rejects.push(recLine, bad, recStart, contentEnd);
 					continue;
 				}
 				if (tuples === null) {
@@ -960,7 +1019,7 @@ export class ChunkProcessor {
 		owners.n = nr;
 		if (runs === null) starts.n = ends.n = nr;
 		const [outBuffer, offsets, recordEnds, endsAt] = this.layOut(bytes, offset, length, bucketList, needsEol);
-		const [rejectData, rejectResults] = copyRejects(buf, rejects);
+		const [rejectData, rejectResults] = rejects.copy(buf);
 		return {
 			type: 'done',
 			seq,

@@ -100,7 +100,7 @@ function emptyDone(seq: number, own: NonNullable<ChunkDone['own']>): ChunkDone {
 		data: new ArrayBuffer(0),
 		buckets: [],
 		rejectData: new ArrayBuffer(0),
-		rejects: [],
+		rejects: { count: 0, table: new ArrayBuffer(0), reasons: [] },
 		recordEnds: null,
 		rowsRead: 0,
 		rowsFilteredOut: 0,
@@ -239,7 +239,7 @@ if (parentPort) {
 				held.set(task.seq, done.data);
 				done = { ...done, data: new ArrayBuffer(0) };
 			}
-			const transfer = [done.input, done.data, done.rejectData];
+			const transfer = [done.input, done.data, done.rejectData, done.rejects.table];
 			if (done.recordEnds) transfer.push(done.recordEnds);
 			port.postMessage(done, transfer);
 		} catch (e) {

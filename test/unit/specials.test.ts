@@ -272,7 +272,7 @@ describe('specials: the chunk processor gives the same result with and without t
 			const [fast, slow] = processBoth(base, Buffer.from(text), 0, 1, false);
 			assert.deepEqual(comparable(fast), comparable(slow));
 			assert.equal(fast.rowsRead, 3000);
-			assert.equal(fast.rejects.length, 0);
+			assert.equal(fast.rejects.count, 0);
 		}
 	});
 });
@@ -334,7 +334,7 @@ describe("chunk processor: the first chunk's warm-up (its first records run once
 		const quoted = `1,"${'a\n'.repeat(400)}",2024-01-01,5,6\n${'2,B,2024-01-02,7,8\n'.repeat(50)}`;
 		const fresh = run(new ChunkProcessor(base), quoted);
 		assert.equal(fresh.rowsRead, 51);
-		assert.equal(fresh.rejects.length, 0);
+		assert.equal(fresh.rejects.count, 0);
 		const used = new ChunkProcessor(base);
 		run(used, '9,C,2024-01-03,1,2\n');
 		assert.deepEqual(comparable(fresh), comparable(run(used, quoted)));
