@@ -177,26 +177,31 @@ const statusItem = (page) => page.locator('.statusbar-item[id$="sweep.config"]')
 /** Runs a command through F1 by typing its title, as a person would. */
 async function runFromPalette(page, title) {
 	const input = page.locator('.quick-input-widget input');
-	// A person whose F1 did not open the palette presses it again: on a loaded machine the first key press after a
-	// click can be lost (seen once in a CI-like run: the editor showed its "file is very large" placeholder and F1
-	// opened nothing within 10 s). Each retry is logged; the third miss fails the step.
+	// A person whose F1 did not open the palette, or whose palette closed before they could type, presses it again:
+	// on a loaded machine the first key press after a click can be lost (seen once in a CI-like run: the editor
+	// showed its "file is very large" placeholder and F1 opened nothing within 10 s), and once the palette opened and
+	// was gone before the text went in (`locator.fill` timed out after 30 s, 2026-12-03). Each retry is logged; the
+	// third miss fails the step.
 	for (let attempt = 1; ; attempt++) {
 		await page
 			.locator('.monaco-workbench')
 			.click({ position: { x: 700, y: 450 } })
 			.catch(() => {});
 		await page.keyboard.press('F1');
-		const opened = await input
+		const typed = await input
 			.waitFor({ state: 'visible', timeout: 10_000 })
+			.then(() => input.fill(`>${title}`, { timeout: 10_000 }))
 			.then(() => true)
 			.catch((e) => {
 				if (attempt === 3) throw e;
 				return false;
 			});
-		if (opened) break;
-		log(`F1 opened no command palette (attempt ${attempt}); pressing it again`);
+		if (typed) break;
+		log(
+			`F1 opened no command palette, or it closed before the command was typed (attempt ${attempt}); pressing it again`,
+		);
+		await page.keyboard.press('Escape');
 	}
-	await input.fill(`>${title}`);
 	const row = page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first();
 	await row.waitFor({ state: 'visible', timeout: 10_000 });
 	await page.keyboard.press('Enter');
