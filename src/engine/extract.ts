@@ -48,7 +48,7 @@ import {
 	TARGET_SAMPLE,
 } from './chunkReader';
 import { compressBlock, hasNativeZstd, type OutputCompression, outputCompression } from './compression';
-import { bytesOf, formatHeader, normalizeDelimiter } from './dialect';
+import { bytesOf, formatHeader, LF, normalizeDelimiter, QUOTE } from './dialect';
 import {
 	abortedError,
 	emptyInput,
@@ -215,8 +215,6 @@ const emptyStats = (): ChunkStats => ({
 	pricedQuantity: 0,
 });
 
-const QUOTE_BYTE = 0x22;
-
 /**
  * The `_rejects.csv` lines of a chunk's rejects (`line,reason,raw`: the raw text always quoted, its bytes kept, each
  * quote doubled), written into one buffer. One line used to take half a dozen small Buffers, and a file whose every
@@ -234,14 +232,14 @@ function rejectLines(rejects: Rejects, raw: Buffer, startLine: number): Buffer {
 	for (let at = 0; at < t.length; at += REJECT_FIELDS) {
 		o += out.write(String(startLine + t[at]), o, 'latin1');
 		o += reasons[t[at + 3]].copy(out, o);
-		out[o++] = QUOTE_BYTE;
+		out[o++] = QUOTE;
 		for (let i = t[at + 1], end = t[at + 2]; i < end; i++) {
 			const c = raw[i];
 			out[o++] = c;
-			if (c === QUOTE_BYTE) out[o++] = QUOTE_BYTE;
+			if (c === QUOTE) out[o++] = QUOTE;
 		}
-		out[o++] = QUOTE_BYTE;
-		out[o++] = 0x0a;
+		out[o++] = QUOTE;
+		out[o++] = LF;
 	}
 	return out.subarray(0, o);
 }

@@ -111,6 +111,29 @@ function nativeDecoder(codec: 'gzip' | 'zstd'): Decoder {
 	};
 }
 
+/** A zstd frame's magic number. */
+const ZSTD_MAGIC = 0xfd2fb528;
+/** Whether a frame's magic number is a skippable frame's (0x184D2A50 to 0x184D2A5F). */
+const isSkippable = (magic: number) => (magic & 0xfffffff0) === 0x184d2a50;
+
+/**
+ * What a zstd frame header descriptor (the frame's fifth byte) says: a single segment (no window descriptor), the
+ * bytes of the dictionary id and of the content size, a content checksum, and the header's whole length.
+ */
+function frameDescriptor(fhd: number) {
+	const single = (fhd >> 5) & 1;
+	const fcsFlag = fhd >> 6;
+	const didBytes = [0, 1, 2, 4][fhd & 3];
+	const fcsBytes = fcsFlag === 0 ? single : [0, 2, 4, 8][fcsFlag];
+	return {
+		single: single === 1,
+		didBytes,
+		fcsBytes,
+		checksum: ((fhd >> 2) & 1) === 1,
+		headerLength: 5 + (single ? 0 : 1) + didBytes + fcsBytes,
+	};
+}
+
 /**
  * Where a zstd stream may be cut for fzstd, which decodes every block complete in what it is given at once: walks
  * the frame and block headers as the bytes go by (frames one after another, skippable ones included; a header may
@@ -196,23 +219,21 @@ export class ZstdCuts {
 			}
 			// A frame's header: its magic number, then (zstd) its descriptor, then the rest of it.
 			const magic = this.head.readUInt32LE(0);
-			if ((magic & 0xfffffff0) === 0x184d2a50) {
+			if (isSkippable(magic)) {
 				if (this.need === 4) this.need = 8;
 				else {
 					this.left = this.head.readUInt32LE(4);
 					this.state = 'skip';
 					if (this.left === 0) this.reset();
 				}
-			} else if (magic !== 0xfd2fb528) {
+			} else if (magic !== ZSTD_MAGIC) {
 				this.state = 'opaque';
 				break;
 			} else if (this.need === 4) this.need = 5;
 			else if (this.need === 5) {
-				const fhd = this.head[4];
-				const single = (fhd >> 5) & 1;
-				const fcsFlag = fhd >> 6;
-				this.checked = ((fhd >> 2) & 1) === 1;
-				this.need = 5 + (single ? 0 : 1) + [0, 1, 2, 4][fhd & 3] + (fcsFlag === 0 ? single : [0, 2, 4, 8][fcsFlag]);
+				const d = frameDescriptor(this.head[4]);
+				this.checked = d.checksum;
+				this.need = d.headerLength;
 			} else {
 				this.state = 'block';
 				this.have = 0;
@@ -408,18 +429,14 @@ export function zstdFrameEnd(fd: number, start: number, size: number): ZstdFrame
 	};
 	if (!at(start, 8)) return whole;
 	const magic = b.readUInt32LE(0);
-	if ((magic & 0xfffffff0) === 0x184d2a50) {
+	if (isSkippable(magic)) {
 		const end = start + 8 + b.readUInt32LE(4);
 		return { ...whole, end: Math.min(size, end), skippable: true, known: end <= size };
 	}
-	if (magic !== 0xfd2fb528) return whole;
-	const fhd = b[4];
-	const single = (fhd >> 5) & 1;
-	const fcsFlag = fhd >> 6;
-	const didBytes = [0, 1, 2, 4][fhd & 3];
-	const fcsBytes = fcsFlag === 0 ? single : [0, 2, 4, 8][fcsFlag];
-	const headerEnd = start + 5 + (single ? 0 : 1) + didBytes + fcsBytes;
-	if (!at(start, headerEnd - start)) return whole;
+	if (magic !== ZSTD_MAGIC) return whole;
+	const { single, didBytes, fcsBytes, checksum: checked, headerLength } = frameDescriptor(b[4]);
+	const headerEnd = start + headerLength;
+	if (!at(start, headerLength)) return whole;
 	let p = 5 + (single ? 0 : 1);
 	const dictId = didBytes === 0 ? 0 : b.readUIntLE(p, didBytes);
 	p += didBytes;
@@ -443,7 +460,7 @@ export function zstdFrameEnd(fd: number, start: number, size: number): ZstdFrame
 		if (h & 1) break;
 	}
 	let checksum: number | null = null;
-	if ((fhd >> 2) & 1) {
+	if (checked) {
 		if (!at(pos, 4)) return whole;
 		checksum = b.readUInt32LE(0);
 		pos += 4;

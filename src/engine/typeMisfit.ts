@@ -10,7 +10,7 @@
  */
 import { isUtf8 } from 'node:buffer';
 import type { ChunkProcessor } from './chunkProcessor';
-import { countLF, LF, QUOTE } from './dialect';
+import { countLF, firstRecordEnd } from './dialect';
 import { ESCAPED, FieldSplitter, unquoteField } from './parquet/fields';
 import { classifyRegions } from './parquet/infer';
 import { type ColumnType, fitsType } from './parquet/types';
@@ -27,29 +27,16 @@ export function unfitColumn(cls: ArrayLike<number>, types: readonly ColumnType[]
 }
 
 /**
- * Where each record of `buf` ends (just past its LF; the last one at the end of `buf`, with or without one), by the
- * rule every scanner in Sweep follows: a quote opens a field only at field start, `""` inside is one quote.
+ * Where each record of `buf` ends (just past its LF; the last one at the end of `buf`, with or without one), by
+ * dialect.ts's `firstRecordEnd`, the rule every scanner in Sweep follows, from one record's start to the next.
  */
 function recordEnds(buf: Uint8Array, delimiter: number): number[] {
 	const ends: number[] = [];
-	let inQuote = false;
-	let fieldStart = true;
-	for (let i = 0; i < buf.length; i++) {
-		const c = buf[i];
-		if (inQuote) {
-			if (c === QUOTE) {
-				if (buf[i + 1] === QUOTE) i++;
-				else inQuote = false;
-			}
-			continue;
-		}
-		if (c === LF) {
-			ends.push(i + 1);
-			fieldStart = true;
-			continue;
-		}
-		if (c === QUOTE && fieldStart) inQuote = true;
-		fieldStart = c === delimiter;
+	for (let at = 0; at < buf.length; ) {
+		const end = firstRecordEnd(buf.subarray(at), delimiter);
+		if (end < 0) break;
+		at += end;
+		ends.push(at);
 	}
 	if (ends.length === 0 || ends[ends.length - 1] !== buf.length) ends.push(buf.length);
 	return ends;
