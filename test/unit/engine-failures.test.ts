@@ -242,28 +242,39 @@ describe('engine: failures and cancellation', function () {
 		await assertClean();
 	});
 
+	/**
+	 * Runs `big`, copied to `copy` with its times set to `when` (in the past, so that a write moves the modification
+	 * time whatever the clock's tick), at `workers`, and at the first progress report rewrites 4 KB of it in place with
+	 * bytes that are not UTF-8 (same size) — putting its modification time back afterwards when `keepMtime`. Resolves
+	 * to the run's file-changed error.
+	 */
+	async function rewrittenWhileRead(copy: string, workers: number, when: Date, keepMtime: boolean) {
+		fs.copyFileSync(big, copy);
+		fs.utimesSync(copy, when, when);
+		const was = fs.statSync(copy);
+		let changed = false;
+		const p = extract(
+			{ input: copy, outDir: out, workers, chunkSize: 200, strictUtf8: true },
+			{
+				onProgress: () => {
+					if (changed) return;
+					changed = true;
+					const fd = fs.openSync(copy, 'r+');
+					fs.writeSync(fd, Buffer.alloc(4096, 0xff), 0, 4096, Math.floor(was.size * 0.7));
+					fs.closeSync(fd);
+					if (keepMtime) fs.utimesSync(copy, was.atime, was.mtime);
+				},
+			},
+		);
+		return { e: await expectSweepError(p, 'file-changed', 60_000), was };
+	}
+
 	// Found by a hostile campaign: a file rewritten under the run was blamed on its content ("bytes that are not valid
 	// UTF-8 on line …", "the record … is larger than 64 MB", too many rejects) instead of the change.
 	it('the input rewritten in place while it is read (same size): file-changed, not the error its new bytes cause', async () => {
 		const copy = path.join(tmp, 'rewritten.csv');
 		for (const workers of [1, 2]) {
-			fs.copyFileSync(big, copy);
-			const past = new Date(Date.now() - 60_000);
-			fs.utimesSync(copy, past, past); // the rewrite then moves the modification time whatever the clock's tick
-			let changed = false;
-			const p = extract(
-				{ input: copy, outDir: out, workers, chunkSize: 200, strictUtf8: true },
-				{
-					onProgress: () => {
-						if (changed) return;
-						changed = true;
-						const fd = fs.openSync(copy, 'r+');
-						fs.writeSync(fd, Buffer.alloc(4096, 0xff), 0, 4096, Math.floor(fs.statSync(copy).size * 0.7));
-						fs.closeSync(fd);
-					},
-				},
-			);
-			const e = await expectSweepError(p, 'file-changed', 60_000);
+			const { e } = await rewrittenWhileRead(copy, workers, new Date(Date.now() - 60_000), false);
 			assert.match(e.message, /changed while it was read \(it was modified/, `${workers} workers`);
 			await assertClean();
 		}
@@ -274,26 +285,9 @@ describe('engine: failures and cancellation', function () {
 	it('the input rewritten in place with its modification time put back: still file-changed', async () => {
 		const copy = path.join(tmp, 'rewritten-mtime-kept.csv');
 		for (const workers of [1, 2]) {
-			fs.copyFileSync(big, copy);
 			// A whole second, which utimes can put back exactly (a Date has no sub-millisecond part).
 			const second = new Date(Math.floor(Date.now() / 1000) * 1000 - 60_000);
-			fs.utimesSync(copy, second, second);
-			const was = fs.statSync(copy);
-			let changed = false;
-			const p = extract(
-				{ input: copy, outDir: out, workers, chunkSize: 200, strictUtf8: true },
-				{
-					onProgress: () => {
-						if (changed) return;
-						changed = true;
-						const fd = fs.openSync(copy, 'r+');
-						fs.writeSync(fd, Buffer.alloc(4096, 0xff), 0, 4096, Math.floor(was.size * 0.7));
-						fs.closeSync(fd);
-						fs.utimesSync(copy, was.atime, was.mtime);
-					},
-				},
-			);
-			const e = await expectSweepError(p, 'file-changed', 60_000);
+			const { e, was } = await rewrittenWhileRead(copy, workers, second, true);
 			assert.match(
 				e.message,
 				/changed while it was read \(it was written to, or its permissions/,

@@ -38,67 +38,66 @@ describe('engine: the input SHA-256 from the chunks read', () => {
 	// The hashing thread reads the file again after the workers: a change made while it lags behind them must fail the
 	// run, never put into the manifest the hash of bytes that were not partitioned (an append would then take the same
 	// file twice). The hook runs once every chunk is read, before the run waits for the hash.
-	it('a change to the input while its SHA-256 is still being taken fails the run (file-changed)', async () => {
-		const input = path.join(tmp, 'changed-while-hashing.csv');
+	/**
+	 * A 20,000-record input written afresh with its times set to `when` (in the past, so that a write moves the
+	 * modification time whatever the clock's tick), run at `workers` with one byte of it changed in place (same size)
+	 * once every chunk is read, before the run waits for its SHA-256 — and, when `keepMtime`, its modification time put
+	 * back then. Resolves to what the run rejected with (asserted by the caller) and the folder it was to write.
+	 */
+	async function changedWhileHashing(name: string, workers: number, when: Date, keepMtime: boolean) {
+		const input = path.join(tmp, `${name}.csv`);
 		const text = `symbol,n\n${Array.from({ length: 20_000 }, (_, i) => `S${i % 7},${i}`).join('\n')}\n`;
 		fs.writeFileSync(input, text);
+		fs.utimesSync(input, when, when);
+		const was = fs.statSync(input);
+		const outDir = path.join(tmp, `o-${name}-${workers}`);
+		const error = await extractHere(
+			{ input, outDir, workers, chunkSize: 1000, partitionBy: ['symbol'], force: true },
+			{
+				beforeHash: () => {
+					const fd = fs.openSync(input, 'r+');
+					fs.writeSync(fd, Buffer.from('T'), 0, 1, text.length - 3); // same size, one byte
+					fs.closeSync(fd);
+					if (!keepMtime) return;
+					fs.utimesSync(input, was.atime, was.mtime);
+					const now = fs.statSync(input);
+					assert.equal(now.mtimeMs, was.mtimeMs, 'the modification time is back');
+					assert.equal(now.size, was.size);
+				},
+			},
+		).then(
+			() => null,
+			(e: unknown) => e,
+		);
+		return { error, outDir };
+	}
+
+	it('a change to the input while its SHA-256 is still being taken fails the run (file-changed)', async () => {
 		const past = new Date(Date.now() - 60_000);
 		for (const workers of [1, 2]) {
-			fs.utimesSync(input, past, past); // so that the change below moves the modification time whatever its clock tick
-			const outDir = path.join(tmp, `o-changed-${workers}`);
-			await assert.rejects(
-				extractHere(
-					{ input, outDir, workers, chunkSize: 1000, partitionBy: ['symbol'], force: true },
-					{
-						beforeHash: () => {
-							const fd = fs.openSync(input, 'r+');
-							fs.writeSync(fd, Buffer.from('T'), 0, 1, text.length - 3); // same size, one byte
-							fs.closeSync(fd);
-						},
-					},
-				),
-				(e: unknown) => isSweepError(e) && e.code === 'file-changed' && /changed while it was read/.test(e.message),
-				`${workers} workers`,
+			const { error: e, outDir } = await changedWhileHashing('changed-while-hashing', workers, past, false);
+			assert.ok(
+				isSweepError(e) && e.code === 'file-changed' && /changed while it was read/.test(e.message),
+				`${workers} workers: ${String(e)}`,
 			);
 			assert.equal(fs.existsSync(outDir), false, 'no output');
-			fs.writeFileSync(input, text);
 		}
 	});
 
 	// The same change, with the modification time put back (`touch -d`, utimes) and the size unchanged: only the change
 	// time (ctime), which nobody can set, tells that the bytes hashed and partitioned may differ (sameFile.ts).
 	it('a same-size change whose modification time is put back fails the run too (file-changed, by the change time)', async () => {
-		const input = path.join(tmp, 'changed-mtime-restored.csv');
-		const text = `symbol,n\n${Array.from({ length: 20_000 }, (_, i) => `S${i % 7},${i}`).join('\n')}\n`;
 		for (const workers of [1, 2]) {
-			fs.writeFileSync(input, text);
 			// A whole second, which utimes can put back exactly (a Date has no sub-millisecond part).
 			const second = new Date(Math.floor(Date.now() / 1000) * 1000 - 60_000);
-			fs.utimesSync(input, second, second);
-			const was = fs.statSync(input);
-			const outDir = path.join(tmp, `o-mtime-restored-${workers}`);
-			await assert.rejects(
-				extractHere(
-					{ input, outDir, workers, chunkSize: 1000, partitionBy: ['symbol'], force: true },
-					{
-						beforeHash: () => {
-							const fd = fs.openSync(input, 'r+');
-							fs.writeSync(fd, Buffer.from('T'), 0, 1, text.length - 3); // same size, one byte
-							fs.closeSync(fd);
-							fs.utimesSync(input, was.atime, was.mtime);
-							const now = fs.statSync(input);
-							assert.equal(now.mtimeMs, was.mtimeMs, 'the modification time is back');
-							assert.equal(now.size, was.size);
-						},
-					},
-				),
-				(e: unknown) =>
-					isSweepError(e) &&
+			const { error: e, outDir } = await changedWhileHashing('changed-mtime-restored', workers, second, true);
+			assert.ok(
+				isSweepError(e) &&
 					e.code === 'file-changed' &&
 					/changed while it was read \(it was written to, or its permissions, owner or links changed \(its change time moved/.test(
 						e.message,
 					),
-				`${workers} workers`,
+				`${workers} workers: ${String(e)}`,
 			);
 			assert.equal(fs.existsSync(outDir), false, 'no output');
 		}
